@@ -1,0 +1,242 @@
+"""Numerical evaluation of symbolic expressions with numpy, for verifying derivation steps.
+
+`evaluate(expr, env)` walks a SymPy expression (scalar, matrix, index-notation sums) and computes its
+value from numpy arrays: `env` maps symbol names to values, matrix dimensions included. It works in
+complex arithmetic too, which is what makes complex-step derivatives exact to rounding: the derivative of
+f at x in direction v is Im f(x + i·h·v) / h, with no subtractive cancellation.
+
+This is a checker, not the fitting code: it favours plain, obviously-correct numpy (an explicit inverse
+is fine here) over speed or stability.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+
+from .errors import NotSupported
+from .functions import Elementwise, sigmoid, softplus
+
+COMPLEX_STEP = 1e-30
+
+NUMPY_FUNCTIONS: dict[type, Callable] = {
+    sp.exp: np.exp,
+    sp.log: np.log,
+    sp.sin: np.sin,
+    sp.cos: np.cos,
+    sp.tan: np.tan,
+    sp.tanh: np.tanh,
+    sp.sqrt: np.sqrt,
+    sigmoid: lambda z: 1 / (1 + np.exp(-z)),
+    softplus: lambda z: np.log(1 + np.exp(z)),
+}
+
+Env = Mapping[str, object]
+_RULES: dict[type, Callable] = {}
+
+
+def rule(*types):
+    def register(function):
+        for t in types:
+            _RULES[t] = function
+        return function
+    return register
+
+
+def evaluate(expr, env: Env):
+    """The numeric value of `expr` (a float/complex or a 2-d array) with the symbols' values from `env`."""
+    for cls in type(expr).__mro__:
+        if cls in _RULES:
+            return _RULES[cls](expr, env)
+        if cls in NUMPY_FUNCTIONS:
+            return NUMPY_FUNCTIONS[cls](evaluate(expr.args[0], env))
+    raise NotSupported(f"cannot evaluate {type(expr).__name__} numerically: {expr}")
+
+
+def dimension(size, env: Env) -> int:
+    value = evaluate(sp.sympify(size), env)
+    return int(round(value.real if isinstance(value, complex) else value))
+
+
+@rule(sp.Symbol, sp.MatrixSymbol, sp.Dummy, sp.Idx)
+def _symbol(expr, env):
+    name = str(expr.label) if isinstance(expr, sp.Idx) else expr.name
+    try:
+        return env[name]
+    except KeyError:
+        raise NotSupported(f"no value for {name}") from None
+
+
+@rule(sp.Number, sp.NumberSymbol)
+def _number(expr, env):
+    return complex(expr) if expr.is_real is False else float(expr)
+
+
+@rule(sp.ImaginaryUnit)
+def _imaginary(expr, env):
+    return 1j
+
+
+@rule(sp.Add, sp.MatAdd)
+def _add(expr, env):
+    values = [evaluate(a, env) for a in expr.args]
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total
+
+
+@rule(sp.Mul)
+def _mul(expr, env):
+    total = 1.0
+    for a in expr.args:
+        total = total * evaluate(a, env)
+    return total
+
+
+@rule(sp.MatMul)
+def _matmul(expr, env):
+    scalar, matrices = 1.0, []
+    for a in expr.args:
+        value = evaluate(a, env)
+        if a.is_Matrix:
+            matrices.append(value)
+        else:
+            scalar = scalar * value
+    product = matrices[0]
+    for m in matrices[1:]:
+        product = product @ m
+    return scalar * product
+
+
+@rule(sp.Pow)
+def _pow(expr, env):
+    return evaluate(expr.base, env) ** evaluate(expr.exp, env)
+
+
+@rule(sp.Transpose)
+def _transpose(expr, env):
+    return evaluate(expr.arg, env).T
+
+
+@rule(sp.Inverse)
+def _inverse(expr, env):
+    return np.linalg.inv(evaluate(expr.arg, env))
+
+
+@rule(sp.MatPow)
+def _matpow(expr, env):
+    base = evaluate(expr.base, env)
+    exponent = int(evaluate(expr.exp, env))
+    if exponent < 0:
+        base, exponent = np.linalg.inv(base), -exponent
+    return np.linalg.matrix_power(base, exponent)
+
+
+@rule(sp.Trace)
+def _trace(expr, env):
+    return np.trace(evaluate(expr.arg, env))
+
+
+@rule(sp.Determinant)
+def _det(expr, env):
+    return np.linalg.det(evaluate(expr.arg, env))
+
+
+@rule(HadamardProduct)
+def _hadamard(expr, env):
+    total = evaluate(expr.args[0], env)
+    for a in expr.args[1:]:
+        total = total * evaluate(a, env)
+    return total
+
+
+@rule(HadamardPower)
+def _hadamard_power(expr, env):
+    return evaluate(expr.base, env) ** evaluate(expr.exp, env)
+
+
+@rule(Elementwise)
+def _elementwise(expr, env):
+    return NUMPY_FUNCTIONS[expr.function](evaluate(expr.arg, env))
+
+
+@rule(DiagMatrix)
+def _diag_matrix(expr, env):
+    return np.diag(np.ravel(evaluate(expr.arg, env)))
+
+
+@rule(DiagonalOf)
+def _diagonal_of(expr, env):
+    return np.diag(evaluate(expr.arg, env)).reshape(-1, 1)
+
+
+@rule(sp.Identity)
+def _identity(expr, env):
+    return np.eye(dimension(expr.rows, env))
+
+
+@rule(sp.ZeroMatrix)
+def _zeros(expr, env):
+    return np.zeros((dimension(expr.rows, env), dimension(expr.cols, env)))
+
+
+@rule(sp.OneMatrix)
+def _ones(expr, env):
+    return np.ones((dimension(expr.rows, env), dimension(expr.cols, env)))
+
+
+@rule(sp.MatrixElement)
+def _matrix_element(expr, env):
+    parent, i, j = expr.args
+    return evaluate(parent, env)[dimension(i, env), dimension(j, env)]
+
+
+@rule(sp.ImmutableMatrix, sp.MutableDenseMatrix)
+def _explicit_matrix(expr, env):
+    return np.array([[evaluate(e, env) for e in row] for row in expr.tolist()])
+
+
+@rule(sp.Indexed)
+def _indexed(expr, env):
+    """x_i, X_ij: subscripts count from 1, as in the textbook sums Σ_{i=1}^{n}."""
+    array = np.asarray(evaluate(expr.base.label, env))
+    index = tuple(dimension(i, env) - 1 for i in expr.indices)
+    if array.ndim == 2 and len(index) == 1:  # a column vector indexed by one subscript
+        index = (index[0], 0)
+    return array[index]
+
+
+@rule(sp.KroneckerDelta)
+def _kronecker(expr, env):
+    i, j = (dimension(a, env) for a in expr.args[:2])
+    return 1.0 if i == j else 0.0
+
+
+@rule(sp.Sum, sp.Product)
+def _sum(expr, env):
+    combine = np.add if isinstance(expr, sp.Sum) else np.multiply
+    (index, low, high), *rest = expr.limits
+    body = expr.func(expr.function, *rest) if rest else expr.function
+    total = 0.0 if isinstance(expr, sp.Sum) else 1.0
+    for k in range(dimension(low, env), dimension(high, env) + 1):
+        total = combine(total, evaluate(body, {**env, str(index): k}))
+    return total
+
+
+@rule(sp.Equality)
+def _equation(expr, env):
+    """An equation evaluates to its residual, lhs − rhs: zero exactly where it holds."""
+    return evaluate(expr.lhs, env) - evaluate(expr.rhs, env)
+
+
+def directional_derivative(expr, env: Env, directions: Mapping[str, np.ndarray]):
+    """d expr in the given directions, by the complex step: exact to rounding for analytic expressions."""
+    h = COMPLEX_STEP
+    shifted = dict(env)
+    for name, v in directions.items():
+        shifted[name] = np.asarray(env[name], dtype=complex) + 1j * h * v
+    return np.imag(evaluate(expr, shifted)) / h
