@@ -111,9 +111,6 @@ class Elementwise(MatrixExpr):
             return arg.applyfunc(self.function)
         return Elementwise(self.name, arg)
 
-    def _eval_transpose(self):
-        return Elementwise(self.name, self.arg.T)
-
     def _latex(self, printer):
         head = printer._print(self.function(sp.Symbol("z"))).split(r"\left(")[0]
         if self.name == "softplus":
@@ -144,7 +141,8 @@ def lift(formula: sp.Expr, z: sp.Symbol, U: MatrixExpr) -> MatrixExpr:
             return sp.MatAdd(*[go(a) for a in e.args])
         if isinstance(e, sp.Mul):
             coeff, rest = e.as_independent(z, as_Add=False)
-            factors = [go(a) for a in sp.Mul.make_args(rest)]
+            # σ(U) ⊙ (1 − σ(U)), not the other way round: plain applications first, as textbooks write them
+            factors = sorted((go(a) for a in sp.Mul.make_args(rest)), key=lambda f: isinstance(f, sp.MatAdd))
             product = factors[0] if len(factors) == 1 else sp.HadamardProduct(*factors)
             return product if coeff == 1 else coeff * product
         if isinstance(e, sp.Pow) and not e.exp.has(z):

@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import NotSupported
 from .functions import Elementwise, sigmoid, softplus
@@ -75,7 +76,7 @@ def _number(expr, env):
     return complex(expr) if expr.is_real is False else float(expr)
 
 
-@rule(sp.ImaginaryUnit)
+@rule(type(sp.I))
 def _imaginary(expr, env):
     return 1j
 
@@ -166,7 +167,7 @@ def _elementwise(expr, env):
 
 @rule(DiagMatrix)
 def _diag_matrix(expr, env):
-    return np.diag(np.ravel(evaluate(expr.arg, env)))
+    return np.diag(np.ravel(evaluate(expr.args[0], env)))
 
 
 @rule(DiagonalOf)
@@ -189,7 +190,7 @@ def _ones(expr, env):
     return np.ones((dimension(expr.rows, env), dimension(expr.cols, env)))
 
 
-@rule(sp.MatrixElement)
+@rule(MatrixElement)
 def _matrix_element(expr, env):
     parent, i, j = expr.args
     return evaluate(parent, env)[dimension(i, env), dimension(j, env)]
@@ -202,12 +203,11 @@ def _explicit_matrix(expr, env):
 
 @rule(sp.Indexed)
 def _indexed(expr, env):
-    """x_i, X_ij: subscripts count from 1, as in the textbook sums Σ_{i=1}^{n}."""
-    array = np.asarray(evaluate(expr.base.label, env))
-    index = tuple(dimension(i, env) - 1 for i in expr.indices)
-    if array.ndim == 2 and len(index) == 1:  # a column vector indexed by one subscript
-        index = (index[0], 0)
-    return array[index]
+    """x_i, X_ij: indexed arrays (env key "x[]") carry one spare leading entry per axis (see steps.Domains),
+    so 1-based sums (Σ_{i=1}^{n}) and 0-based components (β₀ … β_{D−1}) both index them directly."""
+    name = str(expr.base.label)
+    array = np.asarray(env.get(indexed_key(name), env.get(name)))
+    return array[tuple(dimension(i, env) for i in expr.indices)]
 
 
 @rule(sp.KroneckerDelta)
@@ -233,10 +233,25 @@ def _equation(expr, env):
     return evaluate(expr.lhs, env) - evaluate(expr.rhs, env)
 
 
+def indexed_key(name: str) -> str:
+    """The env key of the indexed array x (as in x_i), kept apart from the matrix x."""
+    return name + "[]"
+
+
+def padded(matrix, rank: int):
+    """The matrix as a 1-based indexed array: entry [i, j] is matrix[i − 1, j − 1] (row and column 0 spare)."""
+    values = matrix[:, 0] if rank == 1 else matrix
+    padded = np.zeros(tuple(k + 1 for k in values.shape), dtype=values.dtype)
+    padded[(slice(1, None),) * rank] = values
+    return padded
+
+
 def directional_derivative(expr, env: Env, directions: Mapping[str, np.ndarray]):
     """d expr in the given directions, by the complex step: exact to rounding for analytic expressions."""
     h = COMPLEX_STEP
     shifted = dict(env)
     for name, v in directions.items():
         shifted[name] = np.asarray(env[name], dtype=complex) + 1j * h * v
+        if indexed_key(name) in env:  # the indexed view x_i of the same numbers moves with them
+            shifted[indexed_key(name)] = padded(shifted[name], np.ndim(env[indexed_key(name)]))
     return np.imag(evaluate(expr, shifted)) / h

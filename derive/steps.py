@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from .errors import VerificationError
-from .numeval import directional_derivative, evaluate
+from .numeval import directional_derivative, evaluate, indexed_key, padded
 
 SIZE_DRAWS = 2       # independent draws of every matrix dimension
 POINT_DRAWS = 2      # random points per size draw
@@ -81,6 +81,14 @@ DEFAULT_DIMENSION = dimension(2, 5)
 
 
 @dataclass(frozen=True)
+class IndexIn:
+    """A free subscript ranging over 1…dimension (or 0…dimension−1 with low=0)."""
+
+    dimension: str
+    low: int = 1
+
+
+@dataclass(frozen=True)
 class Domains:
     """How to draw values: a sampler per symbol name; dimensions, matrices and scalars have defaults."""
 
@@ -88,29 +96,31 @@ class Domains:
 
     def sample(self, exprs, rng: np.random.Generator) -> dict:
         symbols = set().union(*(_free_symbols(e) for e in exprs))
-        dims = {s for s in symbols if isinstance(s, sp.Symbol) and s.is_integer}
+        dims = {s for s in symbols if isinstance(s, sp.Symbol) and s.is_integer
+                and not isinstance(self.samplers.get(s.name), IndexIn)}
         for s in symbols:
-            if isinstance(s, (sp.MatrixSymbol, sp.IndexedBase, sp.Idx)):
-                dims |= {k for k in sp.Tuple(*_shape(s)).free_symbols if isinstance(k, sp.Symbol)}
+            if isinstance(s, (sp.MatrixSymbol, sp.IndexedBase)):
+                dims |= {k for k in sp.Tuple(*s.shape).free_symbols if isinstance(k, sp.Symbol)}
         env: dict = {}
         for s in sorted(dims, key=str):
             env[s.name] = self.samplers.get(s.name, DEFAULT_DIMENSION)(rng, ())
-        for s in sorted(symbols - dims, key=str):
-            name = str(s.label) if isinstance(s, (sp.IndexedBase, sp.Idx)) else s.name
-            if isinstance(s, sp.Idx):  # a free subscript such as k in ∂L/∂β_k: any index in range
-                env[name] = int(rng.integers(int(evaluate(s.lower, env)), int(evaluate(s.upper, env)) + 1))
-            elif isinstance(s, (sp.MatrixSymbol, sp.IndexedBase)):
-                shape = tuple(int(evaluate(sp.sympify(k), env)) for k in _shape(s))
-                env[name] = self.samplers.get(name, normal)(rng, shape)
+        # Matrices before indexed arrays: X_ij in a sum then reads the same numbers as the matrix X.
+        order = lambda s: (isinstance(s, sp.IndexedBase), str(s))
+        for s in sorted(symbols - dims, key=order):
+            name = str(s.label) if isinstance(s, sp.IndexedBase) else s.name
+            sampler = self.samplers.get(name)
+            if isinstance(sampler, IndexIn):  # a free subscript such as k in ∂L/∂β_k: any index in range
+                env[name] = int(rng.integers(sampler.low, int(env[sampler.dimension]) + sampler.low))
+            elif isinstance(s, sp.IndexedBase):
+                shape = tuple(int(evaluate(sp.sympify(k), env)) for k in s.shape)
+                env[indexed_key(name)] = padded(env[name], len(shape)) if name in env else \
+                    (sampler or normal)(rng, tuple(k + 1 for k in shape))
+            elif isinstance(s, sp.MatrixSymbol):
+                shape = tuple(int(evaluate(sp.sympify(k), env)) for k in s.shape)
+                env[name] = (sampler or normal)(rng, shape)
             else:
-                env[name] = self.samplers.get(name, positive)(rng, ())
+                env[name] = (sampler or positive)(rng, ())
         return env
-
-
-def _shape(s) -> tuple:
-    if isinstance(s, sp.Idx):
-        return (s.lower, s.upper)
-    return tuple(s.shape)
 
 
 def _free_symbols(expr) -> set:
@@ -120,7 +130,7 @@ def _free_symbols(expr) -> set:
     found = {n for n in sp.preorder_traversal(expr) if isinstance(n, (sp.MatrixSymbol, sp.IndexedBase))}
     labels = {b.label for b in found if isinstance(b, sp.IndexedBase)}
     found |= {s for s in expr.free_symbols
-              if isinstance(s, (sp.Symbol, sp.Idx)) and not isinstance(s, sp.Indexed) and s not in labels}
+              if isinstance(s, sp.Symbol) and s not in labels}
     return found
 
 
@@ -128,7 +138,14 @@ def _free_symbols(expr) -> set:
 # Checks: the relation between a step's two sides, tested numerically
 # ---------------------------------------------------------------------------------------------------
 class Check:
-    """A relation `before → after` must satisfy; `residual` is zero (to rounding) exactly when it holds."""
+    """A relation `before → after` must satisfy, compared as two numbers (or arrays) at random points.
+
+    `varying` names the variables of a differential: each gets a random direction dv, which the d-nodes
+    in either side evaluate against.
+    """
+
+    def __init__(self, varying=()):
+        self.varying = tuple(varying)
 
     def values(self, before, after, env) -> tuple:
         raise NotImplementedError
@@ -148,6 +165,7 @@ class IsGradient(Check):
     """after = ∇_v before: for every direction u, ⟨after, u⟩ = d/dt before(v + t·u)."""
 
     def __init__(self, wrt):
+        super().__init__()
         self.wrt = wrt
 
     def values(self, before, after, env):
@@ -160,6 +178,7 @@ class IsJacobian(Check):
     """after = ∂ before / ∂vᵀ (the Hessian when before is a gradient): after·u = d/dt before(v + t·u)."""
 
     def __init__(self, wrt):
+        super().__init__()
         self.wrt = wrt
 
     def values(self, before, after, env):
@@ -172,6 +191,7 @@ class ReadsOff(Check):
     """before is a differential linear in dv and after the gradient it determines: d f = ⟨after, dv⟩."""
 
     def __init__(self, wrt):
+        super().__init__(varying=(wrt,))
         self.wrt = wrt
 
     def values(self, before, after, env):
@@ -190,6 +210,7 @@ class Scaled(Check):
     """An equation rewritten: residual(after) = factor · residual(before), so both have the same solutions."""
 
     def __init__(self, factor):
+        super().__init__()
         self.factor = sp.sympify(factor)
 
     def values(self, before, after, env):
@@ -197,15 +218,30 @@ class Scaled(Check):
 
 
 class Solves(Check):
-    """after is `v = solution`, and the solution makes the equation `before` hold."""
+    """after is the solution v̂ (or the equation v = v̂), and putting it for v makes the equation `before` hold."""
 
     def __init__(self, wrt):
+        super().__init__()
         self.wrt = wrt
 
     def values(self, before, after, env):
-        solved = {**env, self.wrt.name: np.real(evaluate(after.rhs, env))}
+        solution = after.rhs if isinstance(after, sp.Equality) else after
+        solved = {**env, self.wrt.name: np.real(evaluate(solution, env))}
         residual = evaluate(before, solved)
         return residual, np.zeros_like(residual)
+
+
+class SameMinimiser(Check):
+    """before and factor·after differ by a term free of v: same gradient in v, so the same minimiser."""
+
+    def __init__(self, wrt, factor=1):
+        super().__init__()
+        self.wrt, self.factor = wrt, sp.sympify(factor)
+
+    def values(self, before, after, env):
+        u = np.random.default_rng(len(env)).standard_normal(np.shape(env[self.wrt.name]))
+        return (directional_derivative(before, env, {self.wrt.name: u}),
+                evaluate(self.factor, env) * directional_derivative(after, env, {self.wrt.name: u}))
 
 
 class Nonnegative(Check):
@@ -237,7 +273,7 @@ class Step:
     lhs: Optional[sp.Basic] = None     # shown on the left instead of `before` (L(β), ∇_β L, ...)
     relation: str = "="                # how the two sides are printed: "=", "⇒", or "" for an equation
     verified: bool = False
-    check: Check = field(default_factory=Equal, repr=False, compare=False)
+    check: Check = field(default_factory=lambda: Equal(), repr=False, compare=False)
     domains: Domains = field(default_factory=Domains, repr=False, compare=False)
 
     def verify(self, seed: int = 0) -> "Step":
@@ -247,7 +283,7 @@ class Step:
         for size_draw in range(SIZE_DRAWS):
             for point in range(POINT_DRAWS):
                 env = self.domains.sample(exprs, rng)
-                for leaf in _differential_leaves(exprs):
+                for leaf in _differential_leaves(exprs) | set(self.check.varying):
                     env[differential_key(leaf)] = rng.standard_normal(np.shape(env[leaf.name]))
                 try:
                     with np.errstate(all="ignore"):
