@@ -25,6 +25,7 @@ from .errors import NotSupported
 from .functions import Elementwise, elementwise_derivative
 from .numeval import directional_derivative, evaluate, rule
 from .steps import Derivation, Equal, ReadsOff, ReadsOffJacobian, differential_key
+from .symbols import Eye
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def _distribute(expr):
     if isinstance(expr, sp.MatMul):
         args = [_distribute(a) for a in expr.args]
         for k, a in enumerate(args):
-            if leafadd(a):
+            if leaf_sum(a):
                 return sp.MatAdd(*[_distribute(sp.MatMul(*args[:k], t, *args[k + 1:]))
                                    for t in a.args]).doit()
         return sp.MatMul(*args)
@@ -291,7 +292,7 @@ def _distribute(expr):
     if isinstance(expr, HadamardProduct):
         args = [_distribute(a) for a in expr.args]
         for k, a in enumerate(args):
-            if leafadd(a):
+            if leaf_sum(a):
                 return sp.MatAdd(*[_distribute(HadamardProduct(*args[:k], t, *args[k + 1:]))
                                    for t in a.args]).doit()
         return HadamardProduct(*args)
@@ -351,7 +352,7 @@ def _dependent_index(factors, dv, term) -> int:
 
 def _mat(factors, dv, rows=None):
     if not factors:
-        return sp.Identity(rows if rows is not None else dv.rows)
+        return Eye(rows if rows is not None else dv.rows)
     return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
 
 

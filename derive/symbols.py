@@ -13,3 +13,14 @@ lam = sp.Symbol("lambda", positive=True)
 
 # Spellings of the parameter vector people use (DESIGN §5), all meaning β in a model context.
 PARAMETER_ALIASES = ("beta", "b", "w", "theta")
+
+
+class Eye(sp.Identity):
+    """The identity matrix I, which becomes an explicit matrix under `.doit()` once its size is a number.
+
+    (SymPy keeps `Identity(2)` symbolic, and `Matrix + 1.0*Identity(2)` then fails in `.evalf()`.)
+    """
+
+    def doit(self, **hints):
+        rows = self.rows.doit(**hints) if hasattr(self.rows, "doit") else self.rows
+        return sp.ImmutableMatrix.eye(int(rows)) if getattr(rows, "is_Integer", False) else Eye(rows)

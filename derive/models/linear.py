@@ -15,7 +15,7 @@ from ..index_form import eliminate_deltas, partial_derivative
 from ..matrix_rules import termwise_gradient
 from ..steps import (Derivation, Domains, Equal, IndexIn, IsGradient, IsJacobian, Nonnegative, Notation,
                      SameMinimiser, Scaled, Solves, dimension)
-from ..symbols import X, beta, d, lam, n, y
+from ..symbols import Eye, X, beta, d, lam, n, y
 
 # n > d in every random draw, so a random X has full column rank and XᵀX is invertible.
 DOMAINS = Domains({"n": dimension(6, 9), "d": dimension(2, 5), "k": IndexIn("d"), "l": IndexIn("d")})
@@ -65,7 +65,7 @@ def _matrix(ridge: bool) -> Derivation:
 
     D.section("The gradient")
     raw, identities = termwise_gradient(combined, beta)
-    D.step("; ".join(i.name for i in identities),
+    D.step("gradient term by term",
            "Differentiate term by term (" + "; ".join(f"{i.name}, {i.source}" for i in identities) + ").",
            combined, raw, check=IsGradient(beta), lhs=GRAD)
     A = X.T * X
@@ -76,8 +76,8 @@ def _matrix(ridge: bool) -> Derivation:
     stationary = D.step("set the gradient to zero",
                         "At a minimum of a differentiable function the gradient vanishes.",
                         grad, sp.Eq(grad, zero, evaluate=False), relation="")
-    penalised = sp.MatAdd(A, sp.MatMul(lam, sp.Identity(d))) if ridge else A
-    normal = sp.Eq(sp.MatMul(penalised, beta), X.T * y, evaluate=False)
+    penalised = sp.MatAdd(A, sp.MatMul(lam, Eye(d))) if ridge else A
+    normal = sp.Eq(multiply([penalised, beta], beta), X.T * y, evaluate=False)
     D.step("normal equations", "Divide by 2 and move Xᵀy to the right-hand side"
            + (" (λβ = λIβ collects with XᵀXβ)." if ridge else "."),
            stationary, normal, check=Scaled(sp.Rational(1, 2)), relation="")
@@ -128,7 +128,7 @@ def _linear_coefficient(expr, v):
         coefficient, factors = split_product(t)
         if factors[-1] != v or any(f.has(v) for f in factors[:-1]):
             raise NotSupported(f"the term {t} is not of the form Aβ")
-        parts.append((coefficient, factors[:-1] or [sp.Identity(v.rows)]))
+        parts.append((coefficient, factors[:-1] or [Eye(v.rows)]))
     parts.sort(key=lambda p: isinstance(p[1][0], sp.Identity))  # XᵀX + λI, as textbooks write it
     common = sp.gcd_list([c.as_coeff_Mul()[0] for c, _ in parts]) if len(parts) > 1 else 1
     terms = [multiply([c / common] + f, v) for c, f in parts]

@@ -1,0 +1,129 @@
+"""The `derive` command line: each command reads its arguments, calls one library function, prints.
+
+Exit codes (DESIGN §4): 0 success (for `check`: correct), 1 a check found the answer wrong, 2 bad input
+or an unsupported request, with one line on stderr and never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import DeriveError
+
+FORMATS = ("text", "latex", "markdown", "json")
+
+
+class UsageError(DeriveError):
+    """A command line argparse rejected."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2) rather than a usage dump."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write the whole file or nothing: a temporary file in the same folder, then an atomic rename."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise DeriveError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise DeriveError(f"cannot write {path}: {error.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, target)
+    except OSError as error:
+        os.unlink(temporary)
+        raise DeriveError(f"cannot write {path}: {error.strerror}") from None
+
+
+def emit(text: str, output: str | None) -> None:
+    if output:
+        write_atomically(output, text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------------
+def cmd_models(args) -> int:
+    from .models import DESCRIPTIONS, names
+    if args.json:
+        print(json.dumps(names()))
+    else:
+        width = max(len(n) for n in names())
+        for name in names():
+            print(f"{name:<{width}}  {DESCRIPTIONS.get(name, '')}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from . import derivation, render
+    from .models import names
+    requested = names() if args.models == ["all"] else args.models
+    derivations = [derivation(m, form=args.form, dim=args.dim) for m in requested]
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        dicts = [d.to_dict() for d in derivations]
+        text = json.dumps(dicts[0] if len(dicts) == 1 else dicts, ensure_ascii=False, indent=2)
+    elif fmt == "latex" and args.standalone and len(derivations) > 1:
+        text = render.to_document(derivations, title="derive: " + ", ".join(requested))
+    elif fmt == "latex":
+        text = "\n".join(d.to_latex(standalone=args.standalone) for d in derivations)
+    elif fmt == "markdown":
+        text = "\n".join(d.to_markdown() for d in derivations)
+    else:
+        text = "\n".join(d.to_text() for d in derivations)
+    emit(text, args.output)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="derive", description="Step-by-step, machine-verified derivations for the "
+                    "mathematics of machine learning.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    p = commands.add_parser("models", help="list the models", description="List the models derive implements.")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(run=cmd_models)
+
+    p = commands.add_parser("show", help="show a model's derivation, step by step",
+                            description="Show a model's derivation, every step named and verified. "
+                            "Example: derive show ridge --format latex --standalone -o ridge.tex")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model name(s), or 'all'")
+    p.add_argument("--form", choices=("matrix", "index", "components"), default="matrix",
+                   help="vector/matrix notation, summation notation, or explicit components")
+    p.add_argument("--dim", type=int, default=None, help="number of components for --form components (default 2)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--standalone", action="store_true", help="with --format latex: a whole document for pdflatex")
+    p.add_argument("--json", action="store_true", help="same as --format json")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.set_defaults(run=cmd_show)
+    return parser
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except DeriveError as error:
+        message = " ".join(str(error).split())
+        print(message if message.startswith("derive") else f"derive: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("derive: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
