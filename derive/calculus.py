@@ -31,15 +31,28 @@ from .symbols import Eye
 # ---------------------------------------------------------------------------------------------------
 # The differential as a symbol: d(u), with d(v) for the variable itself a leaf
 # ---------------------------------------------------------------------------------------------------
-class Differential(MatrixExpr):
-    """d(U), the differential of a matrix expression; d(X) for a symbol X is the leaf dX."""
-
-    def __new__(cls, arg):
-        return super().__new__(cls, arg)
+class _DifferentialNotation:
+    """What d(u) and its leaf dv share: the argument, and how they print."""
 
     @property
     def arg(self):
         return self.args[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return isinstance(self.arg, (sp.MatrixSymbol, sp.Symbol))
+
+    def _latex(self, printer):
+        inner = printer._print(self.arg)
+        return r"\mathrm{d}%s" % inner if self.is_leaf else r"\mathrm{d}\left(%s\right)" % inner
+
+    def _sympystr(self, printer):
+        inner = printer._print(self.arg)
+        return "d%s" % inner if self.is_leaf else "d(%s)" % inner
+
+
+class Differential(_DifferentialNotation, MatrixExpr):
+    """d(U), the differential of a matrix expression; d(X) for a symbol X is the leaf dX."""
 
     @property
     def shape(self):
@@ -48,42 +61,14 @@ class Differential(MatrixExpr):
     def _eval_transpose(self):
         return sp.Transpose(self)  # shown as (dU)ᵀ; pushing ᵀ inside is the transpose rule's job
 
-    @property
-    def is_leaf(self) -> bool:
-        return isinstance(self.arg, sp.MatrixSymbol)
-
     def doit(self, **hints):
         return self
 
-    def _latex(self, printer):
-        inner = printer._print(self.arg)
-        return r"\mathrm{d}%s" % inner if self.is_leaf else r"\mathrm{d}\left(%s\right)" % inner
 
-    def _sympystr(self, printer):
-        inner = printer._print(self.arg)
-        return "d%s" % inner if self.is_leaf else "d(%s)" % inner
-
-
-class ScalarDifferential(sp.Expr):
+class ScalarDifferential(_DifferentialNotation, sp.Expr):
     """d(u) for a scalar expression u; d(x) for a scalar symbol x is the leaf dx."""
 
     is_commutative = True
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def is_leaf(self) -> bool:
-        return isinstance(self.arg, sp.Symbol)
-
-    def _latex(self, printer):
-        inner = printer._print(self.arg)
-        return r"\mathrm{d}%s" % inner if self.is_leaf else r"\mathrm{d}\left(%s\right)" % inner
-
-    def _sympystr(self, printer):
-        inner = printer._print(self.arg)
-        return "d%s" % inner if self.is_leaf else "d(%s)" % inner
 
 
 def d(u):

@@ -1,0 +1,31 @@
+"""Cold-start cost of `derive show`, as a ratio to `python -c "import sympy"` measured in the same run.
+
+Run: python tests/benchmarks/bench_show.py [repeats]. Target (issue: foundation): derive show ols ≤ 2×.
+Absolute times on shared machines are noise; the ratio is what to read.
+"""
+import statistics
+import subprocess
+import sys
+import time
+
+
+def median_seconds(command, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(repeats=7):
+    sympy = median_seconds([sys.executable, "-c", "import sympy"], repeats)
+    print(f"python -c 'import sympy': {sympy:.3f} s (median of {repeats})")
+    for model in ("ols", "ridge"):
+        for form in ("matrix", "index", "components"):
+            t = median_seconds([sys.executable, "-m", "derive", "show", model, "--form", form], repeats)
+            print(f"derive show {model:<5} --form {form:<10}: {t:.3f} s  ratio {t / sympy:.2f}×")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7)
