@@ -28,3 +28,19 @@ def derivation(model: str, form: str = "matrix", dim: int | None = None) -> Deri
     """The verified derivation of a model in the given form ("matrix", "index", "components" with `dim`)."""
     from .models import build
     return build(model, form=form, dim=dim)
+
+
+def fit(model: str, X, y, method: str = "auto", **options):
+    """Fit `model` to X (n×d, as given: no intercept added) and y (n,) with the derived formulas (DESIGN §6).
+
+    Returns a `FitResult` (.coef, .std_errors, .converged, .iterations, .method, .loss, ...); options:
+    lam (ridge), names, exact_data, tol, max_iter, progress.
+    """
+    from .fitting import fit as fit_model
+    return fit_model(model, X, y, method, **options)
+
+
+def lambdify(model: str, quantity: str):
+    """A numpy function g(beta, X, y) computing a derived quantity (solve instead of inverse, stable σ)."""
+    from .codegen import lambdify_model
+    return lambdify_model(model, quantity)

@@ -89,6 +89,26 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_fit(args) -> int:
+    from .data import load
+    from .fitting import fit
+    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    design = load(args.data, target=args.target, features=features, intercept=not args.no_intercept,
+                  formula=args.formula)
+    result = fit(args.model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
+                 exact_data=design.exact_data)
+    for warning in result.warnings:
+        print(f"derive: warning: {warning}", file=sys.stderr)
+    if args.plot:
+        from .plot import plot
+        plot(result, design.X, design.y, args.plot)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(result.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="derive", description="Step-by-step, machine-verified derivations for the "
                     "mathematics of machine learning.")
@@ -111,6 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.set_defaults(run=cmd_show)
+
+    p = commands.add_parser("fit", help="fit a model to a CSV file with the derived formulas",
+                            description="Fit a model to the columns of a CSV file (with a header line), using "
+                            "the derived gradient, Hessian and closed form. Example: derive fit ols "
+                            "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
+                            "\"y ~ x + x^2 + x^3\"")
+    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic or poisson")
+    p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line")
+    p.add_argument("--target", metavar="COL", help="the column to predict")
+    p.add_argument("--formula", help='terms of the columns, e.g. "y ~ x + x^2 + log(z)"; "- 1" drops the intercept')
+    p.add_argument("--features", metavar="A,B", help="the columns to use (default: all but the target)")
+    p.add_argument("--no-intercept", action="store_true", help="do not add an intercept column")
+    p.add_argument("--method", default="auto", choices=("auto", "exact", "qr", "cholesky", "newton", "gd"),
+                   help="auto: exact arithmetic for small decimal data, else QR (ols/ridge); Newton (logistic/poisson)")
+    p.add_argument("--lam", type=float, help="the ridge penalty λ (ridge only)")
+    p.add_argument("--json", action="store_true", help="print the fit as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the fit (needs matplotlib)")
+    p.set_defaults(run=cmd_fit)
     return parser
 
 

@@ -4,6 +4,7 @@ Every error a user can cause is a `DeriveError`: the command line prints its mes
 exits with code 2. `VerificationError` is different in kind: a derivation step failed its own check,
 which is a bug in `derive`, never a result to print.
 """
+from __future__ import annotations
 
 
 class DeriveError(Exception):
@@ -15,7 +16,16 @@ class ParseError(DeriveError):
 
 
 class ShapeError(DeriveError):
-    """Operands whose shapes do not fit (``cannot multiply X (n×d) by X (n×d)``)."""
+    """Operands whose shapes do not fit (``cannot multiply X (n×d) by X (n×d)``).
+
+    `operation` and `operand` say, where known, what needed a square matrix and what was not square
+    (``"inverse"`` and the SymPy ``X``), so that `derive.check` can explain the mistake.
+    """
+
+    def __init__(self, message: str = "", *, operation: str | None = None, operand=None):
+        super().__init__(message)
+        self.operation = operation
+        self.operand = operand
 
 
 class NotSupported(DeriveError):

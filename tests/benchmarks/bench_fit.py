@@ -1,0 +1,141 @@
+"""Benchmarks of `derive.fit` and the lambdified gradients against numpy, lstsq and scikit-learn.
+
+A script, not a test (pytest does not collect it). Run from the repository root:
+
+    python tests/benchmarks/bench_fit.py
+
+Every ratio compares timings measured in the same run on the same data: the two functions are called
+alternately and each keeps its best time, so that load from other processes affects both alike.
+OpenBLAS picks its kernels by CPU; if OPENBLAS_CORETYPE is set on the machine, unset it for this command
+only (`env -u OPENBLAS_CORETYPE python tests/benchmarks/bench_fit.py`) so that numpy runs its best kernels.
+
+Targets (issue 5):
+- OLS, n = 200,000, d = 100: `cholesky` ≤ 1.3 × forming XᵀX alone; `qr` ≤ 0.5 × numpy.linalg.lstsq; both
+  agree with lstsq to 1e-9.
+- Logistic, n = 200,000, d = 50: `newton` ≤ 0.8 × scikit-learn LogisticRegression(newton-cholesky, no
+  penalty); coefficients agree to 1e-6.
+- Lambdified OLS and logistic gradients ≤ 1.1 × the best hand-written numpy expression.
+"""
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from derive.fitting import fit  # noqa: E402
+from derive.codegen import lambdify  # noqa: E402
+
+
+def best_times(functions, repeats=5):
+    """The best time of each function, calling them in turn `repeats` times."""
+    best = [float("inf")] * len(functions)
+    for _ in range(repeats):
+        for i, function in enumerate(functions):
+            start = time.perf_counter()
+            function()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+def report(name, ratio, target, extra=""):
+    verdict = "ok" if ratio <= target else "SLOWER THAN TARGET"
+    print(f"{name:55s} {ratio:6.3f}  (target ≤ {target})  {verdict} {extra}")
+
+
+def derived(model, quantity):
+    """The derived result from the engine, or the same expression written by hand if it lacks it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from test_codegen import RESULTS
+    import derive.codegen as module
+    try:
+        return module.derived_results(model)[quantity]
+    except Exception:
+        return RESULTS[model, quantity]
+
+
+def install_hand_written_results_if_needed():
+    import derive.codegen as module
+    from test_codegen import RESULTS
+    engine = module.derived_results
+
+    def results(model):
+        try:
+            return engine(model)
+        except Exception:
+            return {q: e for (m, q), e in RESULTS.items() if m == model}
+    module.derived_results = results
+
+
+def bench_ols():
+    rng = np.random.default_rng(0)
+    n, d = 200_000, 100
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, d - 1))])
+    y = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    reference = np.linalg.lstsq(X, y, rcond=None)[0]
+    gram, cholesky = best_times([lambda: X.T @ X, lambda: fit("ols", X, y, "cholesky")])
+    lstsq, qr = best_times([lambda: np.linalg.lstsq(X, y, rcond=None), lambda: fit("ols", X, y, "qr")], 3)
+    for method in ("cholesky", "qr"):
+        f = fit("ols", X, y, method)
+        error = np.max(np.abs(f.coef - reference) / np.maximum(np.abs(reference), 1e-300))
+        assert f.method == method and error < 1e-9, (method, error)
+    print(f"OLS n={n} d={d}: XᵀX {gram * 1e3:.1f} ms, lstsq {lstsq * 1e3:.1f} ms, "
+          f"cholesky {cholesky * 1e3:.1f} ms, qr {qr * 1e3:.1f} ms")
+    report("OLS cholesky / forming XᵀX", cholesky / gram, 1.3)
+    report("OLS qr / numpy.linalg.lstsq", qr / lstsq, 0.5)
+
+
+def bench_logistic():
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.default_rng(1)
+    n, d = 200_000, 50
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, d - 1))])
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ (0.2 * rng.standard_normal(d))))).astype(float)
+
+    def sklearn_fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cholesky",
+                                      tol=1e-8, max_iter=100).fit(X, y)
+    ours = fit("logistic", X, y, "newton")
+    theirs = sklearn_fit()
+    error = np.max(np.abs(ours.coef - theirs.coef_[0]))
+    assert error < 1e-6, error
+    sk, newton = best_times([sklearn_fit, lambda: fit("logistic", X, y, "newton")], 3)
+    print(f"Logistic n={n} d={d}: scikit-learn {sk * 1e3:.1f} ms ({theirs.n_iter_[0]} iterations), "
+          f"newton {newton * 1e3:.1f} ms ({ours.iterations} iterations), max |Δcoef| {error:.1e}")
+    report("Logistic newton / scikit-learn newton-cholesky", newton / sk, 0.8)
+
+
+def bench_gradients():
+    from derive.symbols import X as Xs, beta, y as ys
+    rng = np.random.default_rng(2)
+    n, d = 200_000, 100
+    X = rng.standard_normal((n, d))
+    b = 0.1 * rng.standard_normal(d)
+    y = (rng.random(n) < 0.5).astype(float)
+    try:
+        from scipy.special import expit
+    except ImportError:
+        def expit(z):
+            return 1 / (1 + np.exp(-z))
+    hand = {
+        "ols": lambda: 2 * (X.T @ (X @ b - y)),
+        "logistic": lambda: X.T @ (expit(X @ b) - y),
+    }
+    for model, by_hand in hand.items():
+        g = lambdify(derived(model, "gradient"), [beta, Xs, ys])
+        np.testing.assert_allclose(g(b, X, y), by_hand(), rtol=1e-10, atol=1e-8)
+        ours, theirs = best_times([lambda: g(b, X, y), by_hand], 20)
+        ratio = ours / theirs
+        report(f"lambdified {model} gradient / hand-written numpy", ratio, 1.1)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    install_hand_written_results_if_needed()
+    bench_gradients()
+    bench_ols()
+    bench_logistic()

@@ -1,0 +1,395 @@
+"""Fitting accuracy against certified and published results, cross-checks, and bad data."""
+import json
+import math
+import warnings
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import derive.codegen as lambdify_module
+from derive.data import design, read_csv
+from derive.errors import DataError, NotSupported
+from derive.fitting import FitResult, fit
+
+
+def _datasets() -> Path:
+    here = Path(__file__).resolve()
+    for base in (here.parents[2], here.parents[1]):
+        if (base / "shared" / "datasets").is_dir():
+            return base / "shared" / "datasets"
+    return here.parents[2] / "shared" / "datasets"
+
+
+DATASETS = _datasets()
+pytestmark = pytest.mark.skipif(not DATASETS.is_dir(), reason="shared/datasets is not beside the repository")
+
+
+@pytest.fixture(autouse=True)
+def derived_results(monkeypatch):
+    """The derivation engine's results where it has them; hand-written ones (tests/test_lambdify.py) for
+    models it does not derive yet."""
+    from test_codegen import RESULTS
+    engine = lambdify_module.derived_results
+
+    def results(model):
+        try:
+            return engine(model)
+        except Exception:
+            return {q: e for (m, q), e in RESULTS.items() if m == model}
+
+    monkeypatch.setattr(lambdify_module, "derived_results", results)
+    lambdify_module.lambdify_results.cache_clear()
+    yield
+    lambdify_module.lambdify_results.cache_clear()
+
+
+def lre(estimate: float, certified: str) -> float:
+    """Log relative error against a certified decimal string, compared exactly (never through float)."""
+    c, e = Fraction(Decimal(certified)), Fraction(float(estimate))
+    if e == c:
+        return math.inf
+    if c == 0:
+        return -math.log10(abs(float(e)))
+    return -math.log10(float(abs(e - c) / abs(c)))
+
+
+# ----------------------------------------------------------------------------------------------------
+# NIST StRD linear least squares.
+
+NIST = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",
+        "Wampler1", "Wampler2", "Wampler3", "Wampler4", "Wampler5"]
+DEGREE = {"Pontius": 2, "Filip": 10, **{f"Wampler{i}": 5 for i in range(1, 6)}}
+
+
+def nist_design(name):
+    """The NIST model's design, polynomial columns x^k built exactly from the decimal text."""
+    certified = json.loads((DATASETS / f"{name}.json").read_text())
+    table = read_csv(DATASETS / f"{name}.csv")
+    if name == "Longley":
+        d = design(table, "y")
+        return d.X, d.y, d.exact_data, certified
+    x = [Fraction(v) for v in table.numbers("x")]
+    y = [Fraction(v) for v in table.numbers("y")]
+    powers = range(0 if certified["intercept"] else 1, DEGREE.get(name, 1) + 1)
+    rows = [[v ** k for k in powers] for v in x]
+    X = np.array([[float(v) for v in row] for row in rows])
+    return X, np.array([float(v) for v in y]), (rows, y), certified
+
+
+def nist_lres(f: FitResult, certified):
+    keys = list(certified["certified"])
+    return {
+        "coefficients": min(lre(v, certified["certified"][k]) for v, k in zip(f.coef, keys)),
+        "std_errors": min(lre(v, certified["certified_std_errors"][k]) for v, k in zip(f.std_errors, keys)),
+        "residual_sd": lre(f.residual_sd, certified["residual_sd"]),
+        "r_squared": lre(f.r_squared, certified["r_squared"]),
+    }
+
+
+@pytest.mark.parametrize("method", ["exact", "auto"])
+@pytest.mark.parametrize("name", NIST)
+def test_nist_exact_to_the_last_digit(name, method):
+    X, y, exact, certified = nist_design(name)
+    f = fit("ols", X, y, method, exact_data=exact)
+    assert f.method == "exact"
+    for what, value in nist_lres(f, certified).items():
+        assert value >= 14, (what, value)
+
+
+@pytest.mark.parametrize("name", NIST)
+def test_nist_exact_from_floats(name):
+    # Without the decimal text, the shortest decimal of each float is what was typed: still exact.
+    X, y, _, certified = nist_design(name)
+    if name == "Filip":  # x^10 of the float x is not the decimal x^10
+        pytest.skip("powers computed in floating point are not the decimal powers")
+    f = fit("ols", X, y, "exact")
+    assert nist_lres(f, certified)["coefficients"] >= 14
+
+
+@pytest.mark.parametrize("name", NIST)
+def test_nist_qr(name):
+    X, y, _, certified = nist_design(name)
+    f = fit("ols", X, y, "qr")
+    assert f.method == "qr"
+    for what, value in nist_lres(f, certified).items():
+        assert value >= 7, (what, value)
+
+
+def test_ill_conditioning_is_reported():
+    X, y, _, _ = nist_design("Filip")
+    f = fit("ols", X, y, "qr")
+    assert f.condition_number > 1e8
+    assert any("ill-conditioned" in w for w in f.warnings)
+
+
+def test_cholesky_falls_back_to_qr_when_ill_conditioned():
+    X, y, _, certified = nist_design("Longley")
+    f = fit("ols", X, y, "cholesky")
+    assert f.method == "qr" and "too ill-conditioned" in f.warnings[0]
+    assert nist_lres(f, certified)["coefficients"] >= 7
+
+
+def test_to_dict_is_the_fit_json():
+    X, y, exact, _ = nist_design("Norris")
+    d = fit("ols", X, y, names=["intercept", "x"], exact_data=exact).to_dict()
+    assert list(d)[:8] == ["model", "method", "coefficients", "std_errors", "converged", "iterations", "loss",
+                           "residual_sd"]
+    assert list(d["coefficients"]) == ["intercept", "x"]
+    assert d["model"] == "ols" and d["method"] == "exact" and d["converged"] is True and d["iterations"] is None
+    json.dumps(d)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Logistic and Poisson regression against Stata and R.
+
+def reference(name):
+    return json.loads((DATASETS / name).read_text())
+
+
+def by_name(f: FitResult, values: dict):
+    return {name: float(values["const" if name == "intercept" else name]) for name in f.names}
+
+
+@pytest.mark.parametrize("method", ["newton", "gd"])
+def test_spector_logit(method):
+    ref = reference("spector_logit.json")
+    d = design(read_csv(DATASETS / "spector.csv"), "GRADE", ["GPA", "TUCE", "PSI"])
+    X = d.X.copy()
+    X[:, 1] = X[:, 1].astype(np.float32)  # Stata held GPA in single precision (datasets README)
+    f = fit("logistic", X, d.y, method, names=d.names, tol=1e-10 if method == "gd" else None, progress=False)
+    assert f.converged
+    params, bse = by_name(f, ref["params"]), by_name(f, ref["bse"])
+    np.testing.assert_allclose(f.coef, [params[k] for k in f.names], rtol=1e-6)
+    np.testing.assert_allclose(f.std_errors, [bse[k] for k in f.names], rtol=1e-4)
+    assert f.loglike == pytest.approx(float(ref["llf"]), rel=1e-9)
+    assert f.history[-1] == pytest.approx(f.loss) and len(f.history) >= 2
+
+
+def test_spector_logit_in_double_precision():
+    ref = reference("spector_logit.json")
+    d = design(read_csv(DATASETS / "spector.csv"), "GRADE", ["GPA", "TUCE", "PSI"])
+    f = fit("logistic", d.X, d.y, names=d.names)
+    params = by_name(f, ref["params"])
+    np.testing.assert_allclose(f.coef, [params[k] for k in f.names], rtol=1e-6)
+    assert f.method == "newton" and f.iterations <= 10
+
+
+def test_cpunish_poisson():
+    ref = reference("cpunish_poisson.json")
+    table = read_csv(DATASETS / "cpunish.csv")
+    columns = ["INCOME", "PERPOVERTY", "PERBLACK", "VC100k96", "SOUTH", "DEGREE"]
+    d = design(table, "EXECUTIONS", columns)
+    X = d.X.copy()
+    X[:, 4] = np.log(X[:, 4])
+    names = ["intercept", "INCOME", "PERPOVERTY", "PERBLACK", "LN_VC100k96", "SOUTH", "DEGREE"]
+    f = fit("poisson", X, d.y, names=names)
+    assert f.converged
+    assert f.deviance == pytest.approx(float(ref["deviance"]), rel=1e-9)
+    assert f.loglike == pytest.approx(float(ref["llf"]), rel=1e-9)
+    params, bse = by_name(f, ref["params"]), by_name(f, ref["bse"])
+    np.testing.assert_allclose(f.coef, [params[k] for k in names], rtol=5e-7)  # R printed 7 digits
+    # R's glm takes the covariance from the weights of its last IRLS iteration, one step before the
+    # optimum (its convergence test is on the deviance, at 1e-8): its standard errors are ~1e-5 off.
+    np.testing.assert_allclose(f.std_errors, [bse[k] for k in names], rtol=2e-5)
+
+
+def test_randhie_poisson():
+    ref = reference("randhie_poisson.json")
+    d = design(read_csv(DATASETS / "randhie.csv"), "mdvis")
+    X = np.hstack([d.X[:, :1], d.X[:, 1:].astype(np.float32)])  # Stata held the regressors as float32
+    f = fit("poisson", X, d.y, names=d.names)
+    params, bse = by_name(f, ref["params"]), by_name(f, ref["bse"])
+    np.testing.assert_allclose(f.coef, [params[k] for k in f.names], rtol=1e-6)
+    np.testing.assert_allclose(f.std_errors, [bse[k] for k in f.names], rtol=1e-6)
+    assert f.loglike == pytest.approx(float(ref["llf"]), rel=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Cross-checks on random data.
+
+@pytest.fixture
+def regression():
+    rng = np.random.default_rng(11)
+    X = np.column_stack([np.ones(300), rng.standard_normal((300, 4)) * [1, 10, 0.1, 3]])
+    y = X @ [1.0, -2.0, 0.5, 3.0, 0.0] + rng.standard_normal(300)
+    return X, y
+
+
+@pytest.mark.parametrize("method", ["exact", "qr", "cholesky"])
+def test_ols_matches_statsmodels(regression, method):
+    sm = pytest.importorskip("statsmodels.api")
+    X, y = regression
+    f = fit("ols", X, y, method)
+    ref = sm.OLS(y, X).fit()
+    np.testing.assert_allclose(f.coef, ref.params, rtol=1e-10)
+    np.testing.assert_allclose(f.std_errors, ref.bse, rtol=1e-9)
+    assert f.r_squared == pytest.approx(ref.rsquared, rel=1e-10)
+    assert f.loss == pytest.approx(ref.ssr, rel=1e-10)
+    assert f.residual_sd == pytest.approx(math.sqrt(ref.scale), rel=1e-10)
+
+
+def test_tall_qr_matches_lstsq(monkeypatch):
+    import derive.fitting as fit_module
+    monkeypatch.setattr(fit_module, "TALL_CELLS", 1000)  # take the one-pass path on small data
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(2000), rng.standard_normal((2000, 5)) + 50])
+    y = X @ rng.standard_normal(6) + rng.standard_normal(2000)
+    f = fit("ols", X, y, "qr")
+    np.testing.assert_allclose(f.coef, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-10)
+    assert not f.warnings
+
+
+@pytest.mark.parametrize("method", ["exact", "qr", "cholesky"])
+def test_ridge_matches_scikit_learn(regression, method):
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    X, y = regression
+    f = fit("ridge", X, y, method, lam=2.5)
+    ref = linear_model.Ridge(alpha=2.5, fit_intercept=False, solver="cholesky", tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(f.coef, ref.coef_, rtol=1e-9)
+    assert f.std_errors is None
+    assert f.loss == pytest.approx(np.sum((y - X @ f.coef) ** 2) + 2.5 * f.coef @ f.coef, rel=1e-12)
+
+
+def test_logistic_matches_statsmodels_and_scikit_learn():
+    sm = pytest.importorskip("statsmodels.api")
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(4)
+    X = np.column_stack([np.ones(500), rng.standard_normal((500, 3))])
+    y = (rng.random(500) < 1 / (1 + np.exp(-X @ [0.3, 1.0, -0.5, 0.2]))).astype(float)
+    f = fit("logistic", X, y)
+    ref = sm.Logit(y, X).fit(disp=0, tol=1e-12)
+    np.testing.assert_allclose(f.coef, ref.params, rtol=1e-8)
+    np.testing.assert_allclose(f.std_errors, ref.bse, rtol=1e-7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        sk = linear_model.LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cholesky",
+                                             tol=1e-12, max_iter=100).fit(X, y)
+    np.testing.assert_allclose(f.coef, sk.coef_[0], rtol=1e-7)
+
+
+def test_poisson_matches_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(5)
+    X = np.column_stack([np.ones(400), rng.standard_normal((400, 3))])
+    y = rng.poisson(np.exp(X @ [0.5, 0.3, -0.2, 0.1])).astype(float)
+    f = fit("poisson", X, y)
+    ref = sm.Poisson(y, X).fit(disp=0, tol=1e-12)
+    np.testing.assert_allclose(f.coef, ref.params, rtol=1e-8)
+    np.testing.assert_allclose(f.std_errors, ref.bse, rtol=1e-7)
+    assert f.loglike == pytest.approx(ref.llf, rel=1e-12)
+    g = fit("poisson", X, y, "gd", tol=1e-9)
+    np.testing.assert_allclose(g.coef, f.coef, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bad data.
+
+def test_collinear_columns_are_named():
+    rng = np.random.default_rng(6)
+    x1, x2 = rng.standard_normal(30), rng.standard_normal(30)
+    X = np.column_stack([np.ones(30), x1, x2, 2 * x1 - x2])
+    names = ["intercept", "x1", "x2", "x3"]
+    for method in ("exact", "qr", "cholesky"):
+        with pytest.raises(DataError, match="x3 is a linear combination of x1, x2"):
+            fit("ols", X, rng.standard_normal(30), method, names=names)
+    y = (rng.random(30) < 0.5).astype(float)
+    with pytest.raises(DataError, match="x3 is a linear combination of x1, x2"):
+        fit("logistic", X, y, names=names)
+
+
+def test_exactly_collinear_decimals_are_named_by_exact_elimination():
+    X = np.array([[1, 1, 2, 0], [1, 2, 1, 3], [1, 3, 5, 1], [1, 4, 3, 5], [1, 5, 8, 2.0]])
+    X[:, 3] = 2 * X[:, 1] - X[:, 2]
+    with pytest.raises(DataError, match="x4 is a linear combination of x2, x3"):
+        fit("ols", X, np.arange(5.0), "exact")
+
+
+def test_constant_column_besides_the_intercept():
+    X = np.column_stack([np.ones(5), np.arange(5.0), np.full(5, 3.0)])
+    with pytest.raises(DataError, match="x3 is constant, like the intercept"):
+        fit("ols", X, np.arange(5.0) ** 2, "qr")
+
+
+def test_perfect_separation_names_the_direction():
+    x = np.array([-3.0, -2.0, -1.5, -1.0, 1.0, 1.5, 2.0, 3.0])
+    X = np.column_stack([np.ones(8), x, np.sin(np.arange(8))])
+    y = (x > 0).astype(float)
+    with pytest.raises(DataError, match=r"perfectly separated: .*·x .*> 0 exactly when y = 1"):
+        fit("logistic", X, y, names=["intercept", "x", "z"])
+    with pytest.raises(DataError, match="separated"):
+        fit("logistic", X, y, "gd", names=["intercept", "x", "z"])
+
+
+def test_quasi_complete_separation():
+    x = np.array([-3.0, -2.0, -1.0, 0.0, 0.0, 1.0, 2.0, 3.0])
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1.0])
+    with pytest.raises(DataError, match=r"quasi-completely separated: 1·x > 0 almost exactly when y = 1"):
+        fit("logistic", np.column_stack([np.ones(8), x]), y, names=["intercept", "x"])
+
+
+@pytest.mark.parametrize("model, y, message", [
+    ("logistic", [0, 1, 2, 1], r"y in \{0, 1\}; y = 2.0 at row 3"),
+    ("logistic", [1, 1, 1, 1], "every y is 1"),
+    ("poisson", [0, 1, -2, 1], "counts .* y = -2.0 at row 3"),
+    ("poisson", [0, 1.5, 2, 1], "counts .* y = 1.5 at row 2"),
+])
+def test_bad_targets(model, y, message):
+    X = np.column_stack([np.ones(4), [0.1, 0.5, 0.2, 0.9]])
+    with pytest.raises(DataError, match=message):
+        fit(model, X, np.array(y, dtype=float))
+
+
+def test_bad_inputs():
+    X = np.column_stack([np.ones(4), [0.1, np.nan, 0.2, 0.9]])
+    with pytest.raises(DataError, match="NaN value at row 2, column 'x2'"):
+        fit("ols", X, np.arange(4.0))
+    with pytest.raises(DataError, match="3 rows are fewer than the 4 parameters"):
+        fit("ols", np.ones((3, 4)), np.arange(3.0))
+    with pytest.raises(NotSupported, match="method 'newton' does not apply to ols"):
+        fit("ols", np.ones((3, 1)), np.arange(3.0), "newton")
+    with pytest.raises(NotSupported, match="cannot fit 'softmax'"):
+        fit("softmax", np.ones((3, 1)), np.arange(3.0))
+    with pytest.raises(DataError, match="ridge needs its penalty"):
+        fit("ridge", np.ones((3, 1)), np.arange(3.0))
+
+
+def test_progress_is_written_to_stderr_for_long_fits(capsys, monkeypatch):
+    import derive.fitting as fit_module
+    clock = iter(np.arange(0.0, 1000.0, 0.7))
+    monkeypatch.setattr(fit_module.time, "monotonic", lambda: next(clock))
+    rng = np.random.default_rng(8)
+    X = np.column_stack([np.ones(50), rng.standard_normal(50)])
+    y = (rng.random(50) < 0.5).astype(float)
+    fit("logistic", X, y, "gd", progress=True, max_iter=20, tol=1e-300)
+    err = capsys.readouterr().err
+    assert "iteration" in err and err.endswith("\n")
+    fit("logistic", X, y, "gd", progress=False, max_iter=20, tol=1e-300)
+    assert capsys.readouterr().err == ""
+
+
+def test_nist_filip_through_a_formula():
+    pytest.importorskip("derive.parse", reason="the input grammar (derive/parse.py) is not available")
+    from derive.data import load
+    certified = json.loads((DATASETS / "Filip.json").read_text())
+    d = load(DATASETS / "Filip.csv", formula="y ~ " + " + ".join(["x"] + [f"x^{k}" for k in range(2, 11)]))
+    f = fit("ols", d.X, d.y, names=d.names, exact_data=d.exact_data)
+    assert f.method == "exact"
+    assert min(nist_lres(f, certified).values()) >= 14
+
+
+@pytest.mark.parametrize("model", ["ols", "logistic"])
+def test_plot(tmp_path, model):
+    pytest.importorskip("matplotlib")
+    from derive.plot import plot
+    rng = np.random.default_rng(9)
+    X = np.column_stack([np.ones(40), rng.standard_normal(40)])
+    y = X @ [0.5, 1.0] + rng.standard_normal(40)
+    if model == "logistic":
+        y = (y > 0.5).astype(float)
+    f = fit(model, X, y, names=["intercept", "x"])
+    path = tmp_path / "fit.png"
+    plot(f, X, y, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

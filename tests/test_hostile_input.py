@@ -1,0 +1,242 @@
+r"""Hostile input to the grammar: every attempt fails fast with a one-line DeriveError, and nothing runs.
+
+Each input below is something a web form or a shared file could carry: code for Python's eval, TeX
+primitives that read or write files or run commands, numbers and powers too large to compute, input too
+long or too deeply nested, control characters.  The library must refuse each with `ParseError` or
+`LimitExceeded` within a few seconds, with one line of message and no traceback text, and must never
+evaluate any of it (checked with a marker file and with eval/exec/system replaced by recorders).
+"""
+import ast
+import builtins
+import os
+import pathlib
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import derive.parse as parse_module
+from derive.errors import DeriveError, LimitExceeded, ParseError, ShapeError
+from derive.limits import MAX_INPUT_CHARS, time_limit
+from derive.parse import parse, parse_equation, parse_shapes
+
+SOURCE = pathlib.Path(parse_module.__file__).parent
+
+HOSTILE = [
+    # code for eval / sympify
+    "__import__('os').system('touch {marker}')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "lambda: 0",
+    "open('/etc/passwd').read()",
+    "eval(\"__import__('os').system('touch {marker}')\")",
+    "exec('import os')",
+    "x; import os",
+    "[c for c in ().__class__.__mro__]",
+    "Symbol('x').__reduce__()",
+    "sympy.parsing.sympy_parser.parse_expr('x')",
+    "@x",
+    "x # comment",
+    "`ls`",
+    "$(touch {marker})",
+    "x\\\"",
+    # TeX primitives and unknown commands
+    r"\input{/etc/passwd}",
+    r"\include{secrets}",
+    r"\write18{rm -rf /}",
+    r"\immediate\write18{touch {marker}}",
+    r"\def\x{1} \x",
+    r"\catcode`\@=11",
+    r"\csname relax\endcsname",
+    r"\newcommand{\x}{1}",
+    r"\openin5=/etc/passwd",
+    r"\usepackage{shellesc}",
+    # numbers and powers too large to compute
+    "9^{9^{9^{9}}}",
+    "9**9**9**9",
+    "9^9^9^9",
+    "2^{2^{2^{2^{2^{2}}}}}",
+    "(10^{30})^{1000}",
+    "x^{10^{30}}",
+    "1" + "0" * 400,
+    "1e999999",
+    "0." + "1" * 400,
+    "2^{1001}",
+    "\\frac{1}{0}",
+    "0^{-1}",
+    # size and nesting
+    "x" * 100_000,
+    "(" * 5000 + "x" + ")" * 5000,
+    "(" * 900 + "x" + ")" * 900,
+    "{" * 900 + "x" + "}" * 900,
+    "-" * 1990 + "x",
+    "x" + "'" * 1990,
+    "2" + "^2" * 900,
+    "\\sqrt{" * 300 + "x" + "}" * 300,
+    "\\hat{" * 300 + "x" + "}" * 300,
+    "\\log " * 300 + "x",
+    "\\sum_{i=1}^{n}" * 120 + "x_i",
+    "\\exp(" * 400 + "x" + ")" * 400,
+    # unbalanced and stray delimiters
+    "{{{x",
+    "x}}}",
+    "(x]",
+    "\\left( x",
+    "|x",
+    "\\|x",
+    "x_",
+    "x^",
+    # control and invisible characters
+    "x\x00",
+    "\x1b[31mx",
+    "x\x07",
+    "x\u202ey",
+    "x\u200by",
+    "x\ud800",
+]
+
+
+@pytest.fixture
+def recorders(monkeypatch, tmp_path):
+    """eval/exec/compile/os.system/subprocess replaced by recorders for the duration of a test."""
+    parse("x")  # build the grammar first: building it is our code, not the input's
+    calls = []
+
+    def record(name, real):
+        def recorder(*args, **kwargs):
+            calls.append((name, repr(args)[:200]))
+            return real(*args, **kwargs)
+        return recorder
+
+    for name in ("eval", "exec", "compile"):
+        monkeypatch.setattr(builtins, name, record(name, getattr(builtins, name)))
+    monkeypatch.setattr(os, "system", record("os.system", lambda *a, **k: 0))
+    monkeypatch.setattr(os, "popen", record("os.popen", lambda *a, **k: None))
+    monkeypatch.setattr(subprocess, "Popen", record("subprocess.Popen", subprocess.Popen))
+    return calls
+
+
+@pytest.mark.parametrize("template", HOSTILE, ids=[repr(h[:40]) for h in HOSTILE])
+def test_hostile_input_fails_fast_and_runs_nothing(template, recorders, tmp_path):
+    marker = tmp_path / "pwned"
+    text = template.replace("{marker}", str(marker))
+    for attempt in (lambda: parse(text), lambda: parse(text, {"x": ("n", 1)}), lambda: parse_equation(text)):
+        start = time.perf_counter()
+        with pytest.raises(DeriveError) as error:
+            attempt()
+        assert time.perf_counter() - start < 5
+        message = str(error.value)
+        assert message and "\n" not in message and "Traceback" not in message
+        assert len(message) < 400
+        assert isinstance(error.value, (ParseError, LimitExceeded, ShapeError))
+    assert not marker.exists()
+    assert not [c for c in recorders if str(marker) in c[1] or "passwd" in c[1] or "import" in c[1]]
+    assert not [c for c in recorders if c[0].startswith(("os.", "subprocess"))]
+
+
+def test_python_words_are_at_most_harmless_names():
+    """Keywords are not refused (a column may be called "in"), but they are only ever symbols."""
+    import sympy as sp
+    e = parse("x if True else y")
+    assert e.atoms(sp.Symbol) == set(sp.symbols("x if True else y")) and e.is_Mul
+
+
+def test_messages_show_control_characters_escaped():
+    with pytest.raises(ParseError) as error:
+        parse("x\x1b[31m")
+    assert "\x1b" not in str(error.value) and "U+001B" in str(error.value)
+
+
+def test_long_input_is_refused_before_any_work():
+    with pytest.raises(LimitExceeded) as error:
+        parse("x" * (MAX_INPUT_CHARS + 1))
+    assert str(MAX_INPUT_CHARS) in str(error.value)
+    with pytest.raises(LimitExceeded):
+        parse_shapes("x:n," * 1000)
+
+
+def test_inputs_at_the_limits_still_parse():
+    assert parse("x" + "+x" * 600) is not None      # long but flat
+    assert parse("(" * 90 + "x" + ")" * 90) is not None  # deep but within the nesting limit
+    assert parse("2^{1000}").is_Integer                 # a large but bounded number
+
+
+def test_parser_source_never_evaluates_text():
+    """No call of eval, exec, compile, sympify, parse_expr, lambdify or __import__ in the grammar's code."""
+    banned = {"eval", "exec", "compile", "sympify", "parse_expr", "lambdify", "__import__", "S", "N"}
+    for name in ("parse.py", "plain.py", "limits.py"):
+        tree = ast.parse((SOURCE / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                if isinstance(f, ast.Name):
+                    assert f.id not in banned, f"{name}:{node.lineno} calls {f.id}"
+                elif isinstance(f, ast.Attribute):  # re.compile is fine; sp.sympify is not
+                    assert f.attr not in banned - {"compile"}, f"{name}:{node.lineno} calls {f.attr}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The time limit
+# ---------------------------------------------------------------------------------------------------
+def test_time_limit_stops_a_runaway_computation():
+    start = time.perf_counter()
+    with pytest.raises(LimitExceeded) as error:
+        with time_limit(0.2, "spinning"):
+            while True:
+                pass
+    assert time.perf_counter() - start < 2
+    assert str(error.value) == "spinning took longer than 0.2 s"
+
+
+def test_time_limit_restores_the_previous_handler_and_timer():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        with time_limit(1.0, "inner"):
+            pass
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 3.0 < remaining <= 5.0
+        assert signal.getsignal(signal.SIGALRM) is not None and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_outer_limit_still_fires_after_an_inner_one():
+    with pytest.raises(LimitExceeded) as error:
+        with time_limit(0.3, "outer"):
+            with time_limit(5.0, "inner"):
+                pass
+            while True:
+                pass
+    assert "outer" in str(error.value)
+
+
+def test_time_limit_does_nothing_off_the_main_thread():
+    outcome = []
+
+    def work():
+        with time_limit(0.01, "in a thread"):
+            time.sleep(0.05)
+        outcome.append("finished")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert outcome == ["finished"]
+
+
+def test_every_parse_runs_under_the_time_limit(monkeypatch):
+    slow_builder = parse_module._Builder.number
+
+    def slow(self, children):
+        time.sleep(1.0)
+        return slow_builder(self, children)
+
+    monkeypatch.setattr(parse_module, "PARSE_SECONDS", 0.1)
+    monkeypatch.setattr(parse_module._Builder, "number", slow)
+    with pytest.raises(LimitExceeded) as error:
+        parse("2x")
+    assert "took longer than 0.1 s" in str(error.value)

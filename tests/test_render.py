@@ -1,0 +1,42 @@
+"""Rendering: JSON per DESIGN §4, LaTeX that pdflatex compiles, Markdown and text."""
+import json
+import subprocess
+
+import pytest
+
+import derive
+from conftest import require_tool
+
+MODELS = ["ols", "ridge"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_json_schema(model):
+    data = json.loads(json.dumps(derive.derivation(model).to_dict()))
+    assert set(data) == {"model", "form", "steps", "results"}
+    assert data["model"] == model and data["form"] == "matrix"
+    for step in data["steps"]:
+        assert set(step) == {"rule", "explanation", "latex", "verified"} and step["verified"] is True
+    assert {"loss", "gradient", "hessian", "solution"} <= set(data["results"])
+    for result in data["results"].values():
+        assert set(result) == {"latex", "text"}
+
+
+def test_markdown_and_text_show_every_step():
+    d = derive.derivation("ols")
+    markdown, text = d.to_markdown(), d.to_text()
+    assert markdown.count("$$") == 2 * len(d.steps)
+    assert text.count("✓ verified") == len(d.steps)
+    assert d._repr_latex_().startswith("$$") and d._repr_markdown_() == markdown
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("form", ["matrix", "index", "components"])
+def test_standalone_latex_compiles(model, form, tmp_path):
+    pdflatex = require_tool("pdflatex")
+    tex = tmp_path / f"{model}.tex"
+    tex.write_text(derive.derivation(model, form=form).to_latex(standalone=True), encoding="utf-8")
+    run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / f"{model}.pdf").stat().st_size > 1000
