@@ -43,7 +43,8 @@ def split_product(term):
 
 def hadamard(factors):
     """A ⊙ B ⊙ …, leaving out the all-ones factors (𝟏 is the identity of ⊙)."""
-    kept = [f for f in factors if not isinstance(f, sp.OneMatrix)]
+    # (a 1×1 identity, the empty product around a vector dv, is the 1×1 all-ones matrix too)
+    kept = [f for f in factors if not isinstance(f, sp.OneMatrix) and not (isinstance(f, sp.Identity) and f.rows == 1)]
     if not kept:
         return factors[0]
     return kept[0] if len(kept) == 1 else HadamardProduct(*kept)

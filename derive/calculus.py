@@ -255,8 +255,18 @@ class _DifferentialOf(ReadsOff):
 # ---------------------------------------------------------------------------------------------------
 def _terms(expr):
     """The differential as a list of terms, each with dv occurring once (products distributed over sums)."""
-    expr = sp.expand(expr) if not expr.is_Matrix else _distribute(expr)
+    expr = sp.expand(_split_traces(expr)) if not expr.is_Matrix else _distribute(expr)
     return list(expr.args) if isinstance(expr, (sp.MatAdd, sp.Add)) else [expr]
+
+
+def _split_traces(expr):
+    """tr(A + B) = tr(A) + tr(B) for the traces holding a d-leaf, products inside distributed first."""
+    def split(trace):
+        inner = _distribute(trace.arg)
+        terms = inner.args if isinstance(inner, sp.MatAdd) else (inner,)
+        return sp.Add(*[sp.Trace(t) for t in terms])
+
+    return expr.replace(lambda e: isinstance(e, sp.Trace) and e.has(Differential), split)
 
 
 def _distribute(expr):
@@ -286,6 +296,8 @@ def _distribute(expr):
 
 def gradient_coefficient(term, dv):
     """G with term = tr(Gᵀ dV), for one term linear in dV (Minka's canonical form)."""
+    if isinstance(term, sp.Trace) and isinstance(term.arg, sp.MatAdd):   # tr(A + B) = tr(A) + tr(B)
+        return add([gradient_coefficient(sp.Trace(t), dv) for t in term.arg.args], dv)
     if isinstance(term, sp.Trace):
         return gradient_coefficient(term.arg, dv)
     if isinstance(term, sp.Mul) and not term.is_Matrix:  # (MatMul is a Mul too)
@@ -297,6 +309,8 @@ def gradient_coefficient(term, dv):
         coefficient, factors = split_product(term)
         k = _dependent_index(factors, dv, term)
         P, F, Q = factors[:k], factors[k], factors[k + 1:]
+        if F == dv and not (P or Q) and dv.cols != 1:     # tr(dV) = tr(Iᵀ dV)
+            return coefficient * Eye(dv.rows)
         if F == dv:                                      # tr(P dV Q) = tr(Q P dV)
             return coefficient * _transpose_product(Q + P)
         if isinstance(F, sp.Transpose) and F.arg == dv:  # tr(P dVᵀ Q) = tr(dVᵀ Q P)

@@ -41,10 +41,17 @@ def write_atomically(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the result is an ordinary file
         os.replace(temporary, target)
     except OSError as error:
         os.unlink(temporary)
         raise DeriveError(f"cannot write {path}: {error.strerror}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def emit(text: str, output: str | None) -> None:
@@ -109,6 +116,19 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def cmd_notes(args) -> int:
+    from .notes import compile_pdf, notes_latex
+    target = Path(args.output)
+    if target.suffix not in (".pdf", ".tex"):
+        raise DeriveError(f"-o {args.output}: give a .pdf or a .tex file")
+    tex = target.with_suffix(".tex")
+    write_atomically(str(tex), notes_latex())
+    if target.suffix == ".pdf":
+        compile_pdf(tex, target)
+    print(f"wrote {target}" + (f" (and its LaTeX, {tex})" if target != tex else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="derive", description="Step-by-step, machine-verified derivations for the "
                     "mathematics of machine learning.")
@@ -149,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the fit as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the fit (needs matplotlib)")
     p.set_defaults(run=cmd_fit)
+
+    p = commands.add_parser("notes", help="every derivation as one document (PDF via pdflatex, or LaTeX)",
+                            description="Write the course's derivations as one LaTeX document with a table "
+                            "of contents, one section per model, and compile it with pdflatex. The .tex is "
+                            "written beside the PDF in any case.")
+    p.add_argument("-o", "--output", default="notes.pdf", metavar="notes.pdf|notes.tex",
+                   help="the file to write (default: notes.pdf)")
+    p.set_defaults(run=cmd_notes)
     return parser
 
 

@@ -36,8 +36,9 @@ class sigmoid(sp.Function):
     def _eval_is_real(self):
         return self.args[0].is_real
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        text = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return text if exp is None else r"%s^{%s}" % (text, exp)  # σ(z)^{y}, as SymPy's Pow printer asks
 
 
 class softplus(sp.Function):
@@ -54,8 +55,9 @@ class softplus(sp.Function):
     def _eval_evalf(self, prec):
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\log\left(1 + e^{%s}\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        text = r"\log\left(1 + e^{%s}\right)" % printer._print(self.args[0])
+        return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
 
 
 # The scalar functions that may be applied entrywise to a matrix, by the name stored in `Elementwise`.
@@ -69,6 +71,9 @@ SCALAR_FUNCTIONS = {
     "tanh": sp.tanh,
 }
 FUNCTION_NAMES = {function: name for name, function in SCALAR_FUNCTIONS.items()}
+# How f(A) starts in LaTeX: exp(XW), not e^{z}(XW); log(·) with balanced braces.
+LATEX_HEADS = {"exp": r"\exp", "log": r"\log", "sigmoid": r"\sigma", "softplus": r"\operatorname{softplus}",
+               "sin": r"\sin", "cos": r"\cos", "tanh": r"\tanh"}
 
 
 class Elementwise(MatrixExpr):
@@ -112,9 +117,7 @@ class Elementwise(MatrixExpr):
         return Elementwise(self.name, arg)
 
     def _latex(self, printer):
-        head = printer._print(self.function(sp.Symbol("z"))).split(r"\left(")[0]
-        if self.name == "softplus":
-            head = r"\operatorname{softplus}"
+        head = LATEX_HEADS.get(self.name, r"\operatorname{%s}" % self.name)
         return r"%s\left(%s\right)" % (head, printer._print(self.arg))
 
     def _sympystr(self, printer):

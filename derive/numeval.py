@@ -10,6 +10,7 @@ is fine here) over speed or stability.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Mapping
 
 import numpy as np
@@ -31,9 +32,28 @@ NUMPY_FUNCTIONS: dict[type, Callable] = {
     sp.tan: np.tan,
     sp.tanh: np.tanh,
     sp.sqrt: np.sqrt,
+    sp.Abs: np.abs,
+    sp.asin: np.arcsin,
+    sp.acos: np.arccos,
+    sp.atan: np.arctan,
+    sp.sinh: np.sinh,
+    sp.cosh: np.cosh,
     sigmoid: lambda z: 1 / (1 + np.exp(-z)),
     softplus: lambda z: np.log(1 + np.exp(z)),
+    sp.factorial: lambda x: _factorial(x),
 }
+
+
+def _factorial(x):
+    """x! = Γ(x + 1) for data such as Poisson counts (real: data are never moved by a complex step)."""
+    values = np.asarray(x)
+    if np.iscomplexobj(values):
+        if np.any(values.imag != 0):
+            raise NotSupported("cannot evaluate the factorial of a complex number")
+        values = values.real
+    result = np.vectorize(math.gamma, otypes=[float])(values + 1.0)
+    return float(result) if result.ndim == 0 else result
+
 
 Env = Mapping[str, object]
 _RULES: dict[type, Callable] = {}
@@ -225,6 +245,19 @@ def _sum(expr, env):
     for k in range(dimension(low, env), dimension(high, env) + 1):
         total = combine(total, evaluate(body, {**env, str(index): k}))
     return total
+
+
+@rule(sp.Derivative)
+def _derivative(expr, env):
+    """d/dx u for one scalar symbol x, first order (the Leibniz-style lines of derive.rules), by the complex step.
+
+    Only at real points: a complex step inside another complex step would not be exact."""
+    (variable, count), *others = expr.variable_count
+    if others or count != 1 or not isinstance(variable, sp.Symbol):
+        raise NotSupported(f"cannot evaluate the derivative {expr} numerically (first order in one scalar only)")
+    if any(np.iscomplexobj(v) for v in env.values()):
+        raise NotSupported(f"cannot evaluate the derivative {expr} inside a complex-step derivative")
+    return directional_derivative(expr.expr, env, {variable.name: 1.0})
 
 
 @rule(sp.Equality)

@@ -36,7 +36,9 @@ def positive_first(terms):
 
 
 def _is_atom(expr) -> bool:
-    return isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Indexed, sp.OneMatrix, sp.Identity))
+    # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.models.logistic.Named)
+    return isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Indexed, sp.OneMatrix, sp.Identity)) \
+        or getattr(expr, "prints_as_symbol", False)
 
 
 class TextbookLatexPrinter(LatexPrinter):
@@ -75,7 +77,7 @@ class TextbookLatexPrinter(LatexPrinter):
     def _wrap_hadamard(self, arg):
         text = self._print(arg)
         return r"\left(%s\right)" % text if isinstance(arg, (sp.MatAdd, sp.MatMul)) and len(arg.args) > 1 \
-            and isinstance(arg, sp.MatAdd) else text
+            and (isinstance(arg, sp.MatAdd) or arg.could_extract_minus_sign()) else text
 
     def _print_HadamardPower(self, expr):
         return r"%s^{\circ %s}" % (self._wrap(expr.base), self._print(expr.exp))
@@ -186,7 +188,8 @@ class TextbookTextPrinter(StrPrinter):
         return "diag(%s)" % self._print(expr.args[0])
 
     def _print_HadamardProduct(self, expr):
-        return " ⊙ ".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
+        return " ⊙ ".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) or
+                          isinstance(a, sp.MatMul) and a.could_extract_minus_sign() else self._print(a)
                           for a in expr.args)
 
     def _print_HadamardPower(self, expr):
@@ -211,8 +214,25 @@ class TextbookTextPrinter(StrPrinter):
         name = {"sigmoid": "σ"}.get(expr.name, expr.name)
         return "%s(%s)" % (name, self._print(expr.arg))
 
+    def _print_Pi(self, expr):
+        return "π"
+
+    def _print_MatrixBase(self, expr):
+        """[a, b; c, d]: rows separated by semicolons, as derive's input grammar writes matrices."""
+        return "[%s]" % "; ".join(", ".join(self._print(e) for e in expr.row(i)) for i in range(expr.rows))
+
+    _print_ImmutableDenseMatrix = _print_MatrixBase
+    _print_MutableDenseMatrix = _print_MatrixBase
+
+    def _print_MatPow(self, expr):
+        exp = expr.exp
+        power = str(exp).translate(SUPERSCRIPTS) if exp.is_Integer else "^(%s)" % self._print(exp)
+        return "%s%s" % (self._wrap(expr.base), power)
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.base, expr.exp
+        if isinstance(base, sp.Symbol) and "^" in base.name and exp != sp.S.Half:
+            return self._print_Pow_wrapped(self._print(base), exp)  # (σ²)², not σ²²
         if exp == -1:
             return "1/%s" % self._wrap(base)
         if exp == sp.S.Half:
@@ -220,6 +240,13 @@ class TextbookTextPrinter(StrPrinter):
         if exp.is_Integer:
             return "%s%s" % (self._wrap(base), str(exp).translate(SUPERSCRIPTS))
         return "%s^(%s)" % (self._wrap(base), self._print(exp))
+
+    def _print_Pow_wrapped(self, base_text, exp):
+        if exp == -1:
+            return "1/(%s)" % base_text
+        if exp.is_Integer:
+            return "(%s)%s" % (base_text, str(exp).translate(SUPERSCRIPTS))
+        return "(%s)^(%s)" % (base_text, self._print(exp))
 
     def _print_Add(self, expr, order=None):
         terms = positive_first(expr.args)
@@ -236,8 +263,9 @@ class TextbookTextPrinter(StrPrinter):
         numer, denom = expr.as_numer_denom()
         if denom != 1:
             return "%s/%s" % (self._wrap(numer) if isinstance(numer, sp.Add) else self._print(numer),
-                              self._wrap(denom))
-        factors = sp.Mul.make_args(expr)
+                              self._print(denom) if denom.is_Integer else self._wrap(denom))  # n/2, not n/(2)
+        # d/dx[u] last, as Leibniz wrote it: cos(x²)·d/dx[x²]
+        factors = sorted(sp.Mul.make_args(expr), key=lambda f: isinstance(f, sp.Derivative))
         return "·".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in factors) \
             if not all(len(self._print(f)) == 1 or f.is_Number for f in factors) else \
             "".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in factors)
@@ -251,6 +279,8 @@ class TextbookTextPrinter(StrPrinter):
                  else self._print(m) for m in matrices]
         c = "" if coefficient == 1 else (self._wrap(coefficient) if isinstance(coefficient, sp.Add)
                                          else self._print(coefficient))
+        if "/" in c and parts:
+            c = "(%s)" % c  # (1/n)Xᵀ𝟏, not 1/nXᵀ𝟏
         return sign + c + "".join(parts)
 
     def _print_Sum(self, expr):
@@ -261,8 +291,29 @@ class TextbookTextPrinter(StrPrinter):
             body = "Σ_{%s=%s..%s} %s" % (self._print(index), self._print(low), self._print(high), body)
         return body
 
+    def _print_Product(self, expr):
+        body = self._print(expr.function)
+        if isinstance(expr.function, (sp.Add, sp.Mul)):
+            body = "(%s)" % body
+        for index, low, high in reversed(expr.limits):
+            body = "Π_{%s=%s..%s} %s" % (self._print(index), self._print(low), self._print(high), body)
+        return body
+
+    def _print_factorial(self, expr):
+        return "%s!" % self._wrap(expr.args[0])
+
     def _print_KroneckerDelta(self, expr):
         return "δ_%s%s" % tuple(self._print(a) for a in expr.args[:2])
+
+    def _print_Derivative(self, expr):
+        """Leibniz notation, d/dx[u], ∂²/∂y∂x[u]; ∂ when u has other variables (held fixed)."""
+        from sympy.printing.conventions import requires_partial
+        d = "∂" if requires_partial(expr) else "d"
+        power = lambda k: str(k).translate(SUPERSCRIPTS) if k != 1 else ""
+        order = sum(int(k) for _, k in expr.variable_count)
+        head = "%s%s/%s" % (d, power(order), "".join("%s%s%s" % (d, self._print(v), power(k))
+                                                      for v, k in reversed(expr.variable_count)))
+        return "%s[%s]" % (head, self._print(expr.expr))
 
     def _print_Equality(self, expr):
         return "%s = %s" % (self._print(expr.lhs), self._print(expr.rhs))

@@ -7,6 +7,7 @@ L = … = … = …, the way a textbook writes them.
 from __future__ import annotations
 
 import json
+import re
 
 import sympy as sp
 
@@ -19,11 +20,12 @@ def _lhs(step):
     return step.lhs if step.lhs is not None else step.before
 
 
-def _relation_latex(step) -> str:
-    """The step's displayed formula as LaTeX, with & before the relation for align*."""
+def _relation_latex(step, continues: bool = False) -> str:
+    """The step's displayed formula as LaTeX, with & before the relation for align*; a step continuing
+    the previous line's chain (same left-hand side) shows only `= …`, as a textbook does."""
     if step.relation == "":
         return r"& %s" % latex(step.after)
-    return r"%s &= %s" % (latex(_lhs(step)), latex(step.after))
+    return r"%s &= %s" % ("" if continues else latex(_lhs(step)), latex(step.after))
 
 
 def _relation_text(step) -> str:
@@ -90,13 +92,28 @@ _UNICODE_TO_LATEX = str.maketrans({
     "ᶻ": r"$^{z}$", "η": r"$\eta$", "α": r"$\alpha$", "γ": r"$\gamma$", "ω": r"$\omega$", "ρ": r"$\rho$",
     "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+    # the likelihood models' prose
+    "ℓ": r"$\ell$", "ℝ": r"$\mathbb{R}$", "Π": r"$\Pi$", "Ω": r"$\Omega$", "Δ": r"$\Delta$", "φ": r"$\varphi$",
+    "≈": r"$\approx$", "⊗": r"$\otimes$", "←": r"$\leftarrow$", "·": r"$\cdot$", "½": r"$\frac{1}{2}$",
+    "ᵈ": r"$^{d}$", "ⁿ": r"$^{n}$", "ᴷ": r"$^{K}$", "ᵘ": r"$^{u}$", "ᵛ": r"$^{v}$", "ʸ": r"$^{y}$", "⁴": r"$^{4}$",
+    "⁶": r"$^{6}$",
 })
+_HATTED = re.compile("(.)\u0302")   # a letter with a combining hat: μ̂, σ̂, p̂
 
 
 def latex_prose(text: str) -> str:
     """Our own prose (rule names, explanations) as LaTeX text: special characters escaped, symbols as math."""
-    return "".join(ch if ord(ch) < 128 and ch not in "&%$#_{}~^\\" else ch.translate(_UNICODE_TO_LATEX)
-                   for ch in text)
+    def one(ch):
+        return ch if ord(ch) < 128 and ch not in "&%$#_{}~^\\" else ch.translate(_UNICODE_TO_LATEX)
+
+    out = []
+    for k, part in enumerate(_HATTED.split(text)):   # odd parts are the letters under a hat
+        if k % 2:
+            base = one(part)
+            out.append(r"$\hat{%s}$" % (base[1:-1] if base.startswith("$") else base))
+        else:
+            out.append("".join(one(ch) for ch in part))
+    return "".join(out)
 
 
 PREAMBLE = r"""\documentclass[11pt]{article}
@@ -116,10 +133,12 @@ def latex_body(derivation, heading_command: str = r"\subsection*") -> str:
     for heading, steps in _sections(derivation):
         if heading:
             out.append(f"{heading_command}{{{latex_prose(heading)}}}")
-        rows = []
+        rows, previous = [], None
         for step in steps:
             rule = latex_prose(step.rule)
-            rows.append(f"  {_relation_latex(step)} && \\text{{{rule}}}")
+            continues = step.lhs is not None and step.lhs == previous
+            rows.append(f"  {_relation_latex(step, continues)} && \\text{{{rule}}}")
+            previous = step.lhs
         out.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")
         explanations = [f"\\item \\textbf{{{latex_prose(s.rule)}}}: {latex_prose(s.explanation)}"
                         + (" (verified)" if s.verified else "") for s in steps]

@@ -4,6 +4,7 @@ Data matrix X (n×d), targets y (n×1), parameter vector β (d×1), ridge penalt
 positive integer symbols so that every result holds for any size.
 """
 import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 n, d, K = sp.symbols("n d K", integer=True, positive=True)
 X = sp.MatrixSymbol("X", n, d)
@@ -24,3 +25,33 @@ class Eye(sp.Identity):
     def doit(self, **hints):
         rows = self.rows.doit(**hints) if hasattr(self.rows, "doit") else self.rows
         return sp.ImmutableMatrix.eye(int(rows)) if getattr(rows, "is_Integer", False) else Eye(rows)
+
+
+class Ones(sp.OneMatrix):
+    """The all-ones matrix 𝟏, explicit under `.doit()` once its shape is numbers (SymPy's stays symbolic)."""
+
+    def doit(self, **hints):
+        rows, cols = (sp.sympify(k).doit(**hints) for k in self.shape)
+        if rows.is_Integer and cols.is_Integer:
+            return sp.ImmutableMatrix.ones(int(rows), int(cols))
+        return Ones(rows, cols)
+
+
+class Diag(DiagMatrix):
+    """diag(v), explicit under `.doit()` once v is (SymPy's DiagMatrix only evaluates an explicit v)."""
+
+    def doit(self, **hints):
+        vector = self.args[0].doit(**hints)
+        if isinstance(vector, sp.MatrixBase):
+            return sp.ImmutableMatrix.diag(*vector)
+        return Diag(vector)
+
+
+def evaluable(expr):
+    """`expr` with 𝟏, I and diag(·) in the forms above, so that substituting numbers for every symbol and
+    calling `.doit()` gives an explicit matrix (DESIGN §3) instead of SymPy leaving them symbolic."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return expr.replace(lambda e: type(e) is sp.OneMatrix, lambda e: Ones(*e.shape)) \
+        .replace(lambda e: type(e) is sp.Identity, lambda e: Eye(e.rows)) \
+        .replace(lambda e: type(e) is DiagMatrix, lambda e: Diag(e.args[0]))

@@ -69,7 +69,6 @@ def test_longley_through_the_console_script():
         assert lre(value, certified) >= 14
 
 
-@pytest.mark.skipif("logistic" not in __import__("derive").models(), reason="logistic not derived yet")
 def test_spector_logit_matches_stata(capsys):
     """Stata held GPA in float32: a float64 fit differs by ~1.3e-7 relative (datasets README)."""
     spec = json.loads((DATASETS / "spector_logit.json").read_text())

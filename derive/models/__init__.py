@@ -9,18 +9,31 @@ from functools import partial
 from typing import Callable
 
 from ..errors import NotSupported
-from . import linear
+from ..symbols import evaluable
+from . import bernoulli, gaussian, linear, logistic, mvn, poisson, softmax
 
 FORMS = ("matrix", "index", "components")
 
 REGISTRY: dict[str, Callable] = {
     "ols": partial(linear.derivation, False),
     "ridge": partial(linear.derivation, True),
+    "logistic": logistic.derivation,
+    "gaussian": gaussian.derivation,
+    "bernoulli": bernoulli.derivation,
+    "poisson": poisson.derivation,
+    "softmax": softmax.derivation,
+    "mvn": mvn.derivation,
 }
 
 DESCRIPTIONS = {
     "ols": "ordinary least squares: ‖y − Xβ‖²",
     "ridge": "ridge regression: ‖y − Xβ‖² + λ‖β‖²",
+    "logistic": "logistic regression: Bernoulli likelihood, yᵢ ~ Bernoulli(σ(xᵢᵀβ))",
+    "gaussian": "iid Gaussian sample xᵢ ~ N(μ, σ²): maximum likelihood for μ and σ²",
+    "bernoulli": "iid Bernoulli sample xᵢ ~ Bernoulli(p): maximum likelihood for p",
+    "poisson": "Poisson regression with log link: yᵢ ~ Poisson(exp(xᵢᵀβ))",
+    "softmax": "multinomial (softmax) logistic regression, parameters W (d×K)",
+    "mvn": "iid multivariate normal sample xᵢ ~ N(μ, Σ): maximum likelihood for μ and Σ",
 }
 
 
@@ -33,4 +46,6 @@ def build(name: str, form: str = "matrix", dim: int | None = None):
         raise NotSupported(f"unknown model {name!r}; models: {', '.join(REGISTRY)}")
     if form not in FORMS:
         raise NotSupported(f"unknown form {form!r}; forms: {', '.join(FORMS)}")
-    return REGISTRY[name](form=form, dim=dim)
+    derivation = REGISTRY[name](form=form, dim=dim)
+    derivation.results = {quantity: evaluable(expr) for quantity, expr in derivation.results.items()}
+    return derivation

@@ -46,27 +46,9 @@ def report(name, ratio, target, extra=""):
 
 
 def derived(model, quantity):
-    """The derived result from the engine, or the same expression written by hand if it lacks it."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from test_codegen import RESULTS
-    import derive.codegen as module
-    try:
-        return module.derived_results(model)[quantity]
-    except Exception:
-        return RESULTS[model, quantity]
-
-
-def install_hand_written_results_if_needed():
-    import derive.codegen as module
-    from test_codegen import RESULTS
-    engine = module.derived_results
-
-    def results(model):
-        try:
-            return engine(model)
-        except Exception:
-            return {q: e for (m, q), e in RESULTS.items() if m == model}
-    module.derived_results = results
+    """The engine's derived result for a model's quantity."""
+    from derive.codegen import derived_results
+    return derived_results(model)[quantity]
 
 
 def bench_ols():
@@ -134,8 +116,6 @@ def bench_gradients():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    install_hand_written_results_if_needed()
     bench_gradients()
     bench_ols()
     bench_logistic()
