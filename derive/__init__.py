@@ -13,20 +13,20 @@ from . import printing
 from .errors import DataError, DeriveError, LimitExceeded, NotSupported, ParseError, ShapeError, VerificationError
 from .steps import Derivation, Step
 
-__all__ = ["models", "derivation", "diff", "check", "check_steps", "fit", "lambdify", "Derivation", "Step",
+__all__ = ["models", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
            "DeriveError", "ParseError", "ShapeError", "NotSupported", "LimitExceeded", "DataError",
            "VerificationError", "printing"]
 
 
 def models() -> list[str]:
     """The names of the implemented models (DESIGN §2)."""
-    from .models import names
+    from .derivations import names
     return names()
 
 
 def derivation(model: str, form: str = "matrix", dim: int | None = None) -> Derivation:
     """The verified derivation of a model in the given form ("matrix", "index", "components" with `dim`)."""
-    from .models import build
+    from .derivations import build
     return build(model, form=form, dim=dim)
 
 
@@ -44,3 +44,21 @@ def lambdify(model: str, quantity: str):
     """A numpy function g(beta, X, y) computing a derived quantity (solve instead of inverse, stable σ)."""
     from .codegen import lambdify_model
     return lambdify_model(model, quantity)
+
+
+def check(model: str, quantity: str, answer: str):
+    """Is `answer` (LaTeX or plain text) the model's `quantity`? `.correct`, `.diagnosis` (DESIGN §3)."""
+    from .checking import check as check_answer
+    return check_answer(model, quantity, answer)
+
+
+def check_steps(text: str, model: str | None = None, shapes=None):
+    """Check a derivation line by line: `.valid`, `.first_error` (1-based line number or None), `.lines`."""
+    from .checking import check_steps as check_lines
+    return check_lines(text, model=model, shapes=shapes)
+
+
+def check_code(model: str, quantity: str, function: str, timeout: float = 20):
+    """Run a person's numpy function ("FILE.py:FUNC", in a child process) against the derived quantity."""
+    from .code_checking import check_code as check_function
+    return check_function(model, quantity, function, timeout=timeout)

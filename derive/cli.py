@@ -65,7 +65,7 @@ def emit(text: str, output: str | None) -> None:
 # Commands
 # ---------------------------------------------------------------------------------------------------
 def cmd_models(args) -> int:
-    from .models import DESCRIPTIONS, names
+    from .derivations import DESCRIPTIONS, names
     if args.json:
         print(json.dumps(names()))
     else:
@@ -77,7 +77,7 @@ def cmd_models(args) -> int:
 
 def cmd_show(args) -> int:
     from . import derivation, render
-    from .models import names
+    from .derivations import names
     requested = names() if args.models == ["all"] else args.models
     derivations = [derivation(m, form=args.form, dim=args.dim) for m in requested]
     fmt = "json" if args.json else args.format
@@ -94,6 +94,40 @@ def cmd_show(args) -> int:
         text = "\n".join(d.to_text() for d in derivations)
     emit(text, args.output)
     return 0
+
+
+def report(result, as_json: bool) -> int:
+    """Print a check's result (JSON or text) and return its exit code: 0 correct, 1 wrong."""
+    print(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else result.to_text())
+    return result.exit_code
+
+
+def cmd_check(args) -> int:
+    from .checking import check
+    return report(check(args.model, args.quantity, args.answer), args.json)
+
+
+def cmd_check_steps(args) -> int:
+    from .checking import check_steps
+    if args.model and args.shapes:
+        raise DeriveError("give either --model or --shapes, not both")
+    return report(check_steps(read_text(args.file), model=args.model, shapes=args.shapes), args.json)
+
+
+def cmd_check_code(args) -> int:
+    from .code_checking import check_code
+    return report(check_code(args.model, args.quantity, args.function), args.json)
+
+
+def read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DeriveError(f"no file {path!r}") from None
+    except UnicodeDecodeError:
+        raise DeriveError(f"{path} is not UTF-8 text") from None
+    except OSError as error:
+        raise DeriveError(f"cannot read {path}: {error.strerror}") from None
 
 
 def cmd_fit(args) -> int:
@@ -151,6 +185,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.set_defaults(run=cmd_show)
+
+    p = commands.add_parser("check", help="check an answer: is it the model's gradient, Hessian, ...?",
+                            description="Check a hand-derived answer against the derived result, and say what "
+                            "is wrong with it. Exit 0 if correct, 1 if wrong, 2 if it cannot be read. Example: "
+                            "derive check logistic gradient \"X^T(\\sigma(X\\beta) - y)\"")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("quantity", metavar="QUANTITY", help="loss, gradient, hessian, solution or update")
+    p.add_argument("answer", metavar="ANSWER", help="LaTeX or plain syntax, e.g. \"-2X^T(y - X\\beta)\" or \"-2*X'*(y - X*b)\"")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(run=cmd_check)
+
+    p = commands.add_parser("check-steps", help="find the first wrong line of a derivation",
+                            description="Check a derivation line by line (an align* environment or plain lines, "
+                            "each after the first starting with = or &=). Exit 0 if every line follows, 1 if one "
+                            "does not.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--model", metavar="MODEL", help="use the model's symbols (X, y, β, λ, ...)")
+    p.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare matrices and vectors by shape")
+    p.add_argument("--json", action="store_true", help="print the lines and verdicts as JSON")
+    p.set_defaults(run=cmd_check_steps)
+
+    p = commands.add_parser("check-code", help="check your numpy gradient or Hessian code",
+                            description="Run your own function (FILE.py:FUNCTION, imported in a separate process "
+                            "with a time limit) at random inputs and compare it with the derived formula.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("quantity", metavar="QUANTITY", help="gradient or hessian (or loss)")
+    p.add_argument("function", metavar="FILE.py:FUNCTION")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(run=cmd_check_code)
 
     p = commands.add_parser("fit", help="fit a model to a CSV file with the derived formulas",
                             description="Fit a model to the columns of a CSV file (with a header line), using "

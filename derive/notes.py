@@ -18,7 +18,7 @@ TITLE = "The mathematics of machine learning, derived step by step"
 
 def notes_latex() -> str:
     """The whole course as one standalone document: a table of contents, a section per model."""
-    from .models import build, names
+    from .derivations import build, names
     return to_document([build(name) for name in names()], title=TITLE, contents=True)
 
 

@@ -36,7 +36,7 @@ def positive_first(terms):
 
 
 def _is_atom(expr) -> bool:
-    # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.models.logistic.Named)
+    # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.derivations.logistic.Named)
     return isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Indexed, sp.OneMatrix, sp.Identity)) \
         or getattr(expr, "prints_as_symbol", False)
 
@@ -281,7 +281,13 @@ class TextbookTextPrinter(StrPrinter):
                                          else self._print(coefficient))
         if "/" in c and parts:
             c = "(%s)" % c  # (1/n)Xᵀ𝟏, not 1/nXᵀ𝟏
-        return sign + c + "".join(parts)
+        body = parts[0] if parts else ""
+        for m, part in zip(matrices[1:], parts[1:]):
+            # a·cos(aᵀx), not acos(aᵀx): a function's name written after a letter would merge with it
+            merges = type(m).__name__ == "Elementwise" and body[-1:].isascii() and body[-1:].isalpha() \
+                and part[:1].isascii() and part[:1].isalpha()
+            body += ("·" if merges else "") + part
+        return sign + c + body
 
     def _print_Sum(self, expr):
         body = self._print(expr.function)

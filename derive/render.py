@@ -97,6 +97,11 @@ _UNICODE_TO_LATEX = str.maketrans({
     "≈": r"$\approx$", "⊗": r"$\otimes$", "←": r"$\leftarrow$", "·": r"$\cdot$", "½": r"$\frac{1}{2}$",
     "ᵈ": r"$^{d}$", "ⁿ": r"$^{n}$", "ᴷ": r"$^{K}$", "ᵘ": r"$^{u}$", "ᵛ": r"$^{v}$", "ʸ": r"$^{y}$", "⁴": r"$^{4}$",
     "⁶": r"$^{6}$",
+    # derive.diff's prose (its titles print the user's expression): roots, powers, subscripts, Greek names
+    "√": r"$\surd$", "⁵": r"$^{5}$", "⁷": r"$^{7}$", "⁸": r"$^{8}$", "⁹": r"$^{9}$", "₃": r"$_3$", "₄": r"$_4$",
+    "₅": r"$_5$", "₆": r"$_6$", "₇": r"$_7$", "₈": r"$_8$", "₉": r"$_9$", "κ": r"$\kappa$", "ν": r"$\nu$",
+    "χ": r"$\chi$", "ψ": r"$\psi$", "Γ": r"$\Gamma$", "Θ": r"$\Theta$", "Λ": r"$\Lambda$", "Φ": r"$\Phi$",
+    "Ψ": r"$\Psi$",
 })
 _HATTED = re.compile("(.)\u0302")   # a letter with a combining hat: μ̂, σ̂, p̂
 

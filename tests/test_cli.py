@@ -61,3 +61,57 @@ def test_output_file_is_written_whole(tmp_path):
 def test_every_command_has_help():
     for command in ("models", "show"):
         assert run(command, "--help").returncode == 0
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def test_check_correct_answer_exits_0():
+    result = run("check", "ols", "gradient", r"2X^TX\beta - 2X^Ty")
+    assert result.returncode == 0 and result.stdout.startswith("correct")
+
+
+def test_check_wrong_sign_exits_1_and_explains():
+    result = run("check", "logistic", "gradient", r"X^T(y - \sigma(X\beta))", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert set(data) >= {"correct", "model", "quantity", "answer", "expected", "diagnosis"}
+    assert data["correct"] is False and "sign" in data["diagnosis"]
+    assert "latex" in data["answer"] and "latex" in data["expected"]
+
+
+def test_check_steps_json_names_the_first_wrong_line():
+    result = run("check-steps", os.path.join(FIXTURES, "ols_wrong_gradient.tex"), "--model", "ols", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["valid"] is False and data["first_error"] == 6
+    assert all(set(line) == {"line", "latex", "valid", "reason"} for line in data["lines"])
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "ols", "gradient", "__import__('os').system('touch pwned')"],
+    ["check", "ols", "gradient", "9^{9^{9^{9}}}"],
+    ["check", "ols", "gradient", r"\input{/etc/passwd}"],
+    ["check", "ols", "gradient", r"\write18{touch pwned}"],
+    ["check", "ols", "gradient", "(" * 5000 + "x" + ")" * 5000],
+    ["check", "ols", "gradient", "x" * 100_000],
+    ["check", "ols", "gradient", "X\x07\x1b[31m"],
+    ["check", "nope", "gradient", "x"],
+    ["check", "ols", "nope", "x"],
+])
+def test_hostile_input_on_the_command_line(tmp_path, args):
+    import time
+    start = time.perf_counter()
+    result = run(*args, cwd=tmp_path)
+    assert time.perf_counter() - start < 5 + 2  # + process start-up
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing executed, nothing written
+
+
+@pytest.mark.parametrize("function, code", [("ols_gradient", 0), ("ols_gradient_half", 1)])
+def test_check_code_runs_the_persons_function(function, code):
+    target = os.path.join(FIXTURES, "code", "least_squares.py") + ":" + function
+    result = run("check-code", "ols", "gradient", target)
+    assert result.returncode == code, result.stderr
+    assert "runs your own code" in result.stdout

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import derive.models as models
+import derive.derivations as models
 from derive.errors import NotSupported
 from derive.numeval import evaluate, indexed_key, padded
 from derive.printing import latex, unicode

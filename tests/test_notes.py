@@ -1,5 +1,5 @@
 """`derive notes`: the whole course as one document with a table of contents, compiled by pdflatex."""
-from derive.models import names
+from derive.derivations import names
 from conftest import require_tool
 from derive.cli import main
 
