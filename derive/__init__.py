@@ -30,6 +30,16 @@ def derivation(model: str, form: str = "matrix", dim: int | None = None) -> Deri
     return build(model, form=form, dim=dim)
 
 
+def diff(expr, wrt, shapes=None, order: int = 1, **options):
+    """The derivative of `expr` (text, SymPy, or a Python function) with respect to `wrt`, step by step.
+
+    `shapes` declares matrices ({"x": ("n", 1), "A": ("n", "n")}); `order` 2 gives the Hessian; options:
+    symbols, form ("components" with dim). Returns a Derivation whose `.result` is the derivative.
+    """
+    from .differentiation import diff as differentiate
+    return differentiate(expr, wrt, shapes, order=order, **options)
+
+
 def fit(model: str, X, y, method: str = "auto", **options):
     """Fit `model` to X (n×d, as given: no intercept added) and y (n,) with the derived formulas (DESIGN §6).
 

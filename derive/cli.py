@@ -81,18 +81,16 @@ def cmd_show(args) -> int:
     requested = names() if args.models == ["all"] else args.models
     derivations = [derivation(m, form=args.form, dim=args.dim) for m in requested]
     fmt = "json" if args.json else args.format
-    if fmt == "json":
-        dicts = [d.to_dict() for d in derivations]
-        text = json.dumps(dicts[0] if len(dicts) == 1 else dicts, ensure_ascii=False, indent=2)
-    elif fmt == "latex" and args.standalone and len(derivations) > 1:
-        text = render.to_document(derivations, title="derive: " + ", ".join(requested))
-    elif fmt == "latex":
-        text = "\n".join(d.to_latex(standalone=args.standalone) for d in derivations)
-    elif fmt == "markdown":
-        text = "\n".join(d.to_markdown() for d in derivations)
-    else:
-        text = "\n".join(d.to_text() for d in derivations)
-    emit(text, args.output)
+    emit(render.formatted(derivations, fmt, args.standalone, title="derive: " + ", ".join(requested)), args.output)
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from . import diff, render
+    from .parse import parse_shapes
+    shapes = parse_shapes(args.shapes) if args.shapes else None
+    derivation = diff(args.expression, args.wrt, shapes, order=args.order)
+    emit(render.formatted([derivation], "json" if args.json else args.format, args.standalone), args.output)
     return 0
 
 
@@ -185,6 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.set_defaults(run=cmd_show)
+
+    p = commands.add_parser("diff", help="differentiate an expression, step by step",
+                            description="Differentiate a scalar or matrix expression step by step, every rule "
+                            "named and every step verified. Example: derive diff \"x'*A*x\" --wrt x --shapes "
+                            "\"x:n, A:nxn\"")
+    p.add_argument("expression", metavar="EXPR", help="LaTeX or plain syntax, e.g. \"log(det(S))\" or \"\\sin(x^2)\"")
+    p.add_argument("--wrt", required=True, metavar="VAR", help="the variable (or variables: \"x, y\")")
+    p.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare vectors and matrices (undeclared names are scalars)")
+    p.add_argument("--order", type=int, choices=(1, 2), default=1, help="2 for the Hessian / second derivative")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--standalone", action="store_true", help="with --format latex: a whole document")
+    p.add_argument("--json", action="store_true", help="same as --format json")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.set_defaults(run=cmd_diff)
 
     p = commands.add_parser("check", help="check an answer: is it the model's gradient, Hessian, ...?",
                             description="Check a hand-derived answer against the derived result, and say what "

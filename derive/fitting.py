@@ -354,9 +354,10 @@ def _exact_least_squares(X, y, lam, names, exact_data) -> _LinearSolution:
     Gz = [sum(int(G[i, j]) * z[j] for j in range(d)) for i in range(d)]
     tt = sum(int(v) * int(v) for v in t)
     rss_q = (tt - 2 * sum(z[i] * int(b[i]) for i in range(d)) + sum(z[i] * Gz[i] for i in range(d))) / y_scale ** 2
+    # Ridge (λ > 0) is well posed even for collinear columns: no standard errors, no collinearity check.
     inverse_diagonal = None if lam else [Fraction(solutions[1 + j][j], det) * scales[j] ** 2 for j in range(d)]
     return _LinearSolution(np.array([float(c) for c in coef_q]), float(rss_q), inverse_diagonal,
-                           _design_condition(X, names), "exact", exact=(coef_q, rss_q, targets))
+                           None if lam else _design_condition(X, names), "exact", exact=(coef_q, rss_q, targets))
 
 
 def _fraction(value) -> Fraction:

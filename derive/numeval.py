@@ -135,7 +135,24 @@ def _matmul(expr, env):
 
 @rule(sp.Pow)
 def _pow(expr, env):
-    return evaluate(expr.base, env) ** evaluate(expr.exp, env)
+    base = evaluate(expr.base, env)
+    if expr.exp.is_Integer and np.iscomplexobj(base):
+        return _integer_power(base, int(expr.exp))
+    return base ** evaluate(expr.exp, env)
+
+
+def _integer_power(base, k: int):
+    """base^k by repeated squaring. NOTE: not complex ** k, which for |k| > 100 goes through polar form and
+    loses the complex step's tiny imaginary part when the base is negative ((x + 1)^1000 at x < −1)."""
+    if k < 0:
+        return 1 / _integer_power(base, -k)
+    result, square = base * 0 + 1, base
+    while k:
+        if k & 1:
+            result = result * square
+        square = square * square
+        k >>= 1
+    return result
 
 
 @rule(sp.Transpose)
@@ -226,7 +243,8 @@ def _indexed(expr, env):
     """x_i, X_ij: indexed arrays (env key "x[]") carry one spare leading entry per axis (see steps.Domains),
     so 1-based sums (Σ_{i=1}^{n}) and 0-based components (β₀ … β_{D−1}) both index them directly."""
     name = str(expr.base.label)
-    array = np.asarray(env.get(indexed_key(name), env.get(name)))
+    key = indexed_key(name)
+    array = env[key] if key in env else padded(np.asarray(evaluate(expr.base.label, env)), len(expr.indices))
     return array[tuple(dimension(i, env) for i in expr.indices)]
 
 
@@ -242,6 +260,11 @@ def _sum(expr, env):
     (index, low, high), *rest = expr.limits
     body = expr.func(expr.function, *rest) if rest else expr.function
     total = 0.0 if isinstance(expr, sp.Sum) else 1.0
+    env = {**env}
+    for indexed in body.atoms(sp.Indexed):  # 1-based views of plain arrays, made once, not per term
+        name = str(indexed.base.label)
+        if indexed_key(name) not in env and name in env:
+            env[indexed_key(name)] = padded(env[name], len(indexed.indices))
     for k in range(dimension(low, env), dimension(high, env) + 1):
         total = combine(total, evaluate(body, {**env, str(index): k}))
     return total
@@ -272,8 +295,11 @@ def indexed_key(name: str) -> str:
 
 
 def padded(matrix, rank: int):
-    """The matrix as a 1-based indexed array: entry [i, j] is matrix[i − 1, j − 1] (row and column 0 spare)."""
-    values = matrix[:, 0] if rank == 1 else matrix
+    """The matrix as a 1-based indexed array: entry [i, j] is matrix[i − 1, j − 1] (row and column 0 spare).
+    A column vector (k×1) indexed by one subscript is read as the k numbers it holds."""
+    values = np.asarray(matrix)
+    if rank == 1 and values.ndim == 2:
+        values = values[:, 0]
     padded = np.zeros(tuple(k + 1 for k in values.shape), dtype=values.dtype)
     padded[(slice(1, None),) * rank] = values
     return padded

@@ -226,3 +226,17 @@ def to_document(derivations, title: str = "Derivations", contents: bool = False)
         parts.append(latex_body(derivation))
     parts.append("\\end{document}\n")
     return "\n".join(parts)
+
+
+def formatted(derivations, fmt: str, standalone: bool = False, title: str = "Derivations") -> str:
+    """Derivations in one of the output formats: text, latex (a document with `standalone`), markdown, json."""
+    if fmt == "json":
+        dicts = [d.to_dict() for d in derivations]
+        return json.dumps(dicts[0] if len(dicts) == 1 else dicts, ensure_ascii=False, indent=2)
+    if fmt == "latex" and standalone and len(derivations) > 1:
+        return to_document(derivations, title=title)
+    if fmt == "latex":
+        return "\n".join(d.to_latex(standalone=standalone) for d in derivations)
+    if fmt == "markdown":
+        return "\n".join(d.to_markdown() for d in derivations)
+    return "\n".join(d.to_text() for d in derivations)

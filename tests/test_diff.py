@@ -1,0 +1,374 @@
+"""`derive.diff` (DESIGN §3) and what `derive diff` prints (DESIGN §4): behaviour of the API.
+
+The numerical correctness of many identities is tested in test_matrix_cookbook.py and of the scalar
+rules in test_scalar_rules.py; here: the "done when" examples, dispatch, Hessians, Python functions as
+input, the JSON, and the requests derive must refuse rather than answer wrongly.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import derive
+from derive import LimitExceeded, NotSupported, ParseError
+from derive.cli import main
+from derive.differentiation import DiffDerivation, diff_json
+from derive.functions import Elementwise, sigmoid
+from derive.parse import parse
+from derive.printing import latex, unicode
+from derive.steps import spd
+
+diff_module = importlib.import_module("derive.differentiation")
+
+n = sp.Symbol("n", integer=True, positive=True)
+d = sp.Symbol("d", integer=True, positive=True)
+QUADRATIC = {"x": ("n", 1), "A": ("n", "n")}
+LOGISTIC = {"X": ("n", "d"), "beta": ("d", 1), "y": ("n", 1)}
+LOGISTIC_LOSS = "ones(n,1)'*log(1 + exp(X*beta)) - y'*X*beta"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The "done when" examples
+# ---------------------------------------------------------------------------------------------------
+def test_quadratic_form_gives_a_plus_a_transpose_x():
+    r = derive.diff("x'*A*x", wrt="x", shapes=QUADRATIC, order=1)
+    x, A = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("A", n, n)
+    assert isinstance(r, derive.Derivation)
+    assert r.result == sp.MatMul(sp.MatAdd(A, A.T), x)
+    assert unicode(r.result) == "(A + Aᵀ)x"
+    assert latex(r.result) == r"\left(A + A^{\top}\right) x"
+    assert r.results == {"gradient": r.result}
+    assert all(step.verified for step in r.steps)
+    assert any("denominator layout" in note.lower() for note in r.notes)
+
+
+def test_log_det_gives_the_inverse_transpose():
+    r = derive.diff("log(det(S))", wrt="S", shapes={"S": ("n", "n")})
+    S = sp.MatrixSymbol("S", n, n)
+    assert r.result == sp.Inverse(S).T
+    assert unicode(r.result) == "S⁻ᵀ"
+    assert latex(r.result) == r"S^{-\top}"
+    assert r.domains.samplers["S"] is spd   # the checks drew S symmetric positive definite
+    # SymPy's own matrix calculus returns 0 here (DESIGN §1); derive does not
+    assert sp.log(sp.Determinant(S)).diff(S) == sp.ZeroMatrix(n, n)
+
+
+def test_a_scalar_plus_a_trace():
+    r = derive.diff("c + tr(A*X)", wrt="X", shapes={"A": ("n", "n"), "X": ("n", "n")})
+    assert unicode(r.result) == "Aᵀ"
+
+
+def test_steps_name_their_rules():
+    r = derive.diff("x'*A*x", wrt="x", shapes=QUADRATIC)
+    names = [s.rule for s in r.steps]
+    assert names[:3] == ["definition", "take the differential", "product rule"]
+    assert "read off the gradient" in names
+    assert names[-1] == "collect terms"
+
+
+def test_sympy_input():
+    x, A = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("A", n, n)
+    r = derive.diff(x.T * A * x, wrt="x")
+    assert unicode(r.result) == "(A + Aᵀ)x"
+    r = derive.diff(x.T * A * x, wrt=x)
+    assert unicode(r.result) == "(A + Aᵀ)x"
+
+
+def test_greek_variable_names():
+    for wrt in ("beta", "β", r"\beta"):
+        r = derive.diff(LOGISTIC_LOSS, wrt=wrt, shapes=LOGISTIC)
+        assert unicode(r.result) == "Xᵀ(σ(Xβ) − y)"
+
+
+def test_the_expression_and_variables_are_recorded():
+    r = derive.diff("sin(x^2)", wrt="x")
+    assert isinstance(r, DiffDerivation)
+    assert r.expression == sp.sin(sp.Symbol("x") ** 2)
+    assert r.wrt == (sp.Symbol("x"),)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hessians and Jacobians
+# ---------------------------------------------------------------------------------------------------
+def test_hessian_of_the_quadratic_form():
+    r = derive.diff("x'*A*x", wrt="x", shapes=QUADRATIC, order=2)
+    assert list(r.results) == ["gradient", "hessian"]
+    assert unicode(r.result) == "A + Aᵀ"
+
+
+def test_logistic_gradient_and_hessian_in_textbook_form():
+    r = derive.diff(LOGISTIC_LOSS, wrt="beta", shapes=LOGISTIC, order=2)
+    assert unicode(r.results["gradient"]) == "Xᵀ(σ(Xβ) − y)"
+    assert unicode(r.results["hessian"]) == "Xᵀdiag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))X"
+    assert "recognise softplus" in [s.rule for s in r.steps]
+
+
+def test_ols_hessian_is_two_x_transpose_x():
+    r = derive.diff("(y - X*beta)'*(y - X*beta)", wrt="beta", shapes=LOGISTIC, order=2)
+    assert unicode(r.results["gradient"]) == "−2Xᵀ(y − Xβ)"
+    assert unicode(r.results["hessian"]) == "2XᵀX"
+
+
+def test_hessian_of_a_linear_function_is_zero():
+    r = derive.diff("b'*x", wrt="x", shapes={"b": ("n", 1), "x": ("n", 1)}, order=2)
+    assert r.results["hessian"] == sp.ZeroMatrix(n, n)
+
+
+def test_gradient_of_an_absent_variable_is_zero():
+    r = derive.diff("b'*b", wrt="x", shapes={"b": ("n", 1), "x": ("n", 1)})
+    assert r.result == sp.ZeroMatrix(n, 1)
+
+
+def test_jacobian_of_a_vector_function():
+    r = derive.diff("sigmoid(A*x)", wrt="x", shapes={"A": ("m", "n"), "x": ("n", 1)})
+    assert list(r.results) == ["jacobian"]
+    assert unicode(r.result) == "diag(σ(Ax) ⊙ (𝟏 − σ(Ax)))A"
+
+
+def test_scalar_second_derivative():
+    r = derive.diff("sin(x^2)", wrt="x", order=2)
+    x = sp.Symbol("x")
+    assert list(r.results) == ["derivative", "second derivative"]
+    assert sp.simplify(r.result - sp.diff(sp.sin(x ** 2), x, 2)) == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Python functions as input
+# ---------------------------------------------------------------------------------------------------
+def squared_error(w, b, x, y):
+    return (y - (w * x + b)) ** 2
+
+
+def test_python_function_input():
+    r = derive.diff(squared_error, wrt="w")
+    w, b, x, y = sp.symbols("w b x y")
+    assert sp.expand(r.result - sp.diff((y - (w * x + b)) ** 2, w)) == 0
+    assert r.source_latex.startswith(r"\mathrm{squared\_error}") or "squared" in r.source_latex
+    assert any("squared_error(w, b, x, y)" in note for note in r.notes)
+    assert all(step.verified for step in r.steps)
+
+
+def test_python_function_gradient_in_two_parameters():
+    r = derive.diff(squared_error, wrt="w, b", order=2)
+    w, b, x, y = sp.symbols("w b x y")
+    f = (y - (w * x + b)) ** 2
+    assert sp.simplify(r.results["hessian"] - sp.hessian(f, (w, b))) == sp.zeros(2, 2)
+
+
+def gaussian_density(z):
+    return math.exp(-z ** 2 / 2) / math.sqrt(2 * math.pi)
+
+
+def test_python_function_with_math_module():
+    r = derive.diff(gaussian_density, wrt="z")
+    z = sp.Symbol("z")
+    assert sp.simplify(r.result + z * sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi)) == 0
+
+
+def logistic_loss(w, X, y):
+    return np.sum(np.logaddexp(0, X @ w)) - y.T @ X @ w
+
+
+def test_python_function_with_numpy_and_shapes():
+    r = derive.diff(logistic_loss, wrt="w", shapes={"w": ("d", 1), "X": ("n", "d"), "y": ("n", 1)}, order=2)
+    assert unicode(r.results["gradient"]) == "Xᵀ(σ(Xw) − y)"
+    assert unicode(r.results["hessian"]) == "Xᵀdiag(σ(Xw) ⊙ (𝟏 − σ(Xw)))X"
+
+
+def _branches(x):
+    if x > 0:
+        return x
+    return -x
+
+
+def _loops(x):
+    total = 0
+    for xi in x:
+        total += xi
+    return total
+
+
+def _unknown_numpy(x):
+    return np.linalg.norm(x)
+
+
+@pytest.mark.parametrize("fn, shapes, words", [
+    (_branches, None, "branches on its arguments"),
+    (_loops, {"x": ("n", 1)}, "loops over x"),
+    (_loops, None, "loops over or indexes"),
+    (_unknown_numpy, None, "numpy.linalg.norm cannot be traced"),
+])
+def test_python_functions_derive_cannot_trace(fn, shapes, words):
+    with pytest.raises(NotSupported, match=words):
+        derive.diff(fn, wrt="x", shapes=shapes)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Requests derive refuses (NotSupported, naming what it cannot do), never answering wrongly
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("expr, wrt, shapes, order, words", [
+    ("tr(A*X)", "X", {"A": ("n", "n"), "X": ("n", "n")}, 2, "fourth-order tensor"),
+    ("A*X", "X", {"A": ("n", "n"), "X": ("n", "n")}, 1, "matrix expression"),
+    ("sigmoid(A*x)", "x", {"A": ("n", "n"), "x": ("n", 1)}, 2, "third-order tensor"),
+    ("x'*x + c", "x, c", {"x": ("n", 1)}, 1, "one vector or matrix at a time"),
+    ("x'*x", "n", {"x": ("n", 1)}, 1, "is a dimension"),
+    ("sin(x)", "x", None, 3, "order 3"),
+    ("abs(x)", "x", None, 1, "not differentiable"),
+    ("tr(A*X)", "c", {"A": ("n", "n"), "X": ("n", "n")}, 1, "scalar"),
+])
+def test_unsupported_requests(expr, wrt, shapes, order, words):
+    with pytest.raises(NotSupported, match=words):
+        derive.diff(expr, wrt=wrt, shapes=shapes, order=order)
+
+
+def test_unsupported_form():
+    with pytest.raises(NotSupported, match="forms: matrix, components"):
+        derive.diff("x^2", wrt="x", form="index")
+
+
+def test_bad_text_is_a_parse_error():
+    with pytest.raises(ParseError):
+        derive.diff("x^2 + ", wrt="x")
+
+
+def test_work_runs_under_a_time_limit(monkeypatch):
+    def forever(x):
+        while True:
+            pass
+
+    monkeypatch.setattr(diff_module, "DIFF_SECONDS", 0.3)
+    with pytest.raises(LimitExceeded, match="took longer than"):
+        derive.diff(forever, wrt="x")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Components: the matrix result written out for explicit sizes
+# ---------------------------------------------------------------------------------------------------
+def test_components_form_matches_sympy_hessian():
+    r = derive.diff("log(1 + exp(x'*beta)) - y*x'*beta", wrt="beta", shapes={"x": ("d", 1), "beta": ("d", 1)},
+                    order=2, form="components", dim=3)
+    b, x = sp.symbols("beta_0:3"), sp.symbols("x_0:3")
+    y = sp.Symbol("y")
+    eta = sum(bi * xi for bi, xi in zip(b, x))
+    f = sp.log(1 + sp.exp(eta)) - y * eta
+    assert r.form == "components"
+    assert r.results["gradient"].shape == (3, 1) and r.results["hessian"].shape == (3, 3)
+    point = {s: v for s, v in zip(b + x + (y,), np.linspace(-0.8, 0.9, 7))}
+    expected = np.array(sp.hessian(f, b).subs(point).evalf(), dtype=float)
+    got = np.array(r.results["hessian"].rewrite(sp.exp).subs(point).evalf(), dtype=float)
+    assert np.allclose(got, expected, rtol=1e-12)
+    gradient = np.array(r.results["gradient"].rewrite(sp.exp).subs(point).evalf(), dtype=float)
+    assert np.allclose(gradient, np.array([[f.diff(bi).subs(point).evalf()] for bi in b], dtype=float))
+
+
+def test_components_form_needs_every_size():
+    with pytest.raises(NotSupported, match="needs a size for n"):
+        derive.diff(LOGISTIC_LOSS, wrt="beta", shapes=LOGISTIC, form="components", dim={"d": 2})
+
+
+# ---------------------------------------------------------------------------------------------------
+# The command line's output (DESIGN §4)
+# ---------------------------------------------------------------------------------------------------
+def test_diff_json_has_the_design_keys():
+    r = derive.diff("x'*A*x", wrt="x", shapes=QUADRATIC)
+    out = diff_json(r)
+    assert set(out) == {"expression", "wrt", "result", "steps"}
+    assert out["wrt"] == "x"
+    assert out["expression"] == {"latex": r"x^{\top} A x", "text": "x'*A*x"}
+    assert out["result"]["latex"] == r"\left(A + A^{\top}\right) x"
+    assert set(out["steps"][0]) == {"rule", "explanation", "latex", "verified"}
+    assert all(s["verified"] for s in out["steps"])
+    json.dumps(out)  # serialisable as it is
+
+
+@pytest.mark.parametrize("text, wrt, shapes", [
+    ("x'*A*x", "x", QUADRATIC),
+    ("log(det(S))", "S", {"S": ("n", "n")}),
+    (LOGISTIC_LOSS, "beta", LOGISTIC),
+    ("sin(x^2)*exp(-x)", "x", None),
+    ("a'*inv(S)*b", "S", {"a": ("n", 1), "b": ("n", 1), "S": ("n", "n")}),
+])
+def test_json_text_parses_back_to_the_result(text, wrt, shapes):
+    r = derive.diff(text, wrt=wrt, shapes=shapes)
+    out = diff_json(r)
+    assert parse(out["result"]["text"], shapes) == r.result
+    assert parse(out["expression"]["text"], shapes) == r.expression
+
+
+def cli(capsys, *args):
+    code = main(["diff", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_formats(capsys):
+    code, out, _ = cli(capsys, "x'*A*x", "--wrt", "x", "--shapes", "x:n, A:nxn", "--order", "2", "--json")
+    assert code == 0 and json.loads(out)["result"]["text"] == "A + A'"
+    _, text, _ = cli(capsys, "sin(x^2)", "--wrt", "x")
+    assert "chain rule with u = x²" in text and "2·x·cos(x²)" in text
+    assert r"\frac{d}{d x}" in cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "latex")[1]
+    assert "**chain rule with u = x²**" in cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "markdown")[1]
+    code, _, err = cli(capsys, "x", "--wrt", "x", "--format", "pdf")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_wrt_lists_several_scalars_in_json():
+    out = diff_json(derive.diff("x*y", wrt="x, y"))
+    assert out["wrt"] == "x, y"
+    assert parse(out["result"]["text"]) == sp.Matrix([[sp.Symbol("y")], [sp.Symbol("x")]])
+
+
+def test_elementwise_objects_stay_textbook_notation():
+    r = derive.diff("ones(n,1)'*exp(A*x)", wrt="x", shapes={"A": ("n", "n"), "x": ("n", 1)})
+    assert isinstance(r.result.args[-1], Elementwise)
+    assert not r.result.has(sp.Lambda)
+    assert sigmoid(0) == sp.S.Half
+
+
+def _helper_sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _uses_a_helper(w, x):
+    return _helper_sigmoid(w * x)
+
+
+def test_python_function_calling_a_helper():
+    r = derive.diff(_uses_a_helper, wrt="w")
+    w, x = sp.symbols("w x")
+    assert sp.simplify(r.result - sp.diff(1 / (1 + sp.exp(-w * x)), w)) == 0
+
+
+def test_context_symbols_are_used():
+    from derive.symbols import X, beta, y
+    r = derive.diff("(y - X*b)'*(y - X*b)", wrt="b", symbols={"X": X, "y": y, "b": beta})
+    assert r.wrt == (beta,)
+    assert unicode(r.result) == "−2Xᵀ(y − Xβ)"
+
+
+def test_undefined_points_are_refused_not_misreported():
+    with pytest.raises(NotSupported, match="is not real"):
+        derive.diff("sqrt(-x^2 - 1)", wrt="x")
+
+
+@pytest.mark.parametrize("text, wrt", [
+    ("9^{9^{9^{9}}}", "x"),
+    ("(" * 5000 + "x" + ")" * 5000, "x"),
+    ("x" * 100_000, "x"),
+    ("__import__('os').system('touch pwned')", "x"),
+    ("x^2", "__import__('os')"),
+    ("x^(x^(x^(x^x)))", "x"),
+])
+def test_hostile_input_fails_fast_with_a_derive_error(text, wrt, tmp_path, monkeypatch, capsys):
+    import time
+    monkeypatch.chdir(tmp_path)
+    start = time.perf_counter()
+    code, out, err = cli(capsys, text, "--wrt", wrt, "--order", "2", "--json")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert time.perf_counter() - start < 5
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,333 @@
+"""The worked examples (worked_examples/*.py, one per chapter) run and show what they claim.
+
+Each script is imported by path and its `main(output_dir)` called once per module (module-scoped
+fixtures: some take a few seconds); the tests assert the numbers it returns. One script also runs as a
+subprocess, the way a student runs it.
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "worked_examples"
+DATASETS = REPO.parent / "shared" / "datasets"
+CHAPTERS = ["linear_algebra", "multivariable_calculus", "probability", "optimisation", "linear_regression",
+            "logistic_regression"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+
+def load_example(name):
+    """Import worked_examples/<name>.py as a module (the folder is not a package; its scripts import
+    their shared helpers from worked_examples/course.py, as they do when run from the command line)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"worked_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_example(name, tmp_path_factory):
+    output = tmp_path_factory.mktemp(name)
+    return load_example(name).main(output), output
+
+
+def assert_pngs(plots, output):
+    assert plots, "the example writes at least one plot"
+    for plot in plots:
+        plot = Path(plot)
+        assert plot.parent == Path(output), f"{plot} is not in the output folder {output}"
+        data = plot.read_bytes()
+        assert len(data) > 1000 and data.startswith(PNG_SIGNATURE), f"{plot} is not a PNG image"
+
+
+def test_every_chapter_has_an_example_with_main():
+    for name in CHAPTERS:
+        source = (EXAMPLES / f"{name}.py").read_text()
+        assert "def main(output_dir" in source and '__name__ == "__main__"' in source, name
+        assert 'matplotlib.use("Agg")' in source, name
+    assert (EXAMPLES / "README.md").is_file()
+
+
+# ---------------------------------------------------------------------------------------------------
+# linear_algebra.py
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def linear_algebra(tmp_path_factory):
+    return run_example("linear_algebra", tmp_path_factory)
+
+
+def test_normal_equations_solved_as_a_linear_system(linear_algebra):
+    result, _ = linear_algebra
+    np.testing.assert_allclose(result["beta_solve"], result["beta_lstsq"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(result["beta_formula"], result["beta_lstsq"], rtol=1e-10)
+    assert result["gradient_at_solution"] < 1e-10
+
+
+def test_hat_matrix_is_a_projection(linear_algebra):
+    result, _ = linear_algebra
+    assert result["hat_symmetry_error"] < 1e-12
+    assert result["hat_idempotence_error"] < 1e-12
+    assert result["hat_trace"] == pytest.approx(3, abs=1e-12)
+
+
+def test_gram_matrix_is_positive_semidefinite(linear_algebra):
+    result, _ = linear_algebra
+    assert np.all(result["eigenvalues"] > 0)
+    assert result["rank_full"] == 3
+
+
+def test_duplicated_column_makes_the_fit_fail_and_ridge_solve(linear_algebra):
+    result, _ = linear_algebra
+    assert result["rank_duplicated"] == 3
+    assert abs(result["eigenvalues_duplicated"][0]) < 1e-10 * result["eigenvalues_duplicated"][-1]
+    message = result["collinear_message"]
+    assert message is not None and "collinear" in message
+    assert "x1 copy" in message and "x1" in message.replace("x1 copy", "")
+    ridge = result["ridge_coef"]
+    assert np.all(np.isfinite(ridge))
+    assert ridge[1] == pytest.approx(ridge[3], rel=1e-10)          # the two copies share equally
+    np.testing.assert_allclose(ridge, result["ridge_formula"], rtol=1e-10)
+    # The minimum-norm least-squares solution also splits evenly.
+    assert result["beta_min_norm"][1] == pytest.approx(result["beta_min_norm"][3], rel=1e-8)
+
+
+def test_linear_algebra_plot(linear_algebra):
+    result, output = linear_algebra
+    assert_pngs(result["plots"], output)
+
+
+# ---------------------------------------------------------------------------------------------------
+# multivariable_calculus.py
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def calculus(tmp_path_factory):
+    return run_example("multivariable_calculus", tmp_path_factory)
+
+
+def test_derived_gradients_match_finite_differences(calculus):
+    result, _ = calculus
+    assert result["gradient_error"] < 1e-8
+    assert result["logistic_gradient_error"] < 1e-8
+
+
+def test_jacobian_hessian_and_chain_rule_results(calculus):
+    result, _ = calculus
+    assert str(result["polar_jacobian_determinant"]) == "r"
+    assert result["quadratic_gradient"] == "(A + Aᵀ)x"
+    assert result["quadratic_hessian"] == "A + Aᵀ"
+    assert result["sigmoid_derivative"] in ("(1 − σ(z))·σ(z)", "σ(z)·(1 − σ(z))")
+
+
+def test_taylor_error_is_third_order(calculus):
+    result, _ = calculus
+    # Halving h divides the error of the second-order expansion by 2³ = 8 (and the first-order one by 4),
+    # more exactly as h gets smaller.
+    second = result["taylor_second_order_ratios"]
+    first = result["taylor_first_order_ratios"]
+    assert np.all(np.abs(second[1:] - 8) < 0.25)
+    assert abs(second[-1] - 8) < 0.05
+    assert np.all(np.abs(first[1:] - 4) < 0.1)
+    assert np.all(np.diff(result["taylor_second_order_errors"]) < 0)
+
+
+def test_calculus_plot(calculus):
+    result, output = calculus
+    assert_pngs(result["plots"], output)
+
+
+# ---------------------------------------------------------------------------------------------------
+# probability.py
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def probability(tmp_path_factory):
+    return run_example("probability", tmp_path_factory)
+
+
+def test_gaussian_mle_is_mean_and_biased_variance(probability):
+    result, _ = probability
+    x = result["gaussian_sample"]
+    assert result["gaussian_mu_hat"] == pytest.approx(np.mean(x), rel=1e-13)
+    assert result["gaussian_mu_hat_vector_form"] == pytest.approx(np.mean(x), rel=1e-13)
+    assert result["gaussian_var_hat"] == pytest.approx(np.var(x, ddof=0), rel=1e-12)
+    assert result["gaussian_var_hat"] != pytest.approx(np.var(x, ddof=1), rel=1e-6)
+    assert np.max(np.abs(result["gaussian_gradient_at_mle"])) < 1e-9
+    n, var = len(x), result["gaussian_var_hat"]
+    np.testing.assert_allclose(result["gaussian_hessian_at_mle"], np.diag([n / var, n / (2 * var ** 2)]),
+                               rtol=1e-10, atol=1e-9)
+
+
+def test_bernoulli_mle_is_the_fraction_of_ones(probability):
+    result, _ = probability
+    x = result["bernoulli_sample"]
+    p = result["bernoulli_p_hat"]
+    assert p == pytest.approx(np.mean(x), rel=1e-14)
+    assert result["bernoulli_second_derivative"] == pytest.approx(len(x) / (p * (1 - p)), rel=1e-12)
+
+
+def test_mvn_mle_is_the_biased_covariance(probability):
+    result, _ = probability
+    X = result["mvn_sample"]
+    np.testing.assert_allclose(result["mvn_mu_hat"], X.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(result["mvn_sigma_hat"], np.cov(X.T, bias=True), rtol=1e-12, atol=1e-14)
+
+
+def test_probability_plot(probability):
+    result, output = probability
+    assert_pngs(result["plots"], output)
+
+
+# ---------------------------------------------------------------------------------------------------
+# optimisation.py
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def optimisation(tmp_path_factory):
+    return run_example("optimisation", tmp_path_factory)
+
+
+def test_gradient_descent_converges_below_two_over_L(optimisation):
+    result, _ = optimisation
+    for label in ("1/L", "1.9/L"):
+        run = result["gd"][label]
+        assert run["step_size"] < 2 / result["lipschitz"]
+        assert run["converged"], label
+        assert run["relative_error"] < 1e-9, label
+        assert run["contraction"] < 1
+        # On a quadratic, L(β − ηg) = L(β) − η(1 − ηλ/2)‖g‖²-ish terms: every step below 2/L decreases the
+        # loss (checked where the decrease is far above rounding).
+        assert np.all(np.diff(run["losses"][:100]) < 0), label
+
+
+def test_gradient_descent_diverges_above_two_over_L(optimisation):
+    result, _ = optimisation
+    run = result["gd"]["2.1/L"]
+    assert run["step_size"] > 2 / result["lipschitz"]
+    assert not run["converged"]
+    assert run["contraction"] > 1
+    assert run["losses"][-1] > 1e6 * run["losses"][0]
+
+
+def test_step_size_bound_comes_from_the_hessian(optimisation):
+    result, _ = optimisation
+    assert result["lipschitz"] == pytest.approx(result["hessian_eigenvalues"].max())
+    assert result["smallest_eigenvalue"] > 0
+
+
+def test_newton_converges_in_one_step_on_a_quadratic(optimisation):
+    result, _ = optimisation
+    assert np.linalg.norm(result["newton_start"] - result["beta_best"]) > 1   # it starts far away
+    assert result["newton_relative_error"] < 1e-10
+    assert result["newton_gradient_norm"] < 1e-8
+    assert result["newton_losses"][1] == pytest.approx(result["loss_best"], rel=1e-12)
+
+
+def test_optimisation_plot(optimisation):
+    result, output = optimisation
+    assert_pngs(result["plots"], output)
+
+
+# ---------------------------------------------------------------------------------------------------
+# linear_regression.py
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def linear_regression(tmp_path_factory):
+    return run_example("linear_regression", tmp_path_factory)
+
+
+def log_relative_error(estimate, certified):
+    error = abs(Fraction(float(estimate)) - Fraction(Decimal(certified))) / abs(Fraction(Decimal(certified)))
+    return 15.0 if error == 0 else min(15.0, -float(np.log10(float(error))))
+
+
+def test_longley_matches_nist_certified_values(linear_regression):
+    result, _ = linear_regression
+    certified = json.loads((DATASETS / "Longley.json").read_text())["certified"]
+    assert result["method"] == "exact"
+    for j, estimate in enumerate(result["coef"]):
+        # Independently of the script's own LRE (computed here again from the JSON).
+        assert log_relative_error(estimate, certified[f"B{j}"]) >= 14, (j, estimate, certified[f"B{j}"])
+    assert min(result["lre"]) >= 14
+    assert result["digits_matching"] == 7
+    assert min(result["lre_std_errors"]) >= 12
+    # The script's point about floating point: the explicit inverse loses digits, lstsq fewer.
+    assert min(result["lre_explicit_inverse"]) < min(result["lre_lstsq"]) < min(result["lre"])
+
+
+def test_ridge_path(linear_regression):
+    result, _ = linear_regression
+    path = result["ridge_path"]
+    assert path.shape == (len(result["ridge_lambdas"]), 6)
+    np.testing.assert_allclose(result["ridge_at_zero"], result["ols_standardised"], rtol=1e-8)
+    assert result["ridge_formula_difference"] < 1e-8
+    norms = np.linalg.norm(path, axis=1)
+    assert np.all(np.diff(norms) < 0)          # ‖β(λ)‖ shrinks as λ grows
+    assert norms[-1] < 0.01 * norms[0]
+
+
+def test_linear_regression_plot(linear_regression):
+    result, output = linear_regression
+    assert_pngs(result["plots"], output)
+
+
+def test_linear_regression_runs_as_a_script(tmp_path):
+    output = tmp_path / "plots"
+    completed = subprocess.run([sys.executable, str(EXAMPLES / "linear_regression.py"), str(output)],
+                               capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                               env={**os.environ, "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"})
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert "-3482258.63459582" in completed.stdout
+    assert (output / "ridge_path.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert not list(tmp_path.glob("*.png"))   # plots go to the given folder, not the working directory
+
+
+# ---------------------------------------------------------------------------------------------------
+# logistic_regression.py
+# ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def logistic_regression(tmp_path_factory):
+    return run_example("logistic_regression", tmp_path_factory)
+
+
+def test_spector_matches_stata(logistic_regression):
+    result, _ = logistic_regression
+    stata = json.loads((DATASETS / "spector_logit.json").read_text())
+    names = result["names"]
+    expected = np.array([float(stata["params"][name]) for name in names])
+    expected_se = np.array([float(stata["bse"][name]) for name in names])
+    np.testing.assert_allclose(result["coef"], expected, rtol=1e-6)
+    np.testing.assert_allclose(result["std_errors"], expected_se, rtol=1e-6)
+    np.testing.assert_allclose(result["newton_loop_coef"], expected, rtol=1e-6)
+    assert result["loglike"] == pytest.approx(float(stata["llf"]), rel=1e-6)
+    assert result["converged"] and result["iterations"] <= 10
+
+
+def test_newton_beats_gradient_descent(logistic_regression):
+    result, _ = logistic_regression
+    losses = np.array(result["newton_losses"])
+    assert np.all(np.diff(losses) <= 1e-12)             # Newton decreases the loss at every step here
+    assert len(losses) - 1 <= 10
+    assert result["gd_converged"]
+    assert result["gd_iterations"] > 2 * (len(losses) - 1)
+    np.testing.assert_allclose(result["gd_coef"], result["coef"], rtol=1e-4)
+
+
+def test_hand_derived_gradient_is_checked(logistic_regression):
+    result, _ = logistic_regression
+    assert result["check_right"] is True
+    assert result["check_wrong"] is False
+    assert "sign" in result["wrong_diagnosis"]
+
+
+def test_logistic_plot(logistic_regression):
+    result, output = logistic_regression
+    assert_pngs(result["plots"], output)

@@ -1,0 +1,25 @@
+"""What the worked examples share: section headings, printing a derivation's steps, the datasets folder.
+
+Each example imports it as `from course import ...`; running `python worked_examples/NAME.py` puts this
+folder on the import path.
+"""
+from pathlib import Path
+
+from derive.printing import unicode
+
+# The public reference data (NIST StRD, Spector), beside the repository as ../shared/datasets.
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def heading(title):
+    print()
+    print(title)
+    print("-" * len(title))
+
+
+def print_steps(derivation):
+    """Each step of a derivation on two lines: the rule it used, then the expression it reached."""
+    for number, step in enumerate(derivation.steps, start=1):
+        mark = "✓" if step.verified else "?"
+        print(f"{number:3}. {step.rule}  [{mark}]")
+        print(f"       {unicode(step.after)}")

@@ -1,0 +1,177 @@
+"""Multivariable calculus: gradients, Jacobians, Hessians, the chain rule and Taylor's theorem.
+
+Run it with
+
+    python worked_examples/multivariable_calculus.py [OUTPUT_FOLDER]
+
+What it shows, top to bottom:
+1. The gradient and Hessian of f(x, y) = eˣcos(y) + x²y with derive.diff, step by step, checked
+   against finite differences; the Hessian is symmetric (the mixed partials agree).
+2. The Jacobian of the polar-coordinate map (r, θ) ↦ (r cos θ, r sin θ); its determinant is r.
+3. The same ideas for vectors: ∇(xᵀAx) = (A + Aᵀ)x and ∇²(xᵀAx) = A + Aᵀ, by differentials.
+4. The chain rule through the sigmoid σ(z) = 1/(1 + e⁻ᶻ): σ′ = σ(1 − σ), and the gradient of the
+   logistic loss of one observation, ℓ(w, b) = −[y log σ(wx + b) + (1 − y) log(1 − σ(wx + b))], is
+   ((σ − y)x, σ − y).
+5. The second-order Taylor expansion f(a + hv) ≈ f(a) + h∇f(a)ᵀv + ½h²vᵀ∇²f(a)v, checked
+   numerically: its error is O(h³), so halving h divides the error by about 2³ = 8 (the first-order
+   expansion's error is O(h²): divided by 4).
+It writes one plot, `taylor_error.png`: the errors of both expansions against h, on log-log axes.
+"""
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # write image files; no window needed
+import matplotlib.pyplot as plt
+import numpy as np
+import sympy as sp
+
+import derive
+from course import heading, print_steps
+from derive.numeval import evaluate
+from derive.printing import unicode
+
+
+def central_difference_gradient(f, point, h=1e-6):
+    """∂f/∂xⱼ ≈ (f(p + h eⱼ) − f(p − h eⱼ)) / 2h for each j: an independent check of a derived gradient."""
+    point = np.asarray(point, dtype=float)
+    gradient = np.zeros(len(point))
+    for j in range(len(point)):
+        step = np.zeros(len(point))
+        step[j] = h
+        gradient[j] = (f(point + step) - f(point - step)) / (2 * h)
+    return gradient
+
+
+def main(output_dir=".") -> dict:
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    results = {}
+
+    # ------------------------------------------------------------------------------------------------
+    heading("1. Gradient and Hessian of f(x, y) = eˣcos(y) + x²y")
+    # derive.diff reads text (plain or LaTeX); a SymPy expression works too. Several variables, given
+    # as "x, y", give the gradient (order=1) and also the Hessian (order=2).
+    x, y = sp.symbols("x y")
+    f = sp.exp(x) * sp.cos(y) + x**2 * y
+    first = derive.diff(f, wrt="x, y")
+    print_steps(first)
+    second = derive.diff(f, wrt="x, y", order=2)
+    gradient = second.results["gradient"]
+    hessian = second.results["hessian"]
+    print(f"\n∇f  = {unicode(gradient)}")
+    print(f"∇²f = {unicode(hessian)}")
+    print(f"the Hessian is symmetric (∂²f/∂x∂y = ∂²f/∂y∂x): {sp.simplify(hessian - hessian.T) == sp.zeros(2, 2)}")
+
+    # Check the derived gradient against finite differences at a point.
+    a = np.array([0.3, 0.7])
+    at_a = {"x": a[0], "y": a[1]}
+
+    def f_numeric(p):
+        return evaluate(f, {"x": p[0], "y": p[1]})
+
+    gradient_at_a = evaluate(gradient, at_a).ravel()
+    numeric_gradient = central_difference_gradient(f_numeric, a)
+    results["gradient_error"] = float(np.max(np.abs(gradient_at_a - numeric_gradient)))
+    print(f"at (x, y) = (0.3, 0.7): derived ∇f = {gradient_at_a}, finite differences {numeric_gradient}")
+    print(f"largest difference: {results['gradient_error']:.1e} (finite differences are accurate to about 1e-9)")
+
+    # ------------------------------------------------------------------------------------------------
+    heading("2. The Jacobian of polar coordinates (r, θ) ↦ (r cos θ, r sin θ)")
+    polar = derive.diff(["r*cos(theta)", "r*sin(theta)"], wrt="r, theta")
+    print_steps(polar)
+    jacobian = polar.results["jacobian"]
+    determinant = sp.simplify(jacobian.det())
+    print(f"\nJ = {unicode(jacobian)},  det J = {unicode(determinant)}")
+    print("(this is why an area element in polar coordinates is dx dy = r dr dθ)")
+    results["polar_jacobian_determinant"] = determinant
+
+    # ------------------------------------------------------------------------------------------------
+    heading("3. Vectors: the gradient and Hessian of the quadratic form xᵀAx")
+    quadratic = derive.diff("x'*A*x", wrt="x", shapes={"x": ("n", 1), "A": ("n", "n")}, order=2)
+    print_steps(quadratic)
+    results["quadratic_gradient"] = unicode(quadratic.results["gradient"])
+    results["quadratic_hessian"] = unicode(quadratic.results["hessian"])
+    print(f"\n∇(xᵀAx) = {results['quadratic_gradient']},  ∇²(xᵀAx) = {results['quadratic_hessian']}")
+    print("(for a symmetric A: 2Ax and 2A, the vector versions of d(ax²)/dx = 2ax and d²(ax²)/dx² = 2a)")
+
+    # ------------------------------------------------------------------------------------------------
+    heading("4. The chain rule through the sigmoid")
+    sigmoid_derivative = derive.diff("sigma(z)", wrt="z")
+    print_steps(sigmoid_derivative)
+    results["sigmoid_derivative"] = unicode(sigmoid_derivative.result)
+    print(f"σ′(z) = {results['sigmoid_derivative']}")
+
+    # One observation (x, y) of logistic regression with weight w and bias b.
+    loss_text = "-(y*log(sigma(w*x + b)) + (1 - y)*log(1 - sigma(w*x + b)))"
+    logistic = derive.diff(loss_text, wrt="w, b")
+    print()
+    print_steps(logistic)
+    results["logistic_gradient"] = unicode(logistic.result)
+    print(f"\n∇ℓ(w, b) = {results['logistic_gradient']}: the error σ − y times the input (and times 1 for b)")
+
+    # Check it numerically at one observation and one (w, b).
+    data = {"x": 1.5, "y": 1.0}
+
+    def loss_numeric(p):
+        w, b = p
+        s = 1 / (1 + np.exp(-(w * data["x"] + b)))
+        return -(data["y"] * np.log(s) + (1 - data["y"]) * np.log(1 - s))
+
+    point = np.array([0.4, -0.2])
+    derived = evaluate(logistic.result, {**data, "w": point[0], "b": point[1]}).ravel()
+    numeric = central_difference_gradient(loss_numeric, point)
+    results["logistic_gradient_error"] = float(np.max(np.abs(derived - numeric)))
+    print(f"at w = 0.4, b = −0.2, x = 1.5, y = 1: derived {derived}, finite differences {numeric}")
+
+    # ------------------------------------------------------------------------------------------------
+    heading("5. Second-order Taylor expansion: the error is O(h³)")
+    # Expand f around a in the direction v (a unit vector), using the derived ∇f(a) and ∇²f(a).
+    v = np.array([1.0, -0.5]) / np.linalg.norm([1.0, -0.5])
+    f_a = f_numeric(a)
+    g_a = gradient_at_a
+    H_a = evaluate(hessian, at_a)
+    steps = 0.2 / 2.0 ** np.arange(7)          # h = 0.2, 0.1, 0.05, ...
+    first_order_errors, second_order_errors = [], []
+    for h in steps:
+        exact = f_numeric(a + h * v)
+        first_order = f_a + h * g_a @ v
+        second_order = first_order + 0.5 * h**2 * v @ H_a @ v
+        first_order_errors.append(abs(exact - first_order))
+        second_order_errors.append(abs(exact - second_order))
+    first_order_errors = np.array(first_order_errors)
+    second_order_errors = np.array(second_order_errors)
+    # Halving h: the error ratio tends to 2^p for an O(h^p) error.
+    second_order_ratios = second_order_errors[:-1] / second_order_errors[1:]
+    first_order_ratios = first_order_errors[:-1] / first_order_errors[1:]
+    print(f"{'h':>10} {'1st-order error':>16} {'ratio':>6} {'2nd-order error':>16} {'ratio':>6}")
+    for k, h in enumerate(steps):
+        ratio_1 = f"{first_order_ratios[k - 1]:6.2f}" if k else " " * 6
+        ratio_2 = f"{second_order_ratios[k - 1]:6.2f}" if k else " " * 6
+        print(f"{h:10.5f} {first_order_errors[k]:16.3e} {ratio_1} {second_order_errors[k]:16.3e} {ratio_2}")
+    print("halving h divides the second-order error by ≈ 8 = 2³ (error O(h³)) and the first-order one by ≈ 4")
+    results.update(taylor_steps=steps, taylor_first_order_errors=first_order_errors,
+                   taylor_second_order_errors=second_order_errors,
+                   taylor_first_order_ratios=first_order_ratios, taylor_second_order_ratios=second_order_ratios)
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.loglog(steps, first_order_errors, "o-", label="first order: f(a) + h∇fᵀv")
+    axis.loglog(steps, second_order_errors, "s-", label="second order: + ½h²vᵀ∇²f v")
+    axis.loglog(steps, first_order_errors[0] * (steps / steps[0]) ** 2, "k:", label="slope 2 (h²)")
+    axis.loglog(steps, second_order_errors[0] * (steps / steps[0]) ** 3, "k--", label="slope 3 (h³)")
+    axis.set_xlabel("step h")
+    axis.set_ylabel("|f(a + hv) − expansion|")
+    axis.set_title("Taylor expansion of eˣcos(y) + x²y")
+    axis.legend()
+    figure.tight_layout()
+    plot = output_dir / "taylor_error.png"
+    figure.savefig(plot, dpi=100)
+    plt.close(figure)
+    print(f"\nwrote {plot}")
+    results["plots"] = [plot]
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".")
