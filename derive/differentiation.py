@@ -100,7 +100,8 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
                            wrt=tuple(variables), domains=choose_domains(expression, variables))
         if source is not None:
             D.source_latex = source.latex
-            D.notes.append(f"From the Python function {source.signature}.")
+            D.notes.append(f"From the Python function {source.signature}"
+                           + (f", which latexify-py writes as {source.latex}." if source.latex else "."))
         try:
             _dispatch(D, expression, variables, order)
         except OverflowError:
