@@ -747,8 +747,10 @@ def _check_quasi_separation(X, eta, y, beta, hessian, names):
 
 def _separation_message(beta, names, quasi):
     direction = beta / np.max(np.abs(beta))
-    terms = " ".join(f"{'-' if w < 0 else '+'} {abs(w):.4g}·{name}" for w, name in zip(direction, names)
-                     if abs(w) > 1e-6).lstrip("+ ")
+    terms = [(w, name) for w, name in zip(direction, names) if abs(w) > 1e-6]
+    terms.sort(key=lambda t: t[0] < 0)  # positive terms first: 0.4·x − 1·intercept, as one writes it
+    text = " ".join(f"{'−' if w < 0 else '+'} {abs(w):.4g}·{name}" for w, name in terms)
+    terms = text[2:] if text.startswith("+ ") else "−" + text[2:]
     kind = "quasi-completely separated" if quasi else "perfectly separated"
     return (f"the classes are {kind}: {terms} > 0 {'almost ' if quasi else ''}exactly when y = 1, so the "
             "coefficients grow without bound (no maximum-likelihood estimate); drop or merge the separating "

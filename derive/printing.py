@@ -35,6 +35,10 @@ def positive_first(terms):
     return sorted(terms, key=lambda t: t.could_extract_minus_sign())
 
 
+def _is_1x1(expr) -> bool:
+    return expr.shape == (1, 1)
+
+
 def _is_atom(expr) -> bool:
     # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.derivations.logistic.Named)
     return isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Indexed, sp.OneMatrix, sp.Identity)) \
@@ -60,10 +64,12 @@ class TextbookLatexPrinter(LatexPrinter):
         return text if _is_atom(arg) else r"\left(%s\right)" % text
 
     def _print_OneMatrix(self, expr):
+        if _is_1x1(expr):
+            return "1"
         return r"\mathbf{1}^{\top}" if expr.rows == 1 and expr.cols != 1 else r"\mathbf{1}"
 
     def _print_Identity(self, expr):
-        return "I"
+        return "1" if _is_1x1(expr) else "I"
 
     def _print_ZeroMatrix(self, expr):
         return r"\mathbf{0}"
@@ -72,6 +78,9 @@ class TextbookLatexPrinter(LatexPrinter):
         return r"\operatorname{diag}\left(%s\right)" % self._print(expr.args[0])
 
     def _print_HadamardProduct(self, expr):
+        if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
+            return " ".join(r"\left(%s\right)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
+                            for a in expr.args)
         return r" \odot ".join(self._wrap_hadamard(a) for a in expr.args)
 
     def _wrap_hadamard(self, arg):
@@ -176,10 +185,12 @@ class TextbookTextPrinter(StrPrinter):
         return "%s⁻¹" % self._wrap(expr.arg)
 
     def _print_OneMatrix(self, expr):
+        if _is_1x1(expr):
+            return "1"
         return "𝟏ᵀ" if expr.rows == 1 and expr.cols != 1 else "𝟏"
 
     def _print_Identity(self, expr):
-        return "I"
+        return "1" if _is_1x1(expr) else "I"
 
     def _print_ZeroMatrix(self, expr):
         return "0"
@@ -188,6 +199,9 @@ class TextbookTextPrinter(StrPrinter):
         return "diag(%s)" % self._print(expr.args[0])
 
     def _print_HadamardProduct(self, expr):
+        if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
+            return "".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
+                           for a in expr.args)
         return " ⊙ ".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) or
                           isinstance(a, sp.MatMul) and a.could_extract_minus_sign() else self._print(a)
                           for a in expr.args)
@@ -263,7 +277,8 @@ class TextbookTextPrinter(StrPrinter):
         numer, denom = expr.as_numer_denom()
         if denom != 1:
             return "%s/%s" % (self._wrap(numer) if isinstance(numer, sp.Add) else self._print(numer),
-                              self._print(denom) if denom.is_Integer else self._wrap(denom))  # n/2, not n/(2)
+                              self._print(denom) if denom.is_Integer or isinstance(denom, (sp.Pow, sp.Function))
+                              else self._wrap(denom))  # n/2 and 1/(1 + x²)², not n/(2) or 1/((1 + x²)²)
         # d/dx[u] last, as Leibniz wrote it: cos(x²)·d/dx[x²]
         factors = sorted(sp.Mul.make_args(expr), key=lambda f: isinstance(f, sp.Derivative))
         return "·".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in factors) \

@@ -1,28 +1,28 @@
-"""The registry of models: name → function(form, dim) returning a verified `Derivation`.
+"""The registry of models: name → the module whose `derivation(form, dim)` returns a verified `Derivation`.
 
 Each model module states its derivation as a sequence of moves; this table is the only place that
-lists them, so `derive models` and `derive.models()` always agree with what is implemented.
+lists them, so `derive models` and `derive.models()` always agree with what is implemented. A module is
+imported when its model is first asked for, so `derive show ols` does not pay for the others.
 """
 from __future__ import annotations
 
-from functools import partial
-from typing import Callable
+import importlib
 
 from ..errors import NotSupported
 from ..symbols import evaluable
-from . import bernoulli, gaussian, linear, logistic, mvn, poisson, softmax
 
 FORMS = ("matrix", "index", "components")
 
-REGISTRY: dict[str, Callable] = {
-    "ols": partial(linear.derivation, False),
-    "ridge": partial(linear.derivation, True),
-    "logistic": logistic.derivation,
-    "gaussian": gaussian.derivation,
-    "bernoulli": bernoulli.derivation,
-    "poisson": poisson.derivation,
-    "softmax": softmax.derivation,
-    "mvn": mvn.derivation,
+# name → (module, keyword arguments of its `derivation`)
+REGISTRY: dict[str, tuple] = {
+    "ols": ("linear", {"ridge": False}),
+    "ridge": ("linear", {"ridge": True}),
+    "logistic": ("logistic", {}),
+    "gaussian": ("gaussian", {}),
+    "bernoulli": ("bernoulli", {}),
+    "poisson": ("poisson", {}),
+    "softmax": ("softmax", {}),
+    "mvn": ("mvn", {}),
 }
 
 DESCRIPTIONS = {
@@ -46,6 +46,7 @@ def build(name: str, form: str = "matrix", dim: int | None = None):
         raise NotSupported(f"unknown model {name!r}; models: {', '.join(REGISTRY)}")
     if form not in FORMS:
         raise NotSupported(f"unknown form {form!r}; forms: {', '.join(FORMS)}")
-    derivation = REGISTRY[name](form=form, dim=dim)
+    module, options = REGISTRY[name]
+    derivation = importlib.import_module(f"{__name__}.{module}").derivation(form=form, dim=dim, **options)
     derivation.results = {quantity: evaluable(expr) for quantity, expr in derivation.results.items()}
     return derivation

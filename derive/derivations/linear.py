@@ -26,7 +26,7 @@ HESS = Notation("∇²L(β)", r"\nabla^{2}_{\beta} L")
 BETA_HAT = Notation("β̂", r"\hat{\beta}")
 
 
-def derivation(ridge: bool, form: str = "matrix", dim: int | None = None) -> Derivation:
+def derivation(form: str = "matrix", dim: int | None = None, *, ridge: bool) -> Derivation:
     if form == "matrix":
         return _matrix(ridge)
     if form == "index":
