@@ -49,6 +49,7 @@ from .limits import time_limit
 from .numeval import directional_derivative, evaluate
 from .printing import latex, unicode
 from .rules import leibniz_derivative
+from .symbols import evaluable
 from .steps import Check, Derivation, Domains, IsGradient, IsJacobian, Notation, Step, positive, spd
 
 DIFF_SECONDS = 15.0        # wall-clock budget for one whole derivation (parsing has its own, shorter one)
@@ -115,6 +116,7 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
             raise
         if form == "components":
             write_components(D, variables, dim)
+        D.results = {quantity: evaluable(result) for quantity, result in D.results.items()}
         return D
 
 
