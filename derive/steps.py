@@ -273,6 +273,7 @@ class Step:
     lhs: Optional[sp.Basic] = None     # shown on the left instead of `before` (L(β), ∇_β L, ...)
     relation: str = "="                # how the two sides are printed: "=", "⇒", or "" for an equation
     verified: bool = False
+    symbolic: bool = False             # also proved by SymPy (an `Equal` step small enough to expand)
     check: Check = field(default_factory=lambda: Equal(), repr=False, compare=False)
     domains: Domains = field(default_factory=Domains, repr=False, compare=False)
 
@@ -280,9 +281,15 @@ class Step:
         """This step, verified: raises `VerificationError` when its check fails at any random point."""
         rng = np.random.default_rng(seed)
         exprs = self.check.symbols(self.before, self.after)
+        drawn_sizes = set()
         for size_draw in range(SIZE_DRAWS):
             for point in range(POINT_DRAWS):
                 env = self.domains.sample(exprs, rng)
+                for _ in range(20):  # each size draw differs from the last where the ranges allow it
+                    if point or _sizes(env) not in drawn_sizes:
+                        break
+                    env = self.domains.sample(exprs, rng)
+                drawn_sizes.add(_sizes(env))
                 for leaf in _differential_leaves(exprs) | set(self.check.varying):
                     env[differential_key(leaf)] = rng.standard_normal(np.shape(env[leaf.name]))
                 try:
@@ -301,7 +308,24 @@ class Step:
                     raise VerificationError(
                         f"step '{self.rule}' failed its check ({type(self.check).__name__}) at "
                         f"random sizes {_sizes(env)}: {left.ravel()[:3]} vs {right.ravel()[:3]}")
-        return dataclasses.replace(self, verified=True)
+        symbolic = isinstance(self.check, Equal) and not self.check.varying and proved_equal(self.before, self.after)
+        return dataclasses.replace(self, verified=True, symbolic=symbolic)
+
+
+SYMBOLIC_OPS = 40  # larger expressions are left to the numeric check: expanding them costs more than it tells
+
+
+def proved_equal(before, after) -> bool:
+    """Whether SymPy shows before − after = 0 by expanding: cheap, and only ever extra evidence (SymPy
+    cannot prove every identity, so a failure here means nothing; the numeric check is the judge)."""
+    if isinstance(before, sp.Equality) or isinstance(after, sp.Equality) or before.is_Matrix != after.is_Matrix:
+        return False
+    if sp.count_ops(before) + sp.count_ops(after) > SYMBOLIC_OPS:
+        return False
+    if any(e.has(sp.Sum, sp.Product, sp.Derivative, sp.Indexed, Notation) for e in (before, after)):
+        return False
+    difference = sp.expand((before - after).doit())
+    return difference == 0 or isinstance(difference, sp.ZeroMatrix)
 
 
 def _differential_leaves(exprs) -> set:

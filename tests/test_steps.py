@@ -45,3 +45,25 @@ def test_sizes_are_drawn_at_random_more_than_once():
         env = DOMAINS.sample([X], np.random.default_rng(seed))
         seen.add(env["d"])
     assert len(seen) > 1
+
+
+def test_each_step_is_checked_at_two_different_sizes(monkeypatch):
+    import derive.steps as steps
+    seen = []
+    original = steps.Domains.sample
+
+    def spy(self, exprs, rng):
+        env = original(self, exprs, rng)
+        seen.append((env["n"], env["d"]))
+        return env
+
+    monkeypatch.setattr(steps.Domains, "sample", spy)
+    make((X * beta).T, beta.T * X.T).verify()
+    assert len(set(seen)) >= 2
+
+
+def test_small_identities_are_also_proved_symbolically():
+    step = make((y - X * beta).T * (y - X * beta), y.T * y - y.T * X * beta - beta.T * X.T * y
+                + beta.T * X.T * X * beta).verify()
+    assert step.verified and step.symbolic
+    assert not make(y.T * X * beta, beta.T * X.T * y).verify().symbolic  # true, but beyond SymPy's expand
