@@ -28,7 +28,10 @@ letter (``Xb`` is X·b when X and b are declared, ``Xbeta`` is X·β when X is);
 Decorations are typography: ``\mathbf{X}``, ``\boldsymbol{\beta}``, ``\bm``, ``\vec``, ``\mathrm``,
 ``\mathcal``, ``\hat{\beta}``, ``\tilde{\beta}`` are the plain name, so in a model ``2X^TX\hat{\beta}`` is
 2XᵀXβ (``\hat\beta`` alone on the left of an equation is a label, see `parse_equation`).  ``\bar{x}`` is
-different: a sample mean is not x, so it is the name ``xbar``.  ``\mathbf{1}`` is a vector of ones.
+different: a sample mean is not x, so it is the name ``xbar``.  ``\mathbf{1}`` (``\bm{1}``,
+``\boldsymbol{1}``) is the vector of ones 𝟏, and so is a literal 1 transposed or given a size: ``1^T``,
+``1'``, ``1_n`` (``1^T x`` is 𝟏ᵀx, ``OneMatrix(1, n)*x``); its size is taken from what it meets, like I's.
+A plain 1 is a number (``1 - \sigma(X\beta)`` adds it to every entry).  ``\mathbf{0}``, ``0_n`` are zeros.
 
 Juxtaposition multiplies (``2x``, ``X\beta``, ``X'X``, ``\sigma(z)(1-\sigma(z))``) with the same
 precedence as ``*``, ``/``, ``\cdot``, ``\times`` and the entrywise ``\odot``, ``.*``, ``./``, all left to
@@ -37,11 +40,12 @@ braces is one character (``X^TX``, ``e^x``, ``\frac12``), except that a whole nu
 Greek, function or declared name is read after ``^`` (``x^10``, ``x^alpha``); ``x**y`` is the plain
 power.  Powers are right associative.
 
-Functions.  ``exp log ln sin cos tan tanh sqrt abs``, ``sigmoid``/``sigma``, ``softplus``, ``tr``,
-``det``, ``logdet``, ``inv``, ``diag``, and ``ones(n, k)``, ``zeros(n, k)``, ``eye(n)``, as plain
-words or LaTeX commands (``\log``, ``\operatorname{tr}``).  A function takes a bracketed argument
-(``\log(1+e^{-z})``) or, LaTeX style, the factors written after it up to the next function or operator
-(``\log 2\pi\sigma^2``, ``\log\det S``, ``\sin x\cos y``).  ``\sigma`` (``σ``, ``sigma``) directly
+Functions.  ``exp log ln sin cos tan tanh sinh cosh sqrt abs``, ``asin acos atan`` (or ``arcsin
+arccos arctan``), ``sigmoid``/``sigma``, ``softplus``, ``tr``, ``det``, ``logdet``, ``inv``, ``diag``,
+``sum``, and ``ones(n, k)``, ``zeros(n, k)``, ``eye(n)``, as plain words or LaTeX commands (``\log``,
+``\arctan``, ``\operatorname{tr}``).  A function takes a bracketed argument (``\log(1+e^{-z})``) or,
+LaTeX style, the factors written after it up to the next function or operator (``\log 2\pi\sigma^2``,
+``\log\det S``, ``\sin x\cos y``).  ``\sigma`` (``σ``, ``sigma``) directly
 followed by ``(`` is the sigmoid; otherwise it is the name sigma (``\sigma^2``, ``\sigma_i``), and it
 is always a name when declared.  ``e^{u}`` is ``exp(u)``.  ``\log_2 x`` is log base 2.
 
@@ -64,8 +68,11 @@ Index notation.  ``x_i``, ``y_{i}``, ``X_{ij}``, ``x_{i,j}``, ``x_{i+1}`` are
 ``beta_0`` (components written out by hand).  ``\sum_{i=1}^{n} body`` and ``\prod`` (plain:
 ``sum_{i=1}^{n}``) take as body the rest of the product they start (up to the next + or −); without
 an upper limit the range is read off the shapes of what is indexed (``\sum_i y_i`` runs to n when y is
-n×1).  A name used as a limit or declared as a dimension is that positive integer symbol everywhere in
-the expression, so ``\frac{1}{n}\sum_{i=1}^{n}`` has one n.  ``\delta_{ij}`` is the Kronecker delta.
+n×1).  Without a subscript they run over the body's free indices (``\sum x_i``, ``sum(x_i^2)``), and
+``sum(v)`` (``\sum v``) of a vector or matrix adds up its entries: 𝟏ᵀv, 𝟏ᵀA𝟏.  As in LaTeX a
+superscript may come first, ``\sum^n_{i=1}``, ``x^2_i``, ``\|v\|^2_2``; but ``e^x_i`` is e^{x_i}.  A name
+used as a limit or declared as a dimension is that positive integer symbol everywhere in the expression,
+so ``\frac{1}{n}\sum_{i=1}^{n}`` has one n.  ``\delta_{ij}`` is the Kronecker delta.
 
 Numbers are exact: ``0.5`` is 1/2, ``1e-3`` is 1/1000.
 
@@ -165,8 +172,9 @@ def parse_equation(text: str, shapes: Optional[Shapes] = None, *,
 
     Alignment marks (``&``), a trailing ``\\`` and ``\nonumber``/``\notag`` are ignored (columns in
     messages still count in the original line).  A line without ``=`` is one side.  The left side is a
-    `Label` when it is function notation on undeclared names (``L(\beta)``, ``f(x)``), starts with
-    ``\nabla`` or contains ``\partial`` (a derivative's name), or is a ``\hat`` name (an estimate);
+    `Label` when it is function notation on undeclared names, scripts allowed (``L(\beta)``, ``f(x)``,
+    ``\ell(\mu, \sigma^2)``), starts with ``\nabla`` or contains ``\partial`` (a derivative's name: a hessian
+    when squared, ``\nabla^2_\beta L``), or is a ``\hat`` name (an estimate);
     otherwise every side is parsed with `parse`'s rules.
 
     >>> e = parse_equation(r"L(\beta) &= \beta^2 \\")
@@ -243,11 +251,16 @@ _GREEK_CHARACTERS = dict(zip("αβγδεζηθικλμνξοπρστυφχψωΓ
 
 # Function words (plain or after a backslash) and the function each one means.
 _FUNCTIONS = {"exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos", "tan": "tan",
-              "tanh": "tanh", "sqrt": "sqrt", "abs": "abs", "sigmoid": "sigmoid", "softplus": "softplus",
-              "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det", "logdet": "logdet", "inv": "inv",
-              "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye"}
-_LATEX_FUNCTIONS = {"exp", "log", "ln", "sin", "cos", "tan", "tanh", "det", "tr", "Tr", "trace"}
-_SCALAR_ONLY = {"tan": sp.tan, "sqrt": sp.sqrt, "abs": sp.Abs}
+              "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "asin": "asin", "acos": "acos", "atan": "atan",
+              "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sqrt": "sqrt", "abs": "abs",
+              "sigmoid": "sigmoid", "softplus": "softplus", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det",
+              "logdet": "logdet", "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye",
+              "sum": "sum"}
+_LATEX_FUNCTIONS = {"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
+                    "det", "tr", "Tr", "trace"}
+# Functions of a scalar only: derive.functions knows how to apply the others entrywise to a matrix.
+_SCALAR_ONLY = {"tan": sp.tan, "sqrt": sp.sqrt, "abs": sp.Abs, "sinh": sp.sinh, "cosh": sp.cosh, "asin": sp.asin,
+                "acos": sp.acos, "atan": sp.atan}
 
 _DECORATIONS = {"hat", "widehat", "tilde", "widetilde", "mathbf", "boldsymbol", "bm", "vec", "mathrm",
                 "mathit", "mathcal", "mathsf", "mathbb", "bar", "overline", "operatorname", "text",
@@ -330,7 +343,8 @@ class Lexeme:
                              "USUP")
 
 
-_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# A dot followed by a lone T is a transpose (1.T), not a decimal point.
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.(?!T(?![A-Za-z0-9_]))[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _WORD_WITH_UNDERSCORES = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+")
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
@@ -679,6 +693,8 @@ class _Lexer:
                 raise self.fail(start, "'^'", "a superscript needs something before it")
             value = "-T" if m.group("minus") else ("^T" if (m.group("bare") or m.group("braced")) == "T"
                                                          else "^top")
+            if value != "-T":
+                self.constant_vector()
             self.emit("TRANSPOSE", value, start, m.end())
             return
         self.emit("CARET", "^", start, start + 1)
@@ -688,6 +704,7 @@ class _Lexer:
         if not self.after_operand():
             raise self.fail(self.pos, "quote" if c == "'" else f"'{c}'",
                             "a transpose mark follows what it transposes; quotes are not strings")
+        self.constant_vector()
         self.emit("TRANSPOSE", c, self.pos, self.pos + 1)
 
     def superscript(self) -> None:
@@ -695,7 +712,8 @@ class _Lexer:
         while end < len(self.text) and self.text[end] in _SUPERSCRIPTS:
             end += 1
         value = "".join(_SUPERSCRIPTS[c] for c in self.text[start:end])
-        if not self.after_operand() or not re.fullmatch(r"[+-]?[0-9]+", value) or len(value) > 4:
+        derivative = bool(self.out) and self.out[-1].kind in ("NABLA", "PARTIAL")  # ∇²L, an equation's label
+        if not (self.after_operand() or derivative) or not re.fullmatch(r"[+-]?[0-9]+", value) or len(value) > 4:
             raise self.fail(start, f"'{self.text[start:end]}'")
         self.emit("USUP", value, start, end)
 
@@ -703,6 +721,7 @@ class _Lexer:
         start, text = self.pos, self.text
         nxt = text[start + 1:start + 2]
         if nxt == "T" and not re.match(r"[A-Za-z0-9_]", text[start + 2:start + 3]) and self.after_operand():
+            self.constant_vector()
             self.emit("TRANSPOSE", ".T", start, start + 2)
         elif nxt == "*":
             self.emit("HADAMARD", ".*", start, start + 2)
@@ -715,7 +734,11 @@ class _Lexer:
 
     def subscript(self) -> None:
         start, text = self.pos, self.text
-        previous = self.out[-1] if self.out else None
+        at = self.superscript_start()  # x^2_i is x_i^2: the subscript goes before the superscript
+        if at is None:
+            self.constant_vector()
+            at = len(self.out)
+        previous = self.out[at - 1] if at > 0 else None
         if previous is None or previous.kind not in ("NAME", "FUNC", "BIGOP", "_NORM_CLOSE", "NABLA"):
             raise self.fail(start, "'_'", "a subscript follows a name" if previous is None or
                             previous.kind != "SUB" else "one subscript per name; write x_{ij}")
@@ -744,10 +767,52 @@ class _Lexer:
         else:
             raise self.fail(pos if pos < len(text) else start, f"'{c}'" if c else "'_'",
                             "a subscript is a letter, a number or {...}")
-        self.emit("SUB", inner, start, end, words=words,
-                  after_operand=previous.kind in ("NAME", "_NORM_CLOSE"))
-        if previous.kind == "FUNC":
+        self.out.insert(at, Lexeme("SUB", inner, start, end, words=words,
+                                   after_operand=previous.kind in ("NAME", "_NORM_CLOSE")))
+        self.pos = end
+        if previous.kind == "FUNC" and at == len(self.out) - 1:
             self.mark_call(end)
+
+    def superscript_start(self) -> Optional[int]:
+        r"""Where the superscript just written begins, when a subscript follows it: LaTeX reads ``x^2_i``,
+        ``\nabla^2_\beta``, ``\sum^n_{i=1}`` and ``\|v\|^2_2`` as if the subscript came first.  None when
+        the text before is no complete superscript, or when it ends in a name that takes the subscript
+        itself (``e^x_i`` stays e^{x_i}; only the limits of a sum and the variable of ∇ are never exponents)."""
+        out = self.out
+        if not out:
+            return None
+        k = len(out) - 1
+        if out[k].kind == "USUP" or (out[k].kind == "TRANSPOSE" and out[k].value in ("^T", "^top", "-T")):
+            return k
+        if out[k].value == "}":  # back to the { that opens the group
+            depth = 0
+            while k >= 0:
+                depth += {"}": 1, "{": -1}.get(out[k].value, 0)
+                if depth == 0:
+                    break
+                k -= 1
+        elif out[k].kind not in ("NUMBER", "NAME"):
+            return None
+        caret = self.exponent_caret(k)
+        if caret is None:
+            return None
+        if out[k].kind == "NAME" and (caret == 0 or out[caret - 1].kind not in ("BIGOP", "NABLA")):
+            return None  # e^x_i: the name in the exponent takes the subscript
+        return caret
+
+    def exponent_caret(self, k: int) -> Optional[int]:
+        """The index of the ^ whose exponent starts at out[k] (after any signs, x^-1), or None."""
+        while k >= 1 and self.out[k - 1].kind in ("MINUS", "PLUS"):
+            k -= 1
+        return k - 1 if k >= 1 and self.out[k - 1].kind in ("CARET", "HPOW") else None
+
+    def constant_vector(self) -> None:
+        r"""A literal 0 or 1 given a transpose or a size (``1^T``, ``1'``, ``1_n``) is the vector 𝟏 (𝟎), as
+        ``\mathbf{1}`` is: a number has no transpose or size to give it.  An exponent stays a number."""
+        last = self.out[-1] if self.out else None
+        if last is not None and last.kind == "NUMBER" and last.value in ("0", "1") and \
+                self.exponent_caret(len(self.out) - 1) is None:
+            last.kind = "NAME"
 
     def subscript_content(self, content: str, pos: int) -> tuple[str, bool]:
         """Braced subscript text, Greek commands replaced by their names: ``{i=1}``, ``{\\beta}``."""
@@ -885,7 +950,7 @@ def _build(lexemes: list[Lexeme], context: "_Context") -> sp.Basic:
     except UnexpectedToken as error:
         token = error.token
         if token.type == "$END":
-            where, what = lexemes[-1].end, "end of input"
+            where, what = max(lx.end for lx in lexemes), "end of input"
         else:
             where, what = token.start_pos, _source(text, context.lexemes[token.start_pos])
         raise _unexpected(text, where, what, _expected(error.expected)) from None
@@ -1485,6 +1550,8 @@ class _Builder:
             return v  # a scalar is its own transpose
         if token.value == "-T":
             return sp.Inverse(sp.Transpose(self.square(v, "inverse")))
+        if isinstance(v, (sp.OneMatrix, sp.ZeroMatrix)):  # 𝟏ᵀ is the row of ones, OneMatrix(1, n)
+            return type(v)(v.cols, v.rows)
         return v.arg if isinstance(v, sp.Transpose) else sp.Transpose(v)
 
     def usup(self, children):
@@ -1552,6 +1619,8 @@ class _Builder:
             return natural if base == sp.E else self.divide(natural, sp.log(base), token)
         if name in ("tr", "det", "inv", "logdet", "diag"):
             return self.matrix_function(name, x, token)
+        if name == "sum":  # sum(v), sum v: \sum without an index
+            return self.big_operator(_BigOp(token, None, None), x)
         function = SCALAR_FUNCTIONS.get(name) or _SCALAR_ONLY[name]
         if not _is_matrix(x):
             return function(x)
@@ -1594,32 +1663,42 @@ class _Builder:
         return sp.OneMatrix(rows, cols) if name == "ones" else sp.ZeroMatrix(rows, cols)
 
     def big_operator(self, op: _BigOp, body):
-        kind = op.token.value
+        r"""\sum_{i=1}^{n} body or \prod.  Without a subscript the indices are the body's free ones
+        (``\sum x_i``, ``sum(x_i^2)``), and a sum of a vector or matrix adds up its entries: ``sum(v)`` is
+        𝟏ᵀv, ``sum(A)`` is 𝟏ᵀA𝟏."""
+        kind, shown = op.token.value, self.source(op.token)
         if _is_matrix(body):
-            raise NotSupported(f"a \\{kind} of matrices ({_operand(body)}) is not supported; "
+            if kind == "sum" and op.sub is None and op.upper is None:
+                rows, cols = body.shape
+                if rows != 1:
+                    body = self.multiply(sp.OneMatrix(1, rows), body)
+                return body if cols == 1 else self.multiply(body, sp.OneMatrix(cols, 1))
+            raise NotSupported(f"a {shown} of matrices ({_operand(body)}) is not supported; "
                                "write it in matrix form, such as X^TX")
         if op.sub is None:
-            raise self.fail(op.token, f"\\{kind} needs an index: \\{kind}_{{i=1}}^{{n}}")
-        limits = []
-        parts = op.sub.value.split(",")
-        for part in parts:
-            m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*'*)(?:=(.+))?", part)
-            if not m:
-                raise self.fail(op.sub, f"cannot read the index {part!r} of \\{kind}")
-            index = _index(m.group(1))
-            lower = self.index_value(m.group(2), op.sub) if m.group(2) else sp.Integer(1)
-            body = body.xreplace({sp.Symbol(m.group(1)): index})
-            upper = self.upper_limit(op, index, body)
-            limits.append((index, lower, upper))
+            indices = [(index, sp.Integer(1)) for index in _free_indices(body)]
+            if not indices:
+                raise self.fail(op.token, f"{shown} needs an index, {shown}_{{i=1}}^{{n}}, or a vector to add up,")
+        else:
+            indices = []
+            for part in op.sub.value.split(","):
+                m = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*'*)(?:=(.+))?", part)
+                if not m:
+                    raise self.fail(op.sub, f"cannot read the index {part!r} of {shown}")
+                index = _index(m.group(1))
+                body = body.xreplace({sp.Symbol(m.group(1)): index})
+                indices.append((index, self.index_value(m.group(2), op.sub) if m.group(2) else sp.Integer(1)))
+        limits = [(index, lower, self.upper_limit(op, index, body)) for index, lower in indices]
         function = sp.Sum if kind == "sum" else sp.Product
         for limit in reversed(limits):
             body = function(body, limit)
         return body
 
     def upper_limit(self, op: _BigOp, index, body):
+        shown = self.source(op.token)
         if op.upper is not None:
             if _is_matrix(op.upper):
-                raise ShapeError(f"the upper limit of a \\{op.token.value} is a matrix, {_described(op.upper)}")
+                raise ShapeError(f"the upper limit of a {shown} is a matrix, {_described(op.upper)}")
             return op.upper.xreplace({s: _dimension(s.name) for s in op.upper.atoms(sp.Symbol) if _is_plain(s)})
         for indexed in body.atoms(sp.Indexed):
             shape = self.context.shape_of(str(indexed.base.label))
@@ -1629,7 +1708,14 @@ class _Builder:
             if len(indexed.indices) == 1:
                 return shape[0] if shape[1] == 1 else shape[1]
             return shape[position]
-        raise self.fail(op.token, f"the range of {index} is unknown: write \\{op.token.value}_{{{index}=1}}^{{n}}")
+        raise self.fail(op.token, f"the range of {index} is unknown: write {shown}_{{{index}=1}}^{{n}}")
+
+
+def _free_indices(body) -> list:
+    """The index symbols of the entries in `body` that no sum binds: i and j in X_{ij}β_j (sorted)."""
+    found = {i for indexed in body.atoms(sp.Indexed) for i in indexed.indices
+             if isinstance(i, sp.Symbol) and i == _index(i.name)}
+    return sorted(found & body.free_symbols, key=sp.default_sort_key)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1646,20 +1732,47 @@ def _label(text: str, lexemes: list[Lexeme], context: _Context) -> Optional[Labe
     """The left side as a `Label` when it names a quantity (L(β), ∇L, ∂L/∂β, β̂), else None."""
     if not lexemes:
         return None
-    shown = text[lexemes[0].pos:lexemes[-1].end].strip()
+    shown = text[lexemes[0].pos:max(lx.end for lx in lexemes)].strip()  # a moved subscript may end last
     kinds = [lx.kind for lx in lexemes]
-    squared = any(a.kind in ("NABLA", "PARTIAL") and b.kind in ("CARET", "USUP") and
-                  (b.kind == "USUP" or c.value == "2")
-                  for a, b, c in zip(lexemes, lexemes[1:], lexemes[2:] + [lexemes[-1]]))
     if kinds[0] == "NABLA" or "PARTIAL" in kinds:
-        return Label("hessian" if squared else "gradient", shown)
+        second = any(lx.kind in ("NABLA", "PARTIAL") and _order(lexemes, k) == "2" for k, lx in enumerate(lexemes))
+        return Label("hessian" if second else "gradient", shown)
     if (len(lexemes) >= 4 and kinds[0] == "NAME" and kinds[1] == "_LPAR" and kinds[-1] == "_RPAR"
-            and lexemes[0].value not in context.known
-            and all(k == ("NAME" if i % 2 == 0 else "_COMMA") for i, k in enumerate(kinds[2:-1]))):
-        return Label("function", shown)
-    if kinds[0] == "NAME" and lexemes[0].hat and all(k in ("SUB", "CARET", "NUMBER", "USUP") for k in kinds[1:]):
+            and lexemes[0].value not in context.known):
+        arguments, current = [], []
+        for lexeme in lexemes[2:-1]:
+            if lexeme.kind == "_COMMA":
+                arguments.append(current)
+                current = []
+            else:
+                current.append(lexeme)
+        if all(_scripted_name(argument) for argument in arguments + [current]):
+            return Label("function", shown)
+    if lexemes[0].hat and _scripted_name(lexemes):
         return Label("estimate", shown)
     return None
+
+
+def _scripted_name(lexemes: list[Lexeme]) -> bool:
+    r"""True for a name with scripts only: ``\beta``, ``\sigma^2``, ``x_{i}``, ``\hat\sigma^{2}``, ``\beta'``."""
+    letters = {"NAME": "n", "NUMBER": "n", "SUB": "s", "USUP": "s", "TRANSPOSE": "s", "CARET": "^", "MINUS": "-"}
+    shape = "".join(letters.get(lx.kind, "") if lx.value not in ("{", "}") else lx.value for lx in lexemes)
+    return bool(lexemes) and lexemes[0].kind == "NAME" and len(shape) == len(lexemes) and \
+        re.fullmatch(r"n(?:s|\^-?n|\^\{-?n\})*", shape) is not None
+
+
+def _order(lexemes: list[Lexeme], k: int) -> Optional[str]:
+    r"""The order written on the derivative sign lexemes[k]: "2" in ``\nabla^2``, ``\nabla^{2}``, ``∇²``,
+    ``\nabla_\beta^2`` and ``\partial^2``; None when there is none."""
+    k += 1
+    if k < len(lexemes) and lexemes[k].kind == "SUB":  # \nabla^2_\beta: the lexer put the subscript first
+        k += 1
+    if k < len(lexemes) and lexemes[k].kind == "USUP":
+        return lexemes[k].value
+    exponent = [lx.value for lx in lexemes[k + 1:k + 4]] if k < len(lexemes) and lexemes[k].kind == "CARET" else []
+    if exponent[:1] == ["{"]:
+        return exponent[1] if exponent[2:3] == ["}"] else None
+    return exponent[0] if exponent else None
 
 
 def _split_top_level(text: str) -> list[str]:

@@ -109,6 +109,24 @@ CASES = [
     ("ones(n, 1)'x", VECTORS, lambda e: np.sum(e.x)),
     (r"\mathbf{1}^T x", VECTORS, lambda e: np.sum(e.x)),
     ("zeros(n,1) + x", VECTORS, lambda e: e.x),
+    # the ones vector: a 1 transposed, bold or given a size, sized by what it meets
+    ("1^T x", VECTORS, lambda e: np.sum(e.x)),
+    ("1'x", VECTORS, lambda e: np.sum(e.x)),
+    ("1ᵀ x + 1.T x", VECTORS, lambda e: 2 * np.sum(e.x)),
+    (r"\mathbf{1}^\top x", VECTORS, lambda e: np.sum(e.x)),
+    (r"\bm{1}^T A", VECTORS, lambda e: np.sum(e.A, axis=0)),
+    (r"A\boldsymbol{1}", VECTORS, lambda e: np.sum(e.A, axis=1)),
+    ("x^T 1", VECTORS, lambda e: e.x.T),  # a plain 1 stays a number
+    ("1_n' x + x' 1_n", VECTORS, lambda e: 2 * np.sum(e.x)),
+    ("1^T log(1 + exp(X beta)) - y^T X beta", VECTORS,
+     lambda e: np.sum(np.log(1 + np.exp(e.X @ e.beta))) - e.y.T @ e.X @ e.beta),
+    ("1' (1 - y)", VECTORS, lambda e: np.sum(1 - e.y)),
+    # sums of entries
+    ("sum(x)", VECTORS, lambda e: np.sum(e.x)),
+    ("sum(x')", VECTORS, lambda e: np.sum(e.x)),
+    (r"\sum a \odot b", VECTORS, lambda e: np.sum(e.a * e.b)),
+    ("sum(X)", VECTORS, lambda e: np.sum(e.X)),
+    ("sum((y - X beta).^2)", VECTORS, lambda e: np.sum((e.y - e.X @ e.beta) ** 2)),
     # entrywise
     (r"a \odot b", VECTORS, lambda e: e.a * e.b),
     ("a .* b", VECTORS, lambda e: e.a * e.b),
@@ -154,6 +172,12 @@ CASES = [
     (r"\sqrt{z} + \sqrt z + sqrt(t)", SCALARS, lambda e: 2 * np.sqrt(e.z) + np.sqrt(e.t)),
     (r"\sin z \cos t", SCALARS, lambda e: np.sin(e.z) * np.cos(e.t)),
     (r"\tan z + \tanh t", SCALARS, lambda e: np.tan(e.z) + np.tanh(e.t)),
+    ("asin(z) + acos(z) + atan(z)", SCALARS, lambda e: np.arcsin(e.z) + np.arccos(e.z) + np.arctan(e.z)),
+    ("arcsin(z) + arccos(t) + arctan t", SCALARS, lambda e: np.arcsin(e.z) + np.arccos(e.t) + np.arctan(e.t)),
+    (r"\arcsin z + \arccos(z) + \arctan\frac{z}{t}", SCALARS,
+     lambda e: np.arcsin(e.z) + np.arccos(e.z) + np.arctan(e.z / e.t)),
+    (r"sinh(z) + cosh(z) + \sinh t\cosh 2t", SCALARS,
+     lambda e: np.sinh(e.z) + np.cosh(e.z) + np.sinh(e.t) * np.cosh(2 * e.t)),
     (r"\log 2\pi\sigma^2", SCALARS, lambda e: np.log(2 * np.pi * e.sigma ** 2)),
     (r"\log_2 z", SCALARS, lambda e: np.log2(e.z)),
     ("x^2 + x**3", SCALARS, lambda e: e.x ** 2 + e.x ** 3),
@@ -200,6 +224,12 @@ CASES = [
      lambda e: -np.sum(e.y * np.log(sig(e.eta)) + (1 - e.y) * np.log(1 - sig(e.eta)))),
     (r"\frac{1}{n}\sum_{i=1}^{n} x_i - \mu", INDEXED, lambda e: np.mean(e.x) - e.mu),
     (r"\sum_{i=1}^{n} y_i + 1", INDEXED, lambda e: np.sum(e.y) + 1),
+    # without a subscript a sum runs over the free indices; a superscript may come first, as in LaTeX
+    (r"\sum y_i", INDEXED, lambda e: np.sum(e.y)),
+    ("sum(x_i^2)", INDEXED, lambda e: np.sum(e.x ** 2)),
+    (r"\sum X_{ij}\beta_j", INDEXED, lambda e: np.sum(e.X @ e.beta)),
+    (r"\sum^n_{i=1} x^2_i", INDEXED, lambda e: np.sum(e.x ** 2)),
+    (r"\sum^{n}_{i=1} x^{-1}_i", INDEXED, lambda e: np.sum(1 / e.x)),
 ]
 
 
@@ -265,6 +295,13 @@ SHAPES = {"x": ("n", 1), "A": ("n", "n")}
     (r"\log(1+e^{-z})", sp.log(1 + sp.exp(-z))),
     (r"x \cdot y", x * sp.Symbol("y")),
     ("|z - 2|", sp.Abs(z - 2)),
+    ("asin(z) + arccos(z)", sp.asin(z) + sp.acos(z)),
+    (r"\arctan z", sp.atan(z)),
+    (r"\sinh(z)\cosh z", sp.sinh(z) * sp.cosh(z)),
+    ("x^2_i", sp.Indexed(sp.IndexedBase("x"), i) ** 2),  # LaTeX's x^2_i is x_i^2
+    ("e^x_i", sp.exp(sp.Indexed(sp.IndexedBase("x"), i))),  # a one-letter exponent keeps its subscript
+    (r"\beta^2_0", sp.Symbol("beta_0") ** 2),
+    ("x^1'", x),  # an exponent 1 stays a number
 ])
 def test_scalar_structure(text, expected):
     assert parse(text) == expected
@@ -305,6 +342,17 @@ def test_declared_shapes_use_the_standard_dimension_symbols():
     ("I_n", std.Eye(n)),
     ("ones(n, 1)", sp.OneMatrix(n, 1)),
     (r"\mathbf{1}_n", sp.OneMatrix(n, 1)),
+    ("1_n", sp.OneMatrix(n, 1)),
+    ("0_n", sp.ZeroMatrix(n, 1)),
+    ("1^T x", sp.OneMatrix(1, n) * xv),
+    ("1'x", sp.OneMatrix(1, n) * xv),
+    (r"\mathbf{1}^T A", sp.OneMatrix(1, n) * A),
+    (r"\bm{1}_n^T", sp.OneMatrix(1, n)),
+    (r"\mathbf{1}^T_n", sp.OneMatrix(1, n)),
+    ("sum(x)", sp.OneMatrix(1, n) * xv),
+    (r"\sum x", sp.OneMatrix(1, n) * xv),
+    ("sum(A)", sp.OneMatrix(1, n) * A * sp.OneMatrix(n, 1)),
+    (r"\|x\|^2_2", sp.MatMul(sp.Transpose(xv), xv)),
 ])
 def test_matrix_structure(text, expected):
     assert parse(text, SHAPES) == expected
@@ -314,6 +362,34 @@ def test_identity_takes_its_size_from_what_it_meets():
     got = parse(r"X^TX + \lambda I", {"X": ("n", "d")})
     assert got == std.X.T * std.X + sp.Symbol("lambda") * std.Eye(std.d)
     assert parse("I A", SHAPES) == A
+
+
+def test_a_transposed_1_is_the_ones_vector_sized_by_what_it_meets():
+    """1ᵀ log(1 + e^{Xβ}) − yᵀXβ, the logistic loss as people type it: 1ᵀ is the row of ones (it used to
+    be read as the number 1, and the difference of an n×1 and a 1×1 was refused)."""
+    shapes = {"X": ("n", "d"), "beta": ("d", 1), "y": ("n", 1)}
+    got = parse("1^T log(1 + exp(X beta)) - y^T X beta", shapes)
+    assert got == parse(r"\mathbf{1}^T\log(1 + e^{X\beta}) - y^TX\beta", shapes)
+    assert got == parse("ones(n, 1)'*log(1 + exp(X*beta)) - y'*X*beta", shapes)
+    assert sp.OneMatrix(1, n) in got.atoms(sp.OneMatrix) and got.shape == (1, 1)
+    # a plain 1 keeps its meaning: a number, added to every entry of a vector
+    assert parse(r"1 - \sigma(X\beta)", shapes) == parse(r"ones(n, 1) - \sigma(X\beta)", shapes)
+    with pytest.raises(ParseError, match="cannot tell the size of I or 1"):
+        parse("1^T")
+
+
+def test_sum_of_a_scalar_without_an_index_is_refused():
+    with pytest.raises(ParseError, match="sum needs an index"):
+        parse("sum(2)")
+    with pytest.raises(ParseError, match="sum takes one argument"):
+        parse("sum(x, y)")
+    with pytest.raises(NotSupported):
+        parse(r"\sum_i A", SHAPES)
+
+
+def test_inverse_trigonometric_and_hyperbolic_functions_are_scalar_only():
+    with pytest.raises(ShapeError, match="asin of the matrix x"):
+        parse("asin(x)", SHAPES)
 
 
 def test_a_declared_T_makes_x_to_the_T_a_power():
@@ -480,6 +556,14 @@ def test_equation_with_function_label():
     (r"\hat{\beta} = (X^TX)^{-1}X^Ty", "estimate"),
     (r"\hat\sigma^2 = \frac1n\sum_{i=1}^n (y_i - \mu)^2", "estimate"),
     (r"\ell(\beta, \sigma) = \sigma", "function"),
+    (r"\ell(\mu, \sigma^2) = -\frac{n}{2}\log(2\pi\sigma^2)", "function"),
+    (r"\ell(\mu, \sigma^{2}) = \mu", "function"),
+    (r"L(\beta_0, \beta_1) = \beta_0", "function"),
+    (r"\nabla^2_\beta L = 2X^TX", "hessian"),
+    (r"\nabla_\beta^2 L = 2X^TX", "hessian"),  # was read as a gradient
+    (r"\nabla^{2}_{\beta} L(\beta) = 2X^TX", "hessian"),
+    ("∇²L = 2X^TX", "hessian"),
+    (r"\hat\sigma^{2} = \frac1n\sum_{i=1}^n (y_i - \mu)^2", "estimate"),
 ])
 def test_equation_labels(text, kind):
     e = parse_equation(text, symbols=MODEL)
@@ -554,6 +638,7 @@ ROUND_TRIP = [
     r"x^{1/2} + x^{-1} + x^{-3} + \sqrt{2} + e^{x^2} + \pi", r"-\frac{(x-\mu)^2}{2\sigma^2} - \log\sigma",
     r"\delta_{ij} + |z| + \tan(z)", "softplus(z) + 2^x + x^y^z", r"\sin z \cos t + \tanh(x)",
     r"2\sum_{i=1}^{n} y_i x_i - 1", r"\|x\|", "ones(n,1)'x", "zeros(n, 1) + exp(v)",
+    "1^T log(1 + exp(X beta)) - y^T X beta", "sum(A) + 1_n' x + sum(x)", r"\arctan z + \sinh(z) - acos(z)",
 ]
 ROUND_TRIP_SHAPES = {"X": ("n", "d"), "y": ("n", 1), "beta": ("d", 1), "A": ("n", "n"), "S": ("n", "n"),
                      "x": ("n", 1), "a": ("n", 1), "b": ("n", 1), "v": ("n", 1)}
@@ -563,7 +648,8 @@ def shapes_for(text):
     """Matrices for the matrix texts, scalars for the scalar ones (which use x, y, beta as scalars)."""
     scalar_texts = {r"\sigma(z)(1-\sigma(z))", r"\log(1+e^{-z})", r"\beta_0 + \beta_1 x_{i+1}",
                     r"x^{1/2} + x^{-1} + x^{-3} + \sqrt{2} + e^{x^2} + \pi", r"-\frac{(x-\mu)^2}{2\sigma^2} - \log\sigma",
-                    r"\delta_{ij} + |z| + \tan(z)", "softplus(z) + 2^x + x^y^z", r"\sin z \cos t + \tanh(x)"}
+                    r"\delta_{ij} + |z| + \tan(z)", "softplus(z) + 2^x + x^y^z", r"\sin z \cos t + \tanh(x)",
+                    r"\arctan z + \sinh(z) - acos(z)"}
     if text in scalar_texts:
         return {}
     if "_i" in text or "_{ij}" in text:
