@@ -141,7 +141,8 @@ def differential_rule(u, variables):
                  for k, f in enumerate(factors) if f.has(*variables)]
         return "product rule (⊙)", add(terms, u)
     if isinstance(u, HadamardPower) and not u.exp.has(*variables):
-        return "power rule (⊙)", u.exp * HadamardProduct(HadamardPower(u.base, u.exp - 1), dd(u.base))
+        power = u.base if u.exp - 1 == 1 else HadamardPower(u.base, u.exp - 1)  # U^∘1 is U
+        return "power rule (⊙)", u.exp * hadamard([power, dd(u.base)])
     if isinstance(u, DiagMatrix):
         return "diag is linear", DiagMatrix(dd(u.arg))
     if isinstance(u, sp.Pow) and not u.exp.has(*variables):
