@@ -24,7 +24,8 @@ from .algebra import add, factor_common, hadamard, multiply, split_product, tran
 from .errors import NotSupported
 from .functions import Elementwise, elementwise_derivative
 from .numeval import directional_derivative, evaluate, rule
-from .steps import Derivation, Equal, ReadsOff, ReadsOffJacobian, differential_key
+from .printing import unicode
+from .steps import Derivation, Equal, Notation, ReadsOff, ReadsOffJacobian, differential_key
 from .symbols import Eye
 
 
@@ -234,13 +235,12 @@ def _explain(used) -> str:
 
 
 def _name(variable) -> str:
-    from .printing import unicode
     return unicode(variable)
 
 
 def _d_label(lhs):
-    from .steps import Notation
-    return Notation("d" + lhs.text, r"\mathrm{d}" + lhs.args[1].name) if lhs is not None else None
+    """d L for the label L of the function being differentiated."""
+    return Notation("d" + lhs.text, r"\mathrm{d}" + lhs.latex) if lhs is not None else None
 
 
 class _DifferentialOf(ReadsOff):

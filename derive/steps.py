@@ -34,8 +34,12 @@ class Notation(sp.Expr):
     def text(self) -> str:
         return self.args[0].name
 
-    def _latex(self, printer):
+    @property
+    def latex(self) -> str:
         return self.args[1].name
+
+    def _latex(self, printer):
+        return self.latex
 
     def _sympystr(self, printer):
         return self.args[0].name
