@@ -33,12 +33,13 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from .checking import (QUANTITY_NOUNS, RELATED_MODELS, Comparison, diagnose, model_context, sample_points,
-                    values_of)
+from .diagnosis import Comparison, diagnose
 from .errors import DeriveError, NotSupported
+from .model_context import confusable_results, model_context, quantity_noun
 from .numeval import indexed_key
-from .plain import to_plain
 from .printing import latex, unicode
+from .random_points import dimensions, dimensions_text, sample_points, values_by_name, values_of
+from .render import expression_dict
 
 CODE_SECONDS = 20.0     # wall clock for importing the file and all the calls
 TOLERANCE = 1e-6        # largest relative error (max-norm) accepted as correct
@@ -117,6 +118,10 @@ class CodeCase:
     sizes: dict
     max_relative_error: Optional[float]   # None where the function returned NaN or infinity
 
+    @property
+    def sizes_text(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.sizes.items())
+
     def to_dict(self) -> dict:
         return {"sizes": self.sizes, "max_relative_error": self.max_relative_error}
 
@@ -152,19 +157,18 @@ class CodeCheckResult:
         return {"correct": self.correct, "model": self.model, "quantity": self.quantity,
                 "function": {"file": self.path, "name": self.function, "call": self.call,
                              "latex": self.function_latex, "latex_note": self.latex_note},
-                "expected": {"latex": latex(self.expected), "text": to_plain(self.expected)},
+                "expected": expression_dict(self.expected),
                 "cases": [c.to_dict() for c in self.cases], "max_relative_error": self.max_relative_error,
                 "tolerance": self.tolerance, "diagnosis": self.diagnosis, "runs_your_code": True}
 
     def to_text(self) -> str:
-        noun = QUANTITY_NOUNS.get(self.quantity, self.quantity)
+        noun = quantity_noun(self.quantity)
         target = f"{self.path}:{self.function}"
         lines = [f"This runs your own code: {self.path} is imported in a separate Python process "
                  f"(time limit {CODE_SECONDS:g} s) and {self.call} is called at {len(self.cases)} random inputs."]
         for case in self.cases:
-            sizes = ", ".join(f"{k}={v}" for k, v in case.sizes.items())
             error = "NaN or infinity" if case.max_relative_error is None else f"{case.max_relative_error:.2e}"
-            lines.append(f"  {sizes:<14} max relative error {error}")
+            lines.append(f"  {case.sizes_text:<14} max relative error {error}")
         worst = self.max_relative_error
         worst_text = "NaN" if worst is None else f"{worst:.2e}"
         if self.correct:
@@ -223,10 +227,8 @@ def check_code(model: str, quantity: str, target: str, timeout: float = CODE_SEC
     import time
     started = time.monotonic()
     context = model_context(model)
-    if quantity not in context.results:
-        raise NotSupported(f"{model} has no quantity {quantity!r}; its quantities: {', '.join(context.results)}")
+    expected = context.result(quantity)
     path, function = _split_target(target)
-    expected = context.results[quantity]
     if isinstance(expected, (sp.Tuple, tuple)):
         raise NotSupported(f"the {model} {quantity} is a pair of results; check-code compares one array")
     symbols = arguments(model)
@@ -241,19 +243,17 @@ def check_code(model: str, quantity: str, target: str, timeout: float = CODE_SEC
         outputs.append(_shaped(output, wanted, f"{path}:{function}", quantity, envs[k]))
     code_cases, finite = [], True
     for output, wanted, env in zip(outputs, expected_values, envs):
-        sizes = {k: v for k, v in sorted(env.items()) if isinstance(v, int)}
         if not np.all(np.isfinite(output)):
             finite = False
-            code_cases.append(CodeCase(sizes, None))
+            code_cases.append(CodeCase(dimensions(env), None))
             continue
         scale = max(float(np.max(np.abs(wanted), initial=0.0)), 1e-12)
-        code_cases.append(CodeCase(sizes, float(np.max(np.abs(output - wanted), initial=0.0)) / scale))
+        code_cases.append(CodeCase(dimensions(env), float(np.max(np.abs(output - wanted), initial=0.0)) / scale))
     correct = finite and all(c.max_relative_error <= TOLERANCE for c in code_cases)
     diagnosis = None
     if not finite:
         bad = next(c for c in code_cases if c.max_relative_error is None)
-        diagnosis = ("the function returned NaN or infinity at random inputs ("
-                     + ", ".join(f"{k}={v}" for k, v in bad.sizes.items()) + ")")
+        diagnosis = f"the function returned NaN or infinity at random inputs ({bad.sizes_text})"
     elif not correct:
         diagnosis = _diagnose(context, quantity, outputs, expected_values, envs)
     return CodeCheckResult(correct, model, quantity, path, function, call, expected, code_cases, TOLERANCE,
@@ -317,30 +317,16 @@ def _shaped(output: dict, wanted: np.ndarray, target: str, quantity: str, env) -
         return values.reshape(wanted.shape)
     if wanted.shape == (1, 1) and values.size == 1:
         return values.reshape(1, 1)
-    sizes = ", ".join(f"{k}={v}" for k, v in sorted(env.items()) if isinstance(v, int))
     want = f"({wanted.shape[0]},) or {wanted.shape}" if wanted.shape[1] == 1 and wanted.shape[0] > 1 else \
         "a number" if wanted.shape == (1, 1) else str(wanted.shape)
-    raise DeriveError(f"{target} returned an array of shape {shape} at {sizes}; the "
-                      f"{QUANTITY_NOUNS.get(quantity, quantity)} has shape {want}")
+    raise DeriveError(f"{target} returned an array of shape {shape} at {dimensions_text(env)}; the "
+                      f"{quantity_noun(quantity)} has shape {want}")
 
 
 def _diagnose(context, quantity: str, outputs, expected_values, envs) -> str:
-    noun = QUANTITY_NOUNS.get(quantity, quantity)
-    others, related = {}, {}
-    for q, e in context.results.items():
-        if q != quantity:
-            try:
-                others[f"the {QUANTITY_NOUNS.get(q, q)} {unicode(e)}"] = values_of(e, envs)
-            except DeriveError:
-                pass
-    for other_model, lacking in RELATED_MODELS.get(context.name, ()):
-        other = model_context(other_model).results.get(quantity)
-        if other is not None:
-            try:
-                related[f"the {other_model.upper()} {noun} {unicode(other)}, {lacking}"] = values_of(other, envs)
-            except DeriveError:
-                pass
-    c = Comparison(outputs, expected_values, envs, None, context.results[quantity], reference=f"the expected {noun}",
-                   subject="the function's result", quantity=quantity, model=context.name, function="the loss",
-                   others=others, related=related)
+    others, related = confusable_results(context, quantity)
+    c = Comparison(outputs, expected_values, envs, None, context.results[quantity],
+                   reference=f"the expected {quantity_noun(quantity)}", subject="the function's result",
+                   quantity=quantity, model=context.name, function="the loss",
+                   others=values_by_name(others, envs), related=values_by_name(related, envs))
     return diagnose(c)

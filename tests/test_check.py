@@ -5,8 +5,11 @@ import time
 import pytest
 import sympy as sp
 
-from derive.checking import (Comparison, check, compare, diagnose, model_context, sample_points, values_of,
-                          variants)
+from derive.checking import check
+from derive.diagnosis import Comparison, diagnose, variants
+from derive.equivalence import compare
+from derive.model_context import model_context
+from derive.random_points import sample_points, values_of
 from derive.errors import DeriveError, NotSupported, ParseError, ShapeError
 from derive.parse import parse
 from derive.printing import unicode
