@@ -14,13 +14,12 @@ derivative of its argument, so every intermediate line is checked, not only the 
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from .algebra import add, factor_common, hadamard, multiply, split_product, transpose_shallow, zero_like
+from .algebra import add, hadamard, multiply, split_product, transpose_shallow, zero_like
 from .errors import NotSupported
 from .functions import Elementwise, elementwise_derivative
 from .numeval import directional_derivative, evaluate, rule

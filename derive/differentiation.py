@@ -32,7 +32,6 @@ sizes (`dim`), which is much faster than differentiating the written-out functio
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Union
 

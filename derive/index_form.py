@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .numeval import directional_derivative, evaluate
+from .numeval import evaluate
 from .steps import Check, indexed_key
 
 

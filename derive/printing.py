@@ -7,7 +7,6 @@ The plain, re-parseable syntax (the JSON "text" field) is `derive.plain`.
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 
-import sympy as sp
 
 from .printing import latex, unicode
 

@@ -1,6 +1,5 @@
 """`derive fit` end to end on the NIST StRD certified datasets, Spector and Poisson references."""
 import json
-import math
 import subprocess
 import shutil
 import sys

@@ -4,7 +4,7 @@ import sympy as sp
 
 from derive.errors import VerificationError
 from derive.steps import Derivation, Domains, Equal, IsGradient, IsJacobian, Scaled, Solves, Step, dimension
-from derive.symbols import X, beta, n, y
+from derive.symbols import X, beta, y
 
 DOMAINS = Domains({"n": dimension(6, 9)})
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import sympy as sp
 
 from ..algebra import combine_transposed, expand, multiply, split_product
-from ..calculus import jacobian
 from ..errors import NotSupported
 from ..index_form import eliminate_deltas, partial_derivative
 from ..matrix_rules import termwise_gradient
-from ..steps import (Derivation, Domains, Equal, IndexIn, IsGradient, IsJacobian, Nonnegative, Notation,
+from ..steps import (Derivation, Domains, IndexIn, IsGradient, IsJacobian, Nonnegative, Notation,
                      SameMinimiser, Scaled, Solves, dimension)
 from ..symbols import Eye, X, beta, d, lam, n, y
 
