@@ -200,8 +200,8 @@ def test_ols_matches_statsmodels(regression, method):
 
 
 def test_tall_qr_matches_lstsq(monkeypatch):
-    import derive.fitting as fit_module
-    monkeypatch.setattr(fit_module, "TALL_CELLS", 1000)  # take the one-pass path on small data
+    import derive.least_squares
+    monkeypatch.setattr(derive.least_squares, "TALL_CELLS", 1000)  # take the one-pass path on small data
     rng = np.random.default_rng(3)
     X = np.column_stack([np.ones(2000), rng.standard_normal((2000, 5)) + 50])
     y = X @ rng.standard_normal(6) + rng.standard_normal(2000)
@@ -298,6 +298,14 @@ def test_quasi_complete_separation():
         fit("logistic", np.column_stack([np.ones(8), x]), y, names=["intercept", "x"])
 
 
+def test_quasi_separation_names_the_separating_direction_among_several_flat_ones():
+    # With cos(x) as well, the Hessian is flat in two directions; only x separates the classes.
+    x = np.array([-3.0, -2.0, -1.0, 0.0, 0.0, 1.0, 2.0, 3.0])
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1.0])
+    with pytest.raises(DataError, match=r"quasi-completely separated: 1·x > 0 almost exactly when y = 1"):
+        fit("logistic", np.column_stack([np.ones(8), x, np.cos(x)]), y, names=["intercept", "x", "cos x"])
+
+
 @pytest.mark.parametrize("model, y, message", [
     ("logistic", [0, 1, 2, 1], r"y in \{0, 1\}; y = 2.0 at row 3"),
     ("logistic", [1, 1, 1, 1], "every y is 1"),
@@ -325,9 +333,9 @@ def test_bad_inputs():
 
 
 def test_progress_is_written_to_stderr_for_long_fits(capsys, monkeypatch):
-    import derive.fitting as fit_module
+    import derive.progress
     clock = iter(np.arange(0.0, 1000.0, 0.7))
-    monkeypatch.setattr(fit_module.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(derive.progress.time, "monotonic", lambda: next(clock))
     rng = np.random.default_rng(8)
     X = np.column_stack([np.ones(50), rng.standard_normal(50)])
     y = (rng.random(50) < 0.5).astype(float)
