@@ -107,8 +107,6 @@ def cmd_check(args) -> int:
 
 def cmd_check_steps(args) -> int:
     from .checking import check_steps
-    if args.model and args.shapes:
-        raise DeriveError("give either --model or --shapes, not both")
     return report(check_steps(read_text(args.file), model=args.model, shapes=args.shapes), args.json)
 
 
@@ -161,6 +159,14 @@ def cmd_notes(args) -> int:
     return 0
 
 
+def add_output_options(p) -> None:
+    """--format, --standalone, --json and -o: how a derivation is printed, for `show` and `diff`."""
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--standalone", action="store_true", help="with --format latex: a whole document for pdflatex")
+    p.add_argument("--json", action="store_true", help="same as --format json")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="derive", description="Step-by-step, machine-verified derivations for the "
                     "mathematics of machine learning.")
@@ -178,10 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--form", choices=("matrix", "index", "components"), default="matrix",
                    help="vector/matrix notation, summation notation, or explicit components")
     p.add_argument("--dim", type=int, default=None, help="number of components for --form components (default 2)")
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    p.add_argument("--standalone", action="store_true", help="with --format latex: a whole document for pdflatex")
-    p.add_argument("--json", action="store_true", help="same as --format json")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    add_output_options(p)
     p.set_defaults(run=cmd_show)
 
     p = commands.add_parser("diff", help="differentiate an expression, step by step",
@@ -192,10 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wrt", required=True, metavar="VAR", help="the variable (or variables: \"x, y\")")
     p.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare vectors and matrices (undeclared names are scalars)")
     p.add_argument("--order", type=int, choices=(1, 2), default=1, help="2 for the Hessian / second derivative")
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    p.add_argument("--standalone", action="store_true", help="with --format latex: a whole document")
-    p.add_argument("--json", action="store_true", help="same as --format json")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    add_output_options(p)
     p.set_defaults(run=cmd_diff)
 
     p = commands.add_parser("check", help="check an answer: is it the model's gradient, Hessian, ...?",
@@ -213,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "each after the first starting with = or &=). Exit 0 if every line follows, 1 if one "
                             "does not.")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--model", metavar="MODEL", help="use the model's symbols (X, y, β, λ, ...)")
-    p.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare matrices and vectors by shape")
+    symbols = p.add_mutually_exclusive_group()
+    symbols.add_argument("--model", metavar="MODEL", help="use the model's symbols (X, y, β, λ, ...)")
+    symbols.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare matrices and vectors by shape")
     p.add_argument("--json", action="store_true", help="print the lines and verdicts as JSON")
     p.set_defaults(run=cmd_check_steps)
 
