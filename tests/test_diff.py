@@ -372,3 +372,10 @@ def test_hostile_input_fails_fast_with_a_derive_error(text, wrt, tmp_path, monke
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert time.perf_counter() - start < 5
     assert list(tmp_path.iterdir()) == []
+
+
+def test_components_of_a_result_free_of_the_variable():
+    """The Hessian of xᵀAx holds no x: writing it out must not need a value for x."""
+    r = derive.diff("x'*A*x", "x", {"x": ("n", 1), "A": ("n", "n")}, order=2, form="components", dim=2)
+    A = r.result.free_symbols
+    assert all(step.verified for step in r.steps) and len(A) == 4
