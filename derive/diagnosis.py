@@ -481,4 +481,3 @@ def explained_shape_error(error: ShapeError) -> ShapeError:
         message = f"{name} ({unicode(rows)}×{unicode(cols)}) is not square, so {wrapped}⁻¹ does not exist{hint}"
         return ShapeError(message, operation="inverse", operand=operand)
     return error
-

@@ -307,6 +307,19 @@ def test_scalar_structure(text, expected):
     assert parse(text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    (r"\sin z\cos(t)", sp.sin(z) * sp.cos(t)),  # as \sin z \cos t: a bracketed function is a function too
+    (r"\sin z \cos t", sp.sin(z) * sp.cos(t)),
+    (r"\sin z\cos(t)^2", sp.sin(z) * sp.cos(t) ** 2),
+    (r"\sin 2z\,\cos(t)", sp.sin(2 * z) * sp.cos(t)),
+    (r"\log z\sigma(t)", sp.log(z) * sigmoid(t)),
+    (r"\log\sigma(z) t", sp.log(sigmoid(z)) * t),  # a function first is the whole argument, as in \log\det S
+    (r"\log 2z(1 + t)", sp.log(2 * z * (1 + t))),  # brackets of no function stay in the argument
+])
+def test_a_function_without_brackets_takes_the_factors_up_to_the_next_function(text, expected):
+    assert parse(text) == expected
+
+
 def test_undeclared_names_are_plain_symbols_equal_to_users_symbols():
     assert parse("x + t") == sp.Symbol("x") + sp.Symbol("t")
     assert parse("x").assumptions0 == sp.Symbol("x").assumptions0
@@ -723,7 +736,7 @@ def test_typical_inputs_parse_fast():
 def test_importing_the_grammar_does_not_build_the_parser():
     import subprocess
     import sys
-    code = ("import derive.parse as p; assert p._lalr.cache_info().currsize == 0; "
+    code = ("import derive.parse, derive.grammar as g; assert g.lalr_parser.cache_info().currsize == 0; "
             "import sys; assert 'lark' not in sys.modules, 'lark imported at import time'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
 
