@@ -23,3 +23,14 @@ def print_steps(derivation):
         mark = "✓" if step.verified else "?"
         print(f"{number:3}. {step.rule}  [{mark}]")
         print(f"       {unicode(step.after)}")
+
+
+def save_figure(figure, output_dir, name):
+    """Write a matplotlib figure as output_dir/name, close it, say where it went; returns the path."""
+    import matplotlib.pyplot as plt
+    figure.tight_layout()
+    path = Path(output_dir) / name
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    print(f"\nwrote {path}")
+    return path

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import derive
-from course import heading
+from course import heading, save_figure
 from derive.numeval import evaluate
 from derive.printing import unicode
 
@@ -160,11 +160,7 @@ def main(output_dir=".") -> dict:
     axis.set_ylabel("eigenvalue of XᵀX (log scale)")
     axis.set_title("Eigenvalues of XᵀX")
     axis.legend()
-    figure.tight_layout()
-    plot = output_dir / "linear_algebra_eigenvalues.png"
-    figure.savefig(plot, dpi=100)
-    plt.close(figure)
-    print(f"\nwrote {plot}")
+    plot = save_figure(figure, output_dir, "linear_algebra_eigenvalues.png")
 
     return {
         "beta_solve": beta_solve, "beta_lstsq": beta_lstsq, "beta_formula": beta_formula,

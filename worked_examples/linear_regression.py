@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import derive
-from course import DATASETS, heading, print_steps
+from course import DATASETS, heading, print_steps, save_figure
 from derive.numeval import evaluate
 from derive.printing import unicode
 
@@ -147,11 +147,7 @@ def main(output_dir=".") -> dict:
     axis.set_ylabel("coefficient of the standardised column")
     axis.set_title("Ridge path, Longley data")
     axis.legend(ncol=2)
-    figure.tight_layout()
-    plot = output_dir / "ridge_path.png"
-    figure.savefig(plot, dpi=100)
-    plt.close(figure)
-    print(f"\nwrote {plot}")
+    plot = save_figure(figure, output_dir, "ridge_path.png")
 
     return {
         "names": names, "coef": fit.coef, "std_errors": fit.std_errors, "method": fit.method,

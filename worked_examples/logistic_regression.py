@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import derive
-from course import DATASETS, heading
+from course import DATASETS, heading, save_figure
 from derive.printing import unicode
 
 # The repository is .../main and the shared datasets are .../shared/datasets, beside it.
@@ -124,11 +124,7 @@ def main(output_dir=".") -> dict:
     axis.set_ylabel("loss − its minimum (log scale)")
     axis.set_title("Logistic regression on the Spector data")
     axis.legend()
-    figure.tight_layout()
-    plot = output_dir / "logistic_convergence.png"
-    figure.savefig(plot, dpi=100)
-    plt.close(figure)
-    print(f"wrote {plot}")
+    plot = save_figure(figure, output_dir, "logistic_convergence.png")
 
     # ------------------------------------------------------------------------------------------------
     heading("4. Checking a hand-derived gradient")

@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 import derive
-from course import heading, print_steps
+from course import heading, print_steps, save_figure
 from derive.numeval import evaluate
 from derive.printing import unicode
 
@@ -164,11 +164,7 @@ def main(output_dir=".") -> dict:
     axis.set_ylabel("|f(a + hv) − expansion|")
     axis.set_title("Taylor expansion of eˣcos(y) + x²y")
     axis.legend()
-    figure.tight_layout()
-    plot = output_dir / "taylor_error.png"
-    figure.savefig(plot, dpi=100)
-    plt.close(figure)
-    print(f"\nwrote {plot}")
+    plot = save_figure(figure, output_dir, "taylor_error.png")
     results["plots"] = [plot]
     return results
 

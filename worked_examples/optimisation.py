@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import derive
-from course import heading
+from course import heading, save_figure
 from derive.printing import unicode
 
 
@@ -129,11 +129,7 @@ def main(output_dir=".") -> dict:
     axis.set_ylabel(r"$L(\beta) - L(\hat\beta)$  (log scale)")
     axis.set_title("Least squares: gradient descent vs Newton")
     axis.legend()
-    figure.tight_layout()
-    plot = output_dir / "optimisation_convergence.png"
-    figure.savefig(plot, dpi=100)
-    plt.close(figure)
-    print(f"\nwrote {plot}")
+    plot = save_figure(figure, output_dir, "optimisation_convergence.png")
 
     return {
         "lipschitz": L_max, "smallest_eigenvalue": L_min, "hessian_eigenvalues": eigenvalues,

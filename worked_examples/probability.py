@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import derive
-from course import heading, print_steps
+from course import heading, print_steps, save_figure
 from derive.numeval import evaluate
 from derive.printing import unicode
 
@@ -127,11 +127,7 @@ def main(output_dir=".") -> dict:
     right.set_ylabel("log-likelihood")
     right.set_title("Bernoulli log-likelihood")
     right.legend()
-    figure.tight_layout()
-    plot = output_dir / "probability_mle.png"
-    figure.savefig(plot, dpi=100)
-    plt.close(figure)
-    print(f"\nwrote {plot}")
+    plot = save_figure(figure, output_dir, "probability_mle.png")
     results["plots"] = [plot]
     return results
 
