@@ -93,7 +93,9 @@ def _validated(X, y, names):
     if len(names) != d:
         raise DataError(f"{len(names)} names for {d} columns")
     for values, what in ((X, "X"), (y, "y")):
-        if np.isfinite(values).all():
+        # A NaN or ±inf makes the sum non-finite; the sum is a cheaper pass than an elementwise test,
+        # which runs only then (a finite sum can still overflow, so the test decides).
+        if np.isfinite(values.sum()) or np.isfinite(values).all():
             continue
         first_bad = np.argwhere(~np.isfinite(values))[0]
         i, *j = first_bad

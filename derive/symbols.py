@@ -50,8 +50,8 @@ class Diag(DiagMatrix):
 def evaluable(expr):
     """`expr` with 𝟏, I and diag(·) in the forms above, so that substituting numbers for every symbol and
     calling `.doit()` gives an explicit matrix (DESIGN §3) instead of SymPy leaving them symbolic."""
-    if not isinstance(expr, sp.Basic):
-        return expr
+    if not isinstance(expr, sp.Basic) or isinstance(expr, sp.MatrixBase):
+        return expr  # explicit matrices (components written out) hold scalars only: nothing to replace
     return expr.replace(lambda e: type(e) is sp.OneMatrix, lambda e: Ones(*e.shape)) \
         .replace(lambda e: type(e) is sp.Identity, lambda e: Eye(e.rows)) \
         .replace(lambda e: type(e) is DiagMatrix, lambda e: Diag(e.args[0]))
