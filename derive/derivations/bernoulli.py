@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import NotSupported
+from .likelihood import log_likelihood_of_independent
 from ..steps import (Derivation, Domains, Equal, IndexIn, IsGradient, Nonnegative, Notation, Scaled, Solves,
                      dimension, probability)
 from ..symbols import n
@@ -49,13 +50,8 @@ def derivation(form: str = "matrix", dim: int | None = None) -> Derivation:
     D.step("Bernoulli model", "xᵢ ~ Bernoulli(p): xᵢ = 1 with probability p and xᵢ = 0 with probability 1 − p, as "
            "on the left; because xᵢ ∈ {0, 1}, the power form on the right is the same probability p(xᵢ | p), in "
            "a form that logs turn into sums.", pick, pmf)
-    likelihood = sp.Product(pmf, (i, 1, n))
-    D.step("independent observations", "The likelihood of independent observations is the product of their "
-           "probabilities.", likelihood, likelihood, lhs=Notation("L(p)", r"L(p)"))
     log_likelihood = Notation("log L(p)", r"\log L(p)")
-    logs = sp.Sum(sp.log(pmf), (i, 1, n))
-    D.step("the log of a product is the sum of logs", "log is increasing, so L and log L have the same "
-           "maximiser; log Πᵢ aᵢ = Σᵢ log aᵢ.", sp.log(likelihood), logs, lhs=log_likelihood)
+    logs = log_likelihood_of_independent(D, pmf, i, n, Notation("L(p)", r"L(p)"), log_likelihood)
     terms = sp.Sum(xi * sp.log(p) + (1 - xi) * sp.log(1 - p), (i, 1, n))
     D.step("log of a power", "log(aᵘbᵛ) = u log a + v log b.", logs, terms, lhs=log_likelihood)
     nll = -terms

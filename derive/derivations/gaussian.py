@@ -15,6 +15,7 @@ import sympy as sp
 
 from ..errors import NotSupported
 from ..numeval import directional_derivative, evaluate
+from .likelihood import log_likelihood_of_independent
 from ..steps import (Check, Derivation, Domains, Equal, IndexIn, IsGradient, Nonnegative, Notation, Scaled,
                      Solves, dimension, normal, positive)
 from ..symbols import n
@@ -117,12 +118,8 @@ def derivation(form: str = "matrix", dim: int | None = None) -> Derivation:
     density = sp.exp(-r ** 2 / (2 * s2)) / sp.sqrt(2 * sp.pi * s2)
     D.step("Gaussian density", "xᵢ ~ N(μ, σ²), independently for i = 1…n.", density, density,
            lhs=Notation("p(xᵢ | μ, σ²)", r"p(x_i \mid \mu, \sigma^{2})"))
-    likelihood = sp.Product(density, (i, 1, n))
-    D.step("independent observations", "The likelihood of independent observations is the product of their "
-           "densities.", likelihood, likelihood, lhs=LIKELIHOOD)
-    logs = sp.Sum(sp.log(density), (i, 1, n))
-    D.step("the log of a product is the sum of logs", "log is increasing, so L and log L have the same "
-           "maximiser; log Πᵢ aᵢ = Σᵢ log aᵢ.", sp.log(likelihood), logs, lhs=LOG_LIKELIHOOD)
+    logs = log_likelihood_of_independent(D, density, i, n, LIKELIHOOD, LOG_LIKELIHOOD, "The likelihood of "
+                                         "independent observations is the product of their densities.")
     terms = sp.Sum(-sp.log(2 * sp.pi * s2) / 2 - r ** 2 / (2 * s2), (i, 1, n))
     D.step("log of a product, log eᵘ = u", "log((2πσ²)^{−1/2} eᵘ) = −½ log(2πσ²) + u.", logs, terms,
            lhs=LOG_LIKELIHOOD)

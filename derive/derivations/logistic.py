@@ -27,6 +27,7 @@ from ..errors import NotSupported
 from ..functions import Elementwise, sigmoid
 from ..index_form import IsPartial
 from ..numeval import evaluate, rule
+from .likelihood import log_likelihood_of_independent
 from ..steps import (Check, Derivation, Domains, IndexIn, IsGradient, Nonnegative, Notation, Scaled, Solves,
                      binary, dimension, normal)
 from ..symbols import X, beta, d, n, y
@@ -409,12 +410,8 @@ def bernoulli_likelihood(D: Derivation, eta) -> sp.Expr:
     D.step("Bernoulli model", "yᵢ | xᵢ ~ Bernoulli(σ(xᵢᵀβ)): yᵢ = 1 with probability σ(xᵢᵀβ) and yᵢ = 0 with "
            "probability 1 − σ(xᵢᵀβ), as on the left; because yᵢ ∈ {0, 1}, the power form on the right is the "
            "same probability p(yᵢ | xᵢ, β), in a form that logs turn into sums.", pick, pmf)
-    likelihood = sp.Product(pmf, (i, 1, n))
-    D.step("independent observations", "Given X the labels are independent, so the likelihood of β is the "
-           "product of the n probabilities.", likelihood, likelihood, lhs=LIKELIHOOD)
-    logs = sp.Sum(sp.log(pmf), (i, 1, n))
-    D.step("the log of a product is the sum of logs", "log is increasing, so L and log L have the same "
-           "maximiser; log Πᵢ aᵢ = Σᵢ log aᵢ.", sp.log(likelihood), logs, lhs=LOG_LIKELIHOOD)
+    logs = log_likelihood_of_independent(D, pmf, i, n, LIKELIHOOD, LOG_LIKELIHOOD, "Given X the labels are "
+                                         "independent, so the likelihood of β is the product of the n probabilities.")
     expanded = sp.Sum(yi * sp.log(s) + (1 - yi) * sp.log(1 - s), (i, 1, n))
     D.step("log of a power", "log(aᵘbᵛ) = u log a + v log b.", logs, expanded, lhs=LOG_LIKELIHOOD)
     nll = -expanded

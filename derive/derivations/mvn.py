@@ -20,6 +20,7 @@ from ..algebra import multiply
 from ..calculus import Differential, differentiate, gradient, jacobian
 from ..errors import NotSupported
 from ..numeval import directional_derivative, evaluate, indexed_key, padded, rule
+from .likelihood import log_likelihood_of_independent
 from ..steps import (Check, Derivation, Domains, Equal, IndexIn, Nonnegative, Notation, ReadsOff, Scaled, Solves,
                      dimension, spd)
 from ..symbols import X, d, n
@@ -156,12 +157,8 @@ def _likelihood(D: Derivation) -> sp.Expr:
         sp.exp(sp.MatMul(sp.Rational(-1, 2), quadratic))
     D.step("multivariate normal density", "xᵢ ~ N(μ, Σ) in ℝᵈ, independently for i = 1…n; Σ is symmetric "
            "positive definite.", density, density, lhs=Notation("p(xᵢ | μ, Σ)", r"p(x_i \mid \mu, \Sigma)"))
-    likelihood = sp.Product(density, (i, 1, n))
-    D.step("independent observations", "The likelihood of independent observations is the product of their "
-           "densities.", likelihood, likelihood, lhs=LIKELIHOOD)
-    logs = sp.Sum(sp.log(density), (i, 1, n))
-    D.step("the log of a product is the sum of logs", "log is increasing, so L and log L have the same "
-           "maximiser; log Πᵢ aᵢ = Σᵢ log aᵢ.", sp.log(likelihood), logs, lhs=LOG_LIKELIHOOD)
+    logs = log_likelihood_of_independent(D, density, i, n, LIKELIHOOD, LOG_LIKELIHOOD, "The likelihood of "
+                                         "independent observations is the product of their densities.")
     terms = sp.Sum(-d * sp.log(2 * sp.pi) / 2 - log_det / 2 - sp.Trace(quadratic) / 2, (i, 1, n))
     D.step("log of a product, log eᵘ = u", "log(ab eᵘ) = log a + log b + u; the 1×1 quadratic form is a scalar, "
            "written as its own trace.", logs, terms, lhs=LOG_LIKELIHOOD)

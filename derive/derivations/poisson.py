@@ -11,6 +11,7 @@ import numpy as np
 import sympy as sp
 
 from ..numeval import evaluate, indexed_key, padded
+from .likelihood import log_likelihood_of_independent
 from ..steps import Check, Derivation, Domains, IndexIn, Scaled, counts, dimension
 from ..symbols import X, beta, y
 from .logistic import GLM, LIKELIHOOD, LOG_LIKELIHOOD, LOSS, glm_derivation, i, n, y_i
@@ -51,12 +52,8 @@ def poisson_likelihood(D: Derivation, eta) -> sp.Expr:
     D.step("Poisson model, log link", "yᵢ | xᵢ ~ Poisson(λᵢ) has P(yᵢ) = λᵢ^{yᵢ}e^{−λᵢ}/yᵢ!; the log link "
            "log λᵢ = xᵢᵀβ keeps the rate positive for every β, λᵢ = e^{xᵢᵀβ}; (eᵘ)ʸ e^{−v} = e^{yu − v}.",
            pmf, sp.exp(yi * e - rate) / sp.factorial(yi))
-    likelihood = sp.Product(pmf, (i, 1, n))
-    D.step("independent observations", "Given X the counts are independent, so the likelihood of β is the "
-           "product of the n probabilities.", likelihood, likelihood, lhs=LIKELIHOOD)
-    logs = sp.Sum(sp.log(pmf), (i, 1, n))
-    D.step("the log of a product is the sum of logs", "log is increasing, so L and log L have the same "
-           "maximiser; log Πᵢ aᵢ = Σᵢ log aᵢ.", sp.log(likelihood), logs, lhs=LOG_LIKELIHOOD)
+    logs = log_likelihood_of_independent(D, pmf, i, n, LIKELIHOOD, LOG_LIKELIHOOD, "Given X the counts are "
+                                         "independent, so the likelihood of β is the product of the n probabilities.")
     expanded = sp.Sum(yi * e - rate - sp.log(sp.factorial(yi)), (i, 1, n))
     D.step("log of a power, log eᵘ = u", "log(λʸe^{−λ}/y!) = y log λ − λ − log y!, and log λᵢ = xᵢᵀβ.",
            logs, expanded, lhs=LOG_LIKELIHOOD)
