@@ -4,14 +4,22 @@
     >>> d = derive.derivation("ols")
     >>> all(step.verified for step in d.steps)
     True
-    >>> derive.printing.unicode(d.results["gradient"])
+    >>> derive.expr.printing.unicode(d.results["gradient"])
     '2XᵀXβ − 2Xᵀy'
 """
 from __future__ import annotations
 
-from . import printing
-from .errors import DataError, DeriveError, LimitExceeded, NotSupported, ParseError, ShapeError, VerificationError
-from .steps import Derivation, Step
+from derive.core.steps import Derivation, Step
+from derive.errors import (
+    DataError,
+    DeriveError,
+    LimitExceeded,
+    NotSupported,
+    ParseError,
+    ShapeError,
+    VerificationError,
+)
+from derive.expr import printing
 
 __all__ = ["models", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
            "DeriveError", "ParseError", "ShapeError", "NotSupported", "LimitExceeded", "DataError",
@@ -20,13 +28,13 @@ __all__ = ["models", "derivation", "diff", "check", "check_steps", "check_code",
 
 def models() -> list[str]:
     """The names of the implemented models (DESIGN §2)."""
-    from .derivations import names
+    from derive.derivations import names
     return names()
 
 
 def derivation(model: str, form: str = "matrix", dim: int | None = None) -> Derivation:
     """The verified derivation of a model in the given form ("matrix", "index", "components" with `dim`)."""
-    from .derivations import build
+    from derive.derivations import build
     return build(model, form=form, dim=dim)
 
 
@@ -36,7 +44,7 @@ def diff(expr, wrt, shapes=None, order: int = 1, **options):
     `shapes` declares matrices ({"x": ("n", 1), "A": ("n", "n")}); `order` 2 gives the Hessian; options:
     symbols, form ("components" with dim). Returns a Derivation whose `.result` is the derivative.
     """
-    from .differentiation import diff as differentiate
+    from derive.calculus.differentiation import diff as differentiate
     return differentiate(expr, wrt, shapes, order=order, **options)
 
 
@@ -46,29 +54,29 @@ def fit(model: str, X, y, method: str = "auto", **options):
     Returns a `FitResult` (.coef, .std_errors, .converged, .iterations, .method, .loss, ...); options:
     lam (ridge), names, exact_data, tol, max_iter, progress.
     """
-    from .fitting import fit as fit_model
+    from derive.fitting.dispatch import fit as fit_model
     return fit_model(model, X, y, method, **options)
 
 
 def lambdify(model: str, quantity: str):
     """A numpy function g(beta, X, y) computing a derived quantity (solve instead of inverse, stable σ)."""
-    from .codegen import lambdify_model
+    from derive.fitting.codegen import lambdify_model
     return lambdify_model(model, quantity)
 
 
 def check(model: str, quantity: str, answer: str):
     """Is `answer` (LaTeX or plain text) the model's `quantity`? `.correct`, `.diagnosis` (DESIGN §3)."""
-    from .checking import check as check_answer
+    from derive.checking.answers import check as check_answer
     return check_answer(model, quantity, answer)
 
 
 def check_steps(text: str, model: str | None = None, shapes=None):
     """Check a derivation line by line: `.valid`, `.first_error` (1-based line number or None), `.lines`."""
-    from .checking import check_steps as check_lines
+    from derive.checking.answers import check_steps as check_lines
     return check_lines(text, model=model, shapes=shapes)
 
 
 def check_code(model: str, quantity: str, function: str, timeout: float = 20):
     """Run a person's numpy function ("FILE.py:FUNC", in a child process) against the derived quantity."""
-    from .code_checking import check_code as check_function
+    from derive.checking.code import check_code as check_function
     return check_function(model, quantity, function, timeout=timeout)

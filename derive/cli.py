@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import DeriveError
+from derive.errors import DeriveError
 
 FORMATS = ("text", "latex", "markdown", "json")
 
@@ -65,7 +65,7 @@ def emit(text: str, output: str | None) -> None:
 # Commands
 # ---------------------------------------------------------------------------------------------------
 def cmd_models(args) -> int:
-    from .derivations import DESCRIPTIONS, names
+    from derive.derivations import DESCRIPTIONS, names
     if args.json:
         print(json.dumps(names()))
     else:
@@ -76,8 +76,9 @@ def cmd_models(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from . import derivation, render
-    from .derivations import names
+    from derive import derivation
+    from derive.derivations import names
+    from derive.render import formats as render
     requested = names() if args.models == ["all"] else args.models
     derivations = [derivation(m, form=args.form, dim=args.dim) for m in requested]
     fmt = "json" if args.json else args.format
@@ -86,8 +87,9 @@ def cmd_show(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    from . import diff, render
-    from .parse import parse_shapes
+    from derive import diff
+    from derive.parse import parse_shapes
+    from derive.render import formats as render
     shapes = parse_shapes(args.shapes) if args.shapes else None
     derivation = diff(args.expression, args.wrt, shapes, order=args.order)
     emit(render.formatted([derivation], "json" if args.json else args.format, args.standalone), args.output)
@@ -101,17 +103,17 @@ def report(result, as_json: bool) -> int:
 
 
 def cmd_check(args) -> int:
-    from .checking import check
+    from derive.checking.answers import check
     return report(check(args.model, args.quantity, args.answer), args.json)
 
 
 def cmd_check_steps(args) -> int:
-    from .checking import check_steps
+    from derive.checking.answers import check_steps
     return report(check_steps(read_text(args.file), model=args.model, shapes=args.shapes), args.json)
 
 
 def cmd_check_code(args) -> int:
-    from .code_checking import check_code
+    from derive.checking.code import check_code
     return report(check_code(args.model, args.quantity, args.function), args.json)
 
 
@@ -127,8 +129,8 @@ def read_text(path: str) -> str:
 
 
 def cmd_fit(args) -> int:
-    from .data import load
-    from .fitting import fit
+    from derive.fitting.data import load
+    from derive.fitting.dispatch import fit
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     design = load(args.data, target=args.target, features=features, intercept=not args.no_intercept,
                   formula=args.formula)
@@ -137,7 +139,7 @@ def cmd_fit(args) -> int:
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
     if args.plot:
-        from .plot import plot
+        from derive.fitting.plot import plot
         plot(result, design.X, design.y, args.plot)
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -147,7 +149,7 @@ def cmd_fit(args) -> int:
 
 
 def cmd_notes(args) -> int:
-    from .notes import compile_pdf, notes_latex
+    from derive.notes import compile_pdf, notes_latex
     target = Path(args.output)
     if target.suffix not in (".pdf", ".tex"):
         raise DeriveError(f"-o {args.output}: give a .pdf or a .tex file")

@@ -10,15 +10,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import DeriveError
-from .render import to_document
+from derive.errors import DeriveError
+from derive.render.formats import to_document
 
 TITLE = "The mathematics of machine learning, derived step by step"
 
 
 def notes_latex() -> str:
     """The whole course as one standalone document: a table of contents, a section per model."""
-    from .derivations import build, names
+    from derive.derivations import build, names
     return to_document([build(name) for name in names()], title=TITLE, contents=True)
 
 

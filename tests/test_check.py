@@ -5,16 +5,15 @@ import time
 import pytest
 import sympy as sp
 
-from derive.checking import check
-from derive.diagnosis import Comparison, diagnose, variants
-from derive.equivalence import compare
-from derive.model_context import model_context
-from derive.random_points import sample_points, values_of
+from derive.checking.answers import check
+from derive.checking.diagnosis import Comparison, diagnose, variants
+from derive.checking.equivalence import compare
+from derive.checking.model_context import model_context
+from derive.core.random_points import sample_points, values_of
+from derive.core.steps import Domains
 from derive.errors import DeriveError, NotSupported, ParseError, ShapeError
+from derive.expr.printing import unicode
 from derive.parse import parse
-from derive.printing import unicode
-from derive.steps import Domains
-
 
 CORRECT = [
     # ols gradient: factored, expanded, LaTeX, plain, every transpose spelling, every alias of β

@@ -1,11 +1,11 @@
-"""derive.code_checking: a person's numpy function, run in a child process, against the derived formula."""
+"""derive.checking.code: a person's numpy function, run in a child process, against the derived formula."""
 import json
 import time
 from pathlib import Path
 
 import pytest
 
-from derive.code_checking import argument_names, check_code
+from derive.checking.code import argument_names, check_code
 from derive.errors import DeriveError, NotSupported
 
 CODE = Path(__file__).parent / "fixtures" / "code"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from derive.checking import check_steps
+from derive.checking.answers import check_steps
 from derive.errors import LimitExceeded, NotSupported, ParseError
 
 FIXTURES = Path(__file__).parent / "fixtures"

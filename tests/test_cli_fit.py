@@ -1,13 +1,13 @@
 """`derive fit` end to end on the NIST StRD certified datasets, Spector and Poisson references."""
 import json
-import subprocess
 import shutil
+import subprocess
 import sys
 from decimal import Decimal
 
 import pytest
-
 from conftest import DATASETS
+
 from derive.cli import main
 
 NIST = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",

@@ -7,9 +7,9 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.errors import NotSupported
-from derive.functions import Elementwise
-from derive.codegen import lambdify, lambdify_model, model_arguments
-from derive.symbols import X, beta, d, lam, n, y
+from derive.expr.functions import Elementwise
+from derive.expr.symbols import X, beta, d, lam, n, y
+from derive.fitting.codegen import lambdify, lambdify_model, model_arguments
 
 SIGMA = Elementwise("sigmoid", X * beta)
 EXP = Elementwise("exp", X * beta)
@@ -198,7 +198,7 @@ def test_missing_values_are_reported():
 
 
 def test_model_results_through_the_derivation():
-    from derive.codegen import derived_results
+    from derive.fitting.codegen import derived_results
     try:
         derived_results("ols")
     except Exception as error:  # the engine is being written alongside

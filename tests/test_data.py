@@ -4,8 +4,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from derive.data import load, split_terms
 from derive.errors import DataError, DeriveError
+from derive.fitting.data import load, split_terms
 
 
 @pytest.fixture

@@ -16,14 +16,14 @@ import sympy as sp
 
 import derive
 from derive import LimitExceeded, NotSupported, ParseError
+from derive.calculus.differentiation import DiffDerivation, diff_json
 from derive.cli import main
-from derive.differentiation import DiffDerivation, diff_json
-from derive.functions import Elementwise, sigmoid
+from derive.core.steps import spd
+from derive.expr.functions import Elementwise, sigmoid
+from derive.expr.printing import latex, unicode
 from derive.parse import parse
-from derive.printing import latex, unicode
-from derive.steps import spd
 
-diff_module = importlib.import_module("derive.differentiation")
+diff_module = importlib.import_module("derive.calculus.differentiation")
 
 n = sp.Symbol("n", integer=True, positive=True)
 d = sp.Symbol("d", integer=True, positive=True)
@@ -345,7 +345,7 @@ def test_python_function_calling_a_helper():
 
 
 def test_context_symbols_are_used():
-    from derive.symbols import X, beta, y
+    from derive.expr.symbols import X, beta, y
     r = derive.diff("(y - X*b)'*(y - X*b)", wrt="b", symbols={"X": X, "y": y, "b": beta})
     assert r.wrt == (beta,)
     assert unicode(r.result) == "−2Xᵀ(y − Xβ)"

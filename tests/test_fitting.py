@@ -7,11 +7,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
-from derive.data import design, read_csv
-from derive.errors import DataError, NotSupported
-from derive.fitting import FitResult, fit
 from conftest import DATASETS
+
+from derive.errors import DataError, NotSupported
+from derive.fitting.data import design, read_csv
+from derive.fitting.dispatch import FitResult, fit
 
 
 def lre(estimate: float, certified: str) -> float:
@@ -199,8 +199,8 @@ def test_ols_matches_statsmodels(regression, method):
 
 
 def test_tall_qr_matches_lstsq(monkeypatch):
-    import derive.least_squares
-    monkeypatch.setattr(derive.least_squares, "TALL_CELLS", 1000)  # take the one-pass path on small data
+    import derive.fitting.least_squares
+    monkeypatch.setattr(derive.fitting.least_squares, "TALL_CELLS", 1000)  # take the one-pass path on small data
     rng = np.random.default_rng(3)
     X = np.column_stack([np.ones(2000), rng.standard_normal((2000, 5)) + 50])
     y = X @ rng.standard_normal(6) + rng.standard_normal(2000)
@@ -332,9 +332,9 @@ def test_bad_inputs():
 
 
 def test_progress_is_written_to_stderr_for_long_fits(capsys, monkeypatch):
-    import derive.progress
+    import derive.fitting.progress
     clock = iter(np.arange(0.0, 1000.0, 0.7))
-    monkeypatch.setattr(derive.progress.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(derive.fitting.progress.time, "monotonic", lambda: next(clock))
     rng = np.random.default_rng(8)
     X = np.column_stack([np.ones(50), rng.standard_normal(50)])
     y = (rng.random(50) < 0.5).astype(float)
@@ -347,7 +347,7 @@ def test_progress_is_written_to_stderr_for_long_fits(capsys, monkeypatch):
 
 def test_nist_filip_through_a_formula():
     pytest.importorskip("derive.parse", reason="the input grammar (derive/parse.py) is not available")
-    from derive.data import load
+    from derive.fitting.data import load
     certified = json.loads((DATASETS / "Filip.json").read_text())
     d = load(DATASETS / "Filip.csv", formula="y ~ " + " + ".join(["x"] + [f"x^{k}" for k in range(2, 11)]))
     f = fit("ols", d.X, d.y, names=d.names, exact_data=d.exact_data)
@@ -358,7 +358,7 @@ def test_nist_filip_through_a_formula():
 @pytest.mark.parametrize("model", ["ols", "logistic"])
 def test_plot(tmp_path, model):
     pytest.importorskip("matplotlib")
-    from derive.plot import plot
+    from derive.fitting.plot import plot
     rng = np.random.default_rng(9)
     X = np.column_stack([np.ones(40), rng.standard_normal(40)])
     y = X @ [0.5, 1.0] + rng.standard_normal(40)

@@ -3,7 +3,7 @@
 Every reference here is independent of `derive`: losses written out in plain numpy, finite differences of
 those losses, numpy's own mean / var / cov, and published fits of the reference datasets in
 ../shared/datasets (Stata's logit of Spector & Mazzeo, R's Poisson glm of cpunish). The derived SymPy results
-are evaluated with `derive.numeval.evaluate` (and, for DESIGN §3, by substituting numbers and calling doit()).
+are evaluated with `derive.core.numeval.evaluate` (and, for DESIGN §3, by substituting numbers and calling doit()).
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import require_tool
 
 import derive.derivations as models
+from derive.core.numeval import evaluate, indexed_key, padded
 from derive.errors import NotSupported
-from derive.numeval import evaluate, indexed_key, padded
-from derive.printing import latex, unicode
-from conftest import require_tool
+from derive.expr.printing import latex, unicode
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -408,7 +408,7 @@ def test_gradient_evaluates_by_doit(kind):
 
 # NOTE: SymPy 1.14 leaves OneMatrix beside explicit matrices in MatMul/MatAdd.doit() (then evalf recurses) and
 # DiagMatrix.doit() does not evaluate a non-explicit vector such as σ(Xβ) ⊙ (𝟏 − σ(Xβ)); results carry
-# derive.symbols.Ones / Diag, which do, so the DESIGN §3 contract holds for them too.
+# derive.expr.symbols.Ones / Diag, which do, so the DESIGN §3 contract holds for them too.
 @pytest.mark.parametrize("kind,name", [("logistic", "loss"), ("logistic", "hessian"), ("logistic", "update"),
                                        ("poisson", "hessian")])
 def test_results_with_ones_or_diag_evaluate_by_doit(kind, name):

@@ -4,8 +4,8 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.numeval import evaluate
-from derive.printing import latex, unicode
+from derive.core.numeval import evaluate
+from derive.expr.printing import latex, unicode
 
 RNG = np.random.default_rng(42)
 N, D, LAM = 30, 4, 0.7
@@ -66,7 +66,7 @@ def test_ridge_solution_matches_augmented_lstsq():
 
 def test_results_evaluate_by_substitution_and_doit():
     """DESIGN §3: numbers substituted for symbols, .doit().evalf() gives the value (floats included)."""
-    from derive.symbols import X, beta, d, lam, n, y
+    from derive.expr.symbols import X, beta, d, lam, n, y
     sizes = {n: N, d: D}
     values = {X.subs(sizes): sp.ImmutableMatrix(Xv), y.subs(sizes): sp.ImmutableMatrix(yv),
               beta.subs(sizes): sp.ImmutableMatrix(bv), lam: LAM}
@@ -86,7 +86,7 @@ def test_textbook_forms():
 def test_index_form_gradient_matches_matrix_form():
     index = derive.derivation("ols", form="index").results["gradient"]
     matrix = evaluate(derive.derivation("ols").results["gradient"], ENV).ravel()
-    from derive.numeval import padded
+    from derive.core.numeval import padded
     env = {**ENV, "X[]": padded(Xv, 2), "y[]": padded(yv, 1), "beta[]": padded(bv, 1)}
     for k in range(1, D + 1):
         assert evaluate(index, {**env, "k": k}) == pytest.approx(matrix[k - 1])

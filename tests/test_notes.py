@@ -1,7 +1,8 @@
 """`derive notes`: the whole course as one document with a table of contents, compiled by pdflatex."""
-from derive.derivations import names
 from conftest import require_tool
+
 from derive.cli import main
+from derive.derivations import names
 
 
 def test_notes_tex_has_contents_and_a_section_per_model(tmp_path, capsys):

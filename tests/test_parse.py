@@ -1,6 +1,6 @@
 r"""The input grammar: what each way of writing means, checked against independent numpy references.
 
-Every accepted spelling (LaTeX and plain, DESIGN §5) is parsed, evaluated with `derive.numeval` at random
+Every accepted spelling (LaTeX and plain, DESIGN §5) is parsed, evaluated with `derive.core.numeval` at random
 values, and compared with the same quantity computed directly in numpy: a parse that builds the wrong
 expression fails here even when it builds *an* expression.  Structure is checked where it is part of the
 contract (names, Indexed, Elementwise, exact rationals), and errors by their messages.
@@ -12,12 +12,12 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from derive import symbols as std
+from derive.core.numeval import evaluate, indexed_key, padded
 from derive.errors import DeriveError, NotSupported, ParseError, ShapeError
-from derive.functions import Elementwise, sigmoid, softplus
-from derive.numeval import evaluate, indexed_key, padded
+from derive.expr import symbols as std
+from derive.expr.functions import Elementwise, sigmoid, softplus
+from derive.expr.plain import to_plain
 from derive.parse import Label, parse, parse_equation, parse_shapes
-from derive.plain import to_plain
 
 N, D, M = 5, 3, 2
 VECTORS = {"X": ("n", "d"), "y": ("n", 1), "beta": ("d", 1), "x": ("n", 1), "a": ("n", 1), "b": ("n", 1),
@@ -736,7 +736,7 @@ def test_typical_inputs_parse_fast():
 def test_importing_the_grammar_does_not_build_the_parser():
     import subprocess
     import sys
-    code = ("import derive.parse, derive.grammar as g; assert g.lalr_parser.cache_info().currsize == 0; "
+    code = ("import derive.parse, derive.parse.grammar as g; assert g.lalr_parser.cache_info().currsize == 0; "
             "import sys; assert 'lark' not in sys.modules, 'lark imported at import time'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
 

@@ -3,9 +3,9 @@ import json
 import subprocess
 
 import pytest
+from conftest import require_tool
 
 import derive
-from conftest import require_tool
 
 MODELS = ["ols", "ridge"]
 

@@ -1,4 +1,4 @@
-"""Scalar derivatives, step by step (derive.rules), against sympy.diff and finite differences.
+"""Scalar derivatives, step by step (derive.calculus.scalar_rules), against sympy.diff and finite differences.
 
 Two independent references for every result: SymPy's own `diff` (compared symbolically) and central
 differences of the same function written with Python's `math` module (compared numerically). The steps
@@ -13,9 +13,9 @@ import sympy as sp
 
 import derive
 from derive import NotSupported
-from derive.functions import sigmoid, softplus
-from derive.rules import find_rule, leibniz_derivative
-from derive.steps import Derivation
+from derive.calculus.scalar_rules import find_rule, leibniz_derivative
+from derive.core.steps import Derivation
+from derive.expr.functions import sigmoid, softplus
 
 x, y = sp.symbols("x y")
 
@@ -220,7 +220,7 @@ def test_find_rule_says_which_rule():
 
 
 def test_open_derivatives_evaluate_numerically_by_the_complex_step():
-    from derive.numeval import evaluate
+    from derive.core.numeval import evaluate
     value = evaluate(sp.cos(x ** 2) * sp.Derivative(x ** 2, x), {"x": 1.3})
     assert value == pytest.approx(math.cos(1.69) * 2.6, rel=1e-14)
     with pytest.raises(NotSupported):

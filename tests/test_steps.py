@@ -2,9 +2,19 @@
 import pytest
 import sympy as sp
 
+from derive.core.steps import (
+    Derivation,
+    Domains,
+    Equal,
+    IsGradient,
+    IsJacobian,
+    Scaled,
+    Solves,
+    Step,
+    dimension,
+)
 from derive.errors import VerificationError
-from derive.steps import Derivation, Domains, Equal, IsGradient, IsJacobian, Scaled, Solves, Step, dimension
-from derive.symbols import X, beta, y
+from derive.expr.symbols import X, beta, y
 
 DOMAINS = Domains({"n": dimension(6, 9)})
 
@@ -48,7 +58,7 @@ def test_sizes_are_drawn_at_random_more_than_once():
 
 
 def test_each_step_is_checked_at_two_different_sizes(monkeypatch):
-    import derive.steps as steps
+    import derive.core.steps as steps
     seen = []
     original = steps.Domains.sample
 

@@ -5,7 +5,7 @@ folder on the import path.
 """
 from pathlib import Path
 
-from derive.printing import unicode
+from derive.expr.printing import unicode
 
 # The public reference data (NIST StRD, Spector), beside the repository as ../shared/datasets.
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"

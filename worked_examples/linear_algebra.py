@@ -26,11 +26,11 @@ import matplotlib
 matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
+from course import heading, save_figure
 
 import derive
-from course import heading, save_figure
-from derive.numeval import evaluate
-from derive.printing import unicode
+from derive.core.numeval import evaluate
+from derive.expr.printing import unicode
 
 
 def make_data(n=20, seed=0):

@@ -32,11 +32,11 @@ import matplotlib
 matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
+from course import DATASETS, heading, print_steps, save_figure
 
 import derive
-from course import DATASETS, heading, print_steps, save_figure
-from derive.numeval import evaluate
-from derive.printing import unicode
+from derive.core.numeval import evaluate
+from derive.expr.printing import unicode
 
 # The repository is .../main and the shared datasets are .../shared/datasets, beside it.
 

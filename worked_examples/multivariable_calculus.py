@@ -26,11 +26,11 @@ matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
+from course import heading, print_steps, save_figure
 
 import derive
-from course import heading, print_steps, save_figure
-from derive.numeval import evaluate
-from derive.printing import unicode
+from derive.core.numeval import evaluate
+from derive.expr.printing import unicode
 
 
 def central_difference_gradient(f, point, h=1e-6):

@@ -24,10 +24,10 @@ import matplotlib
 matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
+from course import heading, save_figure
 
 import derive
-from course import heading, save_figure
-from derive.printing import unicode
+from derive.expr.printing import unicode
 
 
 def make_data(n=50, seed=3):

@@ -23,15 +23,15 @@ import matplotlib
 matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
+from course import heading, print_steps, save_figure
 
 import derive
-from course import heading, print_steps, save_figure
-from derive.numeval import evaluate
-from derive.printing import unicode
+from derive.core.numeval import evaluate
+from derive.expr.printing import unicode
 
 
 def sample_values(x):
-    """The values derive.numeval needs for a sample x of n numbers: the vector x (n×1) and its length.
+    """The values derive.core.numeval needs for a sample x of n numbers: the vector x (n×1) and its length.
 
     (The derivations also write the entries xᵢ inside sums Σ_{i=1..n}; numeval reads them from the same
     vector, counting from 1 as the sums do.)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-from ..errors import NotSupported
-from ..symbols import evaluable
+from derive.errors import NotSupported
+from derive.expr.symbols import evaluable
 
 FORMS = ("matrix", "index", "components")
 

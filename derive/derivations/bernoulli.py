@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import NotSupported
-from .likelihood import log_likelihood_of_independent
-from ..steps import (Derivation, Domains, Equal, IndexIn, IsGradient, Nonnegative, Notation, Scaled, Solves,
-                     dimension, probability)
-from ..symbols import n
-from .gaussian import Estimate, WithEstimates
+from derive.core.steps import (
+    Derivation,
+    Domains,
+    Equal,
+    IndexIn,
+    IsGradient,
+    Nonnegative,
+    Scaled,
+    Solves,
+    dimension,
+    probability,
+)
+from derive.derivations.gaussian import Estimate, WithEstimates
+from derive.derivations.likelihood import log_likelihood_of_independent
+from derive.errors import NotSupported
+from derive.expr.notation import Notation
+from derive.expr.symbols import n
 
 
 def binary_with_both(rng, shape):

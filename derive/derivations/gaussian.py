@@ -13,13 +13,25 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..errors import NotSupported
-from ..numeval import directional_derivative, evaluate
-from .likelihood import log_likelihood_of_independent
-from ..steps import (Check, Derivation, Domains, Equal, IndexIn, IsGradient, Nonnegative, Notation, Scaled,
-                     Solves, dimension, normal, positive)
-from ..symbols import n
-
+from derive.core.numeval import directional_derivative, evaluate
+from derive.core.steps import (
+    Check,
+    Derivation,
+    Domains,
+    Equal,
+    IndexIn,
+    IsGradient,
+    Nonnegative,
+    Scaled,
+    Solves,
+    dimension,
+    normal,
+    positive,
+)
+from derive.derivations.likelihood import log_likelihood_of_independent
+from derive.errors import NotSupported
+from derive.expr.notation import Notation
+from derive.expr.symbols import n
 
 # ---------------------------------------------------------------------------------------------------
 # Shared by the closed-form models

@@ -2,7 +2,7 @@
 product into a sum."""
 import sympy as sp
 
-from ..steps import Derivation
+from derive.core.steps import Derivation
 
 INDEPENDENT = "The likelihood of independent observations is the product of their probabilities."
 

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..algebra import combine_transposed, expand, multiply, split_product
-from ..errors import NotSupported
-from ..index_form import eliminate_deltas, partial_derivative
-from ..matrix_rules import termwise_gradient
-from ..steps import (Derivation, Domains, IndexIn, IsGradient, IsJacobian, Nonnegative, Notation,
-                     SameMinimiser, Scaled, Solves, dimension)
-from ..symbols import Eye, X, beta, d, lam, n, y
+from derive.calculus.index_form import eliminate_deltas, partial_derivative
+from derive.calculus.matrix_rules import termwise_gradient
+from derive.core.steps import (
+    Derivation,
+    Domains,
+    IndexIn,
+    IsGradient,
+    IsJacobian,
+    Nonnegative,
+    SameMinimiser,
+    Scaled,
+    Solves,
+    dimension,
+)
+from derive.errors import NotSupported
+from derive.expr.algebra import combine_transposed, expand, multiply, split_product
+from derive.expr.notation import Notation
+from derive.expr.symbols import Eye, X, beta, d, lam, n, y
 
 # n > d in every random draw, so a random X has full column rank and XᵀX is invertible.
 DOMAINS = Domains({"n": dimension(6, 9), "d": dimension(2, 5), "k": IndexIn("d"), "l": IndexIn("d")})
@@ -202,7 +213,7 @@ def _index(ridge: bool) -> Derivation:
 
 
 def _partial(base, index):
-    from ..index_form import IsPartial
+    from derive.calculus.index_form import IsPartial
     return IsPartial(base, index)
 
 

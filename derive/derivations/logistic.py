@@ -21,16 +21,28 @@ from sympy.core.symbol import Str
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from ..algebra import factor_common, multiply
-from ..calculus import gradient, jacobian
-from ..errors import NotSupported
-from ..functions import Elementwise, sigmoid
-from ..index_form import IsPartial
-from ..numeval import evaluate, rule
-from .likelihood import log_likelihood_of_independent
-from ..steps import (Check, Derivation, Domains, IndexIn, IsGradient, Nonnegative, Notation, Scaled, Solves,
-                     binary, dimension, normal)
-from ..symbols import X, beta, d, n, y
+from derive.calculus.differentials import gradient, jacobian
+from derive.calculus.index_form import IsPartial
+from derive.core.numeval import evaluate, rule
+from derive.core.steps import (
+    Check,
+    Derivation,
+    Domains,
+    IndexIn,
+    IsGradient,
+    Nonnegative,
+    Scaled,
+    Solves,
+    binary,
+    dimension,
+    normal,
+)
+from derive.derivations.likelihood import log_likelihood_of_independent
+from derive.errors import NotSupported
+from derive.expr.algebra import factor_common, multiply
+from derive.expr.functions import Elementwise, sigmoid
+from derive.expr.notation import Notation
+from derive.expr.symbols import X, beta, d, n, y
 
 
 # ---------------------------------------------------------------------------------------------------

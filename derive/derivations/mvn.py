@@ -4,7 +4,7 @@ The sample x₁ … xₙ ∈ ℝᵈ is stored as the rows of the n×d matrix X. 
 ℓ(μ, Σ) = (nd/2) log 2π + (n/2) log det Σ + ½ tr(Σ⁻¹A), with the scatter matrix A = Σᵢ(xᵢ − μ)(xᵢ − μ)ᵀ =
 (X − 𝟏μᵀ)ᵀ(X − 𝟏μᵀ). Its gradient in Σ comes from two differentials, d log det Σ = tr(Σ⁻¹dΣ) and
 d Σ⁻¹ = −Σ⁻¹(dΣ)Σ⁻¹, which give ∂/∂Σ log det Σ = Σ⁻ᵀ and ∂/∂Σ tr(Σ⁻¹A) = −Σ⁻ᵀAᵀΣ⁻ᵀ (Σ⁻¹ and −Σ⁻¹AΣ⁻¹
-for symmetric Σ and A). SymPy's own `diff` returns 0 for the first; `derive.calculus` derives both.
+for symmetric Σ and A). SymPy's own `diff` returns 0 for the first; `derive.calculus.differentials` derives both.
 
 The matrix form works with (μ, Σ). The index form uses the precision Ω = Σ⁻¹ (the quadratic form is then
 linear in the parameter), differentiates entry by entry, and gets Σ̂ = Ω̂⁻¹ back by the invariance of the
@@ -16,16 +16,34 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from ..algebra import multiply
-from ..calculus import Differential, differentiate, gradient, jacobian
-from ..errors import NotSupported
-from ..numeval import directional_derivative, evaluate, indexed_key, padded, rule
-from .likelihood import log_likelihood_of_independent
-from ..steps import (Check, Derivation, Domains, Equal, IndexIn, Nonnegative, Notation, ReadsOff, Scaled, Solves,
-                     dimension, spd)
-from ..symbols import X, d, n
-from .logistic import EntryOf, Named, unfold
-from .softmax import IsPartialEntry
+from derive.calculus.differentials import differentiate, gradient, jacobian
+from derive.core.numeval import (
+    directional_derivative,
+    evaluate,
+    indexed_key,
+    padded,
+    rule,
+)
+from derive.core.steps import (
+    Check,
+    Derivation,
+    Domains,
+    Equal,
+    IndexIn,
+    Nonnegative,
+    ReadsOff,
+    Scaled,
+    Solves,
+    dimension,
+    spd,
+)
+from derive.derivations.likelihood import log_likelihood_of_independent
+from derive.derivations.logistic import EntryOf, Named, unfold
+from derive.derivations.softmax import IsPartialEntry
+from derive.errors import NotSupported
+from derive.expr.algebra import multiply
+from derive.expr.notation import Differential, Notation
+from derive.expr.symbols import X, d, n
 
 
 def symmetric(rng, shape):
@@ -368,7 +386,7 @@ def _index() -> Derivation:
 
 
 def _partial(base, index):
-    from ..index_form import IsPartial
+    from derive.calculus.index_form import IsPartial
     return IsPartial(base, index)
 
 

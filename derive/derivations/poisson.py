@@ -10,11 +10,28 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..numeval import evaluate, indexed_key, padded
-from .likelihood import log_likelihood_of_independent
-from ..steps import Check, Derivation, Domains, IndexIn, Scaled, counts, dimension
-from ..symbols import X, beta, y
-from .logistic import GLM, LIKELIHOOD, LOG_LIKELIHOOD, LOSS, glm_derivation, i, n, y_i
+from derive.core.numeval import evaluate, indexed_key, padded
+from derive.core.steps import (
+    Check,
+    Derivation,
+    Domains,
+    IndexIn,
+    Scaled,
+    counts,
+    dimension,
+)
+from derive.derivations.likelihood import log_likelihood_of_independent
+from derive.derivations.logistic import (
+    GLM,
+    LIKELIHOOD,
+    LOG_LIKELIHOOD,
+    LOSS,
+    glm_derivation,
+    i,
+    n,
+    y_i,
+)
+from derive.expr.symbols import X, beta, y
 
 
 class FreeOfBeta(Check):

@@ -14,14 +14,23 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
-from ..algebra import factor_common, multiply
-from ..calculus import gradient
-from ..errors import NotSupported
-from ..functions import Elementwise
-from ..numeval import evaluate, indexed_key
-from ..steps import Check, Derivation, Domains, IndexIn, Nonnegative, Notation, Scaled, dimension
-from ..symbols import K, X, d, n
-from .logistic import EntryOf, Named, unfold
+from derive.calculus.differentials import gradient
+from derive.core.numeval import evaluate, indexed_key
+from derive.core.steps import (
+    Check,
+    Derivation,
+    Domains,
+    IndexIn,
+    Nonnegative,
+    Scaled,
+    dimension,
+)
+from derive.derivations.logistic import EntryOf, Named, unfold
+from derive.errors import NotSupported
+from derive.expr.algebra import factor_common, multiply
+from derive.expr.functions import Elementwise
+from derive.expr.notation import Notation
+from derive.expr.symbols import K, X, d, n
 
 
 def one_hot_rows(rng, shape):

@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from derive.fitting import fit  # noqa: E402
-from derive.codegen import lambdify  # noqa: E402
+from derive.fitting.codegen import lambdify  # noqa: E402
+from derive.fitting.dispatch import fit  # noqa: E402
 
 
 def best_times(functions, repeats=5):
@@ -47,7 +47,7 @@ def report(name, ratio, target, extra=""):
 
 def derived(model, quantity):
     """The engine's derived result for a model's quantity."""
-    from derive.codegen import derived_results
+    from derive.fitting.codegen import derived_results
     return derived_results(model)[quantity]
 
 
@@ -92,7 +92,9 @@ def bench_logistic():
 
 
 def bench_gradients():
-    from derive.symbols import X as Xs, beta, y as ys
+    from derive.expr.symbols import X as Xs
+    from derive.expr.symbols import beta
+    from derive.expr.symbols import y as ys
     rng = np.random.default_rng(2)
     n, d = 200_000, 100
     X = rng.standard_normal((n, d))
@@ -110,7 +112,7 @@ def bench_gradients():
     for model, by_hand in hand.items():
         g = lambdify(derived(model, "gradient"), [beta, Xs, ys])
         np.testing.assert_allclose(g(b, X, y), by_hand(), rtol=1e-10, atol=1e-8)
-        ours, theirs = best_times([lambda: g(b, X, y), by_hand], 20)
+        ours, theirs = best_times([lambda g=g: g(b, X, y), by_hand], 20)
         ratio = ours / theirs
         report(f"lambdified {model} gradient / hand-written numpy", ratio, 1.1)
 

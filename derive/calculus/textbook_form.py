@@ -1,0 +1,364 @@
+"""The textbook form: the rewrites that make a matrix derivative look as a person writes it.
+
+Before differentiating, log(1 + eᵘ) is recognised as softplus(u) (`recognise_special_functions`); after,
+`textbook_form` collects terms, drops the transposes of 1×1 matrices, merges diagonal matrices and
+simplifies entrywise formulas. Each rewrite is a verified step of the derivation; a rewrite that takes too
+long is skipped, leaving the untidied (still verified) form.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+
+from derive.core.limits import time_limit
+from derive.errors import LimitExceeded
+from derive.expr.algebra import (
+    factor_common,
+    multiply,
+    split_product,
+    transpose_shallow,
+)
+from derive.expr.functions import FUNCTION_NAMES, Elementwise, sigmoid, softplus
+
+SIMPLIFY_SECONDS = 2.0     # for tidying one result; past it the untidied (still verified) form is kept
+
+
+# --- before differentiating: log(1 + eᵘ) is softplus(u) ----------------------------------------------
+def recognise_special_functions(D, f, lhs):
+    """Rewrite log(𝟏 + exp(u)) as softplus(u), and log σ(u), log(𝟏 − σ(u)) as −softplus(∓u), as a step."""
+    rewritten = _softplus_forms(f)
+    if rewritten == f:
+        return f
+    return D.step("recognise softplus", "log(1 + eᵘ) is softplus(u), whose derivative is σ(u); log σ(u) = "
+                  "−softplus(−u) and log(1 − σ(u)) = −softplus(u). Entrywise on vectors.", f, rewritten, lhs=lhs)
+
+
+def _softplus_forms(f):
+    def is_one(e):
+        return isinstance(e, sp.OneMatrix) or e == 1
+
+    def match(e):
+        if isinstance(e, Elementwise) and e.name == "log":
+            inner = e.arg
+        elif isinstance(e, sp.log):
+            inner = e.args[0]
+        else:
+            return None
+        vector = isinstance(e, Elementwise)
+        terms = inner.args if isinstance(inner, (sp.MatAdd, sp.Add)) else (inner,)
+        if len(terms) == 2:
+            one = [t for t in terms if is_one(t)]
+            rest = [t for t in terms if not is_one(t)]
+            if len(one) == 1 and len(rest) == 1:
+                t = rest[0]
+                if isinstance(t, Elementwise) and t.name == "exp":
+                    return Elementwise("softplus", t.arg)
+                if isinstance(t, sp.exp) and not vector:
+                    return softplus(t.args[0])
+                negated = _negated(t)
+                if negated is not None and isinstance(negated, Elementwise) and negated.name == "sigmoid":
+                    return -Elementwise("softplus", negated.arg)              # log(1 − σ(u)) = −softplus(u)
+                if negated is not None and isinstance(negated, sigmoid) and not vector:
+                    return -softplus(negated.args[0])
+        if isinstance(inner, Elementwise) and inner.name == "sigmoid":
+            return -Elementwise("softplus", -inner.arg)                       # log σ(u) = −softplus(−u)
+        if isinstance(inner, sigmoid):
+            return -softplus(-inner.args[0])
+        return None
+
+    def go(e):
+        if not e.args:
+            return e
+        found = match(e)
+        if found is not None:
+            return found
+        args = [go(a) for a in e.args]
+        if all(a is b for a, b in zip(args, e.args)):
+            return e
+        return _flat_product(args) if isinstance(e, sp.MatMul) else e.func(*args)
+
+    return go(f)
+
+
+def _flat_product(args):
+    """The matrix product of args with nested products flattened and the numbers multiplied: −A(−B) = AB."""
+    flat = []
+    for a in args:
+        flat.extend(a.args if isinstance(a, sp.MatMul) else [a])
+    coefficient = sp.Mul(*[a for a in flat if not a.is_Matrix])
+    matrices = [a for a in flat if a.is_Matrix]
+    if coefficient == 1:
+        return matrices[0] if len(matrices) == 1 else sp.MatMul(*matrices)
+    return sp.MatMul(coefficient, *matrices)
+
+
+def _negated(t):
+    """u when t is −u (−1·u as a product), else None."""
+    if isinstance(t, sp.MatMul):
+        c, ms = t.as_coeff_matrices()
+        if c == -1:
+            return ms[0] if len(ms) == 1 else sp.MatMul(*ms)
+    if isinstance(t, sp.Mul) and t.could_extract_minus_sign():
+        return -t
+    return None
+
+
+# --- after differentiating: the form a person writes ---------------------------------------------------
+def textbook_form(D, expr, lhs):
+    """Collect terms, merge diagonal matrices and simplify entrywise expressions, each change a verified step."""
+    moves = [("a 1×1 matrix equals its transpose", "uᵀ = u for a 1×1 matrix u.", untranspose_scalars),
+             ("collect terms", "Take out the factors the terms share: AB + AC = A(B + C), BA + CA = (B + C)A.",
+              collect_terms),
+             ("diag(a)diag(b) = diag(a ⊙ b)", "Products and sums of diagonal matrices are taken entry by entry.",
+              merge_diagonals),
+             ("simplify entry by entry", "The vector's entries are the same scalar formula in the entries of its "
+              "arguments; simplify that formula (σ(−z) = 1 − σ(z), collect factors).", simplify_entrywise)]
+    canonical = canonical_sums(expr)
+    if canonical != expr and D.steps and D.steps[-1].after == expr:
+        # the same sum with its terms in derive's canonical order (as `derive.parse` builds it)
+        D.steps[-1] = dataclasses.replace(D.steps[-1], after=canonical, verified=False).verify(len(D.steps) - 1)
+        expr = canonical
+    for _ in range(3):
+        changed = False
+        for rule_name, why, move in moves:
+            try:
+                with time_limit(SIMPLIFY_SECONDS, "simplifying"):
+                    after = move(expr)
+            except LimitExceeded:
+                continue
+            after = canonical_sums(order_hadamard(after))
+            if after != expr:
+                expr = D.step(rule_name, why, expr, after, lhs=lhs)
+                changed = True
+        if not changed:
+            break
+    return expr
+
+
+def canonical_sums(expr):
+    """Every matrix sum with its terms sorted as `derive.parse` sorts them, so that the text of a result
+    parses back to the identical expression (the printers still show positive terms first)."""
+    if not expr.args:
+        return expr
+    args = [canonical_sums(a) for a in expr.args]
+    if isinstance(expr, sp.MatAdd):
+        return sp.MatAdd(*sorted(args, key=sp.default_sort_key))
+    return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+
+
+def untranspose_scalars(expr):
+    """uᵀ = u wherever u is 1×1: exp(xᵀAx)ᵀ = exp(xᵀAx), xᵀAᵀx = xᵀAx (the form with fewer transposes)."""
+    expr = expr.replace(lambda e: isinstance(e, sp.Transpose) and e.arg.shape == (1, 1), lambda e: e.arg)
+
+    def fewer_transposes(m):
+        flipped = transpose_shallow(m)
+        return flipped if flipped.count(sp.Transpose) < m.count(sp.Transpose) else m
+
+    return expr.replace(lambda e: isinstance(e, sp.MatMul) and e.shape == (1, 1), fewer_transposes)
+
+
+def collect_terms(expr):
+    """Xᵀa − Xᵀb = Xᵀ(a − b); Ax + Aᵀx + b = (A + Aᵀ)x + b; 2a − 2b = 2(a − b). Recursively inside products."""
+    if isinstance(expr, sp.MatMul):
+        c, ms = expr.as_coeff_matrices()
+        inner = [collect_terms(m) for m in ms]
+        return multiply([c] + inner, expr) if inner != list(ms) else expr
+    if not isinstance(expr, sp.MatAdd):
+        return expr
+    whole = factor_common(expr)
+    if whole != expr:
+        return _numeric_factor(whole)
+    for side in (-1, 0):
+        groups: dict = {}
+        for t in expr.args:
+            _, ms = split_product(t)
+            key = ms[side] if len(ms) > 1 else None
+            groups.setdefault(key, []).append(t)
+        if any(key is not None and len(ts) > 1 for key, ts in groups.items()):
+            terms = []
+            for key, ts in groups.items():
+                terms.extend(ts if key is None or len(ts) == 1 else [_numeric_factor(factor_common(sp.MatAdd(*ts)))])
+            return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+    return _numeric_factor(expr)
+
+
+def _numeric_factor(expr):
+    """2a − 2b = 2(a − b), inside products too: the common rational factor of a sum's terms in front."""
+    if isinstance(expr, sp.MatMul):
+        c, ms = expr.as_coeff_matrices()
+        factored = [_numeric_factor(m) for m in ms]
+        pulled = sp.S.One
+        for k, m in enumerate(factored):
+            if isinstance(m, sp.MatMul) and isinstance(ms[k], sp.MatAdd):
+                mc, mms = m.as_coeff_matrices()
+                pulled *= mc
+                factored[k] = mms[0] if len(mms) == 1 else sp.MatMul(*mms)
+        return multiply([c * pulled] + factored, expr) if factored != list(ms) or pulled != 1 else expr
+    if not isinstance(expr, sp.MatAdd):
+        return expr
+    coefficients = [split_product(t)[0] for t in expr.args]
+    if not all(c.is_Rational for c in coefficients):
+        return expr
+    common = sp.gcd_list([abs(c) for c in coefficients])
+    if common in (0, 1):
+        return expr
+    return sp.MatMul(common, sp.MatAdd(*[multiply([c / common] + split_product(t)[1], t)
+                                          for c, t in zip(coefficients, expr.args)]))
+
+
+def merge_diagonals(expr):
+    """diag(a)diag(b) = diag(a ⊙ b) and diag(a) + diag(b) = diag(a + b), everywhere in expr."""
+    if not expr.args or not expr.has(DiagMatrix):
+        return expr
+    args = [merge_diagonals(a) for a in expr.args]
+    if isinstance(expr, sp.MatMul):
+        merged = []
+        for a in args:
+            if merged and isinstance(a, DiagMatrix) and isinstance(merged[-1], DiagMatrix):
+                merged[-1] = DiagMatrix(HadamardProduct(merged[-1].args[0], a.args[0]))
+            else:
+                merged.append(a)
+        return merged[0] if len(merged) == 1 else sp.MatMul(*merged)
+    if isinstance(expr, sp.MatAdd):
+        diagonal = [a for a in args if _diag_term(a) is not None]
+        if len(diagonal) > 1:
+            others = [a for a in args if _diag_term(a) is None]
+            combined = DiagMatrix(sp.MatAdd(*[_diag_term(a) for a in diagonal]))
+            return combined if not others else sp.MatAdd(combined, *others)
+    return expr.func(*args)
+
+
+def _diag_term(term):
+    """a for diag(a), c·a for c·diag(a) (c a number), else None."""
+    if isinstance(term, DiagMatrix):
+        return term.args[0]
+    if isinstance(term, sp.MatMul):
+        c, ms = term.as_coeff_matrices()
+        if len(ms) == 1 and isinstance(ms[0], DiagMatrix):
+            return sp.MatMul(c, ms[0].args[0])
+    return None
+
+
+def order_hadamard(expr):
+    """σ(u) ⊙ (𝟏 − σ(u)) rather than (𝟏 − σ(u)) ⊙ σ(u): plain applications first, as textbooks write them."""
+    if not expr.args or not expr.has(HadamardProduct):
+        return expr
+    args = [order_hadamard(a) for a in expr.args]
+    if isinstance(expr, HadamardProduct):
+        ordered = sorted(args, key=lambda a: isinstance(a, sp.MatAdd))
+        return HadamardProduct(*ordered)
+    return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+
+
+# Entrywise algebra: a vector built with ⊙, entrywise functions and sums is one scalar formula per entry.
+_ENTRYWISE = (HadamardProduct, HadamardPower, Elementwise)
+
+
+def simplify_entrywise(expr):
+    """Simplify every entrywise sub-expression through its scalar formula (σ(−u) = 𝟏 − σ(u), factor)."""
+    if not getattr(expr, "is_Matrix", False) or not expr.has(*_ENTRYWISE):
+        if expr.args and expr.has(*_ENTRYWISE):
+            args = [simplify_entrywise(a) for a in expr.args]
+            return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+        return expr
+    if _is_entrywise(expr):
+        atoms: dict = {}
+        try:
+            scalar = _lower(expr, atoms)
+        except ValueError:
+            return expr
+        better = _simplest_scalar(scalar)
+        if better == scalar:
+            return expr
+        lifted = _lift(better, {v: k for k, v in atoms.items()}, expr.shape)
+        if lifted is None or sp.count_ops(better) >= sp.count_ops(scalar):
+            return expr
+        return lifted
+    args = [simplify_entrywise(a) for a in expr.args]
+    return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+
+
+def _is_entrywise(expr) -> bool:
+    if isinstance(expr, _ENTRYWISE):
+        return True
+    if isinstance(expr, sp.MatAdd):
+        return any(_is_entrywise(a) for a in expr.args) and expr.has(*_ENTRYWISE)
+    if isinstance(expr, sp.MatMul):
+        c, ms = expr.as_coeff_matrices()
+        return len(ms) == 1 and _is_entrywise(ms[0])
+    return False
+
+
+def _lower(expr, atoms: dict):
+    """The scalar formula of one entry; matrix leaves (x, Xβ, ...) become scalar symbols."""
+    if isinstance(expr, sp.OneMatrix):
+        return sp.S.One
+    if isinstance(expr, sp.ZeroMatrix):
+        return sp.S.Zero
+    if isinstance(expr, sp.MatAdd):
+        return sp.Add(*[_lower(a, atoms) for a in expr.args])
+    if isinstance(expr, HadamardProduct):
+        return sp.Mul(*[_lower(a, atoms) for a in expr.args])
+    if isinstance(expr, HadamardPower):
+        return _lower(expr.base, atoms) ** expr.exp
+    if isinstance(expr, Elementwise):
+        return expr.function(_lower(expr.arg, atoms))
+    if isinstance(expr, sp.MatMul):
+        c, ms = expr.as_coeff_matrices()
+        if c != 1:
+            return c * _lower(ms[0] if len(ms) == 1 else sp.MatMul(*ms), atoms)
+    if not expr.is_Matrix:
+        raise ValueError("not an entrywise expression")
+    if expr not in atoms:
+        atoms[expr] = sp.Dummy(f"u{len(atoms)}", real=True)
+    return atoms[expr]
+
+
+def _sigmoid_of_negative(e):
+    """σ(−z) = 1 − σ(z)."""
+    return e.replace(lambda t: isinstance(t, sigmoid) and t.args[0].could_extract_minus_sign(),
+                     lambda t: 1 - sigmoid(-t.args[0]))
+
+
+def _simplest_scalar(scalar):
+    candidates = [scalar]
+    rewritten = _sigmoid_of_negative(scalar)
+    for base in {scalar, rewritten}:
+        candidates.append(base)
+        for transform in (sp.expand, sp.factor):
+            try:
+                candidates.append(transform(base))
+            except (sp.PolynomialError, TypeError, ValueError):
+                pass
+    return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+
+
+def _lift(e, atoms: dict, shape):
+    """The scalar formula back as a vector expression: symbols → their matrices, · → ⊙, f → entrywise f."""
+    ones = sp.OneMatrix(*shape)
+
+    def go(t):
+        if t in atoms:
+            return atoms[t]
+        if not t.has(*atoms):
+            return ones if t == 1 else sp.MatMul(t, ones)
+        if isinstance(t, sp.Add):
+            return sp.MatAdd(*[go(a) for a in t.args])
+        if isinstance(t, sp.Mul):
+            coefficient, rest = t.as_independent(*atoms, as_Add=False)
+            factors = sorted((go(a) for a in sp.Mul.make_args(rest)), key=lambda f: isinstance(f, sp.MatAdd))
+            product = factors[0] if len(factors) == 1 else HadamardProduct(*factors)
+            return product if coefficient == 1 else sp.MatMul(coefficient, product)
+        if isinstance(t, sp.Pow) and not t.exp.has(*atoms):
+            return HadamardPower(go(t.base), t.exp)
+        if isinstance(t, sp.Function) and len(t.args) == 1 and type(t) in FUNCTION_NAMES:
+            return Elementwise(FUNCTION_NAMES[type(t)], go(t.args[0]))
+        raise ValueError(f"cannot write {t} entrywise")
+
+    try:
+        return go(e)
+    except ValueError:
+        return None

@@ -1,0 +1,380 @@
+"""Steps and derivations, and the machine check every step passes before it is recorded.
+
+A `Step` says that one expression becomes another by a named rule. Each step carries a *check*, the
+relation its two sides must satisfy (equal as functions, one the gradient of the other, one solving the
+other, ...). The check runs when the step is made, numerically at random points with matrix dimensions
+drawn at random (at least two size draws), and symbolically where that is cheap. A step that fails raises
+`VerificationError`: it is a bug, never a result.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
+
+import numpy as np
+import sympy as sp
+
+from derive.core.numeval import directional_derivative, evaluate, indexed_key, padded
+from derive.errors import VerificationError
+from derive.expr.notation import Differential, Notation, differential_key
+
+SIZE_DRAWS = 2       # independent draws of every matrix dimension
+POINT_DRAWS = 2      # random points per size draw
+RTOL = 1e-7          # complex-step derivatives are exact to rounding, so this is generous
+
+
+
+# ---------------------------------------------------------------------------------------------------
+# Random points: values for every symbol in an expression
+# ---------------------------------------------------------------------------------------------------
+Sampler = Callable[[np.random.Generator, tuple], object]
+
+
+def normal(rng, shape):
+    return rng.standard_normal(shape) if shape else float(rng.standard_normal())
+
+
+def positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape) if shape else float(rng.uniform(0.5, 2.0))
+
+
+def probability(rng, shape):
+    return rng.uniform(0.1, 0.9, shape) if shape else float(rng.uniform(0.1, 0.9))
+
+
+def binary(rng, shape):
+    return rng.integers(0, 2, shape).astype(float)
+
+
+def counts(rng, shape):
+    return rng.poisson(3.0, shape).astype(float)
+
+
+def spd(rng, shape):
+    """A well-conditioned symmetric positive-definite matrix."""
+    a = rng.standard_normal(shape)
+    return a @ a.T / shape[0] + np.eye(shape[0])
+
+
+def dimension(low: int, high: int) -> Sampler:
+    return lambda rng, shape: int(rng.integers(low, high + 1))
+
+
+DEFAULT_DIMENSION = dimension(2, 5)
+
+
+@dataclass(frozen=True)
+class IndexIn:
+    """A free subscript ranging over 1…dimension (or 0…dimension−1 with low=0)."""
+
+    dimension: str
+    low: int = 1
+
+
+@dataclass(frozen=True)
+class Domains:
+    """How to draw values: a sampler per symbol name; dimensions, matrices and scalars have defaults."""
+
+    samplers: Mapping[str, Sampler] = field(default_factory=dict)
+
+    def sample(self, exprs, rng: np.random.Generator) -> dict:
+        symbols = set().union(*(_free_symbols(e) for e in exprs))
+        dims = {s for s in symbols if isinstance(s, sp.Symbol) and s.is_integer
+                and not isinstance(self.samplers.get(s.name), IndexIn)}
+        for s in symbols:
+            if isinstance(s, (sp.MatrixSymbol, sp.IndexedBase)):
+                dims |= {k for k in sp.Tuple(*s.shape).free_symbols if isinstance(k, sp.Symbol)}
+        env: dict = {}
+        for s in sorted(dims, key=str):
+            env[s.name] = self.samplers.get(s.name, DEFAULT_DIMENSION)(rng, ())
+        # Matrices before indexed arrays: X_ij in a sum then reads the same numbers as the matrix X.
+        order = lambda s: (isinstance(s, sp.IndexedBase), str(s))
+        for s in sorted(symbols - dims, key=order):
+            name = str(s.label) if isinstance(s, sp.IndexedBase) else s.name
+            sampler = self.samplers.get(name)
+            if isinstance(sampler, IndexIn):  # a free subscript such as k in ∂L/∂β_k: any index in range
+                env[name] = int(rng.integers(sampler.low, int(env[sampler.dimension]) + sampler.low))
+            elif isinstance(s, sp.IndexedBase):
+                shape = tuple(int(evaluate(sp.sympify(k), env)) for k in s.shape)
+                env[indexed_key(name)] = padded(env[name], len(shape)) if name in env else \
+                    (sampler or normal)(rng, tuple(k + 1 for k in shape))
+            elif isinstance(s, sp.MatrixSymbol):
+                shape = tuple(int(evaluate(sp.sympify(k), env)) for k in s.shape)
+                env[name] = (sampler or normal)(rng, shape)
+            else:
+                env[name] = (sampler or positive)(rng, ())
+        return env
+
+
+def _free_symbols(expr) -> set:
+    """The symbols an expression needs values for: scalars, dimensions, matrices, indexed arrays, free indices."""
+    if not isinstance(expr, sp.Basic):
+        return set()
+    found = {n for n in sp.preorder_traversal(expr) if isinstance(n, (sp.MatrixSymbol, sp.IndexedBase))}
+    labels = {b.label for b in found if isinstance(b, sp.IndexedBase)}
+    found |= {s for s in expr.free_symbols
+              if isinstance(s, sp.Symbol) and s not in labels}
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checks: the relation between a step's two sides, tested numerically
+# ---------------------------------------------------------------------------------------------------
+class Check:
+    """A relation `before → after` must satisfy, compared as two numbers (or arrays) at random points.
+
+    `varying` names the variables of a differential: each gets a random direction dv, which the d-nodes
+    in either side evaluate against.
+    """
+
+    def __init__(self, varying=()):
+        self.varying = tuple(varying)
+
+    def values(self, before, after, env) -> tuple:
+        raise NotImplementedError
+
+    def symbols(self, before, after) -> list:
+        return [before, after]
+
+
+class Equal(Check):
+    """before = after, as functions of every symbol."""
+
+    def values(self, before, after, env):
+        return evaluate(before, env), evaluate(after, env)
+
+
+class IsGradient(Check):
+    """after = ∇_v before: for every direction u, ⟨after, u⟩ = d/dt before(v + t·u)."""
+
+    def __init__(self, wrt):
+        super().__init__()
+        self.wrt = wrt
+
+    def values(self, before, after, env):
+        u = np.random.default_rng(len(env)).standard_normal(np.shape(env[self.wrt.name]))
+        return (np.sum(np.real(evaluate(after, env)) * u),
+                directional_derivative(before, env, {self.wrt.name: u}))
+
+
+class IsJacobian(Check):
+    """after = ∂ before / ∂vᵀ (the Hessian when before is a gradient): after·u = d/dt before(v + t·u)."""
+
+    def __init__(self, wrt):
+        super().__init__()
+        self.wrt = wrt
+
+    def values(self, before, after, env):
+        u = np.random.default_rng(len(env)).standard_normal(np.shape(env[self.wrt.name]))
+        return (np.asarray(evaluate(after, env)) @ u,
+                directional_derivative(before, env, {self.wrt.name: u}))
+
+
+class ReadsOff(Check):
+    """before is a differential linear in dv and after the gradient it determines: d f = ⟨after, dv⟩."""
+
+    def __init__(self, wrt):
+        super().__init__(varying=(wrt,))
+        self.wrt = wrt
+
+    def values(self, before, after, env):
+        direction = env[differential_key(self.wrt)]
+        return evaluate(before, env), np.sum(evaluate(after, env) * direction)
+
+
+class ReadsOffJacobian(ReadsOff):
+    """before is the differential d g of a vector, linear in dv, and after the matrix J with d g = J dv."""
+
+    def values(self, before, after, env):
+        return evaluate(before, env), evaluate(after, env) @ env[differential_key(self.wrt)]
+
+
+class Scaled(Check):
+    """An equation rewritten: residual(after) = factor · residual(before), so both have the same solutions."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = sp.sympify(factor)
+
+    def values(self, before, after, env):
+        return evaluate(self.factor, env) * evaluate(before, env), evaluate(after, env)
+
+
+class Solves(Check):
+    """after is the solution v̂ (or the equation v = v̂), and putting it for v makes the equation `before` hold."""
+
+    def __init__(self, wrt):
+        super().__init__()
+        self.wrt = wrt
+
+    def values(self, before, after, env):
+        solution = after.rhs if isinstance(after, sp.Equality) else after
+        solved = {**env, self.wrt.name: np.real(evaluate(solution, env))}
+        residual = evaluate(before, solved)
+        return residual, np.zeros_like(residual)
+
+
+class SameMinimiser(Check):
+    """before and factor·after differ by a term free of v: same gradient in v, so the same minimiser."""
+
+    def __init__(self, wrt, factor=1):
+        super().__init__()
+        self.wrt, self.factor = wrt, sp.sympify(factor)
+
+    def values(self, before, after, env):
+        u = np.random.default_rng(len(env)).standard_normal(np.shape(env[self.wrt.name]))
+        return (directional_derivative(before, env, {self.wrt.name: u}),
+                evaluate(self.factor, env) * directional_derivative(after, env, {self.wrt.name: u}))
+
+
+class Nonnegative(Check):
+    """before = after, and after is ≥ 0 at every point (a quadratic form shown to be a squared norm)."""
+
+    def values(self, before, after, env):
+        left, right = evaluate(before, env), evaluate(after, env)
+        if np.any(np.real(right) < -RTOL * (1 + np.abs(right))):
+            return left, np.nan
+        return left, right
+
+
+
+
+# ---------------------------------------------------------------------------------------------------
+# Steps and derivations
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    """One move of a derivation: `before` becomes `after` by `rule`; `verified` once its check passed."""
+
+    rule: str
+    explanation: str
+    before: sp.Basic
+    after: sp.Basic
+    lhs: Optional[sp.Basic] = None     # shown on the left instead of `before` (L(β), ∇_β L, ...)
+    relation: str = "="                # how the two sides are printed: "=", "⇒", or "" for an equation
+    verified: bool = False
+    symbolic: bool = False             # also proved by SymPy (an `Equal` step small enough to expand)
+    check: Check = field(default_factory=lambda: Equal(), repr=False, compare=False)
+    domains: Domains = field(default_factory=Domains, repr=False, compare=False)
+
+    def verify(self, seed: int = 0) -> "Step":
+        """This step, verified: raises `VerificationError` when its check fails at any random point."""
+        rng = np.random.default_rng(seed)
+        exprs = self.check.symbols(self.before, self.after)
+        drawn_sizes = set()
+        for _size_draw in range(SIZE_DRAWS):
+            for point in range(POINT_DRAWS):
+                env = self.domains.sample(exprs, rng)
+                for _ in range(20):  # each size draw differs from the last where the ranges allow it
+                    if point or _sizes(env) not in drawn_sizes:
+                        break
+                    env = self.domains.sample(exprs, rng)
+                drawn_sizes.add(_sizes(env))
+                for leaf in _differential_leaves(exprs) | set(self.check.varying):
+                    env[differential_key(leaf)] = rng.standard_normal(np.shape(env[leaf.name]))
+                try:
+                    with np.errstate(all="ignore"):
+                        left, right = self.check.values(self.before, self.after, env)
+                except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
+                    raise VerificationError(
+                        f"step '{self.rule}' could not be evaluated: {error}") from error
+                left, right = np.asarray(left), np.asarray(right)
+                scale = 1.0 + max(np.max(np.abs(left), initial=0.0), np.max(np.abs(right), initial=0.0))
+                if left.shape != right.shape and left.size != right.size:
+                    raise VerificationError(
+                        f"step '{self.rule}' changes the shape: {left.shape} vs {right.shape}")
+                error = np.max(np.abs(left.ravel() - right.ravel()), initial=0.0)
+                if not np.isfinite(error) or error > RTOL * scale:
+                    raise VerificationError(
+                        f"step '{self.rule}' failed its check ({type(self.check).__name__}) at "
+                        f"random sizes {_sizes(env)}: {left.ravel()[:3]} vs {right.ravel()[:3]}")
+        symbolic = isinstance(self.check, Equal) and not self.check.varying and proved_equal(self.before, self.after)
+        return dataclasses.replace(self, verified=True, symbolic=symbolic)
+
+
+SYMBOLIC_OPS = 40  # larger expressions are left to the numeric check: expanding them costs more than it tells
+
+
+def proved_equal(before, after) -> bool:
+    """Whether SymPy shows before − after = 0 by expanding: cheap, and only ever extra evidence (SymPy
+    cannot prove every identity, so a failure here means nothing; the numeric check is the judge)."""
+    if isinstance(before, sp.Equality) or isinstance(after, sp.Equality) or before.is_Matrix != after.is_Matrix:
+        return False
+    if sp.count_ops(before) + sp.count_ops(after) > SYMBOLIC_OPS:
+        return False
+    if any(e.has(sp.Sum, sp.Product, sp.Derivative, sp.Indexed, Notation) for e in (before, after)):
+        return False
+    difference = sp.expand((before - after).doit())
+    return difference == 0 or isinstance(difference, sp.ZeroMatrix)
+
+
+def _differential_leaves(exprs) -> set:
+    leaves = set()
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            leaves |= {n.arg for n in sp.preorder_traversal(e)
+                       if isinstance(n, Differential) and isinstance(n.arg, (sp.MatrixSymbol, sp.Symbol))}
+    return leaves
+
+
+def _sizes(env) -> str:
+    return ", ".join(f"{k}={v}" for k, v in env.items() if isinstance(v, int)) or "(scalars only)"
+
+
+@dataclass
+class Derivation:
+    """An ordered list of verified steps and the results they establish (quantity name → expression)."""
+
+    title: str
+    model: Optional[str] = None
+    form: str = "matrix"
+    domains: Domains = field(default_factory=Domains)
+    steps: list = field(default_factory=list)
+    results: dict = field(default_factory=dict)
+    symbols: list = field(default_factory=list)   # (symbol, description) pairs shown before the steps
+    notes: list = field(default_factory=list)     # sentences shown after the steps
+    sections: list = field(default_factory=list)  # (index of first step, heading)
+
+    def step(self, rule: str, explanation: str, before, after, *, check: Check | None = None,
+             lhs=None, relation: str = "="):
+        """Record the move before → after, verified now; returns `after` so moves chain."""
+        made = Step(rule, explanation, before, after, lhs=lhs, relation=relation,
+                    check=check or Equal(), domains=self.domains).verify(seed=len(self.steps))
+        self.steps.append(made)
+        return after
+
+    def section(self, heading: str) -> None:
+        self.sections.append((len(self.steps), heading))
+
+    @property
+    def result(self):
+        """The last result recorded (for one-quantity derivations such as `derive.diff`)."""
+        return list(self.results.values())[-1]
+
+    # Rendering lives in render.py; these delegate so that a Derivation displays itself.
+    def to_text(self) -> str:
+        from derive.render.formats import to_text
+        return to_text(self)
+
+    def to_latex(self, standalone: bool = False) -> str:
+        from derive.render.formats import to_latex
+        return to_latex(self, standalone=standalone)
+
+    def to_markdown(self) -> str:
+        from derive.render.formats import to_markdown
+        return to_markdown(self)
+
+    def to_dict(self) -> dict:
+        from derive.render.formats import to_dict
+        return to_dict(self)
+
+    def _repr_latex_(self) -> str:
+        from derive.render.formats import to_latex
+        return to_latex(self, standalone=False, jupyter=True)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self.to_text()

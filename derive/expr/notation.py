@@ -1,0 +1,81 @@
+"""Notation nodes: expressions that are typography or calculus notation rather than algebra.
+
+`Notation` is a name shown on the left of a step (L(β), ∇_β L); `d(u)` is the differential of u, with the
+leaf dv for a variable. Their numeric meaning (a differential is a complex-step directional derivative)
+lives with every other node's in `derive.core.numeval`.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+
+class Notation(sp.Expr):
+    """A name shown on the left of a step (L(β), ∇_β L, H): typography only, never evaluated."""
+
+    def __new__(cls, text: str, latex: str):
+        return super().__new__(cls, Str(text), Str(latex))
+
+    @property
+    def text(self) -> str:
+        return self.args[0].name
+
+    @property
+    def latex(self) -> str:
+        return self.args[1].name
+
+    def _latex(self, printer):
+        return self.latex
+
+    def _sympystr(self, printer):
+        return self.args[0].name
+
+
+def differential_key(variable) -> str:
+    """The env key holding the direction dv that the differential leaf d(v) evaluates to."""
+    return "d " + variable.name
+
+
+class _DifferentialNotation:
+    """What d(u) and its leaf dv share: the argument, and how they print."""
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return isinstance(self.arg, (sp.MatrixSymbol, sp.Symbol))
+
+    def _latex(self, printer):
+        inner = printer._print(self.arg)
+        return r"\mathrm{d}%s" % inner if self.is_leaf else r"\mathrm{d}\left(%s\right)" % inner
+
+    def _sympystr(self, printer):
+        inner = printer._print(self.arg)
+        return "d%s" % inner if self.is_leaf else "d(%s)" % inner
+
+
+class Differential(_DifferentialNotation, MatrixExpr):
+    """d(U), the differential of a matrix expression; d(X) for a symbol X is the leaf dX."""
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _eval_transpose(self):
+        return sp.Transpose(self)  # shown as (dU)ᵀ; pushing ᵀ inside is the transpose rule's job
+
+    def doit(self, **hints):
+        return self
+
+
+class ScalarDifferential(_DifferentialNotation, sp.Expr):
+    """d(u) for a scalar expression u; d(x) for a scalar symbol x is the leaf dx."""
+
+    is_commutative = True
+
+
+def d(u):
+    return Differential(u) if getattr(u, "is_Matrix", False) else ScalarDifferential(u)

@@ -1,0 +1,351 @@
+"""Formulas in textbook notation: LaTeX for documents, Unicode for the terminal.
+
+Both printers override only what differs from SymPy's: transposes as ᵀ / ^{\\top}, the ones vector 𝟏,
+diag(·), ⊙, X⁻ᵀ, σ(·), and sums ordered with their positive terms first (y − Xβ, not −Xβ + y).
+The plain, re-parseable syntax (the JSON "text" field) is `derive.expr.plain`.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
+    "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ",
+    "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Sigma": "Σ", "Gamma": "Γ", "Delta": "Δ",
+    "Theta": "Θ", "Lambda": "Λ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+}
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def negate(term):
+    """−term without SymPy's evaluation (which would push transposes into sums)."""
+    if isinstance(term, sp.MatMul):
+        coefficient, matrices = term.as_coeff_matrices()
+        return sp.MatMul(*matrices) if coefficient == -1 else sp.MatMul(-coefficient, *matrices)
+    return -term
+
+
+def positive_first(terms):
+    """Order a sum's terms as people write them: those without a leading minus sign first."""
+    return sorted(terms, key=lambda t: t.could_extract_minus_sign())
+
+
+def _is_1x1(expr) -> bool:
+    return expr.shape == (1, 1)
+
+
+def _is_atom(expr) -> bool:
+    # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.derivations.logistic.Named)
+    return isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Indexed, sp.OneMatrix, sp.Identity)) \
+        or getattr(expr, "prints_as_symbol", False)
+
+
+class TextbookLatexPrinter(LatexPrinter):
+    def _print_Transpose(self, expr):
+        arg = expr.arg
+        if isinstance(arg, sp.Inverse):
+            return r"%s^{-\top}" % self._wrap(arg.arg)
+        if isinstance(arg, sp.OneMatrix):
+            return r"\mathbf{1}^{\top}"
+        return r"%s^{\top}" % self._wrap(arg)
+
+    def _print_Inverse(self, expr):
+        if isinstance(expr.arg, sp.Transpose):
+            return r"%s^{-\top}" % self._wrap(expr.arg.arg)
+        return r"%s^{-1}" % self._wrap(expr.arg)
+
+    def _wrap(self, arg):
+        text = self._print(arg)
+        return text if _is_atom(arg) else r"\left(%s\right)" % text
+
+    def _print_OneMatrix(self, expr):
+        if _is_1x1(expr):
+            return "1"
+        return r"\mathbf{1}^{\top}" if expr.rows == 1 and expr.cols != 1 else r"\mathbf{1}"
+
+    def _print_Identity(self, expr):
+        return "1" if _is_1x1(expr) else "I"
+
+    def _print_ZeroMatrix(self, expr):
+        return r"\mathbf{0}"
+
+    def _print_DiagMatrix(self, expr):
+        return r"\operatorname{diag}\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_HadamardProduct(self, expr):
+        if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
+            return " ".join(r"\left(%s\right)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
+                            for a in expr.args)
+        return r" \odot ".join(self._wrap_hadamard(a) for a in expr.args)
+
+    def _wrap_hadamard(self, arg):
+        text = self._print(arg)
+        return r"\left(%s\right)" % text if isinstance(arg, (sp.MatAdd, sp.MatMul)) and len(arg.args) > 1 \
+            and (isinstance(arg, sp.MatAdd) or arg.could_extract_minus_sign()) else text
+
+    def _print_HadamardPower(self, expr):
+        return r"%s^{\circ %s}" % (self._wrap(expr.base), self._print(expr.exp))
+
+    def _print_Trace(self, expr):
+        return r"\operatorname{tr}\left(%s\right)" % self._print(expr.arg)
+
+    def _print_Determinant(self, expr):
+        return r"\det\left(%s\right)" % self._print(expr.arg)
+
+    def _print_log(self, expr, exp=None):
+        if isinstance(expr.args[0], sp.Determinant):
+            return r"\log\det\left(%s\right)" % self._print(expr.args[0].arg)
+        return super()._print_log(expr, exp)
+
+    def _print_MatAdd(self, expr):
+        terms = positive_first(expr.args)
+        out = self._print(terms[0])
+        for t in terms[1:]:
+            if t.could_extract_minus_sign():
+                out += " - " + self._print(negate(t))
+            else:
+                out += " + " + self._print(t)
+        return out
+
+    def _print_Add(self, expr, order=None):
+        if any(a.is_Matrix for a in expr.args):
+            return self._print_MatAdd(expr)
+        return super()._print_Add(expr, order)
+
+    def _print_MatMul(self, expr):
+        coefficient, matrices = expr.as_coeff_matrices()
+        parts = []
+        for m in matrices:
+            text = self._print(m)
+            parts.append(r"\left(%s\right)" % text if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct)) else text)
+        body = " ".join(parts)
+        if coefficient == 1:
+            return body
+        if coefficient == -1:
+            return "- " + body
+        c = self._print(coefficient)
+        if isinstance(coefficient, sp.Add):
+            c = r"\left(%s\right)" % c
+        return c + " " + body
+
+
+class TextbookTextPrinter(StrPrinter):
+    """One-line Unicode, as a person writes it in a terminal: 2XᵀXβ − 2Xᵀy, σ(Xβ) ⊙ (𝟏 − σ(Xβ))."""
+
+    printmethod = "_unicode"  # not _sympystr: the classes' own str() forms are the plain ones
+
+    def _print_Notation(self, expr):
+        return expr.text
+
+    def _print_Differential(self, expr):
+        inner = self._print(expr.arg)
+        return "d" + inner if expr.is_leaf else "d(%s)" % inner
+
+    _print_ScalarDifferential = _print_Differential
+
+    def _print_Symbol(self, expr):
+        return self._name(expr.name)
+
+    _print_MatrixSymbol = _print_Symbol
+    _print_Dummy = _print_Symbol
+
+    def _name(self, name):
+        name, _, power = name.partition("^")
+        base, _, sub = name.partition("_")
+        text = GREEK.get(base, base) + power.translate(SUPERSCRIPTS)
+        if sub:
+            text += sub.translate(SUBSCRIPTS) if sub.isdigit() else "_" + sub
+        return text
+
+    def _print_IndexedBase(self, expr):
+        return self._name(str(expr.label))
+
+    def _print_Indexed(self, expr):
+        return "%s_%s" % (self._print(expr.base), "".join(self._print(i) for i in expr.indices))
+
+    def _wrap(self, arg):
+        text = self._print(arg)
+        return text if _is_atom(arg) else "(%s)" % text
+
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, sp.Inverse):
+            return "%s⁻ᵀ" % self._wrap(expr.arg.arg)
+        if isinstance(expr.arg, sp.OneMatrix):
+            return "𝟏ᵀ"
+        return "%sᵀ" % self._wrap(expr.arg)
+
+    def _print_Inverse(self, expr):
+        if isinstance(expr.arg, sp.Transpose):
+            return "%s⁻ᵀ" % self._wrap(expr.arg.arg)
+        return "%s⁻¹" % self._wrap(expr.arg)
+
+    def _print_OneMatrix(self, expr):
+        if _is_1x1(expr):
+            return "1"
+        return "𝟏ᵀ" if expr.rows == 1 and expr.cols != 1 else "𝟏"
+
+    def _print_Identity(self, expr):
+        return "1" if _is_1x1(expr) else "I"
+
+    def _print_ZeroMatrix(self, expr):
+        return "0"
+
+    def _print_DiagMatrix(self, expr):
+        return "diag(%s)" % self._print(expr.args[0])
+
+    def _print_HadamardProduct(self, expr):
+        if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
+            return "".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
+                           for a in expr.args)
+        return " ⊙ ".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) or
+                          isinstance(a, sp.MatMul) and a.could_extract_minus_sign() else self._print(a)
+                          for a in expr.args)
+
+    def _print_HadamardPower(self, expr):
+        return "%s^∘%s" % (self._wrap(expr.base), self._print(expr.exp))
+
+    def _print_Trace(self, expr):
+        return "tr(%s)" % self._print(expr.arg)
+
+    def _print_Determinant(self, expr):
+        return "det(%s)" % self._print(expr.arg)
+
+    def _print_Function(self, expr):
+        name = {"sigmoid": "σ"}.get(type(expr).__name__, type(expr).__name__)
+        if name == "log" and isinstance(expr.args[0], sp.Determinant):
+            return "log det(%s)" % self._print(expr.args[0].arg)
+        return "%s(%s)" % (name, ", ".join(self._print(a) for a in expr.args))
+
+    _print_log = _print_Function
+    _print_exp = _print_Function
+
+    def _print_Elementwise(self, expr):
+        name = {"sigmoid": "σ"}.get(expr.name, expr.name)
+        return "%s(%s)" % (name, self._print(expr.arg))
+
+    def _print_Pi(self, expr):
+        return "π"
+
+    def _print_MatrixBase(self, expr):
+        """[a, b; c, d]: rows separated by semicolons, as derive's input grammar writes matrices."""
+        return "[%s]" % "; ".join(", ".join(self._print(e) for e in expr.row(i)) for i in range(expr.rows))
+
+    _print_ImmutableDenseMatrix = _print_MatrixBase
+    _print_MutableDenseMatrix = _print_MatrixBase
+
+    def _print_MatPow(self, expr):
+        exp = expr.exp
+        power = str(exp).translate(SUPERSCRIPTS) if exp.is_Integer else "^(%s)" % self._print(exp)
+        return "%s%s" % (self._wrap(expr.base), power)
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.base, expr.exp
+        if isinstance(base, sp.Symbol) and "^" in base.name and exp != sp.S.Half:
+            return self._print_Pow_wrapped(self._print(base), exp)  # (σ²)², not σ²²
+        if exp == -1:
+            return "1/%s" % self._wrap(base)
+        if exp == sp.S.Half:
+            return "√%s" % self._wrap(base)
+        if exp.is_Integer:
+            return "%s%s" % (self._wrap(base), str(exp).translate(SUPERSCRIPTS))
+        return "%s^(%s)" % (self._wrap(base), self._print(exp))
+
+    def _print_Pow_wrapped(self, base_text, exp):
+        if exp == -1:
+            return "1/(%s)" % base_text
+        if exp.is_Integer:
+            return "(%s)%s" % (base_text, str(exp).translate(SUPERSCRIPTS))
+        return "(%s)^(%s)" % (base_text, self._print(exp))
+
+    def _print_Add(self, expr, order=None):
+        terms = positive_first(expr.args)
+        out = self._print(terms[0])
+        for t in terms[1:]:
+            out += (" − " + self._print(negate(t))) if t.could_extract_minus_sign() else (" + " + self._print(t))
+        return out
+
+    _print_MatAdd = _print_Add
+
+    def _print_Mul(self, expr):
+        if expr.could_extract_minus_sign():
+            return "−" + self._print(-expr)
+        numer, denom = expr.as_numer_denom()
+        if denom != 1:
+            return "%s/%s" % (self._wrap(numer) if isinstance(numer, sp.Add) else self._print(numer),
+                              self._print(denom) if denom.is_Integer or isinstance(denom, (sp.Pow, sp.Function))
+                              else self._wrap(denom))  # n/2 and 1/(1 + x²)², not n/(2) or 1/((1 + x²)²)
+        # d/dx[u] last, as Leibniz wrote it: cos(x²)·d/dx[x²]
+        factors = sorted(sp.Mul.make_args(expr), key=lambda f: isinstance(f, sp.Derivative))
+        return "·".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in factors) \
+            if not all(len(self._print(f)) == 1 or f.is_Number for f in factors) else \
+            "".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in factors)
+
+    def _print_MatMul(self, expr):
+        coefficient, matrices = expr.as_coeff_matrices()
+        sign = ""
+        if coefficient.could_extract_minus_sign():
+            sign, coefficient = "−", -coefficient
+        parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct))
+                 else self._print(m) for m in matrices]
+        c = "" if coefficient == 1 else (self._wrap(coefficient) if isinstance(coefficient, sp.Add)
+                                         else self._print(coefficient))
+        if "/" in c and parts:
+            c = "(%s)" % c  # (1/n)Xᵀ𝟏, not 1/nXᵀ𝟏
+        body = parts[0] if parts else ""
+        for m, part in zip(matrices[1:], parts[1:]):
+            # a·cos(aᵀx), not acos(aᵀx): a function's name written after a letter would merge with it
+            merges = type(m).__name__ == "Elementwise" and body[-1:].isascii() and body[-1:].isalpha() \
+                and part[:1].isascii() and part[:1].isalpha()
+            body += ("·" if merges else "") + part
+        return sign + c + body
+
+    def _print_Sum(self, expr):
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = "(%s)" % body
+        for index, low, high in reversed(expr.limits):
+            body = "Σ_{%s=%s..%s} %s" % (self._print(index), self._print(low), self._print(high), body)
+        return body
+
+    def _print_Product(self, expr):
+        body = self._print(expr.function)
+        if isinstance(expr.function, (sp.Add, sp.Mul)):
+            body = "(%s)" % body
+        for index, low, high in reversed(expr.limits):
+            body = "Π_{%s=%s..%s} %s" % (self._print(index), self._print(low), self._print(high), body)
+        return body
+
+    def _print_factorial(self, expr):
+        return "%s!" % self._wrap(expr.args[0])
+
+    def _print_KroneckerDelta(self, expr):
+        return "δ_%s%s" % tuple(self._print(a) for a in expr.args[:2])
+
+    def _print_Derivative(self, expr):
+        """Leibniz notation, d/dx[u], ∂²/∂y∂x[u]; ∂ when u has other variables (held fixed)."""
+        from sympy.printing.conventions import requires_partial
+        d = "∂" if requires_partial(expr) else "d"
+        power = lambda k: str(k).translate(SUPERSCRIPTS) if k != 1 else ""
+        order = sum(int(k) for _, k in expr.variable_count)
+        head = "%s%s/%s" % (d, power(order), "".join("%s%s%s" % (d, self._print(v), power(k))
+                                                      for v, k in reversed(expr.variable_count)))
+        return "%s[%s]" % (head, self._print(expr.expr))
+
+    def _print_Equality(self, expr):
+        return "%s = %s" % (self._print(expr.lhs), self._print(expr.rhs))
+
+
+_LATEX = TextbookLatexPrinter({"mat_symbol_style": "plain", "mul_symbol": None})
+_TEXT = TextbookTextPrinter()
+
+
+def latex(expr) -> str:
+    return _LATEX.doprint(expr)
+
+
+def unicode(expr) -> str:
+    return _TEXT.doprint(expr)

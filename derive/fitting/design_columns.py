@@ -1,0 +1,64 @@
+"""What the fitting methods need to know about the columns of a design X: which one is the intercept,
+whether one is a linear combination of others (and of which), and how many digits floating point may
+lose on them."""
+import numpy as np
+
+from derive.errors import DataError
+from derive.fitting.triangular import scaled_condition, solve_upper
+
+# A column whose distance from the span of the previous columns is below this fraction of its norm is
+# taken as a linear combination of them (exactly collinear columns give ~1e-16 in floating point).
+COLLINEAR = 1e-11
+
+
+def constant_column(X) -> int | None:
+    """The index of a nonzero constant column (an intercept), if X has one."""
+    if len(X) < 2:
+        return None
+    for j in np.flatnonzero((X[1] == X[0]) & (X[0] != 0)):  # candidates from two rows, then checked
+        if np.all(X[:, j] == X[0, j]):
+            return int(j)
+    return None
+
+
+def split_intercept(X) -> tuple[int | None, list[int]]:
+    """The intercept column to centre the other columns on, and the indices of the others. No intercept
+    (None) when X has no constant column, or when that is its only column: nothing is left to centre."""
+    c = constant_column(X)
+    if c is not None and X.shape[1] == 1:
+        c = None
+    return c, [j for j in range(X.shape[1]) if j != c]
+
+
+def design_condition(X, names):
+    """The condition number of the design with its columns centred (when there is an intercept) and
+    scaled to unit norm, the usual measure of how many digits floating point can lose; DataError if a
+    column is a combination of others to within rounding (then even exact results mean nothing)."""
+    c, keep = split_intercept(X)
+    Z = X[:, keep] - X[:, keep].mean(axis=0) if c is not None else X
+    R = np.linalg.qr(Z, mode="r")
+    check_collinear(R, np.linalg.norm(Z, axis=0), [names[j] for j in keep], names[c] if c is not None else None)
+    return scaled_condition(R)
+
+
+def check_collinear(R, column_norms, names, intercept_name):
+    """DataError naming the columns if one is (numerically) a combination of the ones before it.
+
+    R is the triangular factor of the columns (centred on the intercept `intercept_name`, if not None),
+    `column_norms` their norms, `names` their names."""
+    for k in range(len(R)):
+        if column_norms[k] == 0 or abs(R[k, k]) <= COLLINEAR * column_norms[k]:
+            if column_norms[k] == 0:
+                raise DataError(f"{names[k]} is constant, like the intercept" if intercept_name
+                                else f"{names[k]} is all zeros")
+            coefficients = solve_upper(R[:k, :k], R[:k, k]) if k else np.zeros(0)
+            involved = [names[j] for j in range(k) if abs(coefficients[j]) * column_norms[j] > 1e-8 * column_norms[k]]
+            if intercept_name:
+                involved.append(intercept_name)
+            raise DataError(collinear_message(names[k], involved))
+
+
+def collinear_message(column, involved):
+    others = ", ".join(involved) if involved else "the columns before it"
+    return (f"collinear columns: {column} is a linear combination of {others}; "
+            "drop one of them (the coefficients are not identifiable)")

@@ -1,0 +1,212 @@
+"""Logistic and Poisson regression by Newton/IRLS or gradient descent on the lambdified derived loss,
+gradient and Hessian; standard errors √diag(H⁻¹) from the Cholesky factor of the Hessian at the optimum."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from derive.errors import DataError
+from derive.expr import symbols as S
+from derive.fitting.codegen import lambdify_results
+from derive.fitting.design_columns import check_collinear, constant_column
+from derive.fitting.progress import Progress
+from derive.fitting.result import FitResult
+from derive.fitting.separation import check_quasi_separation, check_separation
+from derive.fitting.triangular import solve_lower, solve_upper
+
+
+def fit_glm(model, X, y, method, names, tol, max_iter, progress) -> FitResult:
+    _check_targets(model, y)
+    beta = _starting_point(model, X, y)
+    if method in ("auto", "newton"):
+        result = _newton(model, X, y, beta, names, tol or 1e-8, max_iter or 100, progress)
+    else:
+        result = _gradient_descent(model, X, y, beta, names, tol or 1e-6, max_iter or 100_000, progress)
+    _add_likelihood(model, result, X, y)
+    return result
+
+
+def _check_targets(model, y):
+    if model == "logistic":
+        bad = np.flatnonzero((y != 0) & (y != 1))
+        if bad.size:
+            raise DataError(f"logistic regression needs y in {{0, 1}}; y = {float(y[bad[0]])!r} at row {bad[0] + 1}")
+        if np.all(y == y[0]):
+            raise DataError(f"every y is {int(y[0])}: the classes are perfectly separated by any direction, "
+                            "and the coefficients have no maximum-likelihood estimate")
+    else:
+        bad = np.flatnonzero((y < 0) | (y != np.round(y)))
+        if bad.size:
+            raise DataError(f"poisson regression needs counts (integers ≥ 0); "
+                            f"y = {float(y[bad[0]])!r} at row {bad[0] + 1}")
+        if not np.any(y > 0):
+            raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
+
+
+def _starting_point(model, X, y):
+    """The intercept-only fit when X has a constant column (zero otherwise): Newton starts close."""
+    beta = np.zeros(X.shape[1])
+    c = constant_column(X)
+    if c is not None:
+        mean = y.mean()
+        beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(mean)) / X[0, c]
+    return beta
+
+
+def _newton(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
+    functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
+    history, warnings = [], []
+    bar = Progress(progress, max_iter)
+    loss, gradient, hessian, eta = functions(beta, X, y)
+    converged, iteration, halvings = False, 0, 0
+    step = None
+    while True:
+        if not np.isfinite(loss):
+            raise DataError(f"the {model} loss is not finite at iteration {iteration}: the data overflow the model "
+                            "(very large values in X? try rescaling the columns)")
+        if step is not None and loss > history[-1] + 1e-12 * abs(history[-1]):  # no decrease: halve the step
+            halvings += 1
+            if halvings > 50:
+                warnings.append("Newton's method could not decrease the loss further")
+                beta = beta - step
+                loss, gradient, hessian, eta = functions(beta, X, y)
+                break
+            step = step / 2
+            beta = beta - step
+            loss, gradient, hessian, eta = functions(beta, X, y)
+            continue
+        halvings = 0
+        history.append(loss)
+        bar.update(iteration, loss)
+        if model == "logistic":
+            check_separation(eta.reshape(-1), y, beta, names)
+        try:
+            factor, scale = _hessian_factor(hessian, X, names)
+        except DataError:
+            if model == "logistic":  # a flat direction: name it if it separates the classes
+                check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
+            raise
+        scaled_gradient = solve_lower(factor, gradient / scale)
+        decrement = float(np.sqrt(scaled_gradient @ scaled_gradient))
+        step = -solve_upper(factor.T, scaled_gradient) / scale
+        if decrement <= tol or iteration >= max_iter:
+            converged = decrement <= tol
+            if converged:  # the last step costs nothing and squares the remaining error
+                beta = beta + step
+                iteration += 1
+            break
+        beta = beta + step
+        iteration += 1
+        loss, gradient, hessian, eta = functions(beta, X, y)
+    bar.close()
+    std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian, names)
+    if not converged:
+        warnings.append(f"Newton's method did not converge in {max_iter} iterations")
+    return FitResult(model, "newton", names, beta, std_errors, converged, iteration, float(loss),
+                     condition_number=condition_number, warnings=warnings, history=history)
+
+
+def _gradient_descent(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
+    """Gradient descent in the coordinates γ of the centred and scaled design (β = Tγ, gradient Tᵀg),
+    where the curvature is even across directions, with the derived gradient g."""
+    functions = lambdify_results(model, ("loss", "gradient"), (S.X * S.beta,))
+    bar = Progress(progress, max_iter)
+    T = _standardising_map(X)
+    # Logistic: the Hessian in γ is TᵀXᵀSXT ⪯ TᵀXᵀXT/4, so 1/L with L = ‖XT‖₂²/4 is a safe step.
+    # Poisson has no global curvature bound: backtracking (Armijo) instead.
+    step = 4 / np.linalg.eigvalsh(T.T @ (X.T @ X) @ T)[-1] if model == "logistic" else 1.0
+    gamma = np.linalg.solve(T, beta)
+    loss, gradient, eta = functions(T @ gamma, X, y)
+    direction = T.T @ gradient
+    first = max(float(np.linalg.norm(direction)), np.finfo(float).tiny)
+    history, converged, iteration = [loss], False, 0
+    while iteration < max_iter:
+        norm = float(np.linalg.norm(direction))
+        if norm <= tol * first:
+            converged = True
+            break
+        if model == "logistic" and iteration % 100 == 0:
+            check_separation(eta.reshape(-1), y, T @ gamma, names)
+        while True:
+            candidate = gamma - step * direction
+            new_loss, new_gradient, new_eta = functions(T @ candidate, X, y)
+            if model == "logistic" or new_loss <= loss - 0.5 * step * norm ** 2:  # Armijo condition
+                break
+            step /= 2
+        gamma, loss, gradient, eta = candidate, new_loss, new_gradient, new_eta
+        direction = T.T @ gradient
+        if model == "poisson":
+            step *= 2  # let the step grow back where the curvature allows
+        iteration += 1
+        history.append(loss)
+        bar.update(iteration, loss)
+    bar.close()
+    beta = T @ gamma
+    warnings = [] if converged else [f"gradient descent did not converge in {max_iter} iterations "
+                                     f"(gradient norm {np.linalg.norm(gradient):.3g}); try --method newton"]
+    hessian = lambdify_results(model, ("hessian",))(beta, X, y)
+    std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian, names)
+    return FitResult(model, "gd", names, beta, std_errors, converged, iteration, float(loss),
+                     condition_number=condition_number, warnings=warnings, history=history)
+
+
+def _standardising_map(X):
+    """T with XT = the design with its columns centred (when there is an intercept) and scaled to unit
+    standard deviation; the intercept column becomes all ones."""
+    n, d = X.shape
+    c = constant_column(X)
+    means = X.mean(axis=0) if c is not None else np.zeros(d)
+    spread = np.sqrt(np.mean((X - means) ** 2, axis=0)) if c is not None else np.sqrt(np.mean(X ** 2, axis=0))
+    T = np.zeros((d, d))
+    for j in range(d):
+        if j == c:
+            T[j, j] = 1 / X[0, c]
+        else:
+            T[j, j] = 1 / spread[j] if spread[j] > 0 else 1.0
+            if c is not None:
+                T[c, j] = -means[j] * T[j, j] / X[0, c]
+    return T
+
+
+def _standard_errors(model, X, y, beta, eta, hessian, names):
+    """√diag(H⁻¹) and the condition number of H (with its rows and columns scaled to a unit diagonal) for
+    the derived Hessian H at the optimum β; DataError when H is singular because columns are collinear
+    or (logistic) the classes are quasi-completely separated, for then the standard errors mean nothing."""
+    factor, scale = _hessian_factor(hessian, X, names)
+    if model == "logistic":
+        check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
+    L_inv = solve_lower(factor, np.eye(len(factor)))
+    std_errors = np.sqrt(np.einsum("ij,ij->j", L_inv, L_inv)) / scale
+    return std_errors, float(np.linalg.cond(factor)) ** 2
+
+
+def _hessian_factor(H, X, names):
+    """L and D with H = D·L·Lᵀ·D (D = √diag H), or DataError naming collinear columns if H is singular."""
+    scale = np.sqrt(np.diag(H))
+    try:
+        if np.any(scale == 0) or not np.all(np.isfinite(H)):
+            raise np.linalg.LinAlgError
+        L = np.linalg.cholesky(H / np.outer(scale, scale))
+        if np.min(np.diag(L)) ** 2 > 1e-13:
+            return L, scale
+    except np.linalg.LinAlgError:
+        pass
+    # Singular or nearly: a rank-revealing check on X itself says which columns are to blame.
+    Rx = np.linalg.qr(X, mode="r")
+    check_collinear(Rx, np.linalg.norm(X, axis=0), names, None)
+    raise DataError("the Hessian is singular at these coefficients: some fitted probabilities or rates are 0 "
+                    "or 1 (separated classes?), so the coefficients are not identifiable")
+
+
+def _add_likelihood(model, result: FitResult, X, y):
+    """Log-likelihood and deviance from the loss (the derived Poisson loss omits Σ log yᵢ!)."""
+    if model == "logistic":
+        result.loglike = -result.loss
+        result.deviance = 2 * result.loss
+        return
+    mu = np.exp(X @ result.coef)
+    log_factorials = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, int(y.max()) + 1)))])
+    result.loglike = -result.loss - float(log_factorials[y.astype(int)].sum())
+    positive = y > 0
+    result.deviance = 2 * float(np.sum(y[positive] * np.log(y[positive] / mu[positive])) - np.sum(y - mu))

@@ -1,0 +1,87 @@
+"""Ols and ridge: solve the least-squares problem by the chosen method, then the fit's statistics
+(standard errors σ̂·√diag((XᵀX)⁻¹), residual SD, R², the conditioning warning), exactly rounded from exact
+values when the solution was exact."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+import numpy as np
+
+from derive.fitting.design_columns import constant_column
+from derive.fitting.exact_least_squares import exact_least_squares, fraction
+from derive.fitting.least_squares import (
+    LeastSquaresSolution,
+    cholesky_least_squares,
+    qr_least_squares,
+)
+from derive.fitting.result import FitResult
+
+# `auto` computes exactly when n·d² (the size of the exact Gram matrix) is at most this.
+EXACT_WORK_LIMIT = 200_000
+# Above this condition number (of the centred and scaled design) results are flagged ill-conditioned.
+ILL_CONDITIONED = 1e8
+
+
+def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
+    n, d = X.shape
+    if method == "auto":
+        method = "exact" if n * d * d <= EXACT_WORK_LIMIT else "qr"
+    if method == "exact":
+        solution = exact_least_squares(X, y, lam, names, exact_data)
+    elif method == "cholesky":
+        solution = cholesky_least_squares(X, y, lam, names)
+    else:
+        solution = qr_least_squares(X, y, lam, names)
+    return _linear_result(model, X, y, lam, names, solution)
+
+
+def _linear_result(model, X, y, lam, names, s: LeastSquaresSolution) -> FitResult:
+    n, d = X.shape
+    intercept = constant_column(X) is not None
+    warnings = list(s.warnings)
+    if s.condition_number is not None and s.condition_number > ILL_CONDITIONED:
+        digits = math.log10(s.condition_number)
+        note = ("exact arithmetic is unaffected" if s.method == "exact" else
+                f"floating-point methods may lose about {digits:.0f} of 16 digits")
+        warnings.append(f"the design is ill-conditioned (condition number {s.condition_number:.2g} after "
+                        f"centring and scaling the columns): {note}")
+    df = n - d
+    if s.exact is not None:  # statistics exactly rounded from exact values: rss is a Fraction
+        coef_q, rss, _ = s.exact
+        loss = float(rss + (fraction(lam) * sum(c * c for c in coef_q) if lam else 0))
+    else:
+        rss = s.rss
+        loss = rss + (lam * float(s.coef @ s.coef) if lam else 0.0)
+    std_errors = residual_sd = None
+    if model == "ols" and df > 0:
+        variance = rss / df
+        residual_sd = _sqrt(variance)
+        std_errors = np.array([_sqrt(variance * v) for v in s.inverse_gram_diagonal])
+    elif model == "ols":
+        warnings.append("no residual degrees of freedom (as many rows as parameters): no standard errors")
+    total = _total_sum_of_squares(y, intercept, s)
+    r_squared = None if total == 0 else float(1 - rss / total)
+    return FitResult(model, s.method, names, s.coef, std_errors, True, None, loss, residual_sd, r_squared,
+                     condition_number=s.condition_number, lam=lam, warnings=warnings)
+
+
+def _sqrt(value) -> float:
+    """√value, correctly rounded also when value is an exact Fraction."""
+    if isinstance(value, Fraction):
+        with localcontext() as context:
+            context.prec = 40
+            return float((Decimal(value.numerator) / Decimal(value.denominator)).sqrt())
+    return math.sqrt(value)
+
+
+def _total_sum_of_squares(y, intercept, s: LeastSquaresSolution):
+    """Σ(y − ȳ)² with an intercept, Σy² without (the uncentred R² NIST uses for NoInt1/2); exact when the
+    fit was."""
+    if s.exact is not None:
+        values = s.exact[2]
+        total = sum(v * v for v in values)
+        return total - sum(values) ** 2 / len(values) if intercept else total
+    centred = y - y.mean() if intercept else y
+    return float(centred @ centred)
