@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DATASETS = REPO.parent / "shared" / "datasets"
+DATASETS = REPO / "derive" / "datasets" / "data"  # the shipped reference data
 
 
 def require_tool(name: str) -> str:

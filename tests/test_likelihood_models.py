@@ -25,7 +25,7 @@ from derive.core.numeval import evaluate, indexed_key, padded
 from derive.errors import NotSupported
 from derive.expr.printing import latex, unicode
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parents[1] / "derive" / "datasets" / "data"
 
 FORMS = {
     "logistic": ("matrix", "index", "components"),

@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "worked_examples"
-DATASETS = REPO.parent / "shared" / "datasets"
+DATASETS = REPO / "derive" / "datasets" / "data"
 CHAPTERS = ["linear_algebra", "multivariable_calculus", "probability", "optimisation", "linear_regression",
             "logistic_regression"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from derive.expr.printing import unicode
 
-# The public reference data (NIST StRD, Spector), beside the repository as ../shared/datasets.
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# The public reference data (NIST StRD, Spector) shipped inside the package.
+DATASETS = Path(__file__).resolve().parents[1] / "derive" / "datasets" / "data"
 
 
 def heading(title):

@@ -17,7 +17,7 @@ What it shows, top to bottom:
    (everything shrunk to 0).
 It writes one plot, `ridge_path.png`.
 
-Data: ../shared/datasets/Longley.csv and Longley.json beside this repository (see the README there).
+Data: the Longley dataset shipped with derive (derive/datasets/data/Longley.csv, with NIST's certified values).
 """
 import csv
 import json
@@ -37,8 +37,6 @@ from course import DATASETS, heading, print_steps, save_figure
 import derive
 from derive.core.numeval import evaluate
 from derive.expr.printing import unicode
-
-# The repository is .../main and the shared datasets are .../shared/datasets, beside it.
 
 
 def load_longley():

@@ -18,7 +18,7 @@ What it shows, top to bottom:
 It writes one plot, `logistic_convergence.png`: the loss minus its minimum per iteration, Newton vs
 gradient descent.
 
-Data: ../shared/datasets/spector.csv and spector_logit.json beside this repository.
+Data: the Spector dataset shipped with derive (derive/datasets/data/spector.csv, with Stata's logit fit).
 """
 import csv
 import json
@@ -35,8 +35,6 @@ from course import DATASETS, heading, save_figure
 
 import derive
 from derive.expr.printing import unicode
-
-# The repository is .../main and the shared datasets are .../shared/datasets, beside it.
 
 
 def load_spector():
