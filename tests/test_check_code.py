@@ -1,6 +1,5 @@
 """derive.checking.code: a person's numpy function, run in a child process, against the derived formula."""
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -73,10 +72,8 @@ def test_errors_in_the_code_are_one_line(file, function, message):
 
 
 def test_an_endless_loop_is_stopped():
-    started = time.monotonic()
     with pytest.raises(DeriveError, match="did not finish within 2 s"):
         check_code("ols", "gradient", target("logistic_gradient.py", "gradient_forever"), timeout=2)
-    assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize("spec, message", [

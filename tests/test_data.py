@@ -92,9 +92,6 @@ def test_split_terms():
         split_terms("x +")
 
 
-parse = pytest.importorskip("derive.parse", reason="the input grammar (derive/parse.py) is not available")
-
-
 def test_formula_polynomial_is_exact(csv_file):
     path = csv_file("y,x\n1,0.1\n2,0.2\n4,0.3\n7,0.45\n")
     d = load(path, formula="y ~ x + x^2 + x^3")

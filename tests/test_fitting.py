@@ -346,7 +346,6 @@ def test_progress_is_written_to_stderr_for_long_fits(capsys, monkeypatch):
 
 
 def test_nist_filip_through_a_formula():
-    pytest.importorskip("derive.parse", reason="the input grammar (derive/parse.py) is not available")
     from derive.fitting.data import load
     certified = json.loads((DATASETS / "Filip.json").read_text())
     d = load(DATASETS / "Filip.csv", formula="y ~ " + " + ".join(["x"] + [f"x^{k}" for k in range(2, 11)]))
