@@ -1,7 +1,13 @@
 """The `derive` command line: each command reads its arguments, calls one library function, prints.
 
-Exit codes (DESIGN §4): 0 success (for `check`: correct), 1 a check found the answer wrong, 2 bad input
-or an unsupported request, with one line on stderr and never a traceback.
+Exit codes: 0 success (for `check`: correct), 1 a check found the answer wrong, 2 bad input or an
+unsupported request, with one line on stderr and never a traceback; with `--json`, the error is also
+printed on stdout as ``{"error": {"message", "kind", "position"}}``.
+
+Conventions: a misspelt command, option, choice or model gets a "did you mean"; an argument that begins
+with '-' but is no option of its command is an expression (``derive diff "-x^2" --wrt x``); `-o -` is
+stdout; files are written whole or not at all; characters the terminal cannot encode come out in ASCII
+notation (β as beta, ᵀ as '); every JSON output has one layout.
 """
 from __future__ import annotations
 
@@ -12,7 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from derive.errors import DeriveError
+from derive import __version__
+from derive.errors import DeriveError, did_you_mean
+from derive.render.ascii_notation import ERRORS as ASCII_NOTATION
 
 FORMATS = ("text", "latex", "markdown", "json")
 
@@ -22,10 +30,41 @@ class UsageError(DeriveError):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2) rather than a usage dump."""
+    """argparse, but a usage error is one line on stderr (exit 2) rather than a usage dump, a misspelt
+    choice gets a suggestion, and an expression may begin with '-'."""
 
     def error(self, message):
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(repr(choice) for choice in action.choices)
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}{did_you_mean(str(value), map(str, action.choices))} "
+                        f"(choose from {choices})")
+
+    def _parse_optional(self, arg_string):
+        # NOTE: "-x^2" and "-2X'(y-Xb)" are expressions, not options: argparse would refuse them as unknown
+        # options. Text after one '-' that does not start with one of this command's short options
+        # (-h, -o) is read as a positional argument; "--..." stays an option (misspelt ones get a suggestion).
+        if (arg_string.startswith("-") and not arg_string.startswith("--") and len(arg_string) > 1
+                and arg_string[:2] not in self._option_string_actions):
+            return None
+        return super()._parse_optional(arg_string)
+
+
+def unrecognized(parser: Parser, extras: list[str]) -> UsageError:
+    """The error for arguments no option of `parser` takes, suggesting the nearest option."""
+    options = [o for o in parser._option_string_actions if o.startswith("--")]
+    first_option = next((e.partition("=")[0] for e in extras if e.startswith("--")), "")
+    hint = did_you_mean(first_option, options) if first_option else ""
+    return UsageError(f"{parser.prog}: unrecognized arguments: {' '.join(extras)}{hint} "
+                      f"(see '{parser.prog} --help')")
+
+
+def print_json(data) -> None:
+    """Every command's JSON, in one layout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -55,7 +94,8 @@ def _umask() -> int:
 
 
 def emit(text: str, output: str | None) -> None:
-    if output:
+    """The text to the file `output` (atomically), or to stdout when there is none or it is "-"."""
+    if output and output != "-":
         write_atomically(output, text)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -67,11 +107,25 @@ def emit(text: str, output: str | None) -> None:
 def cmd_models(args) -> int:
     from derive.derivations import DESCRIPTIONS, names
     if args.json:
-        print(json.dumps(names()))
+        print_json(names())
     else:
         width = max(len(n) for n in names())
         for name in names():
             print(f"{name:<{width}}  {DESCRIPTIONS.get(name, '')}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from derive import datasets
+    listing = [datasets.load(name) for name in datasets.names()]
+    if args.json:
+        print_json([dataset.to_dict() for dataset in listing])
+        return 0
+    width = max(len(dataset.name) for dataset in listing)
+    for dataset in listing:
+        print(f"{dataset.name:<{width}}  {dataset.rows} rows; columns {', '.join(dataset.columns)}")
+        print(f"{'':<{width}}  source: {dataset.source}")
+        print(f"{'':<{width}}  certifies: {dataset.certifies}")
     return 0
 
 
@@ -98,22 +152,25 @@ def cmd_diff(args) -> int:
 
 def report(result, as_json: bool) -> int:
     """Print a check's result (JSON or text) and return its exit code: 0 correct, 1 wrong."""
-    print(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else result.to_text())
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print(result.to_text())
     return result.exit_code
 
 
 def cmd_check(args) -> int:
-    from derive.checking.answers import check
+    from derive import check
     return report(check(args.model, args.quantity, args.answer), args.json)
 
 
 def cmd_check_steps(args) -> int:
-    from derive.checking.answers import check_steps
+    from derive import check_steps
     return report(check_steps(read_text(args.file), model=args.model, shapes=args.shapes), args.json)
 
 
 def cmd_check_code(args) -> int:
-    from derive.checking.code import check_code
+    from derive import check_code
     return report(check_code(args.model, args.quantity, args.function), args.json)
 
 
@@ -129,12 +186,12 @@ def read_text(path: str) -> str:
 
 
 def cmd_fit(args) -> int:
+    from derive import fit
     from derive.fitting.data import load
-    from derive.fitting.dispatch import fit
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     design = load(args.data, target=args.target, features=features, intercept=not args.no_intercept,
                   formula=args.formula)
-    result = fit(args.model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
+    result = fit(args.model, design.X, design.y, args.method, lam=args.lam, names=design.names,
                  exact_data=design.exact_data)
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
@@ -142,7 +199,7 @@ def cmd_fit(args) -> int:
         from derive.fitting.plot import plot
         plot(result, design.X, design.y, args.plot)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print_json(result.to_dict())
     else:
         print(result.summary())
     return 0
@@ -166,18 +223,27 @@ def add_output_options(p) -> None:
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--standalone", action="store_true", help="with --format latex: a whole document for pdflatex")
     p.add_argument("--json", action="store_true", help="same as --format json")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically); '-' is stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="derive", description="Step-by-step, machine-verified derivations for the "
                     "mathematics of machine learning.")
+    parser.add_argument("--version", action="version", version=f"derive {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
+    parser.commands = commands.choices  # name -> the command's parser, for its error messages
 
     p = commands.add_parser("models", help="list the models", description="List the models derive implements.")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(run=cmd_models)
+
+    p = commands.add_parser("datasets", help="list the shipped reference datasets",
+                            description="List the datasets shipped with derive: rows, columns, source and what "
+                            "their reference results certify. A dataset's name works wherever a data file does: "
+                            "derive fit ols longley --target y")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(run=cmd_datasets)
 
     p = commands.add_parser("show", help="show a model's derivation, step by step",
                             description="Show a model's derivation, every step named and verified. "
@@ -236,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
     p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic or poisson")
-    p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line")
+    p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line, or a shipped dataset's name "
+                   "(see 'derive datasets')")
     p.add_argument("--target", metavar="COL", help="the column to predict")
     p.add_argument("--formula", help='terms of the columns, e.g. "y ~ x + x^2 + log(z)"; "- 1" drops the intercept')
     p.add_argument("--features", metavar="A,B", help="the columns to use (default: all but the target)")
@@ -258,14 +325,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for JSON output (so that an error is JSON too)."""
+    return "--json" in argv or "--format=json" in argv or any(
+        option == "--format" and value == "json" for option, value in zip(argv, argv[1:]))
+
+
+def fail(error: DeriveError, as_json: bool) -> int:
+    """One line on stderr (and, for --json, the error as JSON on stdout); exit code 2."""
+    message = " ".join(str(error).split())
+    print(message if message.startswith("derive") else f"derive: error: {message}", file=sys.stderr)
+    if as_json:
+        print_json({"error": {"message": message, "kind": type(error).__name__, "position": error.position}})
+    return 2
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):  # NOTE: β where the terminal takes only ASCII is beta, not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ASCII_NOTATION)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            raise unrecognized(parser.commands[args.command], extras)
         return args.run(args)
     except DeriveError as error:
-        message = " ".join(str(error).split())
-        print(message if message.startswith("derive") else f"derive: error: {message}", file=sys.stderr)
-        return 2
+        return fail(error, wants_json(argv))
+    except SystemExit as done:  # --help and --version
+        return done.code or 0
     except KeyboardInterrupt:
         print("derive: interrupted", file=sys.stderr)
         return 130

@@ -6,13 +6,36 @@ which is a bug in `derive`, never a result to print.
 """
 from __future__ import annotations
 
+import difflib
+import re
+from typing import Iterable
+
 
 class DeriveError(Exception):
-    """A request `derive` cannot fulfil; the message is one clear line for the user."""
+    """A request `derive` cannot fulfil; the message is one clear line for the user.
+
+    `position` is where in the user's text the fault is ({"line": 1, "column": 14}), or None.
+    """
+
+    position: dict | None = None
+
+
+# The place a parse message names: "at column 14 in ..." or "at line 2, column 3 in ...".
+_PLACE = re.compile(r"\bat (?:line (\d+), )?column (\d+)\b")
 
 
 class ParseError(DeriveError):
-    """The input text is not an expression `derive` understands."""
+    """The input text is not an expression `derive` understands.
+
+    Its `position` is the place the message names (``at column 14 in "..."``), unless given.
+    """
+
+    def __init__(self, message: str = "", *, position: dict | None = None):
+        super().__init__(message)
+        place = _PLACE.search(message)
+        if position is None and place:
+            position = {"line": int(place.group(1) or 1), "column": int(place.group(2))}
+        self.position = position
 
 
 class ShapeError(DeriveError):
@@ -42,3 +65,10 @@ class DataError(DeriveError):
 
 class VerificationError(DeriveError):
     """A derivation step failed its machine check: a bug in `derive`, raised instead of a wrong result."""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'ols'?)`` when `word` is a near miss of one of `known` (any case), else ``""``."""
+    spelled = {name.lower(): name for name in known}
+    close = difflib.get_close_matches(word.lower(), spelled, n=1, cutoff=0.6)
+    return f" (did you mean {spelled[close[0]]!r}?)" if close else ""

@@ -17,12 +17,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import sympy as sp
 
+from derive.datasets import path_of
 from derive.errors import DataError, DeriveError
 
 # A plain decimal number, as statistics files write them: 12, -0.5, .11019, 760., 1.5E-3.
@@ -70,10 +70,9 @@ def _checked_number(text: str, path: str, line: int, column: str) -> str:
 
 
 def read_csv(path) -> Table:
-    """The cells of a CSV file with a header line; DataError if it is missing, unreadable or ragged."""
-    path = str(path)
-    if not Path(path).is_file():
-        raise DataError(f"no data file {path!r}")
+    """The cells of a CSV file with a header line (or of a shipped dataset, by name: "longley");
+    DataError if it is missing, unreadable or ragged."""
+    path = str(path_of(path))
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             sample = handle.read(1 << 16)
