@@ -118,7 +118,7 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
 
 
 def diff_json(derivation: DiffDerivation) -> dict:
-    """The JSON of `derive diff --json` (DESIGN §4): expression, wrt, result, steps."""
+    """The JSON of `derive diff --json`: expression, wrt, result, steps."""
     from derive.render.formats import expression_dict, step_dict
     return {
         "expression": expression_dict(derivation.expression),

@@ -43,7 +43,8 @@ class FitResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """The JSON of `derive fit --json` (DESIGN §4), with the extra statistics after the fixed keys."""
+        """The JSON of `derive fit --json`: model, method, coefficients, std_errors, converged, iterations, loss,
+        then the extra statistics."""
         def named(values):
             return None if values is None else {k: float(v) for k, v in zip(self.names, values)}
         return {
