@@ -15,6 +15,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from derive import datasets
 from derive.core.steps import Derivation, Step
 from derive.errors import (
     DataError,
@@ -41,7 +42,7 @@ except PackageNotFoundError:  # a source tree on sys.path that was never install
 
 __all__ = ["models", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
            "DeriveError", "ParseError", "ShapeError", "NotSupported", "LimitExceeded", "DataError",
-           "VerificationError", "printing", "__version__"]
+           "VerificationError", "printing", "datasets", "__version__"]
 
 
 def models() -> list[str]:
