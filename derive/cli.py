@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from derive import __version__
 from derive.errors import DeriveError, did_you_mean
 from derive.render.ascii_notation import ERRORS as ASCII_NOTATION
+from derive.render.output import write_atomically
 
 FORMATS = ("text", "latex", "markdown", "json")
 
@@ -56,8 +55,8 @@ class Parser(argparse.ArgumentParser):
 def unrecognized(parser: Parser, extras: list[str]) -> UsageError:
     """The error for arguments no option of `parser` takes, suggesting the nearest option."""
     options = [o for o in parser._option_string_actions if o.startswith("--")]
-    first_option = next((e.partition("=")[0] for e in extras if e.startswith("--")), "")
-    hint = did_you_mean(first_option, options) if first_option else ""
+    first_option = next((e.partition("=")[0] for e in extras if e.startswith("-")), "")
+    hint = did_you_mean("--" + first_option.lstrip("-"), options) if first_option else ""  # -json: --json
     return UsageError(f"{parser.prog}: unrecognized arguments: {' '.join(extras)}{hint} "
                       f"(see '{parser.prog} --help')")
 
@@ -65,32 +64,6 @@ def unrecognized(parser: Parser, extras: list[str]) -> UsageError:
 def print_json(data) -> None:
     """Every command's JSON, in one layout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write the whole file or nothing: a temporary file in the same folder, then an atomic rename."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise DeriveError(f"cannot write {path}: folder {folder} does not exist")
-    try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise DeriveError(f"cannot write {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the result is an ordinary file
-        os.replace(temporary, target)
-    except OSError as error:
-        os.unlink(temporary)
-        raise DeriveError(f"cannot write {path}: {error.strerror}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def emit(text: str, output: str | None) -> None:
@@ -347,6 +320,8 @@ def main(argv=None) -> int:
             stream.reconfigure(errors=ASCII_NOTATION)
     try:
         parser = build_parser()
+        if argv and argv[0].startswith("-") and argv[0] not in parser._option_string_actions:
+            raise unrecognized(parser, argv[:1])  # before the command, only --help and --version
         args, extras = parser.parse_known_args(argv)
         if extras:
             raise unrecognized(parser.commands[args.command], extras)

@@ -141,6 +141,8 @@ def test_version_is_the_packages_version(capsys):
     (["show", "ols", "--form", "indx"], "did you mean 'index'?"),
     (["fit", "olss", "longley", "--target", "y"], "did you mean 'ols'?"),
     (["fit", "ols", "longly", "--target", "y"], "did you mean 'longley'?"),
+    (["models", "-json"], "did you mean '--json'?"),
+    (["--verson"], "did you mean '--version'?"),
 ])
 def test_a_near_miss_gets_a_suggestion(capsys, args, suggestion):
     code, out, err = in_process(capsys, *args)
@@ -221,3 +223,19 @@ def test_dash_o_dash_writes_to_stdout(capsys, tmp_path, monkeypatch):
 
 def test_help_and_version_return_0_in_process(capsys):
     assert main(["--help"]) == 0 and "COMMAND" in capsys.readouterr().out
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    from derive.render.output import atomic_path
+    target = tmp_path / "notes.tex"
+    target.write_text("the old notes")
+    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
+        temporary.write_text("half a docu")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "the old notes" and [p.name for p in tmp_path.iterdir()] == ["notes.tex"]
+
+
+def test_a_plot_is_written_whole(tmp_path, capsys):
+    target = tmp_path / "fit.png"
+    assert main(["fit", "ols", "norris", "--target", "y", "--plot", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and [p.name for p in tmp_path.iterdir()] == ["fit.png"]

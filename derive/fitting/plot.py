@@ -6,10 +6,13 @@ feature, and residuals against fitted values otherwise.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from derive.errors import DeriveError
 from derive.fitting.dispatch import FitResult
+from derive.render.output import atomic_path
 
 
 def plot(result: FitResult, X, y, path: str) -> None:
@@ -28,7 +31,8 @@ def plot(result: FitResult, X, y, path: str) -> None:
         _regression(axes, result, X, y)
     axes.set_title(f"{result.model} fit ({result.method})")
     try:
-        figure.savefig(path, dpi=120)
+        with atomic_path(path) as temporary:  # a reader never sees half a picture
+            figure.savefig(temporary, dpi=120, format=Path(path).suffix[1:] or "png")
     except (OSError, ValueError) as error:
         raise DeriveError(f"cannot write the plot to {path!r}: {error}") from None
     finally:
