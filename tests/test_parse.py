@@ -400,9 +400,9 @@ def test_sum_of_a_scalar_without_an_index_is_refused():
         parse(r"\sum_i A", SHAPES)
 
 
-def test_inverse_trigonometric_and_hyperbolic_functions_are_scalar_only():
-    with pytest.raises(ShapeError, match="asin of the matrix x"):
-        parse("asin(x)", SHAPES)
+def test_every_scalar_function_applies_entrywise_to_a_vector():
+    assert parse("asin(x)", SHAPES) == Elementwise("asin", xv)
+    assert parse("sqrt(x)", SHAPES) == sp.HadamardPower(xv, sp.S.Half)
 
 
 def test_a_declared_T_makes_x_to_the_T_a_power():

@@ -20,27 +20,14 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import NotSupported
-from derive.expr.functions import Elementwise, sigmoid, softplus
+from derive.expr.functions import REGISTRY, Elementwise
 from derive.expr.notation import Differential, ScalarDifferential, differential_key
 
 COMPLEX_STEP = 1e-30
 
+# Scalar functions come from the registry (derive.expr.functions); the factorial is data-only (Poisson counts).
 NUMPY_FUNCTIONS: dict[type, Callable] = {
-    sp.exp: np.exp,
-    sp.log: np.log,
-    sp.sin: np.sin,
-    sp.cos: np.cos,
-    sp.tan: np.tan,
-    sp.tanh: np.tanh,
-    sp.sqrt: np.sqrt,
-    sp.Abs: np.abs,
-    sp.asin: np.arcsin,
-    sp.acos: np.arccos,
-    sp.atan: np.arctan,
-    sp.sinh: np.sinh,
-    sp.cosh: np.cosh,
-    sigmoid: lambda z: 1 / (1 + np.exp(-z)),
-    softplus: lambda z: np.log(1 + np.exp(z)),
+    **{record.sympy: record.numpy for record in REGISTRY},
     sp.factorial: lambda x: _factorial(x),
 }
 
@@ -200,7 +187,7 @@ def _hadamard_power(expr, env):
 
 @rule(Elementwise)
 def _elementwise(expr, env):
-    return NUMPY_FUNCTIONS[expr.function](evaluate(expr.arg, env))
+    return expr.record.numpy(evaluate(expr.arg, env))
 
 
 @rule(DiagMatrix)

@@ -9,6 +9,7 @@ from typing import Optional
 
 from derive.core.limits import MAX_DECIMAL_EXPONENT, MAX_NESTING, MAX_NUMBER_DIGITS
 from derive.errors import LimitExceeded, ParseError
+from derive.expr.functions import BY_WORD, REGISTRY
 from derive.parse.input_text import check_text, unexpected, where
 
 # ---------------------------------------------------------------------------------------------------
@@ -22,15 +23,15 @@ _GREEK_NAMES = {**{g: g for g in GREEK}, **_GREEK_VARIANTS}
 _GREEK_CHARACTERS = dict(zip("αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΥΦΨΩϵϑϕϱςℓ", GREEK + [
     "epsilon", "theta", "phi", "rho", "sigma", "ell"]))
 
-# Function words (plain or after a backslash) and the function each one means.
-_FUNCTIONS = {"exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos", "tan": "tan",
-              "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "asin": "asin", "acos": "acos", "atan": "atan",
-              "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sqrt": "sqrt", "abs": "abs",
-              "sigmoid": "sigmoid", "softplus": "softplus", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det",
-              "logdet": "logdet", "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye",
-              "sum": "sum"}
-_LATEX_FUNCTIONS = {"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
-                    "det", "tr", "Tr", "trace"}
+# Function words (plain or after a backslash) and the function each one means: the registry's scalar
+# functions (derive.expr.functions), then the matrix functions and constructors the builder knows.
+_MATRIX_FUNCTIONS = {"sqrt": "sqrt", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det", "logdet": "logdet",
+                     "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye", "sum": "sum"}
+_FUNCTIONS = {**{word: record.name for word, record in BY_WORD.items()}, **_MATRIX_FUNCTIONS}
+_LATEX_FUNCTIONS = {word for record in REGISTRY if record.latex_command for word in record.words} | \
+    {"ln", "det", "tr", "Tr", "trace"}
+# Greek letters that are functions when an argument follows directly (σ(z), Φ(z)), unless declared as names.
+_GREEK_FUNCTIONS = {"sigma": "sigmoid", "Phi": "Phi", "phi": "phi"}
 
 _DECORATIONS = {"hat", "widehat", "tilde", "widetilde", "mathbf", "boldsymbol", "bm", "vec", "mathrm",
                 "mathit", "mathcal", "mathsf", "mathbb", "bar", "overline", "operatorname", "text",
@@ -243,7 +244,7 @@ class Lexer:
             self.emit("NAME", word, start, end)
         elif word in ("sum", "prod") and self.text[self.skip_spaces(end):][:1] in ("_", "^"):
             self.emit("BIGOP", word, start, end)
-        elif word in _FUNCTIONS:
+        elif word in _FUNCTIONS and word not in _GREEK_FUNCTIONS:
             self.function(_FUNCTIONS[word], start, end)
         elif word in _GREEK_NAMES:
             self.greek(_GREEK_NAMES[word], start, end)
@@ -276,12 +277,15 @@ class Lexer:
         self.emit("NAME", name, start, end, hat=hat)
 
     def greek(self, name: str, start: int, end: int) -> None:
-        """A Greek letter; σ directly followed by ( is the sigmoid unless sigma is declared."""
-        if name == "sigma" and "sigma" not in self.known:
+        """A Greek letter; σ (Φ, φ) directly followed by ( is the sigmoid (the normal distribution function,
+        its density) unless the letter is declared as a name."""
+        if name in _GREEK_FUNCTIONS and name not in self.known:
             after = self.after_sizing(end)
             if self.text[after:after + 1] == "(":
-                self.function("sigmoid", start, end)
+                self.function(_GREEK_FUNCTIONS[name], start, end)
                 return
+        if name == "sigma" and "sigma" not in self.known:
+            after = self.after_sizing(end)
             if self.text[after:after + 1] in ("'", "′"):
                 raise self.fail(start, f"'{self.text[start:after + 1]}'",
                                 "derivative notation is not read; write σ(z)(1 - σ(z)) for σ'(z)")
