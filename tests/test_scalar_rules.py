@@ -219,7 +219,6 @@ def test_derivative_of_a_constant_is_zero():
 # ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("expr, words", [
     (sp.Max(x, y), "no differentiation rule"),
-    (sp.Function("f")(x), "unknown function"),
     (sp.Piecewise((x, x > 0), (0, True)), "piecewise"),
     (sp.floor(x), "floor"),
 ])
@@ -261,3 +260,19 @@ def test_derivative_of_a_sum_over_observations():
 def test_high_powers_are_checked_where_they_are_representable():
     r = derive.diff("(x + 1)^1000", wrt="x", order=2)
     assert r.result == 999000 * (x + 1) ** 998
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("f(x^2)", "2·x·f′(x²)"),
+    ("sin(g(x))", "cos(g(x))·g′(x)"),
+    ("h(x)^2", "2·h(x)·h′(x)"),
+    ("f'(3x)", "3·f″(3x)"),
+])
+def test_unknown_functions_are_differentiated_by_the_chain_rule(text, expected):
+    """f(x²) is f applied to x², never the product f·x²; each step is checked with a stand-in function."""
+    from derive.expr.printing import unicode
+    r = derive.diff(text, wrt="x")
+    assert all(s.verified for s in r.steps)
+    assert unicode(r.results["derivative"]) == expected
+    f = sp.Function("f")
+    assert sp.simplify(derive.diff("f(x^2)", wrt="x").results["derivative"].doit() - sp.diff(f(x ** 2), x)) == 0

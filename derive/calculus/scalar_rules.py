@@ -22,11 +22,13 @@ from __future__ import annotations
 import re
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.core.limits import time_limit
 from derive.core.steps import Derivation, Equal
 from derive.errors import LimitExceeded, NotSupported
 from derive.expr.functions import record_of
+from derive.expr.notation import UnknownDerivative
 
 SIMPLIFY_SECONDS = 1.0   # wall-clock budget for each way of tidying one result; past it that way is skipped
 SIMPLIFY_MAX_OPS = 120   # sympy.simplify is not tried on results larger than this (it is slow and rarely helps)
@@ -204,6 +206,30 @@ class FunctionRule(Rule):
         return _function_entry(self.u).derivative(self.u.args[0])
 
 
+class UnknownFunctionRule(Rule):
+    """d/dx f(x) = f′(x) for a function f known only by its name (and d/dx f′(x) = f″(x))."""
+
+    def title(self):
+        return f"d/d{_show(self.x)} {_show(self.u)} = {_show(self.eval())}"
+
+    def explanation(self):
+        return f"the function {_unknown_name(self.u)} is unknown: its derivative is written {_show(self.eval())}"
+
+    def eval(self):
+        return _unknown_derivative(self.u)
+
+
+def _unknown_name(u) -> str:
+    return u.name if isinstance(u, UnknownDerivative) else type(u).__name__
+
+
+def _unknown_derivative(u):
+    """f′(v) for f(v), f″(v) for f′(v)."""
+    if isinstance(u, UnknownDerivative):
+        return UnknownDerivative(u.name, u.order + 1, u.point)
+    return UnknownDerivative(type(u).__name__, 1, u.args[0])
+
+
 class ChainRule(Rule):
     """d/dx f(u) = f′(u)·d/dx[u], with the outer derivative f′ from the power, exponential or function rule."""
     name = "chain rule"
@@ -296,7 +322,19 @@ def _function(u, x):
     return None
 
 
-FINDERS = (_constant, _variable, _sum, _product, _power, _function)
+def _unknown_function(u, x):
+    unknown = isinstance(u, UnknownDerivative) or (isinstance(u, AppliedUndef) and len(u.args) == 1)
+    if not unknown:
+        return None
+    inner = u.point if isinstance(u, UnknownDerivative) else u.args[0]
+    if inner == x:
+        return UnknownFunctionRule(u, x)
+    outer = _unknown_derivative(u)
+    return ChainRule(u, x, inner, f"the function {_unknown_name(u)} unknown, so its derivative is written "
+                     f"{_show(outer)}", outer)
+
+
+FINDERS = (_constant, _variable, _sum, _product, _power, _function, _unknown_function)
 
 
 def find_rule(u, x) -> Rule:
@@ -312,8 +350,6 @@ def _unsupported(u, x) -> str:
     what = type(u).__name__
     if isinstance(u, sp.Piecewise):
         return f"no differentiation rule for a piecewise definition: {_show(u)}"
-    if isinstance(u, sp.core.function.AppliedUndef):
-        return f"{_show(u)} is an unknown function: its derivative cannot be derived"
     if isinstance(u, sp.Function) and len(u.args) != 1:
         return f"no differentiation rule for {what} of {len(u.args)} arguments: {_show(u)}"
     if isinstance(u, sp.Function):

@@ -6,6 +6,8 @@ The plain, re-parseable syntax (the JSON "text" field) is `derive.expr.plain`.
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.printing.latex import LatexPrinter
@@ -21,6 +23,9 @@ GREEK = {
 }
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+# x̄, μ̂, β̃: the names the parser gives \bar x, \hat\mu, \tilde\beta, shown with the accent again
+_DECORATED = re.compile(r"([A-Za-z]+)(bar|hat|tilde)")
+_COMBINING = {"bar": "\u0304", "hat": "\u0302", "tilde": "\u0303"}
 
 
 def negate(term):
@@ -166,6 +171,9 @@ class TextbookTextPrinter(StrPrinter):
     def _name(self, name):
         name, _, power = name.partition("^")
         base, _, sub = name.partition("_")
+        decorated = _DECORATED.fullmatch(base)
+        if decorated and (len(decorated.group(1)) == 1 or decorated.group(1) in GREEK):
+            base = GREEK.get(decorated.group(1), decorated.group(1)) + _COMBINING[decorated.group(2)]
         text = GREEK.get(base, base) + power.translate(SUPERSCRIPTS)
         if sub:
             text += sub.translate(SUBSCRIPTS) if sub.isdigit() else "_" + sub
