@@ -106,7 +106,7 @@ WRONG_LOGISTIC = [
     ("logistic", "hessian", r"-X^T \operatorname{diag}(\sigma(X\beta) \odot (1 - \sigma(X\beta))) X",
      ["Hessian of the log-likelihood"]),
     ("logistic", "hessian", "X^T S X", ["uses S,", "not defined"]),
-    ("logistic", "hessian", "X^TSX", ["uses SX,", "not defined"]),
+    ("logistic", "hessian", "X^TSX", ["uses S,", "not defined"]),
 ]
 
 

@@ -134,11 +134,20 @@ def test_hostile_input_fails_fast_and_runs_nothing(template, recorders, tmp_path
     assert not [c for c in recorders if c[0].startswith(("os.", "subprocess"))]
 
 
-def test_python_words_are_at_most_harmless_names():
-    """Keywords are not refused (a column may be called "in"), but they are only ever symbols."""
+@pytest.mark.parametrize("text", ["x if True else y", "import os", "lambda: x", "lambda x: x**2",
+                                  "factorial(10**10)", "print(x)", "__import__('os')", "x == y"])
+def test_code_is_refused_as_code(text):
+    with pytest.raises(ParseError):
+        parse(text)
+
+
+def test_python_words_are_names_only_when_declared():
+    """A data column may be called "in": declared, it is a name; undeclared, it is refused as Python."""
     import sympy as sp
-    e = parse("x if True else y")
-    assert e.atoms(sp.Symbol) == set(sp.symbols("x if True else y")) and e.is_Mul
+    with pytest.raises(ParseError, match="is Python, not mathematics"):
+        parse("x if True else y")
+    column = sp.Symbol("in")
+    assert parse("2*in + 1", symbols={"in": column}) == 2 * column + 1
 
 
 def test_messages_show_control_characters_escaped():

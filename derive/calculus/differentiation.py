@@ -79,7 +79,8 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
     `expr`: text (LaTeX or plain, read by `derive.parse`), a SymPy expression, a list of scalar expressions
     or text ``"f, g"`` (a vector function), or a Python function. `wrt`: a name (``"x"``, ``"beta"``,
     ``"β"``), several scalar names (``"x, y"`` or a list), or SymPy symbols. `shapes` declares matrices as
-    for `derive.parse` (``{"x": ("n", 1), "A": ("n", "n")}``; undeclared names are scalars). `order`: 1, or
+    for `derive.parse` (``{"x": ("n", 1), "A": ("n", "n")}``, or the command line's text ``"x:n, A:nxn"``;
+    undeclared names are scalars). `order`: 1, or
     2 for the second derivative / Hessian. `form="components"` with `dim` (a size for every dimension, or
     ``{"d": 50}``) writes a vector/matrix result out entry by entry.
 
@@ -90,6 +91,9 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
         raise NotSupported(f"order {order} is not supported: derive takes first (1) and second (2) derivatives")
     if form not in ("matrix", "components"):
         raise NotSupported(f"no form {form!r} for derive diff (forms: matrix, components)")
+    if isinstance(shapes, str):  # the command line's --shapes text, "x:n, A:nxn"
+        from derive.parse import parse_shapes
+        shapes = parse_shapes(shapes)
     with time_limit(DIFF_SECONDS, "differentiating"):
         expression, source = _read(expr, shapes, symbols)
         variables = _variables(wrt, expression, shapes, symbols)

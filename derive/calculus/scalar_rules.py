@@ -13,20 +13,22 @@ d/dx[·] at once, and each line is checked against the complex-step derivative o
 (`derive.core.numeval` evaluates a `Derivative` node numerically), so every intermediate line is verified,
 not only the answer. Variables other than x are held fixed: the same rules give partial derivatives.
 
-Not supported (raises `NotSupported`): |u|, sign, max/min, piecewise definitions, functions of several
-arguments, undefined functions f(x), derivatives inside the input.
+|u|, sign and relu are differentiated where they are differentiable (u ≠ 0), and the step says so.
+Not supported (raises `NotSupported`): max/min, piecewise definitions, functions of several
+arguments, derivatives inside the input.
 """
 from __future__ import annotations
 
 import re
-from typing import Callable
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.core.limits import time_limit
 from derive.core.steps import Derivation, Equal
 from derive.errors import LimitExceeded, NotSupported
-from derive.expr.functions import sigmoid, softplus
+from derive.expr.functions import record_of
+from derive.expr.notation import UnknownDerivative
 
 SIMPLIFY_SECONDS = 1.0   # wall-clock budget for each way of tidying one result; past it that way is skipped
 SIMPLIFY_MAX_OPS = 120   # sympy.simplify is not tried on results larger than this (it is slow and rarely helps)
@@ -191,16 +193,41 @@ class LogarithmicDifferentiationRule(Rule):
 
 
 class FunctionRule(Rule):
-    """d/dx f(x) = f′(x) for a known f (sin, log, σ, ...), from the table `DERIVATIVES`."""
+    """d/dx f(x) = f′(x) for a known f (sin, log, σ, ...), from the registry of scalar functions."""
 
     def title(self):
         return f"d/d{_show(self.x)} {_show(self.u)} = {_show(self.eval())}"
 
     def explanation(self):
-        return f"the derivative of {_function_name(self.u)}: {_function_entry(self.u)[0]}"
+        record = _function_entry(self.u)
+        return f"the derivative of {record.describe()}: {_rule_words(record)}"
 
     def eval(self):
-        return _function_entry(self.u)[1](self.u.args[0])
+        return _function_entry(self.u).derivative(self.u.args[0])
+
+
+class UnknownFunctionRule(Rule):
+    """d/dx f(x) = f′(x) for a function f known only by its name (and d/dx f′(x) = f″(x))."""
+
+    def title(self):
+        return f"d/d{_show(self.x)} {_show(self.u)} = {_show(self.eval())}"
+
+    def explanation(self):
+        return f"the function {_unknown_name(self.u)} is unknown: its derivative is written {_show(self.eval())}"
+
+    def eval(self):
+        return _unknown_derivative(self.u)
+
+
+def _unknown_name(u) -> str:
+    return u.name if isinstance(u, UnknownDerivative) else type(u).__name__
+
+
+def _unknown_derivative(u):
+    """f′(v) for f(v), f″(v) for f′(v)."""
+    if isinstance(u, UnknownDerivative):
+        return UnknownDerivative(u.name, u.order + 1, u.point)
+    return UnknownDerivative(type(u).__name__, 1, u.args[0])
 
 
 class ChainRule(Rule):
@@ -223,34 +250,17 @@ class ChainRule(Rule):
         return self.outer_derivative * _d(self.inner, self.x)
 
 
-# d/du f(u) for the functions of one argument the rules know: (the rule in words, f′).
-DERIVATIVES: dict[type, tuple[str, Callable]] = {
-    sp.exp: ("d/du eᵘ = eᵘ", lambda u: sp.exp(u)),
-    sp.log: ("d/du ln u = 1/u", lambda u: 1 / u),
-    sp.sin: ("d/du sin u = cos u", lambda u: sp.cos(u)),
-    sp.cos: ("d/du cos u = −sin u", lambda u: -sp.sin(u)),
-    sp.tan: ("d/du tan u = 1 + tan² u", lambda u: 1 + sp.tan(u) ** 2),
-    sp.sinh: ("d/du sinh u = cosh u", lambda u: sp.cosh(u)),
-    sp.cosh: ("d/du cosh u = sinh u", lambda u: sp.sinh(u)),
-    sp.tanh: ("d/du tanh u = 1 − tanh² u", lambda u: 1 - sp.tanh(u) ** 2),
-    sp.asin: ("d/du arcsin u = 1/√(1 − u²)", lambda u: 1 / sp.sqrt(1 - u ** 2)),
-    sp.acos: ("d/du arccos u = −1/√(1 − u²)", lambda u: -1 / sp.sqrt(1 - u ** 2)),
-    sp.atan: ("d/du arctan u = 1/(1 + u²)", lambda u: 1 / (1 + u ** 2)),
-    sigmoid: ("d/du σ(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
-    softplus: ("d/du softplus(u) = σ(u)", lambda u: sigmoid(u)),
-}
-
-
-def _function_name(f) -> str:
-    return {"sigmoid": "the logistic function σ", "log": "the natural logarithm"}.get(type(f).__name__,
-                                                                                       type(f).__name__)
-
-
 def _function_entry(f):
-    entry = DERIVATIVES.get(type(f))
-    if entry is None:
+    """The registry's record of f (derive.expr.functions), or NotSupported naming f."""
+    record = record_of(f)
+    if record is None:
         raise NotSupported(f"no differentiation rule for the function {type(f).__name__}: {f}")
-    return entry
+    return record
+
+
+def _rule_words(record) -> str:
+    """The rule as stated, with where it fails to hold (relu at 0)."""
+    return f"{record.rule} ({record.caveat})" if record.caveat else record.rule
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -303,16 +313,28 @@ def _power(u, x):
 
 
 def _function(u, x):
-    if isinstance(u, sp.Function) and len(u.args) == 1 and type(u) in DERIVATIVES:
-        words, derivative = DERIVATIVES[type(u)]
+    record = record_of(u)
+    if record is not None:
         inner = u.args[0]
         if inner == x:
             return FunctionRule(u, x)
-        return ChainRule(u, x, inner, words, derivative(inner))
+        return ChainRule(u, x, inner, _rule_words(record), record.derivative(inner))
     return None
 
 
-FINDERS = (_constant, _variable, _sum, _product, _power, _function)
+def _unknown_function(u, x):
+    unknown = isinstance(u, UnknownDerivative) or (isinstance(u, AppliedUndef) and len(u.args) == 1)
+    if not unknown:
+        return None
+    inner = u.point if isinstance(u, UnknownDerivative) else u.args[0]
+    if inner == x:
+        return UnknownFunctionRule(u, x)
+    outer = _unknown_derivative(u)
+    return ChainRule(u, x, inner, f"the function {_unknown_name(u)} unknown, so its derivative is written "
+                     f"{_show(outer)}", outer)
+
+
+FINDERS = (_constant, _variable, _sum, _product, _power, _function, _unknown_function)
 
 
 def find_rule(u, x) -> Rule:
@@ -326,12 +348,8 @@ def find_rule(u, x) -> Rule:
 
 def _unsupported(u, x) -> str:
     what = type(u).__name__
-    if isinstance(u, sp.Abs):
-        return f"|{_show(u.args[0])}| is not differentiable where {_show(u.args[0])} = 0: no rule for abs"
     if isinstance(u, sp.Piecewise):
         return f"no differentiation rule for a piecewise definition: {_show(u)}"
-    if isinstance(u, sp.core.function.AppliedUndef):
-        return f"{_show(u)} is an unknown function: its derivative cannot be derived"
     if isinstance(u, sp.Function) and len(u.args) != 1:
         return f"no differentiation rule for {what} of {len(u.args)} arguments: {_show(u)}"
     if isinstance(u, sp.Function):

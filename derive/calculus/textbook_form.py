@@ -21,7 +21,7 @@ from derive.expr.algebra import (
     split_product,
     transpose_shallow,
 )
-from derive.expr.functions import FUNCTION_NAMES, Elementwise, sigmoid, softplus
+from derive.expr.functions import Elementwise, record_of, sigmoid, softplus
 
 SIMPLIFY_SECONDS = 2.0     # for tidying one result; past it the untidied (still verified) form is kept
 
@@ -354,8 +354,8 @@ def _lift(e, atoms: dict, shape):
             return product if coefficient == 1 else sp.MatMul(coefficient, product)
         if isinstance(t, sp.Pow) and not t.exp.has(*atoms):
             return HadamardPower(go(t.base), t.exp)
-        if isinstance(t, sp.Function) and len(t.args) == 1 and type(t) in FUNCTION_NAMES:
-            return Elementwise(FUNCTION_NAMES[type(t)], go(t.args[0]))
+        if record_of(t) is not None:
+            return Elementwise(record_of(t).name, go(t.args[0]))
         raise ValueError(f"cannot write {t} entrywise")
 
     try:

@@ -1,21 +1,62 @@
-"""The functions of machine learning that SymPy lacks, and elementwise application to matrices.
+"""The scalar functions derive knows, each declared once, and their elementwise application to matrices.
 
-Scalars: `sigmoid` σ(z) = 1/(1 + e^{−z}) and `softplus` log(1 + e^z), SymPy functions that know their
-derivatives, print as textbook notation and evaluate numerically.
+`REGISTRY` is the one table of scalar functions.  A record says everything every part of derive needs:
+how it is read (plain words and LaTeX commands), its SymPy class, its numeric value for the verifier
+(exact under a complex step), its numpy form for fitted code (stable where the naive form overflows),
+its derivative and how that step is worded, and how it prints in text and LaTeX.  The parser, the
+numeric evaluator, the code generator, the printers, the component writer and the scalar rules all read
+this table; `tests/test_registry.py` walks it through each of them.  A new function is one record here.
+
+Functions SymPy lacks are classes here: σ (`sigmoid`), `softplus`, `relu` (and its derivative `step`),
+Φ and φ (`Phi`, `phi`, the standard normal distribution function and density).
 
 Matrices: `Elementwise("sigmoid", Xβ)` is σ applied entry by entry. It is a first-class matrix expression
-with the shape of its argument, so σ(Xβ) prints as σ(Xβ), never as a SymPy `Lambda` or array object, and
-`.doit()` on an explicit matrix applies the scalar function to every entry. `lift` turns a scalar formula
-in z (such as σ'(z) = σ(z)(1 − σ(z))) into the same formula applied entrywise (σ(U) ⊙ (1 − σ(U))).
+with the shape of its argument, so σ(Xβ) prints as σ(Xβ), never as a SymPy `Lambda` or array object;
+`.doit()` on an explicit matrix applies the scalar function to every entry, and SymPy's own printers
+(`sympy.lambdify`, `sympy.pycode`) write it as the entrywise numpy call.  `lift` turns a scalar formula in
+z (such as σ'(z) = σ(z)(1 − σ(z))) into the same formula applied entrywise (σ(U) ⊙ (1 − σ(U))).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
 import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+SQRT_2PI = math.sqrt(2 * math.pi)
 
-class sigmoid(sp.Function):
+
+# ---------------------------------------------------------------------------------------------------
+# The functions of machine learning that SymPy lacks
+# ---------------------------------------------------------------------------------------------------
+class _Defined(sp.Function):
+    """A function with a definition in SymPy's own functions (`definition`): it evaluates numerically,
+    rewrites to that definition, and prints for SymPy's code printers through it."""
+
+    @classmethod
+    def definition(cls, z):
+        raise NotImplementedError
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return self.definition(z)
+
+    def _eval_evalf(self, prec):
+        return self.definition(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _code(self, printer):
+        return printer._print(self.definition(self.args[0]))
+
+    _numpycode = _pythoncode = _code
+
+
+class sigmoid(_Defined):
     """σ(z) = 1 / (1 + e^{−z}), the logistic function; σ'(z) = σ(z)(1 − σ(z))."""
 
     @classmethod
@@ -23,59 +64,225 @@ class sigmoid(sp.Function):
         if z.is_zero:
             return sp.S.Half
 
-    def fdiff(self, argindex=1):
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
-
-    def _eval_rewrite_as_exp(self, z, **kwargs):
+    @classmethod
+    def definition(cls, z):
         return 1 / (1 + sp.exp(-z))
 
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.exp)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        text = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return text if exp is None else r"%s^{%s}" % (text, exp)  # σ(z)^{y}, as SymPy's Pow printer asks
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
 
 
-class softplus(sp.Function):
+class softplus(_Defined):
     """softplus(z) = log(1 + e^z), the logistic loss's building block; softplus'(z) = σ(z)."""
+
+    @classmethod
+    def definition(cls, z):
+        return sp.log(1 + sp.exp(z))
+
+    _eval_rewrite_as_log = _Defined._eval_rewrite_as_exp
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
 
-    def _eval_rewrite_as_exp(self, z, **kwargs):
-        return sp.log(1 + sp.exp(z))
 
-    _eval_rewrite_as_log = _eval_rewrite_as_exp
+class step(_Defined):
+    """step(z) = 1 for z > 0 and 0 for z < 0: the derivative of relu away from 0."""
 
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.exp)._eval_evalf(prec)
+    @classmethod
+    def definition(cls, z):
+        return sp.Heaviside(z)
 
-    def _latex(self, printer, exp=None):
-        text = r"\log\left(1 + e^{%s}\right)" % printer._print(self.args[0])
-        return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
-
-
-# The scalar functions that may be applied entrywise to a matrix, by the name stored in `Elementwise`.
-SCALAR_FUNCTIONS = {
-    "exp": sp.exp,
-    "log": sp.log,
-    "sigmoid": sigmoid,
-    "softplus": softplus,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tanh": sp.tanh,
-}
-FUNCTION_NAMES = {function: name for name, function in SCALAR_FUNCTIONS.items()}
-# How f(A) starts in LaTeX: exp(XW), not e^{z}(XW); log(·) with balanced braces.
-LATEX_HEADS = {"exp": r"\exp", "log": r"\log", "sigmoid": r"\sigma", "softplus": r"\operatorname{softplus}",
-               "sin": r"\sin", "cos": r"\cos", "tanh": r"\tanh"}
+    def fdiff(self, argindex=1):
+        return sp.S.Zero  # away from 0, the only place it has a derivative
 
 
+class relu(_Defined):
+    """relu(z) = max(z, 0); relu'(z) = step(z) for z ≠ 0 (relu has no derivative at 0)."""
+
+    @classmethod
+    def definition(cls, z):
+        return z * sp.Heaviside(z)
+
+    def fdiff(self, argindex=1):
+        return step(self.args[0])
+
+
+class Phi(_Defined):
+    """Φ(z), the standard normal distribution function; Φ'(z) = φ(z)."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.S.Half
+
+    @classmethod
+    def definition(cls, z):
+        return sp.erfc(-z / sp.sqrt(2)) / 2
+
+    def fdiff(self, argindex=1):
+        return phi(self.args[0])
+
+
+class phi(_Defined):
+    """φ(z) = e^{−z²/2}/√(2π), the standard normal density; φ'(z) = −zφ(z)."""
+
+    @classmethod
+    def definition(cls, z):
+        return sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def fdiff(self, argindex=1):
+        return -self.args[0] * phi(self.args[0])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Numeric forms.  `numpy` forms are exact under a complex step (f(x + ih) = f(x) + ih·f'(x) to rounding),
+# which is how derive verifies derivatives; `stable` forms are for fitting on real data.
+# ---------------------------------------------------------------------------------------------------
+def _real(z):
+    return np.real(z) if np.iscomplexobj(z) else z
+
+
+def _first_order(value, derivative):
+    """A function of a complex-step point z = x + ih from its value and derivative at x: f(x) + ih·f'(x).
+    For functions (|z|, relu, Φ) whose numpy forms are real-only or not analytic."""
+    def evaluate(z):
+        if not np.iscomplexobj(z):
+            return value(z)
+        x = np.real(z)
+        return value(x) + 1j * np.imag(z) * derivative(x)
+    return evaluate
+
+
+def _normal_cdf(x):
+    from scipy.special import ndtr
+    return ndtr(x)
+
+
+def _normal_pdf(z):
+    return np.exp(-z * z / 2) / SQRT_2PI
+
+
+def _sigmoid_naive(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _sigmoid_stable(z):
+    """σ(z) = 1/(1 + e^{−z}), accurate in relative terms for every z; e^{−z} is capped at e^709 so it
+    never overflows (σ(z) < 1e-307 there anyway)."""
+    return 1.0 / (1.0 + np.exp(np.minimum(-z, 709.0)))
+
+
+def _softplus_naive(z):
+    return np.log(1 + np.exp(z))
+
+
+def _softplus_stable(z):
+    """log(1 + e^z) without overflow: log(e^0 + e^z)."""
+    return np.logaddexp(0.0, z)
+
+
+def _step(z):
+    return np.where(_real(z) > 0, 1.0, 0.0)
+
+
+_relu = _first_order(lambda x: np.maximum(x, 0.0), _step)
+_abs = _first_order(np.abs, lambda x: np.sign(x))
+_sign = _first_order(np.sign, lambda x: np.zeros_like(x))
+_Phi = _first_order(_normal_cdf, _normal_pdf)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScalarFunction:
+    """One scalar function, declared once: everything derive does with it."""
+
+    name: str                       # its plain spelling (what `to_plain` prints and the parser reads)
+    sympy: type                     # its SymPy class
+    derivative: Callable            # u ↦ f′(u)
+    rule: str                       # the derivative in words, in u: "d/du eᵘ = eᵘ"
+    numpy: Callable                 # numeric value for the verifier, exact under a complex step
+    text: str                       # its head in Unicode: "σ"
+    latex: str                      # its head in LaTeX: r"\sigma"
+    stable: Optional[Callable] = None   # numeric value for fitted code; `numpy` when None
+    spellings: tuple = ()           # other plain words that read as it ("ln", "arcsin")
+    latex_command: bool = False     # whether \name is a LaTeX command for it (\sin; not \relu)
+    called: str = ""                # how a sentence names it: "the logistic function σ"
+    caveat: str = ""                # where the derivative rule does not hold
+    domain: str = "real"            # where it is defined: "real", "positive" (u > 0), "unit" (|u| < 1)
+
+    @property
+    def words(self) -> tuple:
+        return (self.name,) + self.spellings
+
+    @property
+    def fitted(self) -> Callable:
+        return self.stable or self.numpy
+
+    def describe(self) -> str:
+        return self.called or self.name
+
+
+REGISTRY: tuple[ScalarFunction, ...] = (
+    ScalarFunction("exp", sp.exp, lambda u: sp.exp(u), "d/du eᵘ = eᵘ", np.exp, "exp", r"\exp",
+                   latex_command=True, called="the exponential"),
+    ScalarFunction("log", sp.log, lambda u: 1 / u, "d/du ln u = 1/u", np.log, "log", r"\log",
+                   spellings=("ln",), latex_command=True, called="the natural logarithm", domain="positive"),
+    ScalarFunction("sin", sp.sin, lambda u: sp.cos(u), "d/du sin u = cos u", np.sin, "sin", r"\sin",
+                   latex_command=True),
+    ScalarFunction("cos", sp.cos, lambda u: -sp.sin(u), "d/du cos u = −sin u", np.cos, "cos", r"\cos",
+                   latex_command=True),
+    ScalarFunction("tan", sp.tan, lambda u: 1 + sp.tan(u) ** 2, "d/du tan u = 1 + tan² u", np.tan, "tan",
+                   r"\tan", latex_command=True, domain="unit"),
+    ScalarFunction("sinh", sp.sinh, lambda u: sp.cosh(u), "d/du sinh u = cosh u", np.sinh, "sinh", r"\sinh",
+                   latex_command=True),
+    ScalarFunction("cosh", sp.cosh, lambda u: sp.sinh(u), "d/du cosh u = sinh u", np.cosh, "cosh", r"\cosh",
+                   latex_command=True),
+    ScalarFunction("tanh", sp.tanh, lambda u: 1 - sp.tanh(u) ** 2, "d/du tanh u = 1 − tanh² u", np.tanh,
+                   "tanh", r"\tanh", latex_command=True),
+    ScalarFunction("asin", sp.asin, lambda u: 1 / sp.sqrt(1 - u ** 2), "d/du arcsin u = 1/√(1 − u²)",
+                   np.arcsin, "asin", r"\arcsin", spellings=("arcsin",), latex_command=True, domain="unit"),
+    ScalarFunction("acos", sp.acos, lambda u: -1 / sp.sqrt(1 - u ** 2), "d/du arccos u = −1/√(1 − u²)",
+                   np.arccos, "acos", r"\arccos", spellings=("arccos",), latex_command=True, domain="unit"),
+    ScalarFunction("atan", sp.atan, lambda u: 1 / (1 + u ** 2), "d/du arctan u = 1/(1 + u²)", np.arctan,
+                   "atan", r"\arctan", spellings=("arctan",), latex_command=True),
+    ScalarFunction("abs", sp.Abs, lambda u: sp.sign(u), "d/du |u| = sign(u)", _abs, "abs", r"\operatorname{abs}",
+                   stable=np.abs, caveat="|u| has no derivative at u = 0; this holds for u ≠ 0"),
+    ScalarFunction("sign", sp.sign, lambda u: sp.S.Zero, "d/du sign(u) = 0", _sign, "sign",
+                   r"\operatorname{sign}", stable=np.sign, latex_command=True,
+                   caveat="sign(u) jumps at u = 0; this holds for u ≠ 0"),
+    ScalarFunction("sigmoid", sigmoid, lambda u: sigmoid(u) * (1 - sigmoid(u)), "d/du σ(u) = σ(u)(1 − σ(u))",
+                   _sigmoid_naive, "σ", r"\sigma", stable=_sigmoid_stable, spellings=("expit",),
+                   called="the logistic function σ"),
+    ScalarFunction("softplus", softplus, lambda u: sigmoid(u), "d/du softplus(u) = σ(u)", _softplus_naive,
+                   "softplus", r"\operatorname{softplus}", stable=_softplus_stable),
+    ScalarFunction("relu", relu, lambda u: step(u), "d/du relu(u) = step(u) (1 for u > 0, 0 for u < 0)",
+                   _relu, "relu", r"\operatorname{relu}", stable=lambda z: np.maximum(z, 0.0),
+                   caveat="relu has no derivative at u = 0; this holds for u ≠ 0"),
+    ScalarFunction("step", step, lambda u: sp.S.Zero, "d/du step(u) = 0", _step, "step", r"\operatorname{step}",
+                   caveat="step(u) jumps at u = 0; this holds for u ≠ 0"),
+    ScalarFunction("Phi", Phi, lambda u: phi(u), "d/du Φ(u) = φ(u)", _Phi, "Φ", r"\Phi", stable=_normal_cdf,
+                   called="the standard normal distribution function Φ"),
+    ScalarFunction("phi", phi, lambda u: -u * phi(u), "d/du φ(u) = −u·φ(u)", _normal_pdf, "φ", r"\phi",
+                   called="the standard normal density φ"),
+)
+
+BY_NAME: dict[str, ScalarFunction] = {record.name: record for record in REGISTRY}
+BY_CLASS: dict[type, ScalarFunction] = {record.sympy: record for record in REGISTRY}
+BY_WORD: dict[str, ScalarFunction] = {word: record for record in REGISTRY for word in record.words}
+
+
+def record_of(expr) -> Optional[ScalarFunction]:
+    """The record of a scalar function application f(u) (or of Elementwise f(U)), else None."""
+    if isinstance(expr, Elementwise):
+        return expr.record
+    return BY_CLASS.get(type(expr)) if isinstance(expr, sp.Function) and len(expr.args) == 1 else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Elementwise application
+# ---------------------------------------------------------------------------------------------------
 class Elementwise(MatrixExpr):
     """f(A): the scalar function named `name` applied to every entry of the matrix A."""
 
@@ -84,7 +291,7 @@ class Elementwise(MatrixExpr):
     def __new__(cls, name, arg):
         if isinstance(name, Str):
             name = name.name
-        if name not in SCALAR_FUNCTIONS:
+        if name not in BY_NAME:
             raise ValueError(f"no elementwise function named {name!r}")
         arg = sp.sympify(arg)
         if not arg.is_Matrix:
@@ -96,8 +303,12 @@ class Elementwise(MatrixExpr):
         return self.args[0].name
 
     @property
+    def record(self) -> ScalarFunction:
+        return BY_NAME[self.name]
+
+    @property
     def function(self):
-        return SCALAR_FUNCTIONS[self.name]
+        return self.record.sympy
 
     @property
     def arg(self):
@@ -116,18 +327,33 @@ class Elementwise(MatrixExpr):
             return arg.applyfunc(self.function)
         return Elementwise(self.name, arg)
 
+    def _eval_evalf(self, prec):
+        arg = self.arg.evalf(prec)
+        return arg.applyfunc(self.function).evalf(prec) if isinstance(arg, sp.MatrixBase) else \
+            Elementwise(self.name, arg)
+
+    def _eval_transpose(self):
+        return Elementwise(self.name, sp.Transpose(self.arg))
+
     def _latex(self, printer):
-        head = LATEX_HEADS.get(self.name, r"\operatorname{%s}" % self.name)
-        return r"%s\left(%s\right)" % (head, printer._print(self.arg))
+        return r"%s\left(%s\right)" % (self.record.latex, printer._print(self.arg))
 
     def _sympystr(self, printer):
         return "%s(%s)" % (self.name, printer._print(self.arg))
+
+    def _numpycode(self, printer):
+        """numpy's functions act entrywise on arrays: f(A) is the scalar function's code with A inside."""
+        z = sp.Dummy("z")
+        scalar = printer._print(self.function(z))
+        return scalar.replace(printer._print(z), "(%s)" % printer._print(self.arg))
+
+    _pythoncode = _numpycode
 
 
 def apply(function, arg):
     """f(arg): the scalar function on a scalar, entrywise on a matrix."""
     if getattr(arg, "is_Matrix", False):
-        return Elementwise(FUNCTION_NAMES[function], arg)
+        return Elementwise(BY_CLASS[function].name, arg)
     return function(arg)
 
 
@@ -150,8 +376,8 @@ def lift(formula: sp.Expr, z: sp.Symbol, U: MatrixExpr) -> MatrixExpr:
             return product if coeff == 1 else coeff * product
         if isinstance(e, sp.Pow) and not e.exp.has(z):
             return sp.HadamardPower(go(e.base), e.exp)
-        if isinstance(e, sp.Function) and len(e.args) == 1 and type(e) in FUNCTION_NAMES:
-            return Elementwise(FUNCTION_NAMES[type(e)], go(e.args[0]))
+        if record_of(e) is not None:
+            return Elementwise(record_of(e).name, go(e.args[0]))
         raise ValueError(f"cannot apply {e} entrywise")
 
     return go(formula)
@@ -160,4 +386,4 @@ def lift(formula: sp.Expr, z: sp.Symbol, U: MatrixExpr) -> MatrixExpr:
 def elementwise_derivative(name: str, U: MatrixExpr) -> MatrixExpr:
     """f'(U) entrywise, from the scalar derivative: the ⊙-factor in d f(U) = f'(U) ⊙ dU."""
     z = sp.Dummy("z")
-    return lift(sp.diff(SCALAR_FUNCTIONS[name](z), z), z, U)
+    return lift(BY_NAME[name].derivative(z), z, U)

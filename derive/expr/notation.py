@@ -79,3 +79,54 @@ class ScalarDifferential(_DifferentialNotation, sp.Expr):
 
 def d(u):
     return Differential(u) if getattr(u, "is_Matrix", False) else ScalarDifferential(u)
+
+
+class UnknownDerivative(sp.Expr):
+    """f′(u), f″(u): the derivative of order k of a function known only by its name, at u.
+
+    The chain rule gives d/dx f(u) = f′(u)·du/dx with f unknown; this is the f′(u).  Under `.doit()` it is
+    SymPy's own `Subs(Derivative(f(z), z), z, u)`, and SymPy's `diff` differentiates it (f″(u)·u′)."""
+
+    def __new__(cls, name: str, order, u):
+        return super().__new__(cls, Str(name), sp.Integer(order), sp.sympify(u))
+
+    @property
+    def name(self) -> str:
+        return self.args[0].name
+
+    @property
+    def order(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def point(self):
+        return self.args[2]
+
+    @property
+    def free_symbols(self):
+        return self.point.free_symbols
+
+    def _eval_derivative(self, x):
+        return UnknownDerivative(self.name, self.order + 1, self.point) * self.point.diff(x)
+
+    def doit(self, **hints):
+        z = sp.Dummy("z")
+        return sp.Subs(sp.Derivative(sp.Function(self.name)(z), (z, self.order)), z, self.point).doit(**hints)
+
+    def _eval_subs(self, old, new):
+        if old == self:
+            return new
+        return UnknownDerivative(self.name, self.order, self.point._subs(old, new))
+
+    def _primes(self) -> str:
+        return "'" * self.order
+
+    def _latex(self, printer):
+        return r"%s%s\left(%s\right)" % (self.name, self._primes(), printer._print(self.point))
+
+    def _sympystr(self, printer):
+        return "%s%s(%s)" % (self.name, self._primes(), printer._print(self.point))
+
+    def _unicode(self, printer):
+        primes = {1: "′", 2: "″", 3: "‴"}.get(self.order, "′" * self.order)
+        return "%s%s(%s)" % (self.name, primes, printer._print(self.point))

@@ -6,10 +6,14 @@ The plain, re-parseable syntax (the JSON "text" field) is `derive.expr.plain`.
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
+
+from derive.expr.functions import record_of
 
 GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
@@ -19,6 +23,9 @@ GREEK = {
 }
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+# x̄, μ̂, β̃: the names the parser gives \bar x, \hat\mu, \tilde\beta, shown with the accent again
+_DECORATED = re.compile(r"([A-Za-z]+)(bar|hat|tilde)")
+_COMBINING = {"bar": "\u0304", "hat": "\u0302", "tilde": "\u0303"}
 
 
 def negate(term):
@@ -96,6 +103,14 @@ class TextbookLatexPrinter(LatexPrinter):
     def _print_Determinant(self, expr):
         return r"\det\left(%s\right)" % self._print(expr.arg)
 
+    def _print_Function(self, expr, exp=None):
+        record = record_of(expr)
+        # σ(z), Φ(z), arcsin(z): the registry's head where SymPy's would differ (\operatorname{sigmoid})
+        if record is not None and record.latex != "\\" + type(expr).__name__ and not isinstance(expr, sp.Abs):
+            text = r"%s\left(%s\right)" % (record_of(expr).latex, self._print(expr.args[0]))
+            return text if exp is None else r"%s^{%s}" % (text, exp)  # σ(z)^{y}, as SymPy's Pow printer asks
+        return super()._print_Function(expr, exp)
+
     def _print_log(self, expr, exp=None):
         if isinstance(expr.args[0], sp.Determinant):
             return r"\log\det\left(%s\right)" % self._print(expr.args[0].arg)
@@ -156,6 +171,9 @@ class TextbookTextPrinter(StrPrinter):
     def _name(self, name):
         name, _, power = name.partition("^")
         base, _, sub = name.partition("_")
+        decorated = _DECORATED.fullmatch(base)
+        if decorated and (len(decorated.group(1)) == 1 or decorated.group(1) in GREEK):
+            base = GREEK.get(decorated.group(1), decorated.group(1)) + _COMBINING[decorated.group(2)]
         text = GREEK.get(base, base) + power.translate(SUPERSCRIPTS)
         if sub:
             text += sub.translate(SUBSCRIPTS) if sub.isdigit() else "_" + sub
@@ -215,7 +233,8 @@ class TextbookTextPrinter(StrPrinter):
         return "det(%s)" % self._print(expr.arg)
 
     def _print_Function(self, expr):
-        name = {"sigmoid": "σ"}.get(type(expr).__name__, type(expr).__name__)
+        record = record_of(expr)
+        name = record.text if record is not None else type(expr).__name__
         if name == "log" and isinstance(expr.args[0], sp.Determinant):
             return "log det(%s)" % self._print(expr.args[0].arg)
         return "%s(%s)" % (name, ", ".join(self._print(a) for a in expr.args))
@@ -223,9 +242,11 @@ class TextbookTextPrinter(StrPrinter):
     _print_log = _print_Function
     _print_exp = _print_Function
 
+    def _print_Abs(self, expr):
+        return "|%s|" % self._print(expr.args[0])
+
     def _print_Elementwise(self, expr):
-        name = {"sigmoid": "σ"}.get(expr.name, expr.name)
-        return "%s(%s)" % (name, self._print(expr.arg))
+        return "%s(%s)" % (expr.record.text, self._print(expr.arg))
 
     def _print_Pi(self, expr):
         return "π"

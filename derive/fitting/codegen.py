@@ -39,7 +39,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import NotSupported
 from derive.expr import symbols as S
-from derive.expr.functions import Elementwise, sigmoid, softplus
+from derive.expr.functions import REGISTRY, Elementwise
 
 # Sizes assumed when choosing the order of a matrix product: the number of observations is much larger
 # than the other dimensions, which are larger than small explicit sizes.
@@ -53,17 +53,6 @@ _BLOCK_BYTES = 1 << 20
 
 # ----------------------------------------------------------------------------------------------------
 # Numerical building blocks called by the generated code.
-
-def _sigmoid(z):
-    """σ(z) = 1/(1 + e^{−z}), accurate in relative terms for every z; e^{−z} is capped at e^709 so it
-    never overflows (σ(z) < 1e-307 there anyway)."""
-    return 1.0 / (1.0 + np.exp(np.minimum(-z, 709.0)))
-
-
-def _softplus(z):
-    """log(1 + e^z) without overflow: log(e^0 + e^z)."""
-    return np.logaddexp(0.0, z)
-
 
 def _weighted_gram(A, s):
     """Aᵀ diag(s) A for an n×d A and an n×1 s, without forming the n×n diagonal.
@@ -100,14 +89,17 @@ def _matrix_argument(value, rows_is_one: bool, cols_is_one: bool):
     return a
 
 
-_NUMPY_FUNCTIONS = {
-    sp.exp: "np.exp", sp.log: "np.log", sp.sin: "np.sin", sp.cos: "np.cos", sp.tan: "np.tan",
-    sp.tanh: "np.tanh", sp.sinh: "np.sinh", sp.cosh: "np.cosh", sp.Abs: "np.abs", sp.sqrt: "np.sqrt",
-    sigmoid: "_sigmoid", softplus: "_softplus",
-}
+def _code_name(record) -> str:
+    """How generated code calls a registry function: numpy's own ufunc by its name, else its stable form."""
+    function = record.fitted
+    return f"np.{function.__name__}" if getattr(np, getattr(function, "__name__", ""), None) is function \
+        else f"_{record.name}"
+
+
+_NUMPY_FUNCTIONS = {record.sympy: _code_name(record) for record in REGISTRY}
 _NAMESPACE = {
-    "np": np, "_sigmoid": _sigmoid, "_softplus": _softplus, "_weighted_gram": _weighted_gram,
-    "_matrix_argument": _matrix_argument,
+    "np": np, "_weighted_gram": _weighted_gram, "_matrix_argument": _matrix_argument,
+    **{_code_name(record): record.fitted for record in REGISTRY if not _code_name(record).startswith("np.")},
 }
 
 

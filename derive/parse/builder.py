@@ -20,18 +20,18 @@ from sympy.strategies import do_one, exhaust, typed
 
 from derive.core.limits import MAX_EXPONENT, MAX_NESTING, MAX_RESULT_DIGITS
 from derive.errors import LimitExceeded, NotSupported, ParseError, ShapeError
-from derive.expr.functions import SCALAR_FUNCTIONS, apply
+from derive.expr.functions import BY_NAME, Elementwise
+from derive.expr.notation import UnknownDerivative
 from derive.expr.plain import to_plain
 from derive.expr.symbols import Eye
 from derive.parse.input_text import quote, where
 from derive.parse.lexer import Lexeme, normalize_name
 
 Shapes = Mapping[str, tuple]
+# The function words that are not scalar functions of the registry.
+_MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye"})
 Symbols = Mapping[str, sp.Basic]
 
-# Functions of a scalar only: derive.expr.functions knows how to apply the others entrywise to a matrix.
-_SCALAR_ONLY = {"tan": sp.tan, "sqrt": sp.sqrt, "abs": sp.Abs, "sinh": sp.sinh, "cosh": sp.cosh, "asin": sp.asin,
-                "acos": sp.acos, "atan": sp.atan}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ class Builder:
         base = self.value(base)
         if _is_matrix(exponent):
             if base == sp.E:
-                return apply(sp.exp, exponent)
+                return Elementwise("exp", exponent)
             raise ShapeError(f"cannot raise {_operand(base)} to the power of the matrix {_described(exponent)}")
         self.check_exponent(base, exponent, token)
         if not _is_matrix(base):
@@ -668,6 +668,8 @@ class Builder:
         shown = self.source(token)
         if name in ("ones", "zeros", "eye"):
             return self.constant_matrix(name, args, token)
+        if name not in BY_NAME and name not in _MATRIX_WORDS:
+            return self.abstract_function(name, args, token)
         if len(args) != 1:
             raise self.fail(token, f"{shown} takes one argument, not {len(args)},")
         if sub is not None and name != "log":
@@ -681,14 +683,23 @@ class Builder:
             return self.matrix_function(name, x, token)
         if name == "sum":  # sum(v), sum v: \sum without an index
             return self.big_operator(_BigOp(token, None, None), x)
-        function = SCALAR_FUNCTIONS.get(name) or _SCALAR_ONLY[name]
-        if not _is_matrix(x):
-            return function(x)
-        if name in SCALAR_FUNCTIONS:
-            return apply(function, x)
-        if name == "sqrt" and x.shape == (1, 1):
-            return sp.HadamardPower(x, sp.S.Half)
-        raise ShapeError(f"{shown} of the matrix {_described(x)}: {shown} applies to scalars here")
+        if name == "sqrt":  # √u is u^{1/2}, entrywise on a matrix
+            return sp.HadamardPower(x, sp.S.Half) if _is_matrix(x) else sp.sqrt(x)
+        record = BY_NAME[name]
+        return Elementwise(record.name, x) if _is_matrix(x) else record.sympy(x)
+
+    def abstract_function(self, name: str, args, token):
+        """f(x²): a function known only by its name, f applied to its arguments (never the product f·x²)."""
+        for a in args:
+            if _is_matrix(a):
+                raise NotSupported(f"{name}({_operand(a)}) {where(self.context.text, token.start_pos)}: an unknown "
+                                   f"function of a vector or matrix is not supported, only of scalars")
+        base, order = name.rstrip("'"), len(name) - len(name.rstrip("'"))
+        if order:
+            if len(args) != 1:
+                raise self.fail(token, f"{name} takes one argument, not {len(args)},")
+            return UnknownDerivative(base, order, args[0])
+        return sp.Function(name)(*args)
 
     def matrix_function(self, name: str, x, token):
         if not _is_matrix(x):  # a scalar is a 1×1 matrix: its own trace and determinant

@@ -3,12 +3,14 @@ function words, LaTeX commands and decorations)."""
 from __future__ import annotations
 
 import functools
+import keyword
 import re
 from dataclasses import dataclass
 from typing import Optional
 
 from derive.core.limits import MAX_DECIMAL_EXPONENT, MAX_NESTING, MAX_NUMBER_DIGITS
 from derive.errors import LimitExceeded, ParseError
+from derive.expr.functions import BY_WORD, REGISTRY
 from derive.parse.input_text import check_text, unexpected, where
 
 # ---------------------------------------------------------------------------------------------------
@@ -22,15 +24,20 @@ _GREEK_NAMES = {**{g: g for g in GREEK}, **_GREEK_VARIANTS}
 _GREEK_CHARACTERS = dict(zip("αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΥΦΨΩϵϑϕϱςℓ", GREEK + [
     "epsilon", "theta", "phi", "rho", "sigma", "ell"]))
 
-# Function words (plain or after a backslash) and the function each one means.
-_FUNCTIONS = {"exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos", "tan": "tan",
-              "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "asin": "asin", "acos": "acos", "atan": "atan",
-              "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sqrt": "sqrt", "abs": "abs",
-              "sigmoid": "sigmoid", "softplus": "softplus", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det",
-              "logdet": "logdet", "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye",
-              "sum": "sum"}
-_LATEX_FUNCTIONS = {"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
-                    "det", "tr", "Tr", "trace"}
+# Function words (plain or after a backslash) and the function each one means: the registry's scalar
+# functions (derive.expr.functions), then the matrix functions and constructors the builder knows.
+_MATRIX_FUNCTIONS = {"sqrt": "sqrt", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det", "logdet": "logdet",
+                     "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye", "sum": "sum"}
+_FUNCTIONS = {**{word: record.name for word, record in BY_WORD.items()}, **_MATRIX_FUNCTIONS}
+_LATEX_FUNCTIONS = {word for record in REGISTRY if record.latex_command for word in record.words} | \
+    {"ln", "det", "tr", "Tr", "trace"}
+# One-letter names that are unknown (abstract) functions when an argument follows directly: f(x²).
+_ABSTRACT_FUNCTIONS = frozenset("fghFGH")
+# Words that mark Python code, refused as such rather than read as products of letters (import·os).
+_CODE_WORDS = (frozenset(keyword.kwlist) | {"print", "eval", "exec", "open"}) - {"lambda"}  # λ is Greek
+_DECORATED = re.compile(r"([A-Za-z]+)(?:bar|hat|tilde)")  # xbar, muhat: the names \bar x and \hat\mu read as
+# Greek letters that are functions when an argument follows directly (σ(z), Φ(z)), unless declared as names.
+_GREEK_FUNCTIONS = {"sigma": "sigmoid", "Phi": "Phi", "phi": "phi"}
 
 _DECORATIONS = {"hat", "widehat", "tilde", "widetilde", "mathbf", "boldsymbol", "bm", "vec", "mathrm",
                 "mathit", "mathcal", "mathsf", "mathbb", "bar", "overline", "operatorname", "text",
@@ -165,6 +172,9 @@ class Lexer:
                     self.bar("|", self.pos, self.pos + 1)
             elif c == "‖":
                 self.bar("‖", self.pos, self.pos + 1)
+            elif c == ":" or text.startswith("==", self.pos):
+                raise unexpected(text, self.pos, f"'{text[self.pos:self.pos + (1 if c == ':' else 2)]}'",
+                                 "that is Python (a lambda, a slice, a comparison), not mathematics")
             elif c == "=":
                 if self.stack:
                     raise unexpected(text, self.pos, "'='", f"the {self.describe_open()} is not closed")
@@ -243,18 +253,56 @@ class Lexer:
             self.emit("NAME", word, start, end)
         elif word in ("sum", "prod") and self.text[self.skip_spaces(end):][:1] in ("_", "^"):
             self.emit("BIGOP", word, start, end)
-        elif word in _FUNCTIONS:
+        elif word in _FUNCTIONS and word not in _GREEK_FUNCTIONS:
             self.function(_FUNCTIONS[word], start, end)
         elif word in _GREEK_NAMES:
             self.greek(_GREEK_NAMES[word], start, end)
         else:
             pieces = self.segment(word)
-            for piece, offset in pieces or [(word, 0)]:
-                self.emit("NAME", piece, start + offset, start + offset + len(piece))
+            if pieces:
+                for piece, offset in pieces:
+                    self.emit("NAME", piece, start + offset, start + offset + len(piece))
+            else:
+                self.unknown_word(word, start, end)
+
+    def unknown_word(self, word: str, start: int, end: int) -> None:
+        """A word that is no declared name, function or Greek letter: a one-letter name (f, g, h followed
+        by ( are abstract functions), a decorated name (xbar, muhat), or refused, never guessed: ``ax`` may
+        be a·x or a name, ``import`` is code, ``factorial(`` a function derive does not know."""
+        called = self.text[self.after_sizing(end):][:1] == "("
+        if word[0] == "d" and any(lx.kind == "PARTIAL" for lx in self.out):  # dL in \frac{dL}{d\beta}: a label
+            self.name(word, start, end)
+            return
+        if word in _CODE_WORDS:
+            raise ParseError(f"{word!r} {where(self.text, start)} is Python, not mathematics: derive reads "
+                             "formulas such as x^2 + 3x or x'*A*x")
+        decorated = _DECORATED.fullmatch(word)
+        if len(word) == 1 or not word.isalpha() or (decorated and decorated.group(1) in _GREEK_NAMES.keys() | _LETTERS):
+            primes = re.match(r"['′]*", self.text[end:]).group()
+            if word in _ABSTRACT_FUNCTIONS and self.text[self.after_sizing(end + len(primes)):][:1] == "(":
+                self.emit("FUNC", word + "'" * len(primes), start, end + len(primes))  # f(u), f'(u), f''(u)
+                self.mark_call(end + len(primes))
+            else:
+                self.name(word, start, end)
+            return
+        if called:
+            split = next((k for k in range(1, len(word)) if word[k:] in _FUNCTIONS), None)
+            product = f": for the product {word[:split]}·{word[split:]}(…) write {word[:split]}*{word[split:]}(…)" \
+                if split else ""
+            raise ParseError(f"unknown function {word!r} {where(self.text, start)}{product}; derive knows "
+                             + ", ".join(sorted(BY_WORD, key=str.lower))
+                             + ", and a one-letter name such as f(x) is an unknown function")
+        letters = "·".join(word)
+        raise ParseError(f"{word!r} {where(self.text, start)} could be the product {letters} or one name "
+                         f"{word}: write {' '.join(word)} (or {'*'.join(word)}) for the product, or declare "
+                         f"the name ({word}:1 in the shapes)")
 
     def segment(self, word: str) -> Optional[list]:
-        """``Xbeta`` as [X, beta] when every piece is a declared name or a Greek letter, else None."""
+        """``Xbeta`` as [X, beta] when every piece is a declared name or a Greek letter, else None; single
+        letters may be pieces too when a declared name is one (``SX`` is S·X when X is declared)."""
         pieces_known = self.known | set(_GREEK_NAMES)
+        if any(word[k:k + len(name)] == name for name in self.known for k in range(len(word))):
+            pieces_known = pieces_known | set(word)
 
         @functools.lru_cache(maxsize=None)
         def split(i: int):
@@ -276,12 +324,15 @@ class Lexer:
         self.emit("NAME", name, start, end, hat=hat)
 
     def greek(self, name: str, start: int, end: int) -> None:
-        """A Greek letter; σ directly followed by ( is the sigmoid unless sigma is declared."""
-        if name == "sigma" and "sigma" not in self.known:
+        """A Greek letter; σ (Φ, φ) directly followed by ( is the sigmoid (the normal distribution function,
+        its density) unless the letter is declared as a name."""
+        if name in _GREEK_FUNCTIONS and name not in self.known:
             after = self.after_sizing(end)
             if self.text[after:after + 1] == "(":
-                self.function("sigmoid", start, end)
+                self.function(_GREEK_FUNCTIONS[name], start, end)
                 return
+        if name == "sigma" and "sigma" not in self.known:
+            after = self.after_sizing(end)
             if self.text[after:after + 1] in ("'", "′"):
                 raise self.fail(start, f"'{self.text[start:after + 1]}'",
                                 "derivative notation is not read; write σ(z)(1 - σ(z)) for σ'(z)")
@@ -396,7 +447,10 @@ class Lexer:
             return
         if decoration in ("bar", "overline"):
             name += "bar"
-        self.name(name, start, arg_end, hat=hat or decoration in _ESTIMATE_DECORATIONS)
+        estimate = hat or decoration in _ESTIMATE_DECORATIONS
+        if estimate and name not in self.known:  # μ̂ is not μ: kept, unless a context says it estimates μ
+            name += "tilde" if "tilde" in decoration else "hat"
+        self.name(name, start, arg_end, hat=estimate)
 
     def decoration_content(self, content: str, pos: int, decoration: str, depth: int):
         """(kind, name, hat) for the argument of a decoration; nested decorations are read through."""

@@ -28,7 +28,7 @@ from typing import Callable, Mapping, Optional
 import sympy as sp
 
 from derive.errors import DeriveError, NotSupported
-from derive.expr.functions import Elementwise, apply, sigmoid, softplus
+from derive.expr.functions import BY_WORD, Elementwise, apply, softplus
 
 __all__ = ["TracedFunction", "trace_function", "function_latex"]
 
@@ -182,13 +182,9 @@ def _expm1(z):
     return sp.exp(z) - 1
 
 
-def _scalar_only(function, name):
-    def call(z):
-        z = _sym(z)
-        if getattr(z, "is_Matrix", False):
-            raise NotSupported(f"{name} of a vector or matrix is not supported")
-        return function(z)
-    return call
+def _square_root(z):
+    z = _sym(z)
+    return sp.HadamardPower(z, sp.S.Half) if getattr(z, "is_Matrix", False) else sp.sqrt(z)
 
 
 def _sum(v, axis=None):
@@ -228,16 +224,10 @@ def _logaddexp(a, b):
     return sp.log(sp.exp(a) + sp.exp(b))
 
 
+# The registry's functions by each of their words (numpy's arcsin, scipy's expit), then Python's own.
 FUNCTIONS: dict[str, object] = {
-    "exp": _elementwise(sp.exp), "log": _elementwise(sp.log), "sin": _elementwise(sp.sin),
-    "cos": _elementwise(sp.cos), "tanh": _elementwise(sp.tanh), "expit": _elementwise(sigmoid),
-    "sigmoid": _elementwise(sigmoid), "softplus": _elementwise(softplus),
-    "tan": _scalar_only(sp.tan, "tan"), "sqrt": _scalar_only(sp.sqrt, "sqrt"),
-    "sinh": _scalar_only(sp.sinh, "sinh"), "cosh": _scalar_only(sp.cosh, "cosh"),
-    "arcsin": _scalar_only(sp.asin, "arcsin"), "asin": _scalar_only(sp.asin, "asin"),
-    "arccos": _scalar_only(sp.acos, "arccos"), "acos": _scalar_only(sp.acos, "acos"),
-    "arctan": _scalar_only(sp.atan, "arctan"), "atan": _scalar_only(sp.atan, "atan"),
-    "abs": _scalar_only(sp.Abs, "abs"), "fabs": _scalar_only(sp.Abs, "fabs"),
+    **{word: _elementwise(record.sympy) for word, record in BY_WORD.items()},
+    "fabs": _elementwise(sp.Abs), "sqrt": _square_root,
     "log1p": _log1p, "expm1": _expm1, "sum": _sum, "dot": _dot, "matmul": lambda a, b: _sym(a) * _sym(b),
     "square": _square, "power": _power, "pow": _power, "logaddexp": _logaddexp,
     "transpose": lambda a: _sym(a).T, "trace": lambda a: sp.Trace(_sym(a)),
