@@ -21,7 +21,7 @@ from derive.errors import (
 )
 from derive.expr import printing
 
-__all__ = ["models", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
+__all__ = ["models", "model", "Model", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
            "DeriveError", "ParseError", "ShapeError", "NotSupported", "LimitExceeded", "DataError",
            "VerificationError", "printing"]
 
@@ -32,8 +32,25 @@ def models() -> list[str]:
     return names()
 
 
-def derivation(model: str, form: str = "matrix", dim: int | None = None) -> Derivation:
-    """The verified derivation of a model in the given form ("matrix", "index", "components" with `dim`)."""
+def __getattr__(name):
+    # `derive.Model` without importing the derivations (and SymPy's heavier parts) at `import derive`
+    if name == "Model":
+        from derive.derivations.model import Model
+        return Model
+    raise AttributeError(f"module 'derive' has no attribute {name!r}")
+
+
+def model(**statement):
+    """A one-off model (DESIGN §8): `model(loss="(y - X b)' W (y - X b)", wrt="b", shapes="X:nxd, y:n, W:nxn sym")`
+    or `model(likelihood="y_i ~ Bernoulli(Phi(x_i' beta))", parameters=["beta"], shapes=...)`; optional
+    penalty, prior, values, name. The `Model` goes wherever a model name goes."""
+    from derive.derivations.model import model as make
+    return make(**statement)
+
+
+def derivation(model, form: str = "matrix", dim: int | None = None) -> Derivation:
+    """The verified derivation of a model (a name, a model file's path or a `Model`) in the given form
+    ("matrix", "index", "components" with `dim`; model files are derived in matrix form)."""
     from derive.derivations import build
     return build(model, form=form, dim=dim)
 
@@ -48,18 +65,21 @@ def diff(expr, wrt, shapes=None, order: int = 1, **options):
     return differentiate(expr, wrt, shapes, order=order, **options)
 
 
-def fit(model: str, X, y, method: str = "auto", **options):
+def fit(model, X, y, method: str = "auto", **options):
     """Fit `model` to X (n×d, as given: no intercept added) and y (n,) with the derived formulas (DESIGN §6).
 
     Returns a `FitResult` (.coef, .std_errors, .converged, .iterations, .method, .loss, ...); options:
-    lam (ridge), names, exact_data, tol, max_iter, progress.
+    lam (ridge), names, exact_data, tol, max_iter, progress; for a model file (or any model the planner
+    derives): values={"lam": 0.5} (known scalars) and weights (W = diag(weights)).
     """
     from derive.fitting.dispatch import fit as fit_model
     return fit_model(model, X, y, method, **options)
 
 
-def lambdify(model: str, quantity: str):
-    """A numpy function g(beta, X, y) computing a derived quantity (solve instead of inverse, stable σ)."""
+def lambdify(model, quantity: str):
+    """A numpy function computing a derived quantity (solve instead of inverse, stable σ): its arguments are
+    the parameters, then the other symbols (a model file's in the order of `symbols`), by position or name;
+    `g(beta, X, y)` for the built-in regressions."""
     from derive.fitting.codegen import lambdify_model
     return lambdify_model(model, quantity)
 

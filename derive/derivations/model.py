@@ -164,6 +164,10 @@ class Model:
         objects = self.context()
         return [objects[p] for p in self.parameters]
 
+    def error(self, key: str, message: str) -> ModelError:
+        """An error about the statement's `key`, naming the model file's line where there is a file."""
+        return _Where(self.source or "", self.path or self.name).error(key, message)
+
     # --- checks --------------------------------------------------------------------------------------
     def validated(self, where: "_Where | None" = None) -> "Model":
         """This model, after checking what can be checked without deriving anything."""
@@ -260,9 +264,10 @@ def model(*, loss: str | None = None, likelihood: str | None = None, wrt=None, p
         raise ModelError("name the parameters: wrt=\"beta\" (or parameters=[...])")
     wanted = [w.strip() for w in wanted.split(",")] if isinstance(wanted, str) else list(wanted)
     declared = {s.name for s in specs}
+    statement = " ".join(t for t in (loss, likelihood, penalty) if t)
     for p in wanted:
         if p not in declared:
-            specs.append(SymbolSpec(p))   # an undeclared parameter is a scalar
+            specs.append(_inferred_parameter(p, specs, statement))
     # The parameter vector may be written b, w or theta (DESIGN §5): it is β, as in the built-in models.
     renamed = {p: "beta" for p in wanted if p in standard.PARAMETER_ALIASES[1:] and "beta" not in declared
                and _vector(specs, p)}
@@ -271,6 +276,16 @@ def model(*, loss: str | None = None, likelihood: str | None = None, wrt=None, p
     return Model(name=name, title=title, symbols=tuple(specs), parameters=tuple(renamed.get(p, p) for p in wanted),
                  loss=texts[0], likelihood=texts[1], penalty=texts[2], prior=texts[3],
                  values=tuple((k, float(v)) for k, v in (values or {}).items())).validated()
+
+
+def _inferred_parameter(name: str, specs, statement: str) -> SymbolSpec:
+    """An undeclared parameter: the vector that a declared matrix multiplies (X b, x_i' b: d×1), else a scalar."""
+    for spec in specs:
+        if len(spec.shape) == 2 and spec.shape[1] != 1:
+            row = rf"(?:{re.escape(spec.name)}|{re.escape(spec.name.lower())}_\{{?i\}}?\s*(?:'|\^T|\^\{{T\}}|\.T))"
+            if re.search(rf"{row}\s*\*?\s*{re.escape(name)}(?![A-Za-z0-9_])", statement):
+                return SymbolSpec(name, (spec.shape[1], 1))
+    return SymbolSpec(name)
 
 
 def _vector(specs, name) -> bool:

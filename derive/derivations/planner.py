@@ -29,6 +29,7 @@ from derive.core.steps import (
     Domains,
     IsGradient,
     Nonnegative,
+    SameMinimiser,
     Scaled,
     Solves,
     dimension,
@@ -38,7 +39,7 @@ from derive.core.steps import (
 )
 from derive.derivations.distributions import multivariate_normal_log_density
 from derive.derivations.likelihood import log_likelihood_of_independent
-from derive.derivations.model import Model, ModelError
+from derive.derivations.model import Model
 from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form
 from derive.errors import NotSupported
@@ -118,8 +119,9 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
     arguments_i = [entry(a, INDEX, count) for a in statement.arguments]
     _check_domains(model, statement)
     names = ", ".join(unicode(p) for p in model.parameter_objects())
-    likelihood = Notation(f"L({names})", r"L(%s)" % names)
-    log_likelihood = Notation(f"log L({names})", r"\log L(%s)" % names)
+    names_tex = ", ".join(latex(p) for p in model.parameter_objects())
+    likelihood = Notation(f"L({names})", r"L(%s)" % names_tex)
+    log_likelihood = Notation(f"log L({names})", r"\log L(%s)" % names_tex)
     density = family.density(y_i, *arguments_i)
     why = prose("The observations ", y_i, " ~ ", Math(*_family_call(family, arguments_i)),
                 ", i = 1, …, n, are independent: the likelihood is the product of their densities.")
@@ -135,9 +137,27 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
     loss = sum_in_vector_form(negative.function, INDEX, count)
     D.step("sums in vector form", prose("Σᵢ c = nc, Σᵢ uᵢ² = uᵀu, Σᵢ aᵢbᵢ = aᵀb and Σᵢ f(xᵢᵀβ) = 𝟏ᵀf(Xβ), "
            "with f applied entrywise: the sum over observations as vectors."), negative, loss, lhs=label)
+    loss = _drop_constant_sums(D, model, loss, label)
     if model.prior:
         loss = _posterior(D, model, loss, label)
     return loss
+
+
+def _drop_constant_sums(D: Derivation, model: Model, loss, label):
+    """A sum over observations free of the parameters (Σᵢ log yᵢ!) does not move the minimiser: drop it."""
+    parameters = model.parameter_objects()
+    constant = sp.Add(*[t for t in sp.Add.make_args(loss) if t.has(sp.Sum)])
+    if constant == 0:
+        return loss
+    if constant.has(*parameters) or len(parameters) != 1:
+        raise NotSupported(f"cannot write {unicode(constant)} in vector form")
+    kept = loss - constant
+    c = Notation("c", "c")
+    D.step("drop a constant", prose("c = ", constant, " does not depend on ", parameters[0], ", so it does not move "
+                                    "the minimiser; the loss below is ", label, " − c."),
+           loss, kept, check=SameMinimiser(parameters[0]), lhs=Notation(f"{label.text} − {c.text}",
+                                                                          f"{label.latex} - c"))
+    return kept
 
 
 def _family_call(family, arguments):
@@ -180,8 +200,8 @@ def _check_domains(model: Model, statement) -> None:
         if isinstance(argument, sp.Symbol) and argument.name in values:
             number = values[argument.name]
         if number is not None and not domain.contains(np.asarray(float(number))):
-            raise ModelError(f'{model.path or model.name}: in "{statement.text}" the {name} of '
-                             f"{statement.family.signature} is {number}; it must be {domain.name}")
+            raise model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
+                              f"is {float(number):g}; it must be {domain.name}")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -74,6 +74,10 @@ class Scalar(sp.Expr):
     def matrix(self):
         return self.args[0]
 
+    def doit(self, **hints):
+        inner = self.matrix.doit(**hints)
+        return inner[0, 0] if isinstance(inner, sp.MatrixBase) else Scalar(inner)
+
     def _eval_derivative(self, s):
         if self.matrix.has(s):
             raise NotSupported(f"cannot differentiate {unicode(self.matrix)} in the scalar {s} inside it")
@@ -190,16 +194,22 @@ def sum_in_vector_form(summand, index, count):
             total.append(count * coefficient)
             continue
         factors.sort(key=_data_first)
-        if len(factors) == 1 and isinstance(factors[0], sp.Pow) and factors[0].exp == 2:
-            u = vector(factors[0].base, index, count)
-            total.append(coefficient * Scalar(sp.MatMul(_transposed(u), u)))
-        elif len(factors) == 2:
-            a, b = (vector(f, index, count) for f in factors)
-            total.append(coefficient * Scalar(sp.MatMul(_transposed(a), b)))
-        else:
-            v = vector(sp.Mul(*factors), index, count)
-            total.append(coefficient * Scalar(sp.MatMul(sp.OneMatrix(1, count), v)))
+        try:
+            total.append(coefficient * _vector_term(factors, index, count))
+        except NotSupported:
+            total.append(coefficient * sp.Sum(rest, (index, 1, count)))   # kept as a sum (log yᵢ!)
     return sp.Add(*total)
+
+
+def _vector_term(factors, index, count):
+    """One term's factors (those holding i) as a quadratic form or inner product."""
+    if len(factors) == 1 and isinstance(factors[0], sp.Pow) and factors[0].exp == 2:
+        u = vector(factors[0].base, index, count)
+        return Scalar(sp.MatMul(_transposed(u), u))
+    if len(factors) == 2:
+        a, b = (vector(f, index, count) for f in factors)
+        return Scalar(sp.MatMul(_transposed(a), b))
+    return Scalar(sp.MatMul(sp.OneMatrix(1, count), vector(sp.Mul(*factors), index, count)))
 
 
 def _transposed(u):
