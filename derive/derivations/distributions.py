@@ -88,8 +88,8 @@ DISTRIBUTIONS = {d.name: d for d in (
                  lambda x, a, b: sp.Mul(_pow(x, a - 1), _pow(1 - x, b - 1), _pow(sp.beta(a, b), -1),
                                         evaluate=False),
                  lambda x, a, b: (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - sp.log(sp.beta(a, b))),
-    Distribution("Categorical", "categorical", (("p", UNIT_INTERVAL),), COUNTS,
-                 lambda x, p: NotSupported, lambda x, p: NotSupported),
+    # a vector of class probabilities: declared for statements, its likelihood not derived yet
+    Distribution("Categorical", "categorical", (("p", UNIT_INTERVAL),), COUNTS, None, None),
 )}
 # Spellings people use for the same family
 ALIASES = {"Normal": "N", "Gaussian": "N", "Bern": "Bernoulli", "Exp": "Exponential", "Pois": "Poisson",
@@ -121,8 +121,7 @@ def _scaled_identity(covariance):
     if isinstance(covariance, sp.Identity):
         return sp.S.One, covariance
     if isinstance(covariance, sp.MatMul):
-        coefficient, matrices = covariance.as_coeff_matrices()
-        scalars = [a for a in covariance.args if not a.is_Matrix]
+        coefficient, matrices = covariance.as_coeff_matrices()   # the coefficient holds every scalar factor
         if len(matrices) == 1 and isinstance(matrices[0], sp.Identity):
-            return sp.Mul(coefficient, *scalars) if scalars else coefficient, matrices[0]
+            return coefficient, matrices[0]
     return None, None

@@ -418,24 +418,47 @@ def _linear_solution(D: Derivation, stationary, H, p):
     c, A = _common_factor(H)
     b = _tidy(sp.MatMul(-1 / c, at_zero).doit()) if at_zero != 0 else sp.ZeroMatrix(*p.shape)
     normal = sp.Eq(multiply([A, p], A), b, evaluate=False)
+    scaling = [] if c == 1 else (["multiply by ", 1 / c, " and "] if (1 / c).is_Symbol or (1 / c).is_Integer
+                                 else ["divide by ", c, " and "])
     D.step("normal equations", prose("The gradient is linear in ", p, " (its Hessian is free of ", p, "): ",
-                                     "divide by " if c != 1 else "", *( [c, " and "] if c != 1 else []),
-                                     "move the terms free of ", p, " to the right-hand side."),
+                                     *scaling, "move the terms free of ", p, " to the right-hand side."),
            stationary, normal, check=Scaled(1 / c), relation="")
     solution = multiply([sp.Inverse(A), b], b)
-    D.step("solve the linear equations", prose("Multiply both sides by ", sp.Inverse(A), ", which exists when ", A,
-                                               " is positive definite (full column rank of the data)."),
-           normal, solution, check=Solves(p), lhs=_hat(p))
+    why = prose("Multiply both sides by ", sp.Inverse(A), ", which exists when ", A, " is positive definite "
+                "(full column rank of the data).")
+    ridge = _ridge_reading(A, p)
+    D.step("solve the linear equations", why + ridge if ridge else why, normal, solution, check=Solves(p), lhs=_hat(p))
     return solution
 
 
 def _common_factor(H):
-    """(c, A) with H = cA and c the scalar coefficient of H (1 when there is none)."""
+    """(c, A) with H = cA: c the scalar coefficient of H, or for a sum that of its first term that is not a
+    multiple of I, so that the data term stands alone (XᵀX + (σ²/τ²)I, as a textbook writes ridge)."""
     if isinstance(H, sp.MatMul):
         coefficient, factors = split_product(H)
         if coefficient != 1:
             return coefficient, factors[0] if len(factors) == 1 else sp.MatMul(*factors)
+    if isinstance(H, sp.MatAdd):
+        terms = sorted(H.args, key=lambda t: isinstance(split_product(t)[1][-1], sp.Identity))
+        coefficient = split_product(terms[0])[0]
+        if coefficient != 1 and coefficient.is_positive:
+            scaled = [multiply([split_product(t)[0] / coefficient, *split_product(t)[1]], t) for t in terms]
+            return coefficient, sp.MatAdd(*scaled, evaluate=False)
     return sp.S.One, H
+
+
+def _ridge_reading(A, p):
+    """'(XᵀX + κI)p = Xᵀy is ridge regression with λ = κ' when A has that form (the MAP reading of ridge)."""
+    if not isinstance(A, sp.MatAdd) or len(A.args) != 2:
+        return None
+    gram, ridge = sorted(A.args, key=lambda t: isinstance(split_product(t)[1][-1], sp.Identity))
+    kappa, identity = split_product(ridge)
+    _, factors = split_product(gram)
+    if len(identity) == 1 and isinstance(identity[0], sp.Identity) and len(factors) == 2 and \
+            factors[0] == factors[1].T and kappa.is_positive and not kappa.is_number:
+        return prose(" These are the normal equations of ridge regression with λ = ", kappa, ": the penalty is the "
+                     "prior's, and a stronger prior (smaller variance) is a larger λ.")
+    return None
 
 
 def _tidy(expr):
@@ -473,8 +496,32 @@ def _newton(D: Derivation, g, H, p):
            "about the current ", p, ", ∇ℓ(", p, " + Δ) ≈ ∇ℓ(", p, ") + HΔ, and solve for the Δ that makes it zero."),
            linearised, sp.Eq(Delta, step, evaluate=False), check=Solves(Delta), relation="")
     update = sp.MatAdd(p, step)
+    new = Notation(f"{unicode(p)}_new", r"%s_{\text{new}}" % latex(p))
     D.step("Newton update", prose("Move ", p, " by Δ and repeat until the gradient is zero (to rounding)."),
-           update, update, lhs=Notation(f"{unicode(p)}_new", r"%s_{\text{new}}" % latex(p)))
+           update, update, lhs=new)
+    _irls_reading(D, g, H, p, update, new)
+
+
+def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
+    """For g = Aᵀr and H = Aᵀdiag(w)A (a GLM), the Newton update is a weighted least-squares fit:
+    p_new = (AᵀSA)⁻¹AᵀSz with S = diag(w) and the working response z = Ap − S⁻¹r (IRLS)."""
+    g_coefficient, g_factors = split_product(g)
+    h_coefficient, h_factors = split_product(H)
+    if g_coefficient != 1 or h_coefficient != 1 or len(g_factors) != 2 or len(h_factors) != 3:
+        return
+    At, r = g_factors
+    if h_factors[0] != At or h_factors[2].T != At or not isinstance(h_factors[1], DiagMatrix):
+        return
+    A, S = h_factors[2], h_factors[1]
+    z = sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(S), r))
+    weighted = sp.MatMul(sp.Inverse(H), At, S, z)
+    named = sp.MatrixSymbol("S", *S.shape)           # the weights' name, in the sentence only
+    zed = sp.MatrixSymbol("z", *r.shape)
+    D.step("iteratively reweighted least squares", prose(
+        "With S = ", S, " the Hessian is ", sp.MatMul(At, named, A), "; the update is the weighted least-squares "
+        "fit ", sp.MatMul(sp.Inverse(sp.MatMul(At, named, A)), At, named, zed), " to the working response z = ",
+        sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(named), r)), ": Newton's method for this likelihood "
+        "is IRLS, one weighted least-squares solve per step."), update, weighted, lhs=label)
 
 
 def _record_results(P: Plan) -> None:

@@ -15,7 +15,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from derive.core.numeval import evaluate, rule
 from derive.errors import NotSupported
 from derive.expr.algebra import hadamard
-from derive.expr.functions import FUNCTION_NAMES, Elementwise
+from derive.expr.functions import Elementwise, apply
 from derive.expr.printing import latex, unicode
 
 SUBSCRIPT_I = "ᵢ"
@@ -178,8 +178,11 @@ def vector(expr, index, count):
         return sp.MatMul(coefficient, *(product.args if isinstance(product, sp.MatMul) else (product,)))
     if isinstance(expr, sp.Pow) and not expr.exp.has(index):
         return HadamardPower(vector(expr.base, index, count), expr.exp)
-    if isinstance(expr, sp.Function) and len(expr.args) == 1 and type(expr) in FUNCTION_NAMES:
-        return Elementwise(FUNCTION_NAMES[type(expr)], vector(expr.args[0], index, count))
+    if isinstance(expr, sp.Function) and len(expr.args) == 1:
+        try:
+            return apply(type(expr), vector(expr.args[0], index, count))
+        except (KeyError, ValueError):
+            pass    # not a function derive applies entrywise
     raise NotSupported(f"cannot write {unicode(expr)} entrywise in vector form")
 
 
