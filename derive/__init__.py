@@ -25,7 +25,6 @@ from derive.errors import (
     ParseError,
     ShapeError,
     VerificationError,
-    did_you_mean,
 )
 from derive.expr import printing
 
@@ -33,6 +32,7 @@ if TYPE_CHECKING:  # the result classes, for the annotations only: importing the
     from derive.checking.answers import CheckResult
     from derive.checking.code import CodeCheckResult
     from derive.checking.line_checking import StepsResult
+    from derive.derivations.model import Model
     from derive.fitting.result import FitResult
 
 try:
@@ -40,7 +40,7 @@ try:
 except PackageNotFoundError:  # a source tree on sys.path that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["models", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
+__all__ = ["models", "model", "Model", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
            "DeriveError", "ParseError", "ShapeError", "NotSupported", "LimitExceeded", "DataError",
            "VerificationError", "printing", "datasets", "__version__"]
 
@@ -51,23 +51,28 @@ def models() -> list[str]:
     return names()
 
 
-def _model_name(model: str) -> str:
-    """A built-in model's name as the registry spells it ("OLS" -> "ols"); NotSupported, naming the nearest
-    built-in model, for a name that is none of them. Text that names a file ("wls.toml") is left as it is.
-    """
-    known = models()
-    if model.lower() in known:
-        return model.lower()
-    if "." in model or "/" in model:
-        return model
-    raise NotSupported(f"unknown model {model!r}{did_you_mean(model, known)}; models: {', '.join(known)}")
+def __getattr__(name):
+    # `derive.Model` without importing the derivations (and SymPy's heavier parts) at `import derive`
+    if name == "Model":
+        from derive.derivations.model import Model
+        return Model
+    raise AttributeError(f"module 'derive' has no attribute {name!r}")
 
 
-def derivation(model: str, form: str = "matrix", dim: int | None = None) -> Derivation:
-    """The verified derivation of a model in the given form: "matrix" (vector and matrix notation),
-    "index" (summation notation) or "components" (explicit β₀, …, β_{dim−1}; `dim` defaults to 2)."""
+def model(**statement: Any) -> Model:
+    """A one-off model: `model(loss="(y - X b)' W (y - X b)", wrt="b", shapes="X:nxd, y:n, W:nxn sym")`
+    or `model(likelihood="y_i ~ Bernoulli(Phi(x_i' beta))", parameters=["beta"], shapes=...)`; optional
+    penalty, prior, values, name. The `Model` goes wherever a model name goes."""
+    from derive.derivations.model import model as make
+    return make(**statement)
+
+
+def derivation(model: str | Model, form: str = "matrix", dim: int | None = None) -> Derivation:
+    """The verified derivation of a model (a name, a model file's path or a `Model`) in the given form:
+    "matrix" (vector and matrix notation), "index" (summation notation) or "components" (explicit
+    β₀, …, β_{dim−1}; `dim` defaults to 2). Model files are derived in matrix form."""
     from derive.derivations import build
-    return build(_model_name(model), form=form, dim=dim)
+    return build(model, form=form, dim=dim)
 
 
 def diff(expr: Any, wrt: Any, shapes: str | Mapping | None = None, order: int = 1, **options: Any) -> Derivation:
@@ -80,38 +85,42 @@ def diff(expr: Any, wrt: Any, shapes: str | Mapping | None = None, order: int = 
     return differentiate(expr, wrt, shapes, order=order, **options)
 
 
-def fit(model: str, X: Any, y: Any, method: str = "auto", **options: Any) -> FitResult:
+def fit(model: str | Model, X: Any, y: Any, method: str = "auto", **options: Any) -> FitResult:
     """Fit `model` to X (n×d, used as given: no intercept is added) and y (n,) with the derived formulas.
 
     `method`: "auto" (exact rational arithmetic for small decimal data, else QR, for ols and ridge; Newton
     for logistic and poisson), "exact", "qr", "cholesky" (normal equations, after a condition check),
     "newton" or "gd" (gradient descent). Returns a `FitResult` (.coef, .std_errors, .converged, .iterations,
-    .method, .loss, ...); options: lam (the ridge penalty), names, exact_data, tol, max_iter, progress.
+    .method, .loss, ...); options: lam (the ridge penalty), names, exact_data, tol, max_iter, progress; for a
+    model file (or any model the planner derives): values={"lam": 0.5} (known scalars) and weights
+    (W = diag(weights)).
     """
     from derive.fitting.dispatch import fit as fit_model
-    return fit_model(_model_name(model), X, y, method, **options)
+    return fit_model(model, X, y, method, **options)
 
 
-def lambdify(model: str, quantity: str) -> Callable[..., Any]:
-    """A numpy function g(beta, X, y) computing a derived quantity (solve instead of inverse, stable σ)."""
+def lambdify(model: str | Model, quantity: str) -> Callable[..., Any]:
+    """A numpy function computing a derived quantity (solve instead of inverse, stable σ): its arguments are
+    the parameters, then the other symbols (a model file's in the order of `symbols`), by position or name;
+    `g(beta, X, y)` for the built-in regressions."""
     from derive.fitting.codegen import lambdify_model
-    return lambdify_model(_model_name(model), quantity)
+    return lambdify_model(model, quantity)
 
 
-def check(model: str, quantity: str, answer: str) -> CheckResult:
+def check(model: str | Model, quantity: str, answer: str) -> CheckResult:
     """Is `answer` (LaTeX or plain text) the model's `quantity` ("loss", "gradient", "hessian", "solution",
     "update")? The result has `.correct` and, when it is wrong, a `.diagnosis` saying what is wrong."""
     from derive.checking.answers import check as check_answer
-    return check_answer(_model_name(model), quantity, answer)
+    return check_answer(model, quantity, answer)
 
 
-def check_steps(text: str, model: str | None = None, shapes: str | Mapping | None = None) -> StepsResult:
+def check_steps(text: str, model: str | Model | None = None, shapes: str | Mapping | None = None) -> StepsResult:
     """Check a derivation line by line: `.valid`, `.first_error` (1-based line number or None), `.lines`."""
     from derive.checking.answers import check_steps as check_lines
-    return check_lines(text, model=_model_name(model) if model is not None else None, shapes=shapes)
+    return check_lines(text, model=model, shapes=shapes)
 
 
-def check_code(model: str, quantity: str, function: str, timeout: float = 20) -> CodeCheckResult:
+def check_code(model: str | Model, quantity: str, function: str, timeout: float = 20) -> CodeCheckResult:
     """Run a person's numpy function ("FILE.py:FUNC", in a child process) against the derived quantity."""
     from derive.checking.code import check_code as check_function
-    return check_function(_model_name(model), quantity, function, timeout=timeout)
+    return check_function(model, quantity, function, timeout=timeout)

@@ -78,9 +78,9 @@ def emit(text: str, output: str | None) -> None:
 # Commands
 # ---------------------------------------------------------------------------------------------------
 def cmd_models(args) -> int:
-    from derive.derivations import DESCRIPTIONS, names
+    from derive.derivations import DESCRIPTIONS, names, spec
     if args.json:
-        print_json(names())
+        print_json({name: {"description": DESCRIPTIONS.get(name, ""), "spec": spec(name)} for name in names()})
     else:
         width = max(len(n) for n in names())
         for name in names():
@@ -106,8 +106,20 @@ def cmd_show(args) -> int:
     from derive import derivation
     from derive.derivations import names
     from derive.render import formats as render
-    requested = names() if args.models == ["all"] else args.models
+    statement = {k: getattr(args, k) for k in ("loss", "likelihood", "penalty", "prior") if getattr(args, k)}
+    if statement:
+        from derive import model
+        if args.models:
+            raise DeriveError("give either MODEL names/files or a one-off model (--loss/--likelihood), not both")
+        if not args.wrt:
+            raise DeriveError("a one-off model needs --wrt (its parameters), e.g. --wrt b")
+        requested = [model(wrt=args.wrt, shapes=args.shapes, **statement)]
+    elif not args.models:
+        raise DeriveError("derive show: give a MODEL (a name, 'all' or a model file .toml), or --loss/--likelihood")
+    else:
+        requested = names() if args.models == ["all"] else args.models
     derivations = [derivation(m, form=args.form, dim=args.dim) for m in requested]
+    requested = [str(d.model) for d in derivations]
     fmt = "json" if args.json else args.format
     emit(render.formatted(derivations, fmt, args.standalone, title="derive: " + ", ".join(requested)), args.output)
     return 0
@@ -162,10 +174,16 @@ def cmd_fit(args) -> int:
     from derive import fit
     from derive.fitting.data import load
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    weights = None
+    if args.weights:
+        weights = _column(args.data, args.weights)
+        if features is None and not args.formula:
+            features = [c for c in _header(args.data) if c not in (args.target, args.weights)]
     design = load(args.data, target=args.target, features=features, intercept=not args.no_intercept,
                   formula=args.formula)
+    model_options = {"values": _assignments(args.set), "weights": weights} if args.set or weights is not None else {}
     result = fit(args.model, design.X, design.y, args.method, lam=args.lam, names=design.names,
-                 exact_data=design.exact_data)
+                 exact_data=design.exact_data, **model_options)
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
     if args.plot:
@@ -176,6 +194,49 @@ def cmd_fit(args) -> int:
     else:
         print(result.summary())
     return 0
+
+
+def _assignments(items) -> dict:
+    """--set lam=0.5 --set tau2=2: known scalars of a model, by name."""
+    values = {}
+    for item in items or ():
+        name, equals, number = item.partition("=")
+        try:
+            values[name.strip()] = float(number)
+        except ValueError:
+            raise DeriveError(f"--set {item}: write NAME=NUMBER, such as --set lam=0.5") from None
+        if not equals or not name.strip():
+            raise DeriveError(f"--set {item}: write NAME=NUMBER, such as --set lam=0.5")
+    return values
+
+
+def _header(path: str) -> list:
+    import csv
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [c.strip() for c in next(csv.reader(handle), [])]
+
+
+def _column(path: str, name: str):
+    """One numeric column of a CSV file (the weights of --weights), naming the row of a bad cell."""
+    import csv
+
+    import numpy as np
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = csv.reader(handle)
+            header = [c.strip() for c in next(rows, [])]
+            if name not in header:
+                raise DeriveError(f"--weights {name}: no column {name!r} in {path} (columns: {', '.join(header)})")
+            k = header.index(name)
+            values = []
+            for number, row in enumerate(rows, 2):
+                try:
+                    values.append(float(row[k]))
+                except (ValueError, IndexError):
+                    raise DeriveError(f"{path}, line {number}: the weight {name} is not a number") from None
+    except OSError as error:
+        raise DeriveError(f"cannot read {path}: {error.strerror}") from None
+    return np.array(values)
 
 
 def cmd_notes(args) -> int:
@@ -221,7 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("show", help="show a model's derivation, step by step",
                             description="Show a model's derivation, every step named and verified. "
                             "Example: derive show ridge --format latex --standalone -o ridge.tex")
-    p.add_argument("models", nargs="+", metavar="MODEL", help="model name(s), or 'all'")
+    p.add_argument("models", nargs="*", metavar="MODEL", help="model name(s), 'all', or model files (.toml)")
+    p.add_argument("--loss", help="a one-off model's loss, e.g. \"(y - X b)' W (y - X b)\" (with --wrt, --shapes)")
+    p.add_argument("--likelihood", help="a one-off model's likelihood, e.g. \"y_i ~ Bernoulli(sigmoid(x_i' b))\"")
+    p.add_argument("--penalty", help="added to the loss, e.g. \"lam ||b||^2\"")
+    p.add_argument("--prior", help="a prior on a parameter (MAP), e.g. \"b ~ N(0, tau2 I)\"")
+    p.add_argument("--wrt", metavar="PARAMS", help="the one-off model's parameters, e.g. b or \"b, s2\"")
+    p.add_argument("--shapes", metavar='"X:nxd, y:n, W:nxn sym"', help="the one-off model's symbols and assumptions")
     p.add_argument("--form", choices=("matrix", "index", "components"), default="matrix",
                    help="vector/matrix notation, summation notation, or explicit components")
     p.add_argument("--dim", type=int, default=None, help="number of components for --form components (default 2)")
@@ -274,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "the derived gradient, Hessian and closed form. Example: derive fit ols "
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
-    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic or poisson")
+    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, wls, gaussian-linear, exponential, "
+                   "or a model file (.toml)")
     p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line, or a shipped dataset's name "
                    "(see 'derive datasets')")
     p.add_argument("--target", metavar="COL", help="the column to predict")
@@ -284,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="auto", choices=("auto", "exact", "qr", "cholesky", "newton", "gd"),
                    help="auto: exact arithmetic for small decimal data, else QR (ols/ridge); Newton (logistic/poisson)")
     p.add_argument("--lam", type=float, help="the ridge penalty λ (ridge only)")
+    p.add_argument("--weights", metavar="COL", help="a model file's n×n matrix is diag(COL)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a known scalar of a model file (repeatable)")
     p.add_argument("--json", action="store_true", help="print the fit as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the fit (needs matplotlib)")
     p.set_defaults(run=cmd_fit)

@@ -12,11 +12,12 @@ from derive import datasets
 from derive.checking.answers import CheckResult
 from derive.checking.code import CodeCheckResult
 from derive.checking.line_checking import StepsResult
+from derive.derivations.model import Model
 from derive.fitting.result import FitResult
 
 FUNCTIONS = [getattr(derive, name) for name in derive.__all__ if inspect.isfunction(getattr(derive, name))]
 RESULTS = {"FitResult": FitResult, "CheckResult": CheckResult, "StepsResult": StepsResult,
-           "CodeCheckResult": CodeCheckResult}
+           "CodeCheckResult": CodeCheckResult, "Model": Model}
 # What a user reaches from `import derive`: the functions, the records they return, the shipped datasets.
 PUBLIC = [*FUNCTIONS, derive.Derivation, derive.Step, *RESULTS.values(), datasets, datasets.Dataset,
           datasets.load, datasets.names, datasets.find, datasets.path_of]

@@ -59,10 +59,19 @@ class ModelContext:
         return self.results[quantity]
 
 
+def model_context(model) -> ModelContext:
+    """The check context of a model: a built-in name, a model file's path or a `Model` (NotSupported for an
+    unknown name)."""
+    from derive.derivations import Model, resolve
+    resolved = resolve(model)
+    if isinstance(resolved, Model) and resolved.likelihood:
+        LIKELIHOOD_MODELS.add(resolved.name)   # its loss is a negative log-likelihood too (for diagnoses)
+    return _context(resolved)
+
+
 @lru_cache(maxsize=None)
-def model_context(model: str) -> ModelContext:
-    """The check context of a registered model (NotSupported for an unknown name)."""
-    from derive.derivations import build
+def _context(model) -> ModelContext:
+    from derive.derivations import build, display_name
     D = build(model, form="matrix")
     found: dict = {}
     for expr in D.results.values():
@@ -87,7 +96,7 @@ def model_context(model: str) -> ModelContext:
     if parameter is not None and parameter.name == "beta":
         for alias in PARAMETER_ALIASES:
             symbols.setdefault(alias, parameter)
-    return ModelContext(model, dict(D.results), symbols, D.domains, parameter)
+    return ModelContext(display_name(model), dict(D.results), symbols, D.domains, parameter)
 
 
 def confusable_results(context: ModelContext, quantity: str) -> tuple[dict, dict]:

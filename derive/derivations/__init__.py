@@ -1,15 +1,24 @@
-"""The registry of models: name → the module whose `derivation(form, dim)` returns a verified `Derivation`.
+"""The registry of models, and the one resolver every command calls: a model is a built-in name, the path
+of a model file (TOML, DESIGN §8) or a `Model` object.
 
-Each model module states its derivation as a sequence of moves; this table is the only place that
-lists them, so `derive models` and `derive.models()` always agree with what is implemented. A module is
-imported when its model is first asked for, so `derive show ols` does not pay for the others.
+Built-in models are model files in `models/` (the statement a user would write, shown by
+`derive models --json` as "spec"). The planner (`derive.derivations.planner`) derives a model file; the
+eight course models that predate it keep their scripted modules (below), which also give their index and
+components forms. A module is imported when its model is first asked for, so `derive show ols` does not
+pay for the others.
 """
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
-from derive.errors import NotSupported
+from derive.derivations.model import Model, ModelError, model
+from derive.errors import NotSupported, did_you_mean
 from derive.expr.symbols import evaluable
+
+__all__ = ["Model", "ModelError", "model", "resolve", "build", "names", "spec", "FORMS"]
+
+MODEL_FILES = Path(__file__).resolve().parent / "models"
 
 FORMS = ("matrix", "index", "components")
 
@@ -34,19 +43,67 @@ DESCRIPTIONS = {
     "poisson": "Poisson regression with log link: yᵢ ~ Poisson(exp(xᵢᵀβ))",
     "softmax": "multinomial (softmax) logistic regression, parameters W (d×K)",
     "mvn": "iid multivariate normal sample xᵢ ~ N(μ, Σ): maximum likelihood for μ and Σ",
+    "wls": "weighted least squares: (y − Xβ)ᵀW(y − Xβ)",
+    "gaussian-linear": "yᵢ ~ N(xᵢᵀβ, σ²): maximum likelihood for β and σ² (σ̂² = RSS/n)",
+    "probit": "probit regression: yᵢ ~ Bernoulli(Φ(xᵢᵀβ))",
+    "exponential": "iid exponential sample xᵢ ~ Exponential(λ): maximum likelihood for the rate",
 }
 
 
 def names() -> list[str]:
-    return list(REGISTRY)
+    """The built-in models: the scripted ones, then the model files the planner derives."""
+    return list(REGISTRY) + [name for name in _file_names() if name not in REGISTRY]
 
 
-def build(name: str, form: str = "matrix", dim: int | None = None):
-    if name not in REGISTRY:
-        raise NotSupported(f"unknown model {name!r}; models: {', '.join(REGISTRY)}")
+def _file_names() -> list[str]:
+    return sorted(p.stem for p in MODEL_FILES.glob("*.toml"))
+
+
+def spec(name: str) -> str | None:
+    """The model file of a built-in model, as text (None when it has none)."""
+    path = MODEL_FILES / f"{name}.toml"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def resolve(model) -> "str | Model":
+    """What `model` names: a scripted built-in's name (str), or the `Model` of a model file or object.
+
+    Accepts a built-in name, a path to a .toml model file, or a `Model`; NotSupported otherwise."""
+    if isinstance(model, Model):
+        return model
+    if not isinstance(model, (str, Path)):
+        raise NotSupported(f"a model is a name, a model file or a derive.Model, not {type(model).__name__}")
+    text = str(model)
+    if text.endswith(".toml") or Path(text).is_file():
+        return Model.from_toml(text)
+    name = text.lower()  # built-in names are case-insensitive: OLS is ols
+    if name in REGISTRY:
+        return name
+    if name in _file_names():
+        return Model.from_toml(MODEL_FILES / f"{name}.toml")
+    raise NotSupported(f"unknown model {text!r}{did_you_mean(text, names())}; models: {', '.join(names())}, "
+                       "or the path of a model file (.toml)")
+
+
+def display_name(model) -> str:
+    """The name a message uses for a model: its name, or a model file's name."""
+    resolved = resolve(model)
+    return resolved if isinstance(resolved, str) else resolved.name
+
+
+def build(name, form: str = "matrix", dim: int | None = None):
+    """The verified derivation of a model (a name, a model file's path, or a `Model`) in `form`."""
     if form not in FORMS:
         raise NotSupported(f"unknown form {form!r}; forms: {', '.join(FORMS)}")
-    module, options = REGISTRY[name]
-    derivation = importlib.import_module(f"{__name__}.{module}").derivation(form=form, dim=dim, **options)
+    resolved = resolve(name)
+    if isinstance(resolved, Model):
+        if form != "matrix":
+            raise NotSupported(f"{resolved.name} is derived by the planner, in matrix form only (the {form} form "
+                               "is written for the scripted course models)")
+        from derive.derivations.planner import plan
+        derivation = plan(resolved).derivation
+    else:
+        module, options = REGISTRY[resolved]
+        derivation = importlib.import_module(f"{__name__}.{module}").derivation(form=form, dim=dim, **options)
     derivation.results = {quantity: evaluable(expr) for quantity, expr in derivation.results.items()}
     return derivation

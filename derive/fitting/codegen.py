@@ -37,6 +37,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from derive.derivations.vector_form import Scalar
 from derive.errors import NotSupported
 from derive.expr import symbols as S
 from derive.expr.functions import REGISTRY, Elementwise
@@ -569,6 +570,11 @@ def _log(gen, expr):
     return f"np.log({gen.value(expr.args[0])})"
 
 
+@_handles(Scalar)
+def _scalar_of_matrix(gen, expr):
+    return f"{gen.value(expr.matrix)}.item()"
+
+
 @_handles(MatrixElement)
 def _element(gen, expr):
     parent, i, j = expr.args
@@ -627,26 +633,64 @@ def model_arguments(exprs) -> list:
     return standard + others
 
 
-def derived_results(model: str) -> dict:
+def derived_results(model) -> dict:
     """The derived results of a model (quantity -> SymPy expression), from the derivation engine."""
     from derive.derivations import build
     return build(model, form="matrix").results
 
 
+def statement_arguments(model, exprs) -> list:
+    """A model file's calling order (DESIGN §8): its parameters, then its other symbols as declared, then
+    any undeclared scalar the results use (by name)."""
+    declared = model.parameter_objects() + [o for name, o in model.objects().items() if name not in model.parameters]
+    free = set().union(*(e.free_symbols for e in exprs))
+    dims = set().union(*(a.free_symbols for e in exprs for m in e.atoms(sp.MatrixSymbol) for a in m.shape))
+    others = sorted((s for s in free - set(declared) - dims), key=str)
+    return declared + others
+
+
 @functools.lru_cache(maxsize=None)
-def lambdify_model(model: str, quantity: str) -> Callable:
-    """The numpy function of a model's derived result: `g(beta, X, y)` (and `lam=` for ridge)."""
+def lambdify_model(model, quantity: str) -> Callable:
+    """The numpy function of a model's derived result: `g(beta, X, y)` (and `lam=` for ridge); for a model
+    file, the parameters then the other symbols. A result with one entry per parameter returns a tuple."""
     return lambdify_results(model, (quantity,))
 
 
 @functools.lru_cache(maxsize=None)
-def lambdify_results(model: str, quantities: tuple, extra: tuple = ()) -> Callable:
+def lambdify_results(model, quantities: tuple, extra: tuple = ()) -> Callable:
     """One numpy function returning several derived results of a model (and any `extra` expressions of
     the same arguments, such as Xβ), sharing their common work."""
-    results = derived_results(model)
+    from derive.derivations import Model, display_name, resolve
+    resolved = resolve(model)
+    results = derived_results(resolved)
     missing = [q for q in quantities if q not in results]
     if missing:
-        raise NotSupported(f"model {model!r} has no derived {missing[0]!r}; it has: {', '.join(results)}")
-    exprs = [results[q] for q in quantities] + list(extra)
-    name = "_".join((model, *quantities))
-    return lambdify(exprs[0] if len(exprs) == 1 else exprs, model_arguments(exprs), name=name)
+        raise NotSupported(f"model {display_name(resolved)!r} has no derived {missing[0]!r}; it has: "
+                           f"{', '.join(results)}")
+    exprs = []
+    for q in quantities:   # a pair of results (one per parameter) is returned as a pair
+        exprs += list(results[q]) if isinstance(results[q], sp.Tuple) else [results[q]]
+    exprs += list(extra)
+    name = "_".join((display_name(resolved), *quantities)).replace("-", "_")
+    if not isinstance(resolved, Model):
+        return lambdify(exprs[0] if len(exprs) == 1 else exprs, model_arguments(exprs), name=name)
+    arguments = statement_arguments(resolved, exprs)
+    generated = lambdify(exprs[0] if len(exprs) == 1 else exprs, arguments, name=name)
+    return _called_by_model_names(generated, resolved, arguments)
+
+
+def _called_by_model_names(generated: Callable, model, arguments) -> Callable:
+    """The generated function, callable with the model file's names (sigma2=…, lam=…) as well as by position."""
+    by_object = {o: name for name, o in model.objects().items()}
+    names = [by_object.get(a, str(a)) for a in arguments]
+
+    def call(*args, **kwargs):
+        values = list(args) + [None] * (len(names) - len(args))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise TypeError(f"{generated.__name__}() has no argument {key!r}; arguments: {', '.join(names)}")
+            values[names.index(key)] = value
+        return generated(*values)
+
+    call.__name__, call.source, call.arguments = generated.__name__, generated.source, tuple(names)
+    return call

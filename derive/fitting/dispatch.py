@@ -54,17 +54,19 @@ METHODS = {
 }
 
 
-def fit(model: str, X, y, method: str = "auto", *, lam: float | None = None, names: Sequence[str] | None = None,
-        exact_data=None, tol: float | None = None, max_iter: int | None = None, progress: bool | None = None
-        ) -> FitResult:
+def fit(model, X, y, method: str = "auto", *, lam: float | None = None, names: Sequence[str] | None = None,
+        exact_data=None, tol: float | None = None, max_iter: int | None = None, progress: bool | None = None,
+        values=None, weights=None) -> FitResult:
     """Fit `model` to X (n×d, as given) and y (n) with `method` (see the module docstring).
 
     `exact_data` = (rows of X, y) as `Fraction`s (or decimal strings) for the exact method; by default the
     shortest decimal of each float. `tol`, `max_iter` tune the iterative methods. `progress` shows a
     progress line on stderr for iterative fits longer than a second (default: when stderr is a terminal).
     """
-    if model not in METHODS:
-        raise NotSupported(f"cannot fit {model!r}; fit supports: {', '.join(METHODS)}")
+    if not isinstance(model, str) or model not in METHODS:
+        # every other model (a model file, a Model, wls, probit, ...) is fitted from its planned derivation
+        from derive.fitting.model_fit import fit_model
+        return fit_model(model, X, y, method, values=values, weights=weights, names=names, tol=tol, max_iter=max_iter)
     if method not in METHODS[model]:
         raise NotSupported(f"method {method!r} does not apply to {model}; use one of: {', '.join(METHODS[model])}")
     X, y, names = _validated(X, y, names)

@@ -1,0 +1,127 @@
+"""The distributions a model statement may name, each declared once: its density as a textbook writes it,
+its log-density, the domain of each parameter and the support of the data.
+
+A `Domain` serves three purposes: it draws random values where a derivation step is verified (so a
+Bernoulli observation is 0 or 1 there, a variance is positive), it validates values given in a model file or
+at fit time, and it names itself in messages ("a probability in (0, 1)").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+from derive.core.steps import Sampler, binary, counts, normal, positive, probability
+from derive.errors import NotSupported
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A set of values: how it is named, how to draw from it, and how to test a number for membership."""
+
+    name: str
+    sample: Sampler
+    contains: Callable[[np.ndarray], np.ndarray]
+
+
+REAL = Domain("a real number", normal, lambda v: np.isfinite(v))
+POSITIVE = Domain("a positive number", positive, lambda v: np.isfinite(v) & (v > 0))
+UNIT_INTERVAL = Domain("a probability in (0, 1)", probability, lambda v: (v > 0) & (v < 1))
+BINARY = Domain("0 or 1", binary, lambda v: (v == 0) | (v == 1))
+COUNTS = Domain("a count 0, 1, 2, …", counts, lambda v: (v >= 0) & (v == np.round(v)))
+
+
+def _trials(rng, shape):
+    """Binomial data drawn with m = 5 trials in mind: a count 0…5 (m is a data value of its own)."""
+    return rng.integers(0, 6, shape).astype(float) if shape else float(rng.integers(0, 6))
+
+
+def _pow(base, exponent):
+    return sp.Pow(base, exponent, evaluate=False)
+
+
+def _normal_density(x, mean, variance):
+    """1/√(2πσ²) · exp(−(x − μ)²/(2σ²)), kept as written (SymPy would print √2/(2√π√σ²))."""
+    return sp.Mul(_pow(2 * sp.pi * variance, -sp.S.Half), sp.exp(-(x - mean) ** 2 / (2 * variance)), evaluate=False)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A family of densities p(x; θ): `density` and `log_density` map (x, *θ) to scalar SymPy expressions."""
+
+    name: str
+    title: str
+    parameters: tuple             # (name, Domain) per parameter, in the order they are written
+    support: Domain
+    density: Callable
+    log_density: Callable
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({', '.join(p for p, _ in self.parameters)})"
+
+
+DISTRIBUTIONS = {d.name: d for d in (
+    Distribution("N", "normal", (("mean", REAL), ("variance", POSITIVE)), REAL,
+                 _normal_density,
+                 lambda x, m, v: -sp.log(2 * sp.pi * v) / 2 - (x - m) ** 2 / (2 * v)),
+    Distribution("Bernoulli", "Bernoulli", (("p", UNIT_INTERVAL),), BINARY,
+                 lambda x, p: sp.Mul(_pow(p, x), _pow(1 - p, 1 - x), evaluate=False),
+                 lambda x, p: x * sp.log(p) + (1 - x) * sp.log(1 - p)),
+    Distribution("Binomial", "binomial", (("m", COUNTS), ("p", UNIT_INTERVAL)),
+                 Domain("a count 0, 1, …, m", _trials, COUNTS.contains),
+                 lambda x, m, p: sp.Mul(sp.binomial(m, x), _pow(p, x), _pow(1 - p, m - x), evaluate=False),
+                 lambda x, m, p: sp.log(sp.binomial(m, x)) + x * sp.log(p) + (m - x) * sp.log(1 - p)),
+    Distribution("Poisson", "Poisson", (("rate", POSITIVE),), COUNTS,
+                 lambda x, r: sp.Mul(_pow(r, x), sp.exp(-r), _pow(sp.factorial(x), -1), evaluate=False),
+                 lambda x, r: x * sp.log(r) - r - sp.log(sp.factorial(x))),
+    Distribution("Exponential", "exponential", (("rate", POSITIVE),), POSITIVE,
+                 lambda x, r: sp.Mul(r, sp.exp(-r * x), evaluate=False),
+                 lambda x, r: sp.log(r) - r * x),
+    Distribution("Gamma", "gamma", (("shape", POSITIVE), ("rate", POSITIVE)), POSITIVE,
+                 lambda x, a, b: sp.Mul(_pow(b, a), _pow(x, a - 1), sp.exp(-b * x), _pow(sp.gamma(a), -1),
+                                        evaluate=False),
+                 lambda x, a, b: a * sp.log(b) + (a - 1) * sp.log(x) - b * x - sp.log(sp.gamma(a))),
+    Distribution("Beta", "beta", (("a", POSITIVE), ("b", POSITIVE)), UNIT_INTERVAL,
+                 lambda x, a, b: sp.Mul(_pow(x, a - 1), _pow(1 - x, b - 1), _pow(sp.beta(a, b), -1),
+                                        evaluate=False),
+                 lambda x, a, b: (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - sp.log(sp.beta(a, b))),
+    # a vector of class probabilities: declared for statements, its likelihood not derived yet
+    Distribution("Categorical", "categorical", (("p", UNIT_INTERVAL),), COUNTS, None, None),
+)}
+# Spellings people use for the same family
+ALIASES = {"Normal": "N", "Gaussian": "N", "Bern": "Bernoulli", "Exp": "Exponential", "Pois": "Poisson",
+           "Binom": "Binomial", "Cat": "Categorical"}
+
+
+def distribution(name: str) -> Distribution:
+    """The family called `name` (or a usual alias); NotSupported naming the families there are."""
+    found = DISTRIBUTIONS.get(ALIASES.get(name, name))
+    if found is None:
+        raise NotSupported(f"unknown distribution {name!r}; distributions: "
+                           + ", ".join(d.signature for d in DISTRIBUTIONS.values()))
+    return found
+
+
+def multivariate_normal_log_density(x, mean, covariance):
+    """log N(x; m, Σ) = −½ log det(2πΣ) − ½(x − m)ᵀΣ⁻¹(x − m), for a d-vector x; with Σ = c·I (independent
+    coordinates of variance c), as a textbook writes it: −(d/2) log(2πc) − (x − m)ᵀ(x − m)/(2c)."""
+    r = x - mean if mean != 0 else x
+    scale, identity = _scaled_identity(covariance)
+    if identity is not None:
+        return -x.rows * sp.log(2 * sp.pi * scale) / 2, sp.MatMul(-1 / (2 * scale), r.T, r)
+    return (-sp.log(sp.Determinant(2 * sp.pi * covariance)) / 2,
+            sp.MatMul(-sp.S.Half, r.T, sp.Inverse(covariance), r))
+
+
+def _scaled_identity(covariance):
+    """(c, I) when the covariance is c·I (or I), else (None, None)."""
+    if isinstance(covariance, sp.Identity):
+        return sp.S.One, covariance
+    if isinstance(covariance, sp.MatMul):
+        coefficient, matrices = covariance.as_coeff_matrices()   # the coefficient holds every scalar factor
+        if len(matrices) == 1 and isinstance(matrices[0], sp.Identity):
+            return coefficient, matrices[0]
+    return None, None

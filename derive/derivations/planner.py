@@ -1,0 +1,603 @@
+"""The derivation planner: from a model's statement to its verified derivation, by general moves.
+
+The route is the textbook's, whatever the model:
+
+    likelihood → product of independent observations → log of a product → log-density of each
+    observation → negative log-likelihood → sums in vector form (xᵢᵀβ, 𝟏ᵀf(Xβ), uᵀu)
+    [→ prior: the negative log posterior]  (or: the loss as stated, plus its penalty)
+    → per parameter: gradient and Hessian by differentials, collected to textbook form
+    → convexity when the Hessian has a recognisable positive semidefinite form, else "not shown"
+    → stationarity → a closed form when the equations are linear in the parameter (or solvable for a
+      scalar parameter), solved one parameter at a time (σ̂² after β̂), else the Newton update.
+
+Every step is a `Derivation.step`, verified numerically when it is made; the explanations are built from
+the move and its operands with `prose`, so they cannot describe an equation other than the one shown.
+What the planner cannot do raises `NotSupported` naming the move and the expression.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix
+
+from derive.calculus.differentials import gradient, jacobian
+from derive.calculus.textbook_form import recognise_special_functions, textbook_form
+from derive.core.steps import (
+    Derivation,
+    Domains,
+    IsGradient,
+    Nonnegative,
+    SameMinimiser,
+    Scaled,
+    Solves,
+    dimension,
+    normal,
+    positive,
+    spd,
+)
+from derive.derivations.distributions import multivariate_normal_log_density
+from derive.derivations.likelihood import log_likelihood_of_independent
+from derive.derivations.model import Model
+from derive.derivations.statement import read_statement
+from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form
+from derive.errors import NotSupported
+from derive.expr.algebra import multiply, split_product
+from derive.expr.functions import sigmoid
+from derive.expr.notation import Notation
+from derive.expr.printing import latex, unicode
+from derive.expr.prose import Math, prose
+
+INDEX = sp.Symbol("i", integer=True)
+
+
+@dataclass
+class Plan:
+    """What the planner established, beyond the steps: per parameter its gradient, Hessian and solution
+    (an expression in the data and the parameters before it, or None: then Newton), and convexity."""
+
+    model: Model
+    derivation: Derivation
+    loss: sp.Basic                                    # scalar form (Scalar nodes for 1×1 matrices)
+    parameters: list
+    gradients: dict = field(default_factory=dict)
+    hessians: dict = field(default_factory=dict)
+    solutions: dict = field(default_factory=dict)     # parameter → closed form (in the earlier parameters)
+    convex: dict = field(default_factory=dict)        # parameter → bool (shown) 
+
+
+@lru_cache(maxsize=64)
+def plan(model: Model) -> Plan:
+    """The planned, verified derivation of `model` (cached: a Model is a frozen record)."""
+    objects = model.context()
+    parameters = model.parameter_objects()
+    statement = read_statement(model.likelihood, objects, model.expression) if model.likelihood else None
+    D = Derivation(model.title or _default_title(model), model=model.name, form="matrix",
+                   domains=_domains(model, statement))
+    D.symbols = [(objects[s.name], _describe(model, s, statement)) for s in model.symbols]
+    names = ", ".join(unicode(p) for p in parameters)
+    loss_label = Notation(f"ℓ({names})", r"\ell(%s)" % ", ".join(latex(p) for p in parameters))
+    D.section("The loss")
+    loss = _likelihood_loss(D, model, statement, loss_label) if statement else _stated_loss(D, model, loss_label)
+    P = Plan(model, D, loss, parameters)
+    for p in parameters:
+        _gradient_and_hessian(P, p, loss_label)
+    D.section("Stationarity")
+    for p in parameters:
+        _solve(P, p)
+    _record_results(P)
+    return P
+
+
+def _default_title(model: Model) -> str:
+    return f"The model {model.name}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loss: as stated, or the negative log-likelihood in vector form
+# ---------------------------------------------------------------------------------------------------
+def _stated_loss(D: Derivation, model: Model, label):
+    loss = scalar_form(model.expression(model.loss))
+    if model.penalty:
+        penalty = scalar_form(model.expression(model.penalty))
+        total = loss + penalty
+        D.step("definition", prose("The loss ", loss, " plus the penalty ", penalty, "."), total, total, lhs=label)
+        return total
+    D.step("definition", prose("The loss as stated: ", loss, "."), loss, loss, lhs=label)
+    return loss
+
+
+def scalar_form(expr):
+    return scalar(expr) if getattr(expr, "is_Matrix", False) else expr
+
+
+def _likelihood_loss(D: Derivation, model: Model, statement, label):
+    family, observed = statement.family, statement.observed
+    count = observed.rows
+    y_i = entry(observed, INDEX, count)
+    arguments_i = [entry(a, INDEX, count) for a in statement.arguments]
+    _check_domains(model, statement)
+    names = ", ".join(unicode(p) for p in model.parameter_objects())
+    names_tex = ", ".join(latex(p) for p in model.parameter_objects())
+    likelihood = Notation(f"L({names})", r"L(%s)" % names_tex)
+    log_likelihood = Notation(f"log L({names})", r"\log L(%s)" % names_tex)
+    density = family.density(y_i, *arguments_i)
+    why = prose("The observations ", y_i, " ~ ", Math(*_family_call(family, arguments_i)),
+                ", i = 1, …, n, are independent: the likelihood is the product of their densities.")
+    logs = log_likelihood_of_independent(D, density, INDEX, count, likelihood, log_likelihood, why=why)
+    log_density = family.log_density(y_i, *arguments_i)
+    written = sp.Sum(log_density, (INDEX, 1, count))
+    D.step(f"log-density of the {family.title} distribution",
+           prose("log(", density, ") = ", log_density, ": the log of a product is the sum of the logs, and "
+                 "log eᵘ = u."), logs, written, lhs=log_likelihood)
+    negative = sp.Sum(sp.expand(-log_density, deep=False, log=False, power_base=False, power_exp=False), (INDEX, 1, count))
+    D.step("negative log-likelihood", prose("Maximising the likelihood is minimising ", label, " = −log L; "
+           "the minus sign goes onto each term of the sum."), -written, negative, lhs=label)
+    loss = sum_in_vector_form(negative.function, INDEX, count)
+    D.step("sums in vector form", prose("Σᵢ c = nc, Σᵢ uᵢ² = uᵀu, Σᵢ aᵢbᵢ = aᵀb and Σᵢ f(xᵢᵀβ) = 𝟏ᵀf(Xβ), "
+           "with f applied entrywise: the sum over observations as vectors."), negative, loss, lhs=label)
+    loss = _drop_constant_sums(D, model, loss, label)
+    if model.prior:
+        loss = _posterior(D, model, loss, label)
+    return loss
+
+
+def _drop_constant_sums(D: Derivation, model: Model, loss, label):
+    """A sum over observations free of the parameters (Σᵢ log yᵢ!) does not move the minimiser: drop it."""
+    parameters = model.parameter_objects()
+    constant = sp.Add(*[t for t in sp.Add.make_args(loss) if t.has(sp.Sum)])
+    if constant == 0:
+        return loss
+    if constant.has(*parameters) or len(parameters) != 1:
+        raise NotSupported(f"cannot write {unicode(constant)} in vector form")
+    kept = loss - constant
+    c = Notation("c", "c")
+    D.step("drop a constant", prose("c = ", constant, " does not depend on ", parameters[0], ", so it does not move "
+                                    "the minimiser; the loss below is ", label, " − c."),
+           loss, kept, check=SameMinimiser(parameters[0]), lhs=Notation(f"{label.text} − {c.text}",
+                                                                          f"{label.latex} - c"))
+    return kept
+
+
+def _family_call(family, arguments):
+    inner = ", ".join(unicode(a) for a in arguments)
+    inner_tex = ", ".join(latex(a) for a in arguments)
+    return f"{family.name}({inner})", r"\operatorname{%s}(%s)" % (family.name, inner_tex)
+
+
+def _posterior(D: Derivation, model: Model, loss, label):
+    """MAP: −log p(θ | data) = ℓ(θ) − log p(θ) + const (Bayes' rule), with the prior's log-density."""
+    prior = read_statement(model.prior, model.context(), model.expression)
+    if prior.index or prior.observed not in model.parameter_objects():
+        raise NotSupported(f'the prior "{model.prior}" must be about a parameter ({", ".join(model.parameters)})')
+    if prior.family.name != "N":
+        raise NotSupported(f"priors other than N(mean, covariance) are not derived yet (got {prior.family.name})")
+    theta = prior.observed
+    mean, covariance = prior.arguments
+    if getattr(theta, "is_Matrix", False):
+        mean = sp.ZeroMatrix(*theta.shape) if mean == 0 else mean
+        constant, quadratic = multivariate_normal_log_density(theta, mean, covariance)
+        minus_log_prior = -constant + scalar(-quadratic)
+    else:
+        minus_log_prior = -prior.family.log_density(theta, mean, covariance)
+    posterior = loss + minus_log_prior
+    D.section("The prior: the MAP estimate")
+    D.step("Bayes' rule", prose("p(", theta, " | data) ∝ p(data | ", theta, ") p(", theta, "), so the negative "
+           "log posterior is the negative log-likelihood plus −log p(", theta, ") = ", minus_log_prior,
+           " (the prior ", Math(*_family_call(prior.family, prior.arguments)), "); its minimiser is the MAP "
+           "estimate."), posterior, posterior, lhs=Notation(f"−log p({unicode(theta)} | data)",
+                                                            r"-\log p(%s \mid \text{data})" % latex(theta)))
+    return posterior
+
+
+def _check_domains(model: Model, statement) -> None:
+    """A distribution's parameter given as a number (or a value in the file) must lie in its domain."""
+    import numpy as np
+    values = dict(model.values)
+    for (name, domain), argument in zip(statement.family.parameters, statement.arguments):
+        number = argument if argument.is_Number else None
+        if isinstance(argument, sp.Symbol) and argument.name in values:
+            number = values[argument.name]
+        if number is not None and not domain.contains(np.asarray(float(number))):
+            raise model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
+                              f"is {float(number):g}; it must be {domain.name}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Gradient, Hessian, convexity: one parameter at a time
+# ---------------------------------------------------------------------------------------------------
+def _labels(p):
+    name, tex = unicode(p), latex(p)
+    return (Notation(f"∇_{name} ℓ", r"\nabla_{%s} \ell" % tex),
+            Notation(f"∇²_{name} ℓ", r"\nabla^{2}_{%s} \ell" % tex)) if p.is_Matrix else \
+        (Notation(f"∂ℓ/∂{name}", r"\frac{\partial \ell}{\partial %s}" % tex),
+         Notation(f"∂²ℓ/∂{name}²", r"\frac{\partial^{2} \ell}{\partial (%s)^{2}}" % tex))
+
+
+def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
+    D = P.derivation
+    grad_label, hess_label = _labels(p)
+    D.section(f"The gradient in {unicode(p)}")
+    if p.is_Matrix:
+        f = matrix_form(P.loss)
+        f = recognise_special_functions(D, f, loss_label)
+        g = gradient(D, f, p, lhs=loss_label, result_lhs=grad_label)
+        g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
+        D.section(f"The Hessian in {unicode(p)}")
+        H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
+        H = textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label)
+        P.convex[p] = _convexity(D, H, p, P.model)
+    else:
+        g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
+        D.section(f"The second derivative in {unicode(p)}")
+        H = _scalar_derivative(D, g, p, grad_label, hess_label)
+        P.convex[p] = _scalar_convexity(D, H, p)
+    P.gradients[p], P.hessians[p] = g, H
+
+
+def _symmetric(D: Derivation, expr, model: Model, label):
+    """Wᵀ = W for every matrix declared symmetric (sym, pd, diag), as one step per matrix."""
+    objects = model.objects()
+    for spec in model.symbols:
+        if not set(spec.assumptions) & {"sym", "pd", "diag"}:
+            continue
+        W = objects[spec.name]
+        after = _combine_like_terms(expr.xreplace({sp.Transpose(W): W}))
+        if after != expr:
+            kind = {"sym": "symmetric", "pd": "positive definite", "diag": "diagonal"}
+            why = next(kind[a] for a in spec.assumptions if a in kind)
+            expr = D.step(f"{unicode(W)} is symmetric", prose(W.T, " = ", W, ": ", W, " is declared ", why, "."),
+                          expr, after, lhs=label)
+    return expr
+
+
+def _combine_like_terms(expr):
+    """−XᵀW(y − Xβ) − XᵀW(y − Xβ) = −2XᵀW(y − Xβ): equal terms of a matrix sum added (nothing else)."""
+    if not isinstance(expr, sp.MatAdd):
+        return expr
+    counts: dict = {}
+    for t in expr.args:
+        coefficient, factors = split_product(t)
+        key = factors[0] if len(factors) == 1 else sp.MatMul(*factors)
+        counts[key] = counts.get(key, 0) + coefficient
+    terms = [multiply([c, k], k) for k, c in counts.items() if c != 0]
+    return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+
+
+def _scalar_derivative(D: Derivation, f, p, lhs, result_lhs):
+    """∂f/∂p term by term for a scalar parameter p (the terms free of p, quadratic forms included, vanish)."""
+    terms = [t for t in sp.Add.make_args(f) if t.has(p)]
+    derivative = sp.diff(f, p)
+    parts = []
+    for t in terms:
+        parts += ["; " if parts else "", Math(f"∂({unicode(t)})/∂{unicode(p)}",
+                                               r"\frac{\partial}{\partial %s}\left(%s\right)" % (latex(p), latex(t))),
+                  " = ", sp.diff(t, p)]
+    why = prose("Term by term (", *parts, "); terms free of ", p, " vanish.")
+    return D.step(f"differentiate in {unicode(p)}", why, f, derivative, check=IsGradient(p), lhs=result_lhs)
+
+
+def _convexity(D: Derivation, H, p, model: Model) -> bool:
+    """vᵀHv ≥ 0 for every v when H is a sum of positive multiples of AᵀSA (S ⪰ 0) and of I: shown as a
+    sum of squares; otherwise the derivation says "convexity not shown" (never claims it)."""
+    terms = list(H.args) if isinstance(H, sp.MatAdd) else [H]
+    outer = sp.S.One
+    if len(terms) == 1 and isinstance(H, sp.MatMul):
+        coefficient, factors = split_product(H)
+        if len(factors) == 1 and isinstance(factors[0], sp.MatAdd):   # 2(XᵀX + λI)
+            outer, terms = coefficient, list(factors[0].args)
+    v = sp.MatrixSymbol("v", p.rows, 1)
+    squares, reasons = [], []
+    for t in terms:
+        found = _square_form(t, v, model)
+        if found is None:
+            D.notes.append(str(prose("Convexity in ", p, " not shown: the Hessian term ", t, " is not of a form "
+                                     "derive recognises as positive semidefinite (a positive multiple of AᵀSA "
+                                     "with S ⪰ 0, or of I).")))
+            return False
+        squares.append(found[0])
+        reasons += [r for r in found[1] if r not in reasons]
+    if not (outer.is_positive or outer == 1):
+        D.notes.append(str(prose("Convexity in ", p, " not shown: the factor ", outer, " is not known to be positive.")))
+        return False
+    quadratic = multiply([v.T, H, v], H)
+    total = squares[0] if len(squares) == 1 else sp.MatAdd(*squares)
+    total = total if outer == 1 else sp.MatMul(outer, total)
+    D.step("positive semidefinite", prose("For any ", v, ": ", quadratic, " = ", total, " ≥ 0, because ",
+                                          *_joined(reasons), ". So ℓ is convex in ", p, " and every stationary "
+                                          "point is a global minimum."), quadratic, total, check=Nonnegative())
+    return True
+
+
+def _joined(reasons):
+    parts = []
+    for k, reason in enumerate(reasons):
+        parts += ([", " if k < len(reasons) - 1 else " and "] if k else []) + list(reason)
+    return parts
+
+
+def _square_form(term, v, model: Model):
+    """(c(Av)ᵀS(Av) or c vᵀv, reasons) for a Hessian term c·AᵀSA or c·I with c > 0 and S ⪰ 0, else None."""
+    coefficient, factors = split_product(term)
+    if not (coefficient.is_positive or coefficient == 1):
+        return None
+    reason = [] if coefficient.is_number else [("", coefficient, " > 0")]
+    if len(factors) == 1 and isinstance(factors[0], sp.Identity):
+        return _scaled(coefficient, sp.MatMul(v.T, v)), reason + [("vᵀv = ‖v‖² ≥ 0",)]
+    if len(factors) < 2 or factors[0] != sp.Transpose(factors[-1]).doit() and factors[0] != factors[-1].T:
+        return None
+    A, middle = factors[-1], factors[1:-1]
+    Av = multiply([A, v], A)
+    if not middle:
+        return _scaled(coefficient, sp.MatMul(sp.Transpose(Av), Av)), reason + [(sp.Transpose(Av), Av, " = ‖", Av, "‖² ≥ 0")]
+    if len(middle) != 1:
+        return None
+    S = middle[0]
+    why = _positive_semidefinite(S, model)
+    if why is None:
+        return None
+    return _scaled(coefficient, sp.MatMul(sp.Transpose(Av), S, Av)), reason + [why]
+
+
+def _scaled(coefficient, expr):
+    return expr if coefficient == 1 else sp.MatMul(coefficient, *expr.args)
+
+
+def _positive_semidefinite(S, model: Model):
+    """Why S ⪰ 0 (a declared pd or positive diagonal matrix, diag(w) with w > 0), or None."""
+    if isinstance(S, sp.MatrixSymbol):
+        spec = model.symbol(S.name)
+        if spec and "pd" in spec.assumptions:
+            return ("", S, " is positive definite")
+        return None
+    if isinstance(S, DiagMatrix):
+        w = S.args[0]
+        if _positive_entries(entry(w, INDEX, w.rows)):
+            return ("", S, " has positive diagonal entries")
+    return None
+
+
+def _positive_entries(e) -> bool:
+    """Whether the scalar formula is positive for all values: exp > 0, 0 < σ < 1, products and sums of such."""
+    if e.is_positive:
+        return True
+    if isinstance(e, (sp.exp, sigmoid)):
+        return True
+    if isinstance(e, sp.Mul):
+        return all(_positive_entries(a) for a in e.args)
+    if isinstance(e, sp.Add):
+        if all(_positive_entries(a) for a in e.args):
+            return True
+        others = [a for a in e.args if a != sp.S.One]
+        return len(others) == 1 and len(e.args) == 2 and isinstance(-others[0], sigmoid)   # 1 − σ(u) > 0
+    return False
+
+
+def _scalar_convexity(D: Derivation, H, p) -> bool:
+    if H.is_positive:
+        D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain, so ℓ is convex in ",
+                                                   p, "."), H, H, check=Nonnegative())
+        return True
+    D.notes.append(str(prose("Convexity in ", p, " not shown: the second derivative ", H,
+                             " is not positive for every value.")))
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stationarity: closed form, one parameter at a time, else Newton
+# ---------------------------------------------------------------------------------------------------
+def _hat(p):
+    name, tex = unicode(p), latex(p)
+    if name.endswith("²"):
+        return Notation(name[:-1] + "̂²", r"\hat{%s}^{2}" % tex.split("^")[0])
+    return Notation(name + "̂", r"\hat{%s}" % tex)
+
+
+def _solve(P: Plan, p) -> None:
+    D = P.derivation
+    g, H = P.gradients[p], P.hessians[p]
+    zero = sp.ZeroMatrix(*p.shape) if p.is_Matrix else sp.S.Zero
+    D.step("set the gradient to zero", prose("At a minimum of a differentiable function the ",
+                                             "gradient" if p.is_Matrix else "derivative", " in ", p, " vanishes."),
+           g, sp.Eq(g, zero, evaluate=False), relation="")
+    stationary = sp.Eq(g, zero, evaluate=False)
+    if p.is_Matrix and not H.has(p):
+        P.solutions[p] = _linear_solution(D, stationary, H, p)
+    elif not p.is_Matrix:
+        P.solutions[p] = _scalar_solution(D, stationary, p)
+    else:
+        P.solutions[p] = None
+        _newton(D, g, H, p)
+
+
+def _linear_solution(D: Derivation, stationary, H, p):
+    """g = Hp + g(0) with H free of p: the normal equations Ap = b (H = cA), and p̂ = A⁻¹b."""
+    g = stationary.lhs
+    at_zero = _tidy(g.subs(p, sp.ZeroMatrix(*p.shape)).doit())
+    c, A = _common_factor(H)
+    b = _tidy(sp.MatMul(-1 / c, at_zero).doit()) if at_zero != 0 else sp.ZeroMatrix(*p.shape)
+    normal = sp.Eq(multiply([A, p], A), b, evaluate=False)
+    scaling = [] if c == 1 else (["multiply by ", 1 / c, " and "] if (1 / c).is_Symbol or (1 / c).is_Integer
+                                 else ["divide by ", c, " and "])
+    D.step("normal equations", prose("The gradient is linear in ", p, " (its Hessian is free of ", p, "): ",
+                                     *scaling, "move the terms free of ", p, " to the right-hand side."),
+           stationary, normal, check=Scaled(1 / c), relation="")
+    solution = multiply([sp.Inverse(A), b], b)
+    why = prose("Multiply both sides by ", sp.Inverse(A), ", which exists when ", A, " is positive definite "
+                "(full column rank of the data).")
+    ridge = _ridge_reading(A, p)
+    D.step("solve the linear equations", why + ridge if ridge else why, normal, solution, check=Solves(p), lhs=_hat(p))
+    return solution
+
+
+def _common_factor(H):
+    """(c, A) with H = cA: c the scalar coefficient of H, or for a sum that of its first term that is not a
+    multiple of I, so that the data term stands alone (XᵀX + (σ²/τ²)I, as a textbook writes ridge)."""
+    if isinstance(H, sp.MatMul):
+        coefficient, factors = split_product(H)
+        if coefficient != 1:
+            return coefficient, factors[0] if len(factors) == 1 else sp.MatMul(*factors)
+    if isinstance(H, sp.MatAdd):
+        terms = sorted(H.args, key=lambda t: isinstance(split_product(t)[1][-1], sp.Identity))
+        coefficient = split_product(terms[0])[0]
+        if coefficient != 1 and coefficient.is_positive:
+            scaled = [multiply([split_product(t)[0] / coefficient, *split_product(t)[1]], t) for t in terms]
+            return coefficient, sp.MatAdd(*scaled, evaluate=False)
+    return sp.S.One, H
+
+
+def _ridge_reading(A, p):
+    """'(XᵀX + κI)p = Xᵀy is ridge regression with λ = κ' when A has that form (the MAP reading of ridge)."""
+    if not isinstance(A, sp.MatAdd) or len(A.args) != 2:
+        return None
+    gram, ridge = sorted(A.args, key=lambda t: isinstance(split_product(t)[1][-1], sp.Identity))
+    kappa, identity = split_product(ridge)
+    _, factors = split_product(gram)
+    if len(identity) == 1 and isinstance(identity[0], sp.Identity) and len(factors) == 2 and \
+            factors[0] == factors[1].T and kappa.is_positive and not kappa.is_number:
+        return prose(" These are the normal equations of ridge regression with λ = ", kappa, ": the penalty is the "
+                     "prior's, and a stronger prior (smaller variance) is a larger λ.")
+    return None
+
+
+def _tidy(expr):
+    """Products flattened and numeric factors multiplied out (a sign, a 2), nothing else changed."""
+    if isinstance(expr, sp.MatMul):
+        coefficient, factors = split_product(expr)
+        return multiply([coefficient, *factors], expr)
+    if isinstance(expr, sp.MatAdd):
+        return sp.MatAdd(*[_tidy(t) for t in expr.args])
+    return expr
+
+
+def _scalar_solution(D: Derivation, stationary, p):
+    """The stationarity equation of a scalar parameter solved exactly (quadratic forms held as numbers)."""
+    held = {s: sp.Dummy(positive=None) for s in stationary.lhs.atoms(Scalar)}
+    solutions = sp.solve(stationary.lhs.xreplace(held), p)
+    back = {v: k for k, v in held.items()}
+    solutions = [s.xreplace(back) for s in solutions]
+    if len(solutions) != 1:
+        D.notes.append(str(prose("No single closed-form solution for ", p, " (", len(solutions), " roots).")))
+        return None
+    solution = solutions[0]
+    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, "."), stationary,
+           solution, check=Solves(p), lhs=_hat(p))
+    return solution
+
+
+def _newton(D: Derivation, g, H, p):
+    """No closed form: linearise the gradient and solve for the step (Newton; IRLS for a GLM)."""
+    Delta = sp.MatrixSymbol("Delta", *p.shape)
+    zero = sp.ZeroMatrix(*p.shape)
+    linearised = sp.Eq(sp.MatAdd(g, sp.MatMul(H, Delta)), zero, evaluate=False)
+    step = multiply([sp.S.NegativeOne, sp.Inverse(H), g], g)
+    D.step("Newton step", prose("The equations are nonlinear in ", p, ": no closed form. Linearise the gradient "
+           "about the current ", p, ", ∇ℓ(", p, " + Δ) ≈ ∇ℓ(", p, ") + HΔ, and solve for the Δ that makes it zero."),
+           linearised, sp.Eq(Delta, step, evaluate=False), check=Solves(Delta), relation="")
+    update = sp.MatAdd(p, step)
+    new = Notation(f"{unicode(p)}_new", r"%s_{\text{new}}" % latex(p))
+    D.step("Newton update", prose("Move ", p, " by Δ and repeat until the gradient is zero (to rounding)."),
+           update, update, lhs=new)
+    _irls_reading(D, g, H, p, update, new)
+
+
+def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
+    """For g = Aᵀr and H = Aᵀdiag(w)A (a GLM), the Newton update is a weighted least-squares fit:
+    p_new = (AᵀSA)⁻¹AᵀSz with S = diag(w) and the working response z = Ap − S⁻¹r (IRLS)."""
+    g_coefficient, g_factors = split_product(g)
+    h_coefficient, h_factors = split_product(H)
+    if g_coefficient != 1 or h_coefficient != 1 or len(g_factors) != 2 or len(h_factors) != 3:
+        return
+    At, r = g_factors
+    if h_factors[0] != At or h_factors[2].T != At or not isinstance(h_factors[1], DiagMatrix):
+        return
+    A, S = h_factors[2], h_factors[1]
+    z = sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(S), r))
+    weighted = sp.MatMul(sp.Inverse(H), At, S, z)
+    named = sp.MatrixSymbol("S", *S.shape)           # the weights' name, in the sentence only
+    zed = sp.MatrixSymbol("z", *r.shape)
+    D.step("iteratively reweighted least squares", prose(
+        "With S = ", S, " the Hessian is ", sp.MatMul(At, named, A), "; the update is the weighted least-squares "
+        "fit ", sp.MatMul(sp.Inverse(sp.MatMul(At, named, A)), At, named, zed), " to the working response z = ",
+        sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(named), r)), ": Newton's method for this likelihood "
+        "is IRLS, one weighted least-squares solve per step."), update, weighted, lhs=label)
+
+
+def _record_results(P: Plan) -> None:
+    """results: loss, gradient, hessian, solution (each parameter's, the earlier ones substituted) or update."""
+    ps = P.parameters
+    solutions, substituted = {}, {}
+    for p in ps:
+        s = P.solutions[p]
+        if s is not None:
+            substituted[p] = s.xreplace(solutions) if solutions else s
+            solutions[p] = substituted[p]
+
+    def one_or_tuple(values):
+        return values[0] if len(values) == 1 else sp.Tuple(*values)
+
+    results = {"loss": matrix_form(P.loss) if any(p.is_Matrix for p in ps) or P.loss.has(Scalar) else P.loss,
+               "gradient": one_or_tuple([P.gradients[p] for p in ps]),
+               "hessian": one_or_tuple([P.hessians[p] for p in ps])}
+    if len(substituted) == len(ps):
+        results["solution"] = one_or_tuple([substituted[p] for p in ps])
+    else:
+        updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]), P.gradients[p]], p))
+                   for p in ps if P.solutions[p] is None]
+        results["update"] = one_or_tuple(updates)
+    if len(ps) > 1:
+        P.derivation.notes.append("The results hold one entry per parameter, in the order "
+                                  + ", ".join(unicode(p) for p in ps) + "; each solution has the earlier ones "
+                                  "substituted (solved one parameter at a time).")
+    P.derivation.results = results
+
+
+# ---------------------------------------------------------------------------------------------------
+# Verification domains and descriptions, from the declarations
+# ---------------------------------------------------------------------------------------------------
+def _domains(model: Model, statement) -> Domains:
+    samplers = {}
+    objects = model.objects()
+    dims = set()
+    for spec in model.symbols:
+        dims |= {k for k in spec.shape if isinstance(k, str)}
+        obj = objects[spec.name]
+        if spec.shape and set(spec.assumptions) & {"pd", "sym"}:
+            samplers[spec.name] = spd
+        elif spec.shape and "diag" in spec.assumptions:
+            samplers[spec.name] = _positive_diagonal
+        elif "pos" in spec.assumptions:
+            samplers[getattr(obj, "name", spec.name)] = positive
+    if statement is not None:
+        samplers[statement.observed.name] = statement.family.support.sample
+        for (_, domain), argument in zip(statement.family.parameters, statement.arguments):
+            if isinstance(argument, sp.Symbol):
+                samplers[argument.name] = domain.sample
+    for name in dims:
+        samplers.setdefault(name, dimension(6, 9) if name == "n" else dimension(2, 4))
+    for p in model.parameter_objects():
+        if p.is_Matrix:
+            samplers.setdefault(p.name, normal)
+    return Domains(samplers)
+
+
+def _positive_diagonal(rng, shape):
+    import numpy as np
+    return np.diag(rng.uniform(0.5, 2.0, shape[0]))
+
+
+def _describe(model: Model, spec, statement) -> str:
+    words = []
+    if spec.shape:
+        rows, cols = spec.shape
+        words.append(f"{rows}×1 vector" if cols == 1 else f"{rows}×{cols} matrix")
+    else:
+        words.append("scalar")
+    words += [{"pd": "positive definite", "sym": "symmetric", "diag": "diagonal", "pos": "positive"}[a]
+              for a in spec.assumptions]
+    if spec.name in model.parameters:
+        words.append("the parameter")
+    elif statement is not None and statement.observed.name == spec.name:
+        words.append(f"observed ({statement.family.support.name} each)")
+    return ", ".join(words)

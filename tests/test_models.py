@@ -1,0 +1,142 @@
+"""Models stated as a textbook states them (DESIGN §8): model files, one-off models, the planner's
+derivations, and fits from the derived results.
+
+References are independent of derive: hand-written numpy losses and their finite differences,
+statsmodels (WLS, OLS, Logit), scipy.stats.expon.fit, and the shipped Spector data.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.stats
+import statsmodels.api as sm
+
+import derive
+import derive.datasets
+from derive.cli import main
+from derive.derivations import Model, ModelError, names, spec
+
+RNG = np.random.default_rng(7)
+N = 60
+X = np.column_stack([np.ones(N), RNG.normal(size=(N, 2))])
+Y = X @ np.array([0.5, 1.5, -2.0]) + RNG.normal(size=N)
+W = RNG.uniform(0.5, 2.0, N)
+
+
+def finite_gradient(f, x, h=1e-6):
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+
+
+@pytest.mark.parametrize("name", ["wls", "gaussian-linear", "exponential"])
+def test_builtin_model_files_derive_with_every_step_verified(name):
+    d = derive.derivation(name)
+    assert d.steps and all(s.verified for s in d.steps)
+    assert {"loss", "gradient", "hessian", "solution"} <= set(d.results)
+    assert name in names() and spec(name).startswith("name")
+
+
+def test_wls_gradient_and_hessian_match_finite_differences_of_numpy():
+    loss = lambda b: (Y - X @ b) @ (W * (Y - X @ b))          # noqa: E731
+    g, H = derive.lambdify("wls", "gradient"), derive.lambdify("wls", "hessian")
+    b = RNG.normal(size=3)
+    assert np.allclose(g(b, X, Y, np.diag(W)), finite_gradient(loss, b), rtol=1e-6)
+    assert np.allclose(H(b, X, Y, np.diag(W)), finite_gradient(lambda v: g(v, X, Y, np.diag(W)), b), rtol=1e-6)
+    assert "2XᵀWX" == derive.printing.unicode(derive.derivation("wls").results["hessian"])
+
+
+def test_wls_fit_matches_statsmodels():
+    f = derive.fit("wls", X, Y, weights=W)
+    assert np.allclose(f.coef, sm.WLS(Y, X, weights=W).fit().params, rtol=1e-12, atol=1e-12)
+
+
+def test_gaussian_linear_fit_matches_statsmodels_ols_with_the_mle_variance():
+    f = derive.fit("gaussian-linear", X, Y)
+    ols = sm.OLS(Y, X).fit()
+    n, p = X.shape
+    assert f.names[-1] == "sigma2"
+    assert np.allclose(f.coef[:3], ols.params, rtol=1e-12)
+    assert f.coef[3] == pytest.approx(ols.scale * (n - p) / n, rel=1e-12)
+    # standard errors from the Hessian at the MLE: statsmodels' with σ̂² = RSS/n
+    assert np.allclose(f.std_errors[:3], ols.bse * np.sqrt((n - p) / n), rtol=1e-10)
+
+
+def test_exponential_rate_matches_scipy():
+    x = RNG.exponential(2.5, 40)
+    f = derive.fit("exponential", None, x)
+    assert f.coef[0] == pytest.approx(1 / scipy.stats.expon.fit(x, floc=0)[1], rel=1e-12)
+    assert f.std_errors[0] == pytest.approx(f.coef[0] / np.sqrt(len(x)), rel=1e-10)   # √(λ̂²/n)
+
+
+def test_logistic_stated_as_a_likelihood_fits_spector_like_statsmodels():
+    data = derive.datasets.load("spector").data()
+    Xs = np.column_stack([np.ones(len(data["GRADE"])), data["GPA"], data["TUCE"], data["PSI"]])
+    m = derive.model(likelihood="y_i ~ Bernoulli(sigmoid(x_i' b))", wrt="b", shapes="X:nxd, y:n")
+    f = derive.fit(m, Xs, data["GRADE"])
+    logit = sm.Logit(data["GRADE"], Xs).fit(disp=0)
+    assert f.converged and f.method == "newton"
+    assert np.allclose(f.coef, logit.params, rtol=1e-8)
+    assert np.allclose(f.std_errors, logit.bse, rtol=1e-6)
+
+
+def test_one_off_model_equals_the_model_file():
+    one_off = derive.model(loss="(y - X b)' W (y - X b)", wrt="b", shapes="X:nxd, y:n, W:nxn pd")
+    assert derive.derivation(one_off).results == derive.derivation("wls").results
+
+
+def test_lambdify_takes_parameters_then_symbols_by_position_or_name():
+    g = derive.lambdify("gaussian-linear", "solution")
+    assert g.arguments == ("beta", "sigma2", "X", "y")
+    beta, sigma2 = g(X=X, y=Y)
+    assert np.allclose(beta, np.linalg.lstsq(X, Y, rcond=None)[0])
+    assert sigma2 == pytest.approx(np.mean((Y - X @ beta) ** 2))
+
+
+def test_check_accepts_a_model_file():
+    path = str(derive.derivations.MODEL_FILES / "wls.toml")
+    assert derive.check(path, "gradient", "-2 X' W (y - X b)").correct
+    wrong = derive.check(path, "gradient", "2 X' W (y - X b)")
+    assert not wrong.correct and wrong.diagnosis
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('name = "m"\nsymbols = { X = "n x d", beta = "d" }\nparameters = ["beta"]\nloss = "beta\'beta"\ncolour = 1\n',
+     "line 5: unknown key 'colour'"),
+    ('symbols = { X = "n x d", y = "n" }\nparameters = ["beta"]\nloss = "(y - X beta)\'(y - X beta)"\n',
+     "line 2: the parameter 'beta' is not declared"),
+    ('symbols = { X = "n x d", y = "n", beta = "n" }\nparameters = ["beta"]\nloss = "(y - X beta)\'(y - X beta)"\n',
+     "line 3: cannot read the loss: cannot multiply"),
+    ('symbols = { X = "n x d", y = "n", beta = "d", W = "n x d, pd" }\nparameters = ["beta"]\nloss = "beta\'beta"\n',
+     "line 1: W: pd applies to a square matrix"),
+    ('symbols = { x = "n", p = "scalar" }\nparameters = ["p"]\nlikelihood = "x_i ~ Bernoulli(1.5)"\n',
+     "the p of Bernoulli(p) is 1.5; it must be a probability in (0, 1)"),
+])
+def test_bad_model_files_exit_2_with_one_line_naming_the_line(tmp_path, capsys, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_model_error_is_a_derive_error():
+    with pytest.raises(ModelError):
+        Model.from_text('loss = "x"\nparameters = ["x"]\nsymbols = {}\nlikelihood = "x_i ~ N(0, 1)"\n')
+
+
+def test_cli_show_one_off_fit_weights_and_models_json(tmp_path):
+    run = lambda *a: subprocess.run([sys.executable, "-m", "derive", *a], capture_output=True, text=True)  # noqa: E731
+    shown = run("show", "--loss", "(y - X b)' W (y - X b)", "--wrt", "b", "--shapes", "X:nxd, y:n, W:nxn pd",
+                "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["results"]["solution"]["text"]
+    listed = json.loads(run("models", "--json").stdout)
+    assert "wls" in listed and listed["wls"]["spec"].startswith('name = "wls"')
+    csv = tmp_path / "d.csv"
+    csv.write_text("x1,x2,w,y\n" + "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in zip(X[:, 1], X[:, 2], W, Y)))
+    fitted = run("fit", "wls", str(csv), "--target", "y", "--weights", "w", "--json")
+    assert fitted.returncode == 0, fitted.stderr
+    coefficients = list(json.loads(fitted.stdout)["coefficients"].values())
+    assert np.allclose(coefficients, sm.WLS(Y, X, weights=W).fit().params, rtol=1e-10)
