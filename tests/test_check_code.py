@@ -36,7 +36,7 @@ def test_ridge_takes_lam_as_the_fourth_argument():
     result = check_code("ridge", "gradient", target("least_squares.py", "ridge_gradient"))
     assert result.correct and result.call == "ridge_gradient(beta, X, y, lam)"
     wrong = check_code("ridge", "gradient", target("least_squares.py", "ridge_gradient_no_penalty_factor"))
-    assert not wrong.correct and "the term 2λβ has the wrong factor" in wrong.diagnosis
+    assert not wrong.correct and "λ where 2λ is meant" in wrong.diagnosis
 
 
 @pytest.mark.parametrize("function", ["gradient", "gradient_column"])

@@ -17,7 +17,9 @@ import sympy as sp
 from derive.checking.diagnosis import explained_shape_error
 from derive.core.limits import MAX_INPUT_CHARS
 from derive.errors import DeriveError, LimitExceeded, ParseError, ShapeError
+from derive.expr.printing import unicode
 from derive.parse import Equation, Label, parse_equation
+from derive.parse.lexer import normalize_name
 
 MAX_LINES = 200             # lines in a derivation given to check_steps
 
@@ -48,6 +50,86 @@ _FUNCTION_LABEL = re.compile(r"^(\s*(\\?[A-Za-z]+|[α-ωℓ])\s*\\?(?:left)?\((?
                              r"\s*&?\s*=")
 # \nabla^2_\beta as \nabla_\beta^2 (same length, so columns in messages do not move)
 _NABLA_SQUARED = re.compile(r"\\nabla(\^\{?2\}?)(_(?:\{[^}]*\}|\\[A-Za-z]+|[A-Za-z]))")
+
+
+# Student notation the grammar reads differently: an estimate's hat (μ̂ is the estimate, not μ), softmax
+_HAT = re.compile(r"\\(?:wide)?hat\s*(?:\{\s*(?:\\(?:boldsymbol|mathbf|bm)\s*)?(?:\{\s*(\\?[A-Za-z]+)\s*\}|(\\?[A-Za-z]+))"
+                  r"\s*\}|(\\[A-Za-z]+))|([A-Za-zα-ωΑ-Ω])\u0302")
+_BRACED_NAME = re.compile(r"\{(\\?[A-Za-z]+)\}(?=_)")      # {X}_{i,j}, as SymPy's LaTeX writes X_{i,j}
+_SOFTMAX = re.compile(r"(?:\\(?:mathrm|operatorname|text|textrm)\s*\{\s*softmax\s*\}|\bsoftmax)\s*(?:\\left\s*)?\(")
+
+
+def student_text(text: str, names) -> str:
+    r"""`text` with the conventions of course notation the grammar does not know spelt out in its terms:
+    a hatted name that the context defines as an estimate (``\hat\mu`` is ``muhat`` when `names` has it,
+    the sample mean, never silently μ) and ``\mathrm{softmax}(A)``, the row-wise softmax
+    ``diag(exp(A)𝟏)⁻¹exp(A)``."""
+    def hatted(match):
+        name = normalize_name(next(g for g in match.groups() if g))
+        estimate = f"{name}hat"
+        return estimate.ljust(len(match.group())) if estimate in names else match.group()
+
+    text = _HAT.sub(hatted, text)
+    text = _BRACED_NAME.sub(lambda m: "  " + m.group(1), text)
+    while True:
+        found = _SOFTMAX.search(text)
+        if not found:
+            return text
+        close = _closing(text, found.end() - 1)
+        if close is None:
+            return text
+        argument = text[found.end():close].removesuffix("\\right")
+        text = (text[:found.start()] + f"(diag(exp({argument})\\mathbf{{1}})^{{-1}}exp({argument}))"
+                + text[close + 1:])
+
+
+def _closing(text: str, opening: int):
+    """The position of the bracket that closes the one at `opening`, or None."""
+    depth = 0
+    for k in range(opening, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    return None
+
+
+_OUTER = re.compile(r"^\s*(?:\\left\s*)?([(\[])(.*?)(?:\\right\s*)?([)\]])\s*$", re.DOTALL)
+
+
+def answer_parts(text: str) -> list[str]:
+    r"""An answer split into the parts of a pair as people write one: on two lines (or separated by ``\\``),
+    ``(a, b)``, ``[a; b]``; a part's label (``\hat\mu =``) is left out. One part for anything else."""
+    lines = [line for line in re.split(r"\n|\\\\", text) if line.strip()]
+    if len(lines) > 1:
+        return [_value_of(line.strip().rstrip(",;")) for line in lines]
+    outer = _OUTER.match(text)
+    if outer and {outer.group(1), outer.group(3)} in ({"(", ")"}, {"[", "]"}):
+        pieces = _split_top_level(outer.group(2))
+        if len(pieces) > 1 and all(p.strip() for p in pieces):
+            return [_value_of(p) for p in pieces]
+    return [_value_of(text)] if _split_top_level(text, "=")[1:] else [text]
+
+
+def _split_top_level(text: str, separators: str = ",;") -> list[str]:
+    pieces, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        depth += 1 if c in "([{" else -1 if c in ")]}" else 0
+        if depth == 0 and c in separators:
+            pieces.append(text[start:k])
+            start = k + 1
+    return pieces + [text[start:]]
+
+
+def _value_of(piece: str) -> str:
+    r"""A part without its label: the right side of ``\hat\sigma^2 = …``."""
+    return _split_top_level(piece, "=")[-1]
+
+
+def read_as(expr) -> str:
+    """How an expression was read, for the `read as: …` echo (the textbook printer of the parsed expression)."""
+    if isinstance(expr, (list, tuple)):
+        return ", ".join(read_as(e) for e in expr)
+    return unicode(expr)
 
 
 def _normal_name(name: str) -> str:

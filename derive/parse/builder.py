@@ -316,7 +316,8 @@ class Builder:
             return self.multiply(sp.Trace(a), b)
         if b.shape == (1, 1):
             return self.multiply(a, sp.Trace(b))
-        raise ShapeError(f"cannot multiply {_described(a)} by {_described(b)}")
+        # operation/operand: the operands, for derive.checking to name the transpose that is missing
+        raise ShapeError(f"cannot multiply {_described(a)} by {_described(b)}", operation="multiply", operand=(a, b))
 
     def divide(self, a, b, token):
         if not _is_matrix(b):
