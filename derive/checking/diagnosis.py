@@ -542,6 +542,20 @@ def _size(m) -> str:
     return "×".join(unicode(s) for s in m.shape)
 
 
+def _gram_hint(*operands) -> Optional[str]:
+    """XXᵀ (n×n) inside an operand where XᵀX (d×d) is the usual matrix."""
+    for operand in operands:
+        for node in sp.preorder_traversal(operand):
+            if isinstance(node, sp.MatMul):
+                _, matrices = node.as_coeff_matrices()
+                for left, right in zip(matrices, matrices[1:]):
+                    if _is_data_matrix(left) and right == left.T:
+                        return (f"{unicode(node)} is {unicode(left.shape[0])}×{unicode(left.shape[0])}; "
+                                f"{unicode(left.T * left)} ({unicode(left.shape[1])}×{unicode(left.shape[1])}) is "
+                                "probably meant")
+    return None
+
+
 def _without_scalar(m):
     if isinstance(m, sp.MatMul):
         _, matrices = m.as_coeff_matrices()
@@ -559,8 +573,15 @@ def _named(m) -> str:
 
 
 def explained_shape_error(error: ShapeError) -> ShapeError:
-    """The parser's ShapeError, with the usual intent spelled out for the inverse of a non-square matrix."""
+    """The parser's ShapeError, with the usual intent spelled out: for the inverse of a non-square matrix,
+    for a product whose operands do not fit (in textbook notation, naming a transpose that is missing or a
+    Gram matrix XXᵀ written for XᵀX)."""
     operand = getattr(error, "operand", None)
+    if getattr(error, "operation", None) == "multiply" and isinstance(operand, tuple):
+        a, b = operand
+        message = f"cannot multiply {unicode(a)} ({_size(a)}) by {unicode(b)} ({_size(b)})"
+        hint = missing_transpose(error) or _gram_hint(a, b)
+        return ShapeError(message + (f": {hint}" if hint else ""), operation="multiply", operand=operand)
     if getattr(error, "operation", None) == "inverse" and operand is not None and operand.is_Matrix:
         rows, cols = operand.shape
         name = unicode(operand)
