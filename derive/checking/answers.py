@@ -33,6 +33,7 @@ from derive.checking.index_notation import as_components
 from derive.checking.line_checking import check_steps
 from derive.checking.model_context import (
     confusable_results,
+    estimate_name,
     model_context,
     quantity_noun,
 )
@@ -150,6 +151,10 @@ def check(model: str, quantity: str, answer) -> CheckResult:
             return CheckResult(False, model, quantity, None, expected, transpose, "the shapes of the operands", text)
         meanings = context.meanings(quantity)
         given = [w.xreplace(meanings) for w in written] if isinstance(written, list) else written.xreplace(meanings)
+        parameters = _parameters_in_estimate(context, quantity, given)
+        if parameters:
+            return CheckResult(False, model, quantity, written, expected, parameters, "the answer's symbols", text,
+                               where=_where(written, meanings))
         parts = context.parts(quantity)
         if parts:
             return _check_pair(context, quantity, given, parts, text, written)
@@ -159,6 +164,21 @@ def check(model: str, quantity: str, answer) -> CheckResult:
         equal, method, diagnosis = _compare(context, quantity, given, expected)
     return CheckResult(equal, model, quantity, written, expected, diagnosis, method, text,
                        where=_where(written, meanings))
+
+
+def _parameters_in_estimate(context, quantity: str, given) -> Optional[str]:
+    """An estimate written with the unknown parameter it estimates (σ̂² with μ, not μ̂): the diagnosis."""
+    if quantity != "solution":
+        return None
+    pieces = given if isinstance(given, list) else [given]
+    expected = context.result(quantity)
+    unknowns = [p for p in context.parameters if any(g.has(p) for g in pieces) and not expected.has(p)]
+    if not unknowns:
+        return None
+    several = len(unknowns) > 1
+    return (f"the answer uses {', '.join(unicode(p) for p in unknowns)}, the unknown parameter{'s' if several else ''}: "
+            f"an estimate is a function of the data alone, so write {', '.join(estimate_name(p) for p in unknowns)} "
+            f"(the estimate{'s' if several else ''}) in {'their' if several else 'its'} place")
 
 
 def _where(written, meanings) -> str:

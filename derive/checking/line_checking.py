@@ -22,6 +22,7 @@ from derive.checking.diagnosis import (
     fraction_text,
     nice_number,
     shape_text,
+    undefined_answer,
 )
 from derive.checking.equivalence import compare, same_shape
 from derive.checking.model_context import model_context
@@ -318,9 +319,16 @@ class _StepChecker:
         # The complex step decides; a symbolic derivative that agrees with it serves the diagnosis.
         expected_values = [numeric_derivative(base, variable, env) for env in envs]
         expected = self.checked_derivative(base, variable, envs, expected_values)
-        answer_values = values_of(answer, envs, "this line")
+        quantity = "hessian" if what == "Hessian" else "gradient"
+        try:
+            answer_values = values_of(answer, envs, "this line")
+        except NotSupported:
+            raise
+        except DeriveError as error:   # not finite where the derivative is: a wrong line, diagnosed
+            return False, undefined_answer(answer, expected, error, quantity=quantity, reference=noun,
+                                           subject="this line")
         c = Comparison(answer_values, expected_values, envs, answer, expected, reference=noun, subject="this line",
-                       quantity="hessian" if what == "Hessian" else "gradient", model=self.model,
+                       quantity=quantity, model=self.model,
                        function=f"line {base_line}")
         if c.equal:
             return True, noun
@@ -398,10 +406,15 @@ class _StepChecker:
         self.seed += 1
         old_solutions = [linear_solution(old, variable, env) for env in envs]
         new_solutions = [linear_solution(new, variable, env) for env in envs]
+        expected = None
+        if any(s is None for s in old_solutions):   # n/(2σ²) − Σ(xᵢ − μ)²/(2σ⁴) = 0: solved for σ² in closed form
+            expected = scalar_solution(old, variable, envs)
+            if expected is not None:
+                old_solutions = values_of(expected, envs, f"the solution of {what}")
         if all(s is not None for s in old_solutions + new_solutions):
             c = Comparison(new_solutions, old_solutions, envs, reference=f"the solution of {what}",
                            subject="this line's solution", quantity="solution", model=self.model,
-                           answer=solution)
+                           answer=solution, expected=expected)
             if c.equal:
                 return True, f"the same solution as {what}" if solution is None else f"solves {what}"
             return False, diagnose(c)
@@ -493,6 +506,26 @@ def linear_solution(residual, variable, env) -> Optional[np.ndarray]:
         return _as_variable_values(np.linalg.solve(J, -c), shape)
     except (np.linalg.LinAlgError, ValueError, TypeError, ZeroDivisionError, IndexError, KeyError, NotSupported):
         return None
+
+
+def scalar_solution(residual, variable, envs):
+    """The one solution of residual = 0 for a scalar variable, by SymPy's solve, kept only when it makes the
+    residual vanish at every point; None otherwise."""
+    if not isinstance(variable, sp.Symbol) or getattr(residual, "is_Matrix", False):
+        return None
+    try:
+        with time_limit(DERIVATIVE_SECONDS, "solving"):
+            solutions = sp.solve(residual, variable)
+    except Exception:  # noqa: BLE001 - only a candidate; the numbers decide
+        return None
+    if len(solutions) != 1:
+        return None
+    try:
+        values = values_of(solutions[0], envs)
+    except DeriveError:
+        return None
+    held = all(vanishes_at(residual, variable, env, value) for env, value in zip(envs, values))
+    return solutions[0] if held else None
 
 
 def vanishes_at(residual, variable, env, value) -> bool:
