@@ -16,7 +16,7 @@ from derive.checking.line_checking import check_steps
 from derive.checking.mistakes import MISTAKES
 from derive.checking.model_context import model_context
 from derive.cli import CHECK_CODE_HELP, main
-from tests.conftest import require_tool
+from conftest import require_tool
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -582,6 +582,13 @@ def explained_shape_error(error: ShapeError) -> ShapeError:
         message = f"cannot multiply {unicode(a)} ({_size(a)}) by {unicode(b)} ({_size(b)})"
         hint = missing_transpose(error) or _gram_hint(a, b)
         return ShapeError(message + (f": {hint}" if hint else ""), operation="multiply", operand=operand)
+    if getattr(error, "operation", None) in ("add", "subtract") and isinstance(operand, tuple):
+        a, b = operand
+        if error.operation == "subtract":
+            return ShapeError(f"cannot subtract {unicode(b)} ({_size(b)}) from {unicode(a)} ({_size(a)})",
+                              operation="subtract", operand=operand)
+        return ShapeError(f"cannot add {unicode(a)} ({_size(a)}) and {unicode(b)} ({_size(b)})",
+                          operation="add", operand=operand)
     if getattr(error, "operation", None) == "inverse" and operand is not None and operand.is_Matrix:
         rows, cols = operand.shape
         name = unicode(operand)
