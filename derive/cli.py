@@ -144,6 +144,36 @@ def report(result, as_json: bool) -> int:
     return result.exit_code
 
 
+CHECK_HELP = """Check a hand-derived answer against the derived result, and say what is wrong with it.
+Exit 0 if correct, 1 if wrong, 2 if it cannot be read. The answer may be in any course notation: matrix
+form, index form with a free index k (a component: -2\\sum_i (y_i - \\sum_j X_{ij}\\beta_j) X_{ik}), x̄, μ̂,
+S and P as the derivation names them (X^TSX), softmax(XW); a pair such as the gaussian solution as
+(a, b), [a; b], two lines, or either part alone. Classic mistakes are named (1/(n − 1), XᵀX without S,
+σ(1 + σ), λ without I, 2λ for λ, ∂/∂σ for ∂/∂σ², softmax without its normaliser, log for exp, a
+missing transpose). Example:
+  derive check logistic gradient "X^T(\\sigma(X\\beta) - y)"
+"""
+
+CHECK_STEPS_HELP = """Check a derivation line by line and find the first wrong line. Exit 0 if every line
+follows, 1 if one does not. The file may be an align* environment (&=, \\\\), plain lines, or Markdown
+with $…$ formulas; headings and prose lines are skipped. A line continues the one before (= or &=),
+differentiates it (\\nabla_\\beta L = …, dL/db = …, \\frac{\\partial L}{\\partial \\sigma^2} = …), or sets a
+derivative to zero and solves (… = 0, X^TX\\beta = X^Ty, \\hat\\beta = …); "so", "hence", "therefore",
+\\implies, \\Rightarrow and ⇒ at the start are read as "it follows that", \\text{…} remarks are ignored."""
+
+CHECK_CODE_HELP = """Run your own numpy function (FILE.py:FUNCTION, imported in a separate process with a
+time limit) at random inputs, including a large |Xβ| (where a naive sigmoid overflows), and compare it
+with the derived formula. Exit 0 if it matches, 1 if not, 2 if it cannot be run.
+Calling convention (arguments passed positionally, vectors 1-d):
+  ols, logistic, poisson: f(beta, X, y) with beta (d,), X (n, d), y (n,)
+  ridge:                  f(beta, X, y, lam) with beta (d,), X (n, d), y (n,), lam a float
+  softmax:                f(W, X, Y) with W (d, K), X (n, d), Y (n, K)
+  gaussian:               f(mu, sigma2, x) with mu a float, sigma2 a float, x (n,)
+  bernoulli:              f(p, x) with p a float, x (n,)
+  mvn:                    f(mu, Sigma, X) with mu (d,), Sigma (d, d), X (n, d)
+A pair of results (the gaussian or mvn solution) may be returned as a tuple, or one part alone."""
+
+
 def cmd_check(args) -> int:
     from derive import check
     return report(check(args.model, args.quantity, args.answer), args.json)
@@ -307,9 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_diff)
 
     p = commands.add_parser("check", help="check an answer: is it the model's gradient, Hessian, ...?",
-                            description="Check a hand-derived answer against the derived result, and say what "
-                            "is wrong with it. Exit 0 if correct, 1 if wrong, 2 if it cannot be read. Example: "
-                            "derive check logistic gradient \"X^T(\\sigma(X\\beta) - y)\"")
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description=CHECK_HELP)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("quantity", metavar="QUANTITY", help="loss, gradient, hessian, solution or update")
     p.add_argument("answer", metavar="ANSWER", help="LaTeX or plain syntax, e.g. \"-2X^T(y - X\\beta)\" or \"-2*X'*(y - X*b)\"")
@@ -317,21 +346,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_check)
 
     p = commands.add_parser("check-steps", help="find the first wrong line of a derivation",
-                            description="Check a derivation line by line (an align* environment or plain lines, "
-                            "each after the first starting with = or &=). Exit 0 if every line follows, 1 if one "
-                            "does not.")
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description=CHECK_STEPS_HELP)
     p.add_argument("file", metavar="FILE")
     symbols = p.add_mutually_exclusive_group()
     symbols.add_argument("--model", metavar="MODEL", help="use the model's symbols (X, y, β, λ, ...)")
-    symbols.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare matrices and vectors by shape")
+    symbols.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare matrices and vectors by shape, with "
+                         "assumptions: \"S:dxd pd, W:nxn sym\" (without either, a regression's X, y, β or a "
+                         "quadratic form xᵀAx is recognised; other names are scalars, with a warning)")
     p.add_argument("--json", action="store_true", help="print the lines and verdicts as JSON")
     p.set_defaults(run=cmd_check_steps)
 
     p = commands.add_parser("check-code", help="check your numpy gradient or Hessian code",
-                            description="Run your own function (FILE.py:FUNCTION, imported in a separate process "
-                            "with a time limit) at random inputs and compare it with the derived formula.")
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description=CHECK_CODE_HELP)
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("quantity", metavar="QUANTITY", help="gradient or hessian (or loss)")
+    p.add_argument("quantity", metavar="QUANTITY", help="gradient, hessian, loss or solution")
     p.add_argument("function", metavar="FILE.py:FUNCTION")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(run=cmd_check_code)

@@ -120,7 +120,7 @@ def test_equations_are_checked_by_their_solutions():
 
 def test_to_dict_is_the_documented_json():
     data = json.loads(json.dumps(steps("ols_wrong_gradient.tex", model="ols").to_dict()))
-    assert set(data) == {"valid", "first_error", "lines"}
+    assert set(data) == {"valid", "first_error", "lines", "warnings"}
     assert data["valid"] is False and data["first_error"] == 6
     assert set(data["lines"][0]) == {"line", "latex", "valid", "reason"}
     assert data["lines"][0]["latex"] == r"\left(y - X \beta\right)^{\top} \left(y - X \beta\right)"

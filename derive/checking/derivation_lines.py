@@ -12,12 +12,16 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
 import sympy as sp
 
 from derive.checking.diagnosis import explained_shape_error
 from derive.core.limits import MAX_INPUT_CHARS
+from derive.core.steps import positive, spd
 from derive.errors import DeriveError, LimitExceeded, ParseError, ShapeError
-from derive.parse import Equation, Label, parse_equation
+from derive.expr.printing import unicode
+from derive.parse import Equation, Label, parse_equation, parse_shapes
+from derive.parse.lexer import GREEK, normalize_name
 
 MAX_LINES = 200             # lines in a derivation given to check_steps
 
@@ -36,8 +40,21 @@ class WrittenLine:
 
 
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{[A-Za-z*]+\}(?:\{[^}]*\})?|\$\$|\\\[|\\\]")
-_IMPLIES = re.compile(r"^(\s*&?\s*)(\\Rightarrow|\\implies|\\Longrightarrow|\\therefore|⇒|=>)")
+_IMPLIES = re.compile(r"^(\s*&?\s*)(\\Rightarrow|\\implies|\\Longrightarrow|\\therefore|\\iff|\\Leftrightarrow|⇒|=>|⟹)")
+# A word that joins a line to the one before: "so", "hence", "\text{therefore}" (a line that follows from it)
+_CONNECTIVE = re.compile(r"^(\s*&?\s*)((?:\\(?:text|textrm|mbox)\{\s*)?(?:so|hence|therefore|thus|then|and|which gives"
+                         r"|we get|giving|i\.e\.)\b[,:]?\s*\}?[,:]?)(?=\s)", re.IGNORECASE)
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+_INLINE_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$")
+# Two plain words in a row that are not mathematics: a sentence ("Setting it to zero gives ...")
+_MATH_WORDS = set(GREEK) | {"log", "ln", "exp", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sqrt", "abs", "det",
+                            "tr", "diag", "inv", "sum", "prod", "sigmoid", "softplus", "softmax", "logdet", "eye",
+                            "ones", "zeros", "max", "min", "argmax", "argmin", "gradient", "hessian"}
+_WORD_PAIR = re.compile(r"(?<![\\A-Za-z_^{])([A-Za-z]{2,})[,;:]?\s+([A-Za-z]{2,})(?![A-Za-z_({])")
 _WORD_LABEL = re.compile(r"^(\s*&?\s*)(gradient|hessian|Hessian)\s*(?:[:=])", re.IGNORECASE)
+# Leibniz notation on the left, dL/db, d^2L/db^2, \frac{dL}{d\beta} (a derivative, like \nabla_\beta L)
+_LEIBNIZ = re.compile(r"^(\s*&?\s*)(?:\\frac\s*\{\s*d\s*(\^\{?2\}?)?\s*(?:\\?[A-Za-z]+|ℓ)\s*\}\s*\{\s*d\s*(\\?[A-Za-z]+)"
+                      r"(?:\s*\^\{?2\}?)?\s*\}|d(\^\{?2\}?)?(?:\\?[A-Za-z]|ℓ)\s*/\s*d(\\?[A-Za-z]+)(?:\^\{?2\}?)?)\s*&?\s*=")
 _ANNOTATION = re.compile(r"\\(?:tag|label)\{[^}]*\}")
 # A remark after the mathematics: `&& \text{definition}`, `\quad (\text{expand, } y^TX\beta = ...)`
 _REMARK_TEXT = re.compile(r"\\(?:text|textrm|textit|textbf|mbox)\{(?!(?:tr|det|diag|log|exp|sigmoid)\})")
@@ -48,6 +65,86 @@ _FUNCTION_LABEL = re.compile(r"^(\s*(\\?[A-Za-z]+|[α-ωℓ])\s*\\?(?:left)?\((?
                              r"\s*&?\s*=")
 # \nabla^2_\beta as \nabla_\beta^2 (same length, so columns in messages do not move)
 _NABLA_SQUARED = re.compile(r"\\nabla(\^\{?2\}?)(_(?:\{[^}]*\}|\\[A-Za-z]+|[A-Za-z]))")
+
+
+# Student notation the grammar reads differently: an estimate's hat (μ̂ is the estimate, not μ), softmax
+_HAT = re.compile(r"\\(?:wide)?hat\s*(?:\{\s*(?:\\(?:boldsymbol|mathbf|bm)\s*)?(?:\{\s*(\\?[A-Za-z]+)\s*\}|(\\?[A-Za-z]+))"
+                  r"\s*\}|(\\[A-Za-z]+))|([A-Za-zα-ωΑ-Ω])\u0302")
+_BRACED_NAME = re.compile(r"\{(\\?[A-Za-z]+)\}(?=_)")      # {X}_{i,j}, as SymPy's LaTeX writes X_{i,j}
+_SOFTMAX = re.compile(r"(?:\\(?:mathrm|operatorname|text|textrm)\s*\{\s*softmax\s*\}|\bsoftmax)\s*(?:\\left\s*)?\(")
+
+
+def student_text(text: str, names) -> str:
+    r"""`text` with the conventions of course notation the grammar does not know spelt out in its terms:
+    a hatted name that the context defines as an estimate (``\hat\mu`` is ``muhat`` when `names` has it,
+    the sample mean, never silently μ) and ``\mathrm{softmax}(A)``, the row-wise softmax
+    ``diag(exp(A)𝟏)⁻¹exp(A)``."""
+    def hatted(match):
+        name = normalize_name(next(g for g in match.groups() if g))
+        estimate = f"{name}hat"
+        return estimate.ljust(len(match.group())) if estimate in names else match.group()
+
+    text = _HAT.sub(hatted, text)
+    text = _BRACED_NAME.sub(lambda m: "  " + m.group(1), text)
+    while True:
+        found = _SOFTMAX.search(text)
+        if not found:
+            return text
+        close = _closing(text, found.end() - 1)
+        if close is None:
+            return text
+        argument = text[found.end():close].removesuffix("\\right")
+        text = (text[:found.start()] + f"(diag(exp({argument})\\mathbf{{1}})^{{-1}}exp({argument}))"
+                + text[close + 1:])
+
+
+def _closing(text: str, opening: int):
+    """The position of the bracket that closes the one at `opening`, or None."""
+    depth = 0
+    for k in range(opening, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    return None
+
+
+_OUTER = re.compile(r"^\s*(?:\\left\s*)?([(\[])(.*?)(?:\\right\s*)?([)\]])\s*$", re.DOTALL)
+
+
+def answer_parts(text: str) -> list[str]:
+    r"""An answer split into the parts of a pair as people write one: on two lines (or separated by ``\\``),
+    ``(a, b)``, ``[a; b]``; a part's label (``\hat\mu =``) is left out. One part for anything else."""
+    lines = [line for line in re.split(r"\n|\\\\", text) if line.strip()]
+    if len(lines) > 1:
+        return [_value_of(line.strip().rstrip(",;")) for line in lines]
+    outer = _OUTER.match(text)
+    if outer and {outer.group(1), outer.group(3)} in ({"(", ")"}, {"[", "]"}):
+        pieces = _split_top_level(outer.group(2))
+        if len(pieces) > 1 and all(p.strip() for p in pieces):
+            return [_value_of(p) for p in pieces]
+    return [_value_of(text)] if _split_top_level(text, "=")[1:] else [text]
+
+
+def _split_top_level(text: str, separators: str = ",;") -> list[str]:
+    pieces, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        depth += 1 if c in "([{" else -1 if c in ")]}" else 0
+        if depth == 0 and c in separators:
+            pieces.append(text[start:k])
+            start = k + 1
+    return pieces + [text[start:]]
+
+
+def _value_of(piece: str) -> str:
+    r"""A part without its label: the right side of ``\hat\sigma^2 = …``."""
+    return _split_top_level(piece, "=")[-1]
+
+
+def read_as(expr) -> str:
+    """How an expression was read, for the `read as: …` echo (the textbook printer of the parsed expression)."""
+    if isinstance(expr, (list, tuple)):
+        return ", ".join(read_as(e) for e in expr)
+    return unicode(expr)
 
 
 def _normal_name(name: str) -> str:
@@ -71,9 +168,104 @@ def _without_remark(line: str) -> str:
     return line[:start] + " " * (len(line) - start)
 
 
+def _mathematics(line: str) -> Optional[str]:
+    """The mathematics of a line as a person writes a derivation in Markdown or prose: None for a heading
+    or a sentence; the formula of a sentence with inline math (``Expanding, $L = …$``), the rest blanked;
+    the line without a leading "so", "hence", "\\text{therefore}"."""
+    if _HEADING.match(line):
+        return None
+    formulas = list(_INLINE_MATH.finditer(line))
+    if formulas:
+        chosen = next((m for m in formulas if "=" in m.group()), max(formulas, key=lambda m: len(m.group())))
+        group = 1 if chosen.group(1) is not None else 2
+        start, end = chosen.span(group)
+        line = " " * start + line[start:end] + " " * (len(line) - end)
+    joined = _CONNECTIVE.match(line)
+    if joined:
+        line = line[:joined.start(2)] + " " * len(joined.group(2)) + line[joined.end(2):]
+    if not formulas and _is_prose(line):
+        return None
+    return line
+
+
+def _is_prose(line: str) -> bool:
+    without_text = re.sub(r"\\(?:text|textrm|mbox|operatorname|mathrm)\{[^}]*\}", " ", line)
+    return any(a.lower() not in _MATH_WORDS and b.lower() not in _MATH_WORDS
+               for a, b in _WORD_PAIR.findall(without_text))
+
+
 def _uncomment(line: str) -> str:
     m = re.search(r"(?<!\\)%", line)
     return line[:m.start()] + " " * (len(line) - m.start()) if m else line
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shapes: declared (with assumptions), or read off the derivation
+# ---------------------------------------------------------------------------------------------------
+_ASSUMPTION = re.compile(r"(?:(?<=:)|\s+)(sym|pd|spd|diag|pos)\b\s*(?=,|$)")
+
+
+def symmetric(rng, shape):
+    a = rng.standard_normal(shape)
+    return (a + a.T) / 2
+
+
+def diagonal(rng, shape):
+    return np.diag(rng.uniform(0.5, 2.0, shape[0]))
+
+
+ASSUMPTION_SAMPLERS = {"sym": symmetric, "pd": spd, "spd": spd, "diag": diagonal, "pos": positive}
+
+
+def read_shapes(text) -> tuple[dict, dict]:
+    """``--shapes`` text (or a dict) as (shapes, samplers): ``S:dxd pd`` declares S d×d and draws it
+    symmetric positive definite (`sym`, `diag`, `pos` likewise), so ``log det S`` is taken where it is real."""
+    if not isinstance(text, str):
+        return dict(text or {}), {}
+    entries, samplers = [], {}
+    for entry in _top_level(text):
+        assumption = _ASSUMPTION.search(entry)
+        name = entry.split(":")[0].strip()
+        if assumption:
+            samplers[name] = ASSUMPTION_SAMPLERS[assumption.group(1)]
+            entry = entry[:assumption.start()] + entry[assumption.end():]
+        if entry.strip().endswith(":"):   # "s2:pos", a scalar
+            continue
+        entries.append(entry)
+    return parse_shapes(", ".join(entries)) if entries else {}, samplers
+
+
+def _top_level(text: str) -> list[str]:
+    return [e for e in _split_top_level(text, ",") if e.strip()]
+
+
+_REGRESSION = re.compile(r"(?<![A-Za-z\\])X\s*\*?\s*(\\beta|β|beta|\\theta|θ|theta|b|w)(?![A-Za-z])")
+_TRANSPOSED = re.compile(r"(\\?[A-Za-zα-ωΑ-Ω]+)\s*(?:\^\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?|'|\.T\b|ᵀ)")
+
+
+_QUADRATIC_FORM = re.compile(r"(?<![A-Za-z\\])([a-z])\s*(?:\^\s*\{?\s*(?:T|\\top)\s*\}?|')\s*\*?\s*([A-Z])\s*\*?\s*\1(?![A-Za-z])")
+
+
+def inferred_shapes(text: str) -> tuple[Optional[dict], Optional[str]]:
+    """Shapes read off a derivation without --model or --shapes: (shapes, None) when it is unambiguous
+    (a regression: X times β, b, w or θ, with y: X n×d, the parameter d×1, y n×1); else (None, a warning
+    naming what looks like a matrix or vector but is taken as a scalar), or (None, None). A quadratic form
+    xᵀAx gives x n×1 and A n×n."""
+    regression = _REGRESSION.search(text)
+    if regression and re.search(r"(?<![A-Za-z\\])y(?![A-Za-z])", text):
+        parameter = normalize_name(regression.group(1))
+        return {"X": ("n", "d"), "y": ("n", 1), parameter: ("d", 1)}, None
+    quadratic = _QUADRATIC_FORM.search(text)
+    if quadratic:
+        vector, matrix = (normalize_name(g) for g in quadratic.groups())
+        return {vector: ("n", 1), matrix: ("n", "n")}, None
+    transposed = sorted({normalize_name(m.group(1)) for m in _TRANSPOSED.finditer(text)})
+    if transposed:
+        one = len(transposed) == 1
+        return None, (f"{', '.join(transposed)} {'is' if one else 'are'} transposed but taken as "
+                      f"{'a scalar' if one else 'scalars'} (no --model or --shapes): declare matrices and vectors "
+                      "with --shapes, such as \"X:nxd, y:n\"")
+    return None, None
 
 
 def read_lines(text: str, shapes, symbols) -> list[WrittenLine]:
@@ -85,7 +277,10 @@ def read_lines(text: str, shapes, symbols) -> list[WrittenLine]:
     for number, raw in enumerate(raw_lines, start=1):
         if len(raw) > MAX_INPUT_CHARS:   # before any regular expression sees it
             raise LimitExceeded(f"line {number} is longer than {MAX_INPUT_CHARS} characters")
-        line = _ENVIRONMENT.sub(_blank, _uncomment(raw))
+        line = _mathematics(_uncomment(raw))
+        if line is None:
+            continue
+        line = _ENVIRONMENT.sub(_blank, line)
         line = _ANNOTATION.sub(_blank, line)
         line = _without_remark(line)
         line = re.sub(r"[,.;]\s*(\\\\)?\s*$", lambda m: " " * len(m.group()), line)
@@ -103,6 +298,13 @@ def read_lines(text: str, shapes, symbols) -> list[WrittenLine]:
         if word:
             derivative = word.group(2).lower()
             line = line[:word.start(2)] + " " * (word.end() - word.start(2)) + line[word.end():]
+        leibniz = _LEIBNIZ.match(line)
+        leibniz_variable = None
+        if leibniz:
+            derivative = "hessian" if leibniz.group(2) or leibniz.group(4) else "gradient"
+            leibniz_variable = leibniz.group(3) or leibniz.group(5)
+            leibniz_text = line[leibniz.end(1):leibniz.end()].rstrip("=& ")
+            line = " " * leibniz.end() + line[leibniz.end():]
         function_label = _FUNCTION_LABEL.match(line)
         if function_label and _normal_name(function_label.group(2)) not in {**(shapes or {}), **(symbols or {})}:
             # f(x, σ²) = …: a label the grammar reads only for plain names inside the brackets
@@ -113,6 +315,8 @@ def read_lines(text: str, shapes, symbols) -> list[WrittenLine]:
             equation = parse_equation(line, shapes, symbols=symbols)
             if function_label:
                 equation = Equation(equation.sides, Label("function", function_label.group(1).strip()), False)
+            elif leibniz:
+                equation = Equation(equation.sides, Label(derivative, leibniz_text), False)
         except ShapeError as error:
             lines.append(WrittenLine(number, [], None, line.lstrip().startswith(("=", "&")), derivative, None, raw,
                                      shape_error=explained_shape_error(error)))
@@ -120,7 +324,7 @@ def read_lines(text: str, shapes, symbols) -> list[WrittenLine]:
         except DeriveError as error:
             raise type(error)(f"line {number}: {error}") from None
         label, sides = equation.label, list(equation.sides)
-        variable_text, named = None, False
+        variable_text, named = leibniz_variable, False
         if label is not None and label.kind in ("gradient", "hessian"):
             derivative = "hessian" if squared else label.kind
             found = _NABLA_VARIABLE.findall(label.text) or _PARTIAL_VARIABLE.findall(label.text)

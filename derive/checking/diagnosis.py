@@ -25,6 +25,7 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
+from derive.checking.mistakes import MISTAKES
 from derive.checking.model_context import (
     LIKELIHOOD_MODELS,
     QUANTITY_NOUNS,
@@ -124,6 +125,43 @@ def _shape_of(expr, value) -> str:
 def mixed_up(c: Comparison) -> Optional[str]:
     """Another of the model's results: the Hessian given for the gradient."""
     return _one_of(c, c.others)
+
+
+def catalogued_mistake(c: Comparison) -> Optional[str]:
+    """A classic mistake of `derive.checking.mistakes`: the answer equals the expected result transformed by it."""
+    if c.expected is None:
+        return None
+    for mistake in MISTAKES:
+        if not mistake.applies_to(c.quantity):
+            continue
+        for change in mistake.variants(c.expected):
+            try:
+                if all_close(c.answer_values, values_of(change.variant, c.envs, "a variant")):
+                    return mistake.sentence(change, c.reference, c.subject)
+            except DeriveError:
+                continue
+    return None
+
+
+def undefined_answer(answer, expected, error: DeriveError, *, quantity=None, reference: str,
+                     subject: str = "the answer") -> str:
+    """The diagnosis of an answer that cannot be evaluated where the expected result can (a log of a
+    negative number): a classic mistake it is identical to, else where it fails."""
+    for mistake in MISTAKES:
+        if not mistake.applies_to(quantity):
+            continue
+        for change in mistake.variants(expected):
+            if _identical(change.variant, answer):
+                return mistake.sentence(change, reference, subject)
+    return f"{error}, where {reference} is defined"
+
+
+def _identical(a, b) -> bool:
+    try:
+        with time_limit(EXPANSION_SECONDS, "comparing"):
+            return a == b or sp.expand(a.doit()) == sp.expand(b.doit())
+    except Exception:  # noqa: BLE001 - not shown identical
+        return False
 
 
 def related_result(c: Comparison) -> Optional[str]:
@@ -445,7 +483,7 @@ def discrepancy(c: Comparison) -> str:
             f"up to {worst:.3g} (relative difference {relative:.2g})")
 
 
-FINDERS: list[Finder] = [unknown_symbols, wrong_shape, mixed_up, constant_factor, term_error,
+FINDERS: list[Finder] = [unknown_symbols, wrong_shape, mixed_up, catalogued_mistake, constant_factor, term_error,
                          symmetric_only, structural_variant, related_result, parameter_free_difference]
 
 
@@ -476,9 +514,81 @@ def shape_text(expr) -> str:
 # ---------------------------------------------------------------------------------------------------
 # Operands that do not fit: the answer cannot be evaluated, so the parser's error is the diagnosis
 # ---------------------------------------------------------------------------------------------------
+def missing_transpose(error: ShapeError) -> Optional[str]:
+    """For a product whose operands do not fit but would with one of them transposed (X(y − Xβ) with X n×d):
+    the diagnosis, naming the transpose that is needed; None for any other shape error."""
+    if getattr(error, "operation", None) != "multiply" or not isinstance(error.operand, tuple):
+        return None
+    a, b = (_without_scalar(m) for m in error.operand)
+    sizes = f"{unicode(a)} is {_size(a)} and {unicode(b)} is {_size(b)}"
+    # only the classic slip: a data matrix (n×d) next to an n-vector, where its transpose was meant
+    if _is_data_matrix(a) and _is_column(b) and _same(a.shape[0], b.shape[0]):
+        return f"{unicode(a)}ᵀ is needed: {sizes}, so {_named(a)}{_named(b)} cannot be multiplied"
+    if _is_column(a) and _is_data_matrix(b) and _same(a.shape[0], b.shape[0]):
+        return (f"{unicode(b)}ᵀ{_named(a)} is meant: {sizes}, so {_named(a)}{_named(b)} cannot be multiplied "
+                "(the factors are in the wrong order and the matrix needs a transpose)")
+    return None
+
+
+def _is_data_matrix(m) -> bool:
+    return isinstance(m, sp.MatrixSymbol) and not _same(m.shape[0], m.shape[1])
+
+
+def _is_column(m) -> bool:
+    return m.shape[1] == 1 and m.shape[0] != 1
+
+
+def _size(m) -> str:
+    return "×".join(unicode(s) for s in m.shape)
+
+
+def _gram_hint(*operands) -> Optional[str]:
+    """XXᵀ (n×n) inside an operand where XᵀX (d×d) is the usual matrix."""
+    for operand in operands:
+        for node in sp.preorder_traversal(operand):
+            if isinstance(node, sp.MatMul):
+                _, matrices = node.as_coeff_matrices()
+                for left, right in zip(matrices, matrices[1:]):
+                    if _is_data_matrix(left) and right == left.T:
+                        return (f"{unicode(node)} is {unicode(left.shape[0])}×{unicode(left.shape[0])}; "
+                                f"{unicode(left.T * left)} ({unicode(left.shape[1])}×{unicode(left.shape[1])}) is "
+                                "probably meant")
+    return None
+
+
+def _without_scalar(m):
+    if isinstance(m, sp.MatMul):
+        _, matrices = m.as_coeff_matrices()
+        return matrices[0] if len(matrices) == 1 else sp.MatMul(*matrices)
+    return m
+
+
+def _same(a, b) -> bool:
+    return sp.simplify(a - b) == 0
+
+
+def _named(m) -> str:
+    text = unicode(m)
+    return text if isinstance(m, sp.MatrixSymbol) else f"({text})"
+
+
 def explained_shape_error(error: ShapeError) -> ShapeError:
-    """The parser's ShapeError, with the usual intent spelled out for the inverse of a non-square matrix."""
+    """The parser's ShapeError, with the usual intent spelled out: for the inverse of a non-square matrix,
+    for a product whose operands do not fit (in textbook notation, naming a transpose that is missing or a
+    Gram matrix XXᵀ written for XᵀX)."""
     operand = getattr(error, "operand", None)
+    if getattr(error, "operation", None) == "multiply" and isinstance(operand, tuple):
+        a, b = operand
+        message = f"cannot multiply {unicode(a)} ({_size(a)}) by {unicode(b)} ({_size(b)})"
+        hint = missing_transpose(error) or _gram_hint(a, b)
+        return ShapeError(message + (f": {hint}" if hint else ""), operation="multiply", operand=operand)
+    if getattr(error, "operation", None) in ("add", "subtract") and isinstance(operand, tuple):
+        a, b = operand
+        if error.operation == "subtract":
+            return ShapeError(f"cannot subtract {unicode(b)} ({_size(b)}) from {unicode(a)} ({_size(a)})",
+                              operation="subtract", operand=operand)
+        return ShapeError(f"cannot add {unicode(a)} ({_size(a)}) and {unicode(b)} ({_size(b)})",
+                          operation="add", operand=operand)
     if getattr(error, "operation", None) == "inverse" and operand is not None and operand.is_Matrix:
         rows, cols = operand.shape
         name = unicode(operand)

@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 
 import sympy as sp
 
-from derive.checking.diagnosis import Comparison, diagnose
+from derive.checking.diagnosis import Comparison, diagnose, undefined_answer
 from derive.core.limits import time_limit
 from derive.core.random_points import (
     numeric_method,
@@ -22,6 +22,7 @@ from derive.core.random_points import (
     values_of,
 )
 from derive.core.steps import Domains
+from derive.errors import DeriveError, NotSupported
 
 SYMBOLIC_SECONDS = 1.0      # the cheap symbolic attempt; past it, the numeric check decides
 
@@ -38,9 +39,15 @@ def compare(answer, expected, domains: Domains, *, reference: str, subject: str 
     if same_shape(answer, expected) and symbolically_equal(answer, expected):
         return True, "symbolic (identical once multiplied out)", None
     envs = sample_points([answer, expected, *others.values(), *related.values()], domains, seed=seed)
-    answer_values = values_of(answer, envs, subject)
     expected_values = values_of(expected, envs, reference)
     method = numeric_method(envs)
+    try:
+        answer_values = values_of(answer, envs, subject)
+    except NotSupported:
+        raise
+    except DeriveError as error:   # not finite where the expected result is: a wrong answer, diagnosed
+        return False, method, undefined_answer(answer, expected, error, quantity=quantity, reference=reference,
+                                               subject=subject)
     c = Comparison(answer_values, expected_values, envs, answer, expected, reference=reference, subject=subject,
                    quantity=quantity, model=model, function=function, others=values_by_name(others, envs),
                    related=values_by_name(related, envs), parameter=parameter, unknown=unknown, known=known)

@@ -15,13 +15,14 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from derive.checking.derivation_lines import WrittenLine, read_lines
+from derive.checking.derivation_lines import WrittenLine, inferred_shapes, read_lines, read_shapes
 from derive.checking.diagnosis import (
     Comparison,
     diagnose,
     fraction_text,
     nice_number,
     shape_text,
+    undefined_answer,
 )
 from derive.checking.equivalence import compare, same_shape
 from derive.checking.model_context import model_context
@@ -36,7 +37,7 @@ from derive.core.random_points import (
     sample_points,
     values_of,
 )
-from derive.core.steps import Domains
+from derive.core.steps import Domains, spd
 from derive.errors import (
     DeriveError,
     LimitExceeded,
@@ -45,7 +46,7 @@ from derive.errors import (
     ShapeError,
 )
 from derive.expr.printing import latex, unicode
-from derive.parse import parse, parse_shapes
+from derive.parse import parse
 
 STEPS_SECONDS = 60.0        # wall clock for a whole `check_steps`
 DERIVATIVE_SECONDS = 5.0    # a symbolic derivative for a diagnosis (the numeric check needs none)
@@ -72,17 +73,19 @@ class StepsResult:
     valid: bool
     first_error: Optional[int]
     lines: list
+    warnings: list = field(default_factory=list)   # what the check assumed: names taken as scalars
 
     @property
     def exit_code(self) -> int:
         return 0 if self.valid else 1
 
     def to_dict(self) -> dict:
-        return {"valid": self.valid, "first_error": self.first_error, "lines": [l.to_dict() for l in self.lines]}
+        return {"valid": self.valid, "first_error": self.first_error, "lines": [l.to_dict() for l in self.lines],
+                "warnings": self.warnings}
 
     def to_text(self) -> str:
         width = max((len(str(l.line)) for l in self.lines), default=1)
-        out = []
+        out = [f"warning: {w}" for w in self.warnings]
         for l in self.lines:
             mark = "✓" if l.valid else "✗"
             out.append(f"line {l.line:>{width}}  {mark}  {l.text}")
@@ -116,20 +119,39 @@ def check_steps(text: str, model: Optional[str] = None, shapes=None) -> StepsRes
     """
     if model is not None and shapes:
         raise NotSupported("give either a model or shapes, not both")
+    warnings: list[str] = []
     if model is not None:
         context = model_context(model)
         symbols, domains, parameter, known_shapes = dict(context.symbols), context.domains, context.parameter, None
     else:
-        known_shapes = parse_shapes(shapes) if isinstance(shapes, str) else dict(shapes or {})
-        symbols, domains, parameter = None, Domains(), None
+        known_shapes, samplers = read_shapes(shapes)
+        if not known_shapes:
+            inferred, warning = inferred_shapes(text)
+            known_shapes = inferred or {}
+            warnings += [warning] if warning else []
+        symbols, parameter = None, None
     with time_limit(STEPS_SECONDS, "checking the derivation"):
         lines = read_lines(text, known_shapes, symbols)
         if not lines:
             raise ParseError("the derivation has no lines to check")
+        if model is None:
+            domains = Domains({**_positive_definite_where_needed(lines), **samplers})
         checker = _StepChecker(domains, parameter, known_shapes, symbols, model)
         results = [checker.line(line) for line in lines]
     first = next((r.line for r in results if not r.valid), None)
-    return StepsResult(first is None, first, results)
+    return StepsResult(first is None, first, results, warnings)
+
+
+def _positive_definite_where_needed(lines) -> dict:
+    """A sampler drawing symmetric positive-definite values for each matrix whose determinant is taken (log det S
+    and its derivative S⁻ᵀ are real only where det S > 0)."""
+    found = {}
+    for line in lines:
+        for side in line.sides:
+            for node in sp.preorder_traversal(side):
+                if isinstance(node, sp.Determinant) and isinstance(node.arg, sp.MatrixSymbol):
+                    found[node.arg.name] = spd
+    return found
 
 
 class _StepChecker:
@@ -236,6 +258,8 @@ class _StepChecker:
                 return parse(line.variable_text, self.shapes, symbols=self.symbols)
             except DeriveError:
                 raise ParseError(f"cannot read the variable {line.variable_text}") from None
+        if not line.derivative and self.chain is not None and self.chain.variable is not None:
+            return self.chain.variable   # an equation or estimate after ∂ℓ/∂σ²: solved for σ²
         if self.function_variable is not None:
             return self.function_variable
         if self.parameter is not None:
@@ -295,9 +319,16 @@ class _StepChecker:
         # The complex step decides; a symbolic derivative that agrees with it serves the diagnosis.
         expected_values = [numeric_derivative(base, variable, env) for env in envs]
         expected = self.checked_derivative(base, variable, envs, expected_values)
-        answer_values = values_of(answer, envs, "this line")
+        quantity = "hessian" if what == "Hessian" else "gradient"
+        try:
+            answer_values = values_of(answer, envs, "this line")
+        except NotSupported:
+            raise
+        except DeriveError as error:   # not finite where the derivative is: a wrong line, diagnosed
+            return False, undefined_answer(answer, expected, error, quantity=quantity, reference=noun,
+                                           subject="this line")
         c = Comparison(answer_values, expected_values, envs, answer, expected, reference=noun, subject="this line",
-                       quantity="hessian" if what == "Hessian" else "gradient", model=self.model,
+                       quantity=quantity, model=self.model,
                        function=f"line {base_line}")
         if c.equal:
             return True, noun
@@ -375,13 +406,28 @@ class _StepChecker:
         self.seed += 1
         old_solutions = [linear_solution(old, variable, env) for env in envs]
         new_solutions = [linear_solution(new, variable, env) for env in envs]
+        expected = None
+        if any(s is None for s in old_solutions):   # n/(2σ²) − Σ(xᵢ − μ)²/(2σ⁴) = 0: solved for σ² in closed form
+            expected = scalar_solution(old, variable, envs)
+            if expected is not None:
+                old_solutions = values_of(expected, envs, f"the solution of {what}")
         if all(s is not None for s in old_solutions + new_solutions):
             c = Comparison(new_solutions, old_solutions, envs, reference=f"the solution of {what}",
                            subject="this line's solution", quantity="solution", model=self.model,
-                           answer=solution)
+                           answer=solution, expected=expected)
             if c.equal:
                 return True, f"the same solution as {what}" if solution is None else f"solves {what}"
             return False, diagnose(c)
+        # One side nonlinear in the variable (n/(2σ²) − Σ(xᵢ − μ)²/(2σ⁴) = 0 and nσ² = Σ(xᵢ − μ)²): the
+        # solution of the linear one must solve the other.
+        for solved, other, other_what in ((new_solutions, old, what), (old_solutions, new, "this line")):
+            if all(v is not None for v in solved):
+                held = [vanishes_at(other, variable, env, v) for env, v in zip(envs, solved)]
+                if all(held):
+                    return True, f"the same solution as {what}" if solution is None else f"solves {what}"
+                return False, (f"{'the estimate' if solution is not None else 'the solution of this line'} does "
+                               f"not solve {what}" if other_what == what else
+                               f"the solution of {what} does not solve this line")
         # Nonlinear in the variable: accept a constant multiple of the same equation, nothing else.
         old_values, new_values = values_of(old, envs, what), values_of(new, envs, "this line")
         k = consistent([fit_factor(b, a) for a, b in zip(old_values, new_values)])
@@ -460,6 +506,42 @@ def linear_solution(residual, variable, env) -> Optional[np.ndarray]:
         return _as_variable_values(np.linalg.solve(J, -c), shape)
     except (np.linalg.LinAlgError, ValueError, TypeError, ZeroDivisionError, IndexError, KeyError, NotSupported):
         return None
+
+
+def scalar_solution(residual, variable, envs):
+    """The one solution of residual = 0 for a scalar variable, by SymPy's solve, kept only when it makes the
+    residual vanish at every point; None otherwise."""
+    if not isinstance(variable, sp.Symbol) or getattr(residual, "is_Matrix", False):
+        return None
+    try:
+        with time_limit(DERIVATIVE_SECONDS, "solving"):
+            solutions = sp.solve(residual, variable)
+    except Exception:  # noqa: BLE001 - only a candidate; the numbers decide
+        return None
+    if len(solutions) != 1:
+        return None
+    try:
+        values = values_of(solutions[0], envs)
+    except DeriveError:
+        return None
+    held = all(vanishes_at(residual, variable, env, value) for env, value in zip(envs, values))
+    return solutions[0] if held else None
+
+
+def vanishes_at(residual, variable, env, value) -> bool:
+    """residual(variable = value) = 0, relative to the residual's size near there."""
+    name = variable.name
+    at = lambda v: np.asarray(values_of(residual, [{**env, name: _as_env_value(v, env[name])}])[0])
+    try:
+        zero, near = at(value), max(float(np.max(np.abs(at(value * 2)))), float(np.max(np.abs(at(value / 2)))))
+    except DeriveError:
+        return False
+    return float(np.max(np.abs(zero))) <= 1e-7 * max(near, 1e-300)
+
+
+def _as_env_value(value, like):
+    """A solution in the form the point holds the variable in (a float for a scalar)."""
+    return np.asarray(value, dtype=float).reshape(np.shape(like)) if np.ndim(like) else float(np.ravel(value)[0])
 
 
 def _unit_directions(shape):

@@ -7,7 +7,7 @@ and the results an answer for one quantity might be confused with.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping, Optional
 
@@ -40,6 +40,8 @@ class ModelContext:
     symbols: Mapping[str, sp.Basic]
     domains: Domains
     parameter: Optional[sp.Basic]
+    parameters: tuple = ()          # the parameters of a result that is a pair, (μ, σ²), in its order
+    definitions: Mapping[str, sp.Basic] = field(default_factory=dict)   # S, P as the derivation names them
 
     @property
     def symbol_list(self) -> str:
@@ -51,6 +53,39 @@ class ModelContext:
             if text not in shown:
                 shown.append(text)
         return ", ".join(shown)
+
+    def parts(self, quantity: str) -> list[tuple[str, sp.Basic]]:
+        """A result that is a pair, (μ̂, σ̂²) or (∂ℓ/∂μ, ∂ℓ/∂Σ), as its named parts; [] for one result."""
+        expected = self.result(quantity)
+        entries = list(expected.args) if isinstance(expected, sp.Tuple) else \
+            list(expected) if isinstance(expected, sp.MatrixBase) and expected.cols == 1 else []
+        if len(entries) != len(self.parameters) or len(entries) < 2 or quantity not in ("gradient", "solution"):
+            return []
+        names = [estimate_name(p) if quantity == "solution" else f"∂ℓ/∂{unicode(p)}" for p in self.parameters]
+        return list(zip(names, entries))
+
+    def answer_symbols(self, quantity: str) -> dict:
+        """The names an answer for `quantity` may use: the model's symbols, and the names of `meanings`."""
+        return {**self.symbols, **{name: placeholder for name, (placeholder, _) in self.named(quantity).items()}}
+
+    def meanings(self, quantity: str) -> dict:
+        """What the named quantities of an answer stand for, {placeholder: value}, substituted before comparing."""
+        return dict(self.named(quantity).values())
+
+    def named(self, quantity: str) -> dict:
+        """Names an answer may use for a longer expression, as name: (placeholder, value): the matrices the
+        derivation names (XᵀSX with S = diag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))), and in a solution the sample mean x̄ and
+        the estimate μ̂ it is built of. The placeholder prints as the name, so the answer reads as written."""
+        found = {name: (sp.MatrixSymbol(name, *value.shape), value) for name, value in self.definitions.items()}
+        if quantity == "solution":
+            for (_, value), parameter in zip(self.parts(quantity), self.parameters):
+                if parameter.name != "mu":
+                    continue
+                value = _relabelled(value)
+                for name, shown in (("xbar", "x̄"), ("muhat", estimate_name(parameter))):
+                    placeholder = sp.MatrixSymbol(shown, *value.shape) if value.is_Matrix else sp.Symbol(shown, real=True)
+                    found[name] = (placeholder, value)
+        return found
 
     def result(self, quantity: str) -> sp.Basic:
         """The model's `quantity`; NotSupported naming the quantities it has."""
@@ -96,7 +131,47 @@ def _context(model) -> ModelContext:
     if parameter is not None and parameter.name == "beta":
         for alias in PARAMETER_ALIASES:
             symbols.setdefault(alias, parameter)
-    return ModelContext(display_name(model), dict(D.results), symbols, D.domains, parameter)
+    return ModelContext(display_name(model), dict(D.results), symbols, D.domains, parameter, _pair_parameters(D),
+                        _named_matrices(D))
+
+
+def _relabelled(mean):
+    """A mean Σᵢxᵢ/n with its index called j, so that (xᵢ − x̄)² written out keeps two indices apart."""
+    if mean.is_Matrix:
+        return mean
+    return mean.xreplace({s: sp.Symbol("j", integer=True) for s in mean.atoms(sp.Sum) for s in [s.limits[0][0]]})
+
+
+def estimate_name(parameter) -> str:
+    """μ̂, σ̂², Σ̂: the parameter's name with a hat on its letter."""
+    text = unicode(parameter)
+    return text[0] + "\u0302" + text[1:]
+
+
+def _pair_parameters(D) -> tuple:
+    """The parameters of a model whose results are pairs (gaussian: μ, σ²), in the order the derivation
+    lists them: its symbols that the loss has and the closed-form solution does not."""
+    loss, solution = D.results.get("loss"), D.results.get("solution")
+    if loss is None or solution is None:
+        return ()
+    in_loss = loss.free_symbols | loss.atoms(sp.MatrixSymbol)
+    in_solution = solution.free_symbols | solution.atoms(sp.MatrixSymbol)
+    return tuple(s for s, _ in D.symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))
+                 and s in in_loss and s not in in_solution)
+
+
+def _named_matrices(D) -> dict:
+    """The matrices a derivation's steps call by a capital letter (S, P, A), by that name: what they stand for."""
+    from derive.derivations.logistic import Named
+    found = {}
+    for step in D.steps:
+        for expr in (step.before, step.after):
+            if isinstance(expr, sp.Basic):
+                for node in sp.preorder_traversal(expr):
+                    name = node.args[0].name if isinstance(node, Named) else ""
+                    if len(name) == 1 and name.isupper() and name not in found:
+                        found[name] = node.definition
+    return found
 
 
 def confusable_results(context: ModelContext, quantity: str) -> tuple[dict, dict]:

@@ -285,9 +285,10 @@ class Builder:
             b = self.entries(b, a)
         matched = self.match(a, b, [(0, 0), (1, 1)])
         if matched is None:
+            operands = {"operation": "subtract" if subtract else "add", "operand": (original_a, original_b)}
             if subtract:
-                raise ShapeError(f"cannot subtract {_described(original_b)} from {_described(original_a)}")
-            raise ShapeError(f"cannot add {_described(original_a)} and {_described(original_b)}")
+                raise ShapeError(f"cannot subtract {_described(original_b)} from {_described(original_a)}", **operands)
+            raise ShapeError(f"cannot add {_described(original_a)} and {_described(original_b)}", **operands)
         terms = [t for m in matched for t in (m.args if isinstance(m, sp.MatAdd) else (m,))
                  if not isinstance(t, sp.ZeroMatrix)]
         if not terms:
@@ -316,7 +317,8 @@ class Builder:
             return self.multiply(sp.Trace(a), b)
         if b.shape == (1, 1):
             return self.multiply(a, sp.Trace(b))
-        raise ShapeError(f"cannot multiply {_described(a)} by {_described(b)}")
+        # operation/operand: the operands, for derive.checking to name the transpose that is missing
+        raise ShapeError(f"cannot multiply {_described(a)} by {_described(b)}", operation="multiply", operand=(a, b))
 
     def divide(self, a, b, token):
         if not _is_matrix(b):
