@@ -133,9 +133,9 @@ def cmd_fit(args) -> int:
     from derive.fitting.dispatch import fit
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     design = load(args.data, target=args.target, features=features, intercept=not args.no_intercept,
-                  formula=args.formula)
+                  formula=args.formula, delimiter=args.delimiter, encoding=args.encoding)
     result = fit(args.model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
-                 exact_data=design.exact_data)
+                 exact_data=lambda: design.exact_data)
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
     if args.plot:
@@ -236,14 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
     p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic or poisson")
-    p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line")
+    p.add_argument("data", metavar="DATA", help="a CSV file with a header line, or a Parquet file or folder")
     p.add_argument("--target", metavar="COL", help="the column to predict")
-    p.add_argument("--formula", help='terms of the columns, e.g. "y ~ x + x^2 + log(z)"; "- 1" drops the intercept')
+    p.add_argument("--formula", help='R/patsy-style terms of the columns, e.g. "y ~ a*b + I(x^2) + log(z) + C(g)" '
+                   '(a*b = a + b + a:b; C(g): categorical); "- 1" drops the intercept')
     p.add_argument("--features", metavar="A,B", help="the columns to use (default: all but the target)")
     p.add_argument("--no-intercept", action="store_true", help="do not add an intercept column")
     p.add_argument("--method", default="auto", choices=("auto", "exact", "qr", "cholesky", "newton", "gd"),
                    help="auto: exact arithmetic for small decimal data, else QR (ols/ridge); Newton (logistic/poisson)")
     p.add_argument("--lam", type=float, help="the ridge penalty λ (ridge only)")
+    p.add_argument("--delimiter", metavar="CHAR", help="the CSV column separator (default: sniffed from the header: "
+                   "comma, tab, semicolon or |)")
+    p.add_argument("--encoding", metavar="NAME", help="the CSV file's text encoding (default: UTF-8)")
     p.add_argument("--json", action="store_true", help="print the fit as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the fit (needs matplotlib)")
     p.set_defaults(run=cmd_fit)
