@@ -48,11 +48,12 @@ def diff(expr, wrt, shapes=None, order: int = 1, **options):
     return differentiate(expr, wrt, shapes, order=order, **options)
 
 
-def fit(model: str, X, y, method: str = "auto", **options):
+def fit(model: str, X=None, y=None, method: str = "auto", **options):
     """Fit `model` to X (n×d, as given: no intercept added) and y (n,) with the derived formulas (DESIGN §6).
 
-    Returns a `FitResult` (.coef, .std_errors, .converged, .iterations, .method, .loss, ...); options:
-    lam (ridge), names, exact_data, tol, max_iter, progress.
+    X, y: numpy, pandas (column names kept) or dask (fitted chunk by chunk); or data=DataFrame with
+    formula="y ~ a*b + C(g)". Returns a `FitResult` (.coef, .std_errors, .pvalues, .conf_int(),
+    .predict(), .summary(), ...); options: lam (ridge), names, exact_data, tol, max_iter, progress.
     """
     from derive.fitting.dispatch import fit as fit_model
     return fit_model(model, X, y, method, **options)

@@ -142,7 +142,7 @@ def cmd_fit(args) -> int:
         from derive.fitting.plot import plot
         plot(result, design.X, design.y, args.plot)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps(result.to_dict(), allow_nan=False))
     else:
         print(result.summary())
     return 0

@@ -102,11 +102,11 @@ def test_cholesky_falls_back_to_qr_when_ill_conditioned():
 def test_to_dict_is_the_fit_json():
     X, y, exact, _ = nist_design("Norris")
     d = fit("ols", X, y, names=["intercept", "x"], exact_data=exact).to_dict()
-    assert list(d)[:8] == ["model", "method", "coefficients", "std_errors", "converged", "iterations", "loss",
-                           "residual_sd"]
+    assert list(d)[:9] == ["model", "method", "coefficients", "std_errors", "converged", "iterations", "loss",
+                           "p_values", "conf_int"]
     assert list(d["coefficients"]) == ["intercept", "x"]
     assert d["model"] == "ols" and d["method"] == "exact" and d["converged"] is True and d["iterations"] is None
-    json.dumps(d)
+    json.dumps(d, allow_nan=False)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -54,31 +54,60 @@ METHODS = {
 }
 
 
-def fit(model: str, X, y, method: str = "auto", *, lam: float | None = None, names: Sequence[str] | None = None,
-        exact_data=None, tol: float | None = None, max_iter: int | None = None, progress: bool | None = None
-        ) -> FitResult:
+def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,
+        lam: float | None = None, names: Sequence[str] | None = None, exact_data=None, tol: float | None = None,
+        max_iter: int | None = None, progress: bool | None = None) -> FitResult:
     """Fit `model` to X (n×d, as given) and y (n) with `method` (see the module docstring).
 
-    `exact_data` = (rows of X, y) as `Fraction`s (or decimal strings) for the exact method; by default the
-    shortest decimal of each float. `tol`, `max_iter` tune the iterative methods. `progress` shows a
-    progress line on stderr for iterative fits longer than a second (default: when stderr is a terminal).
+    X and y may be numpy arrays or pandas objects (a DataFrame's column names, a Series' values), or
+    dask arrays or a dask DataFrame (then the fit runs chunk by chunk on the dask scheduler in use); or
+    give `data=` (a pandas DataFrame) and `formula="y ~ a*b + C(g)"`, as in statsmodels' formula API.
+    `exact_data` = (rows of X, y) as `Fraction`s (or decimal strings), or a function returning them, for
+    the exact method; by default the shortest decimal of each float. `tol`, `max_iter` tune the
+    iterative methods. `progress` shows a progress line on stderr for iterative fits longer than a
+    second (default: when stderr is a terminal).
     """
     if model not in METHODS:
         raise NotSupported(f"cannot fit {model!r}; fit supports: {', '.join(METHODS)}")
     if method not in METHODS[model]:
         raise NotSupported(f"method {method!r} does not apply to {model}; use one of: {', '.join(METHODS[model])}")
-    X, y, names = _validated(X, y, names)
+    if data is not None or formula is not None:
+        if data is None or formula is None or X is not None or y is not None:
+            raise DataError("give data= and formula= together (instead of X and y)")
+        from derive.fitting.data import frame_design
+        design = frame_design(data, formula=formula)
+        X, y, names = design.X, design.y, design.names
+        exact_data = exact_data or (lambda: design.exact_data)
+    elif X is None or y is None:
+        raise DataError("give X and y (or data= and formula=)")
     if model == "ridge":
         if lam is None or not np.isfinite(lam) or lam < 0:
             raise DataError("ridge needs its penalty λ ≥ 0: give --lam on the command line, lam= in Python")
     elif lam is not None:
         raise NotSupported(f"lam (the ridge penalty) does not apply to {model}")
+    if is_dask(X) or is_dask(y):
+        from derive.fitting.chunked import fit_chunked
+        return fit_chunked(model, X, y, method, lam, names, tol, max_iter)
+    X, y, names = _validated(X, y, names)
     if model in ("ols", "ridge"):
         return fit_linear(model, X, y, method, lam, names, exact_data)
     return fit_glm(model, X, y, method, names, tol, max_iter, progress)
 
 
+def is_dask(value) -> bool:
+    return type(value).__module__.split(".")[0] == "dask"
+
+
+def frame_names(X, names):
+    """Coefficient names: as given, else a DataFrame's column names (`sm.add_constant(df)` gives
+    "const"), else x1, x2, ..."""
+    if names is None and hasattr(X, "columns"):
+        return [str(c) for c in X.columns]
+    return names
+
+
 def _validated(X, y, names):
+    names = frame_names(X, names)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     if X.ndim == 1:

@@ -20,7 +20,9 @@ def fit_glm(model, X, y, method, names, tol, max_iter, progress) -> FitResult:
     _check_targets(model, y)
     beta = _starting_point(model, X, y)
     if method in ("auto", "newton"):
-        result = _newton(model, X, y, beta, names, tol or 1e-8, max_iter or 100, progress)
+        functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
+        result = newton(model, lambda b: functions(b, X, y), beta, names, tol or 1e-8, max_iter or 100, progress,
+                        (X, y))
     else:
         result = _gradient_descent(model, X, y, beta, names, tol or 1e-6, max_iter or 100_000, progress)
     _add_likelihood(model, result, X, y)
@@ -54,11 +56,14 @@ def _starting_point(model, X, y):
     return beta
 
 
-def _newton(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
-    functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
+def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> FitResult:
+    """Newton's method from `beta` on `evaluate(β)` = (loss, gradient, Hessian, Xβ): the derived results
+    at β, computed in memory or summed over chunks. With `data` = (X, y) in memory, separated classes
+    and collinear columns are diagnosed by name."""
+    X, y = data if data is not None else (None, None)
     history, warnings = [], []
     bar = Progress(progress, max_iter)
-    loss, gradient, hessian, eta = functions(beta, X, y)
+    loss, gradient, hessian, eta = evaluate(beta)
     converged, iteration, halvings = False, 0, 0
     step = None
     while True:
@@ -70,21 +75,21 @@ def _newton(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
             if halvings > 50:
                 warnings.append("Newton's method could not decrease the loss further")
                 beta = beta - step
-                loss, gradient, hessian, eta = functions(beta, X, y)
+                loss, gradient, hessian, eta = evaluate(beta)
                 break
             step = step / 2
             beta = beta - step
-            loss, gradient, hessian, eta = functions(beta, X, y)
+            loss, gradient, hessian, eta = evaluate(beta)
             continue
         halvings = 0
         history.append(loss)
         bar.update(iteration, loss)
-        if model == "logistic":
+        if model == "logistic" and data is not None:
             check_separation(eta.reshape(-1), y, beta, names)
         try:
             factor, scale = _hessian_factor(hessian, X, names)
         except DataError:
-            if model == "logistic":  # a flat direction: name it if it separates the classes
+            if model == "logistic" and data is not None:  # a flat direction: name it if it separates the classes
                 check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
             raise
         scaled_gradient = solve_lower(factor, gradient / scale)
@@ -92,13 +97,14 @@ def _newton(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
         step = -solve_upper(factor.T, scaled_gradient) / scale
         if decrement <= tol or iteration >= max_iter:
             converged = decrement <= tol
-            if converged:  # the last step costs nothing and squares the remaining error
+            if converged:  # the last step squares the remaining error; the statistics are taken there
                 beta = beta + step
                 iteration += 1
+                loss, gradient, hessian, eta = evaluate(beta)
             break
         beta = beta + step
         iteration += 1
-        loss, gradient, hessian, eta = functions(beta, X, y)
+        loss, gradient, hessian, eta = evaluate(beta)
     bar.close()
     std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian, names)
     if not converged:
@@ -174,7 +180,7 @@ def _standard_errors(model, X, y, beta, eta, hessian, names):
     the derived Hessian H at the optimum β; DataError when H is singular because columns are collinear
     or (logistic) the classes are quasi-completely separated, for then the standard errors mean nothing."""
     factor, scale = _hessian_factor(hessian, X, names)
-    if model == "logistic":
+    if model == "logistic" and X is not None:
         check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
     L_inv = solve_lower(factor, np.eye(len(factor)))
     std_errors = np.sqrt(np.einsum("ij,ij->j", L_inv, L_inv)) / scale
@@ -192,21 +198,30 @@ def _hessian_factor(H, X, names):
             return L, scale
     except np.linalg.LinAlgError:
         pass
-    # Singular or nearly: a rank-revealing check on X itself says which columns are to blame.
-    Rx = np.linalg.qr(X, mode="r")
-    check_collinear(Rx, np.linalg.norm(X, axis=0), names, None)
+    # Singular or nearly: a rank-revealing check on X itself (when in memory) says which columns are to blame.
+    if X is not None:
+        Rx = np.linalg.qr(X, mode="r")
+        check_collinear(Rx, np.linalg.norm(X, axis=0), names, None)
     raise DataError("the Hessian is singular at these coefficients: some fitted probabilities or rates are 0 "
                     "or 1 (separated classes?), so the coefficients are not identifiable")
 
 
 def _add_likelihood(model, result: FitResult, X, y):
     """Log-likelihood and deviance from the loss (the derived Poisson loss omits Σ log yᵢ!)."""
+    result.nobs = len(y)
     if model == "logistic":
         result.loglike = -result.loss
         result.deviance = 2 * result.loss
         return
-    mu = np.exp(X @ result.coef)
-    log_factorials = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, int(y.max()) + 1)))])
-    result.loglike = -result.loss - float(log_factorials[y.astype(int)].sum())
+    log_factorials, result.deviance = poisson_likelihood_terms(result.coef, X, y)
+    result.loglike = -result.loss - log_factorials
+
+
+def poisson_likelihood_terms(beta, X, y) -> tuple[float, float]:
+    """Σ log yᵢ! (by lgamma, once per distinct count) and the deviance 2Σ[yᵢ log(yᵢ/μᵢ) − (yᵢ − μᵢ)]:
+    sums over the rows, so that chunks of rows can be added."""
+    mu = np.exp(X @ beta)
+    counts, repeats = np.unique(y, return_counts=True)
+    log_factorials = sum(k * math.lgamma(c + 1) for c, k in zip(counts.tolist(), repeats.tolist()))
     positive = y > 0
-    result.deviance = 2 * float(np.sum(y[positive] * np.log(y[positive] / mu[positive])) - np.sum(y - mu))
+    return log_factorials, 2 * float(np.sum(y[positive] * np.log(y[positive] / mu[positive])) - np.sum(y - mu))

@@ -63,8 +63,10 @@ def _linear_result(model, X, y, lam, names, s: LeastSquaresSolution) -> FitResul
         warnings.append("no residual degrees of freedom (as many rows as parameters): no standard errors")
     total = _total_sum_of_squares(y, intercept, s)
     r_squared = None if total == 0 else float(1 - rss / total)
+    # The Gaussian log-likelihood at the MLE σ̂² = RSS/n, as statsmodels' OLS reports it.
+    loglike = -n / 2 * (math.log(2 * math.pi * float(rss) / n) + 1) if model == "ols" and rss > 0 else None
     return FitResult(model, s.method, names, s.coef, std_errors, True, None, loss, residual_sd, r_squared,
-                     condition_number=s.condition_number, lam=lam, warnings=warnings)
+                     loglike=loglike, condition_number=s.condition_number, lam=lam, warnings=warnings, nobs=n)
 
 
 def _sqrt(value) -> float:
