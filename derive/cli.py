@@ -131,20 +131,30 @@ def read_text(path: str) -> str:
 def cmd_fit(args) -> int:
     from derive.fitting.data import load
     from derive.fitting.dispatch import fit
+    from derive.fitting.data import dask_design, fits_in_memory
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
-    design = load(args.data, target=args.target, features=features, intercept=not args.no_intercept,
-                  formula=args.formula, delimiter=args.delimiter, encoding=args.encoding)
-    result = fit(args.model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
-                 exact_data=lambda: design.exact_data)
+    columns = dict(target=args.target, features=features, intercept=not args.no_intercept, formula=args.formula,
+                   delimiter=args.delimiter, encoding=args.encoding)
+    if args.engine == "dask" or args.engine == "auto" and Path(args.data).exists() and not fits_in_memory(args.data):
+        X, y, names = dask_design(args.data, **columns)
+        result = fit(args.model, X, y, method=args.method, lam=args.lam, names=names)
+        design = None
+    else:
+        design = load(args.data, **columns)
+        result = fit(args.model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
+                     exact_data=lambda: design.exact_data)
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
-    if args.plot:
-        from derive.fitting.plot import plot
-        plot(result, design.X, design.y, args.plot)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:
         print(result.summary())
+    if args.plot:  # after the fit is printed: a plot that fails keeps the finished fit
+        if design is None:
+            raise DeriveError("--plot needs the data in memory (not --engine dask)")
+        from derive.fitting.plot import plot
+        sys.stdout.flush()
+        plot(result, design.X, design.y, args.plot)
     return 0
 
 
@@ -248,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delimiter", metavar="CHAR", help="the CSV column separator (default: sniffed from the header: "
                    "comma, tab, semicolon or |)")
     p.add_argument("--encoding", metavar="NAME", help="the CSV file's text encoding (default: UTF-8)")
+    p.add_argument("--engine", choices=("auto", "memory", "dask"), default="auto",
+                   help="dask: read and fit the data chunk by chunk (out of core); auto: dask when the data "
+                   "would not fit in memory")
     p.add_argument("--json", action="store_true", help="print the fit as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the fit (needs matplotlib)")
     p.set_defaults(run=cmd_fit)

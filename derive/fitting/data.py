@@ -395,3 +395,52 @@ def source_design(source: DataSource, target, features, intercept, formula) -> D
         raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
     features = _features(source.columns, source.path, target, features)
     return design(source.read(Columns([target, *features])), target, features, intercept)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Out of core: the design as dask arrays, read in chunks
+
+def fits_in_memory(path) -> bool:
+    """Whether the data of a file are expected to fit in memory with room for the fit: their float64
+    columns (about the CSV's size, or 4× a compressed Parquet file's) below a quarter of the memory
+    available now."""
+    target = Path(path)
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) if target.is_dir() else target.stat().st_size
+    expected = size * (4 if _is_parquet(str(path)) else 1)
+    try:
+        with open("/proc/meminfo") as meminfo:
+            available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable"))
+    except (OSError, StopIteration):
+        return True  # no way to know: read it as usual
+    return expected < available / 4
+
+
+def dask_design(path, target: str | None, features: Sequence[str] | None = None, intercept: bool = True,
+                formula: str | None = None, delimiter: str | None = None, encoding: str | None = None):
+    """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
+    if formula is not None:
+        raise NotSupported("--formula is not supported with --engine dask yet: name the columns with --features")
+    if target is None:
+        raise DataError("name the column to predict with --target COLUMN")
+    try:
+        import dask.array as da
+        import dask.dataframe as dd
+    except ImportError:
+        raise DeriveError("--engine dask needs dask: pip install 'derive[dask]'") from None
+    source = read_table(path, delimiter=delimiter, encoding=encoding)
+    features = _features(source.columns, source.path, target, features)
+    used = [target, *features]
+    if _is_parquet(source.path):
+        frame = dd.read_parquet(source.path, columns=used)
+    else:
+        layout = csv_layout(source.path, delimiter, encoding)
+        frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
+                            encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="64MB")
+    y = frame[target].to_dask_array(lengths=True)
+    X = frame[features].to_dask_array(lengths=True) if features else None
+    if intercept:
+        ones = da.ones((y.shape[0], 1), chunks=((y.chunks[0]), 1))
+        X = ones if X is None else da.concatenate([ones, X], axis=1)
+    if X is None:
+        raise DataError("the model has no columns: give features, or keep the intercept")
+    return X, y, (["intercept"] if intercept else []) + features

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from derive.errors import DataError
 from derive.fitting.design_columns import constant_column
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
@@ -25,6 +26,48 @@ ILL_CONDITIONED = 1e8
 
 
 def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
+    """The fit on the data scaled by powers of two (exact in binary floating point: no digit is lost),
+    so that values near 1e±300 neither overflow nor look constant, then the result in the data's units."""
+    column_scale = np.ones(X.shape[1]) if lam else _power_of_two(np.max(np.abs(X), axis=0))  # λ‖β‖² fixes β's units
+    y_scale = _power_of_two(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
+    if np.all(column_scale == 1) and y_scale == 1:
+        return _fit_linear(model, X, y, method, lam, names, exact_data)
+    def scaled_exact():  # the exact data (by default the shortest decimals of the unscaled floats), scaled
+        data = exact_data() if callable(exact_data) else exact_data
+        rows, targets = data if data is not None else (
+            [[fraction(v) for v in row] for row in X.tolist()], [fraction(v) for v in y.tolist()])
+        factors = [fraction(1 / s) for s in column_scale]
+        return ([[Fraction(v) * f for v, f in zip(row, factors)] for row in rows],
+                [Fraction(v) * fraction(1 / y_scale) for v in targets])
+    with np.errstate(over="ignore"):
+        result = _fit_linear(model, X / column_scale, y / y_scale, method, lam, names,
+                             scaled_exact)
+        units = y_scale / column_scale
+        result.coef = result.coef * units
+        if result.std_errors is not None:
+            result.std_errors = result.std_errors * units
+        result.loss *= y_scale ** 2
+        if result.residual_sd is not None:
+            result.residual_sd *= y_scale
+        if result.loglike is not None:
+            result.loglike -= len(y) * math.log(float(y_scale))
+    values = [result.loss, *result.coef, *(result.std_errors if result.std_errors is not None else [])]
+    if not np.all(np.isfinite(values)):
+        raise DataError("the fit's values are too large to fit in double precision (at most about 1.8e308): "
+                        "y is too large for its residual sum of squares to be represented; rescale y (divide it by a "
+                        "power of ten)")
+    return result
+
+
+def _power_of_two(values):
+    """For each value far from 1 (beyond 2^±100, where squares and products near overflow or underflow),
+    the power of two nearest to it, else 1 (no copy of the data is needed then): dividing by it is exact."""
+    values = np.asarray(values, dtype=float)
+    exponents = np.frexp(np.where(values > 0, values, 1.0))[1] - 1
+    return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
+
+
+def _fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
     n, d = X.shape
     if method == "auto":
         method = "exact" if n * d * d <= EXACT_WORK_LIMIT else "qr"
