@@ -129,9 +129,8 @@ def read_text(path: str) -> str:
 
 
 def cmd_fit(args) -> int:
-    from derive.fitting.data import load
+    from derive.fitting.data import dask_design, fits_in_memory, load
     from derive.fitting.dispatch import fit
-    from derive.fitting.data import dask_design, fits_in_memory
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     columns = dict(target=args.target, features=features, intercept=not args.no_intercept, formula=args.formula,
                    delimiter=args.delimiter, encoding=args.encoding)
