@@ -368,3 +368,23 @@ def test_plot(tmp_path, model):
     path = tmp_path / "fit.png"
     plot(f, X, y, str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_printed_separating_direction_separates_breast_cancer():
+    """Each term of the printed direction, as printed, is kept or dropped by its contribution on its
+    column's scale: the direction read back from the message separates all 569 rows."""
+    import re
+
+    from sklearn.datasets import load_breast_cancer
+    data = load_breast_cancer()
+    names = ["intercept"] + [n.replace(" ", "_") for n in data.feature_names]
+    X = np.column_stack([np.ones(len(data.target)), data.data])
+    y = data.target.astype(float)
+    with pytest.raises(DataError, match="perfectly separated") as error:
+        fit("logistic", X, y, names=names)
+    printed = str(error.value).split(": ", 1)[1].split(" > 0")[0]
+    w = dict.fromkeys(names, 0.0)
+    for sign, value, name in re.findall(r"(−|\+)?\s*([0-9.e+-]+)·(\w+)", printed):
+        w[name] = -float(value) if sign == "−" else float(value)
+    margin = (X @ np.array([w[n] for n in names])) * np.where(y == 1, 1, -1)
+    assert np.all(margin > 0)

@@ -85,7 +85,7 @@ def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> 
         history.append(loss)
         bar.update(iteration, loss)
         if model == "logistic" and data is not None:
-            check_separation(eta.reshape(-1), y, beta, names)
+            check_separation(X, eta.reshape(-1), y, beta, names)
         try:
             factor, scale = _hessian_factor(hessian, X, names)
         except DataError:
@@ -133,7 +133,7 @@ def _gradient_descent(model, X, y, beta, names, tol, max_iter, progress) -> FitR
             converged = True
             break
         if model == "logistic" and iteration % 100 == 0:
-            check_separation(eta.reshape(-1), y, T @ gamma, names)
+            check_separation(X, eta.reshape(-1), y, T @ gamma, names)
         while True:
             candidate = gamma - step * direction
             new_loss, new_gradient, new_eta = functions(T @ candidate, X, y)
