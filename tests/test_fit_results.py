@@ -106,3 +106,21 @@ def test_fit_json_has_p_values_and_intervals(capsys):
     assert list(out["p_values"]) == ["intercept", "GPA", "TUCE", "PSI"]
     np.testing.assert_allclose(list(out["p_values"].values()), reference.pvalues, rtol=1e-7)
     np.testing.assert_allclose(list(out["conf_int"].values()), reference.conf_int(), rtol=1e-7)
+
+
+def test_weighted_least_squares_matches_statsmodels_wls(tmp_path, capsys):
+    data = frame("longley")
+    weights = 1 + (np.arange(len(data)) % 4)
+    X = sm.add_constant(data.drop(columns="y"))
+    reference = sm.WLS(data["y"], X, weights=weights).fit()
+    ours = derive.fit("ols", X, data["y"], weights=weights)
+    assert_statistics_match(ours, reference, rtol=1e-8)
+    assert ours.r_squared == pytest.approx(reference.rsquared, rel=1e-10)
+    path = tmp_path / "weighted.csv"
+    data.assign(w=weights).to_csv(path, index=False)
+    assert main(["fit", "ols", str(path), "--target", "y", "--weights", "w", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["coefficients"]) == ["intercept", "x1", "x2", "x3", "x4", "x5", "x6"]  # w is no feature
+    np.testing.assert_allclose(list(out["coefficients"].values()), reference.params, rtol=1e-8)
+    with pytest.raises(derive.DataError, match="weight -1.0 at row 2"):
+        derive.fit("ols", X, data["y"], weights=[1, -1] + [1] * 14)

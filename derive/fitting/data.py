@@ -92,6 +92,7 @@ class Design:
     _exact_columns: list | None = field(default=None, repr=False)  # callables giving each column exactly
     _exact_target: object = field(default=None, repr=False)
     _exact: tuple | None = field(default=None, repr=False)
+    weights: np.ndarray | None = None  # wᵢ of weighted least squares (--weights COL)
 
     @property
     def exact_data(self):
@@ -365,22 +366,25 @@ def _rational_value(expr, values, table, i, where) -> Fraction:
 # The entry points
 
 def load(path, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
-         formula: str | None = None, **reading) -> Design:
-    """The design for `derive fit`: from --target/--features/--no-intercept, or from --formula. Only the
-    columns the design uses are read; `reading` options go to `read_table`."""
+         formula: str | None = None, weights: str | None = None, **reading) -> Design:
+    """The design for `derive fit`: from --target/--features/--no-intercept, or from --formula, and the
+    --weights column. Only the columns the design uses are read; `reading` options go to `read_table`."""
     source = read_table(path, **reading)
-    return source_design(source, target, features, intercept, formula)
+    return source_design(source, target, features, intercept, formula, weights)
 
 
 def frame_design(frame, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
-                 formula: str | None = None) -> Design:
+                 formula: str | None = None, weights: str | None = None) -> Design:
     """The design of a pandas DataFrame's columns (for `derive.fit(model, data=df, formula=...)`)."""
     table = frame_table(frame)
     source = DataSource(table.source, table.columns, lambda need: table)
-    return source_design(source, target, features, intercept, formula)
+    return source_design(source, target, features, intercept, formula, weights)
 
 
-def source_design(source: DataSource, target, features, intercept, formula) -> Design:
+def source_design(source: DataSource, target, features, intercept, formula, weights=None) -> Design:
+    if weights is not None and weights not in source.columns:
+        raise DataError(missing_column_message(weights, "weights column", source.path, source.columns))
+    extra = [weights] if weights is not None else []
     if formula is not None:
         if features is not None:
             raise DataError("give either --formula or --features, not both")
@@ -390,11 +394,21 @@ def source_design(source: DataSource, target, features, intercept, formula) -> D
         if target is not None and target != parsed.target:
             raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
         factors = parse_factors(parsed, source.columns, source.path)
-        return formula_design(source.read(formula_columns(factors)), parsed, factors)
-    if target is None:
-        raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
-    features = _features(source.columns, source.path, target, features)
-    return design(source.read(Columns([target, *features])), target, features, intercept)
+        need = formula_columns(factors)
+        need.numeric += extra
+        table = source.read(need)
+        result = formula_design(table, parsed, factors)
+    else:
+        if target is None:
+            raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
+        if features is None:  # all the other columns, but not the weights
+            features = [c for c in source.columns if c != target and c not in extra]
+        features = _features(source.columns, source.path, target, features)
+        table = source.read(Columns([target, *features, *extra]))
+        result = design(table, target, features, intercept)
+    if weights is not None:
+        result.weights = table.floats(weights)
+    return result
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -416,8 +430,11 @@ def fits_in_memory(path) -> bool:
 
 
 def dask_design(path, target: str | None, features: Sequence[str] | None = None, intercept: bool = True,
-                formula: str | None = None, delimiter: str | None = None, encoding: str | None = None):
+                formula: str | None = None, weights: str | None = None, delimiter: str | None = None,
+                encoding: str | None = None):
     """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
+    if weights is not None:
+        raise NotSupported("--weights is not supported with --engine dask yet")
     if formula is not None:
         raise NotSupported("--formula is not supported with --engine dask yet: name the columns with --features")
     if target is None:

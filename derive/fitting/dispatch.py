@@ -41,7 +41,7 @@ import numpy as np
 
 from derive.errors import DataError, NotSupported
 from derive.fitting.glm_fitting import fit_glm
-from derive.fitting.linear_fitting import fit_linear
+from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
 
 __all__ = ["FitResult", "METHODS", "fit"]
@@ -55,13 +55,14 @@ METHODS = {
 
 
 def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,
-        lam: float | None = None, names: Sequence[str] | None = None, exact_data=None, tol: float | None = None,
-        max_iter: int | None = None, progress: bool | None = None) -> FitResult:
+        lam: float | None = None, names: Sequence[str] | None = None, weights=None, exact_data=None,
+        tol: float | None = None, max_iter: int | None = None, progress: bool | None = None) -> FitResult:
     """Fit `model` to X (n×d, as given) and y (n) with `method` (see the module docstring).
 
     X and y may be numpy arrays or pandas objects (a DataFrame's column names, a Series' values), or
     dask arrays or a dask DataFrame (then the fit runs chunk by chunk on the dask scheduler in use); or
     give `data=` (a pandas DataFrame) and `formula="y ~ a*b + C(g)"`, as in statsmodels' formula API.
+    `weights` (ols, ridge): wᵢ ≥ 0 per row, for weighted least squares Σ wᵢ(yᵢ − xᵢᵀβ)².
     `exact_data` = (rows of X, y) as `Fraction`s (or decimal strings), or a function returning them, for
     the exact method; by default the shortest decimal of each float. `tol`, `max_iter` tune the
     iterative methods. `progress` shows a progress line on stderr for iterative fits longer than a
@@ -85,10 +86,16 @@ def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula:
             raise DataError("ridge needs its penalty λ ≥ 0: give --lam on the command line, lam= in Python")
     elif lam is not None:
         raise NotSupported(f"lam (the ridge penalty) does not apply to {model}")
+    if weights is not None and model not in ("ols", "ridge"):
+        raise NotSupported(f"weights apply to ols and ridge (weighted least squares), not to {model}")
     if is_dask(X) or is_dask(y):
+        if weights is not None:
+            raise NotSupported("weights are not supported for dask data yet")
         from derive.fitting.chunked import fit_chunked
         return fit_chunked(model, X, y, method, lam, names, tol, max_iter)
     X, y, names = _validated(X, y, names)
+    if weights is not None:
+        return fit_weighted(model, X, y, weights, method, lam, names)
     if model in ("ols", "ridge"):
         return fit_linear(model, X, y, method, lam, names, exact_data)
     return fit_glm(model, X, y, method, names, tol, max_iter, progress)

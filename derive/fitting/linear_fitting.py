@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from derive.errors import DataError
+from derive.errors import DataError, NotSupported
 from derive.fitting.design_columns import constant_column
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
@@ -130,3 +130,32 @@ def _total_sum_of_squares(y, intercept, s: LeastSquaresSolution):
         return total - sum(values) ** 2 / len(values) if intercept else total
     centred = y - y.mean() if intercept else y
     return float(centred @ centred)
+
+
+def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
+    """Weighted least squares, Σ wᵢ(yᵢ − xᵢᵀβ)² (+ λ‖β‖²): least squares of √w·y on √w·X, with the
+    statistics statsmodels' WLS reports (R² about the weighted mean, the log-likelihood of yᵢ ~ N(xᵢᵀβ, σ²/wᵢ))."""
+    weights = np.asarray(weights, dtype=float).reshape(-1)
+    if len(weights) != len(y):
+        raise DataError(f"{len(weights)} weights for {len(y)} rows")
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if bad.size:
+        raise DataError(f"weights must be finite and ≥ 0; weight {float(weights[bad[0]])!r} at row {bad[0] + 1}")
+    if not np.any(weights > 0):
+        raise DataError("every weight is 0: no row takes part in the fit")
+    if method == "exact":
+        raise NotSupported("exact arithmetic with weights is not implemented (√w is irrational): "
+                           "use --method qr or cholesky")
+    root = np.sqrt(weights)
+    result = fit_linear(model, X * root[:, None], y * root, "qr" if method == "auto" else method, lam, names, None)
+    rss = result.loss - (lam * float(result.coef @ result.coef) if lam else 0.0)
+    if constant_column(X) is not None:
+        mean = float(weights @ y / weights.sum())
+        total = float(weights @ (y - mean) ** 2)
+    else:
+        total = float(weights @ (y * y))
+    result.r_squared = None if total == 0 else 1 - rss / total
+    if result.loglike is not None:
+        result.loglike = result.loglike + 0.5 * float(np.sum(np.log(weights))) if np.all(weights > 0) else None
+    result.notes.append("weighted least squares: the loss is Σ wᵢ(yᵢ − xᵢᵀβ)²")
+    return result
