@@ -129,11 +129,12 @@ def read_text(path: str) -> str:
 
 
 def cmd_fit(args) -> int:
-    from derive.fitting.data import dask_design, fits_in_memory, load
+    from derive.fitting.data import PER_ROW, dask_design, fits_in_memory, load
     from derive.fitting.dispatch import fit
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     columns = dict(target=args.target, features=features, intercept=not args.no_intercept, formula=args.formula,
-                   weights=args.weights, delimiter=args.delimiter, encoding=args.encoding)
+                   per_row={role: getattr(args, role) for role in PER_ROW}, delimiter=args.delimiter,
+                   encoding=args.encoding)
     if args.engine == "dask" or args.engine == "auto" and Path(args.data).exists() and not fits_in_memory(args.data):
         X, y, names = dask_design(args.data, **columns)
         result = fit(args.model, X, y, method=args.method, lam=args.lam, names=names)
@@ -141,7 +142,7 @@ def cmd_fit(args) -> int:
     else:
         design = load(args.data, **columns)
         result = fit(args.model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
-                     weights=design.weights, exact_data=lambda: design.exact_data)
+                     exact_data=lambda: design.exact_data, **design.per_row)
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
     if args.json:
@@ -255,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: exact arithmetic for small decimal data, else QR (ols/ridge); Newton (logistic/poisson)")
     p.add_argument("--lam", type=float, help="the ridge penalty λ (ridge only)")
     p.add_argument("--weights", metavar="COL", help="weighted least squares (ols, ridge): the column of weights wᵢ ≥ 0")
+    p.add_argument("--offset", metavar="COL", help="poisson: a column added to Xβ with coefficient 1 (log μ = Xβ + offset)")
+    p.add_argument("--exposure", metavar="COL", help="poisson: the exposure tᵢ > 0 of each count (offset log tᵢ)")
     p.add_argument("--delimiter", metavar="CHAR", help="the CSV column separator (default: sniffed from the header: "
                    "comma, tab, semicolon or |)")
     p.add_argument("--encoding", metavar="NAME", help="the CSV file's text encoding (default: UTF-8)")

@@ -124,3 +124,25 @@ def test_weighted_least_squares_matches_statsmodels_wls(tmp_path, capsys):
     np.testing.assert_allclose(list(out["coefficients"].values()), reference.params, rtol=1e-8)
     with pytest.raises(derive.DataError, match="weight -1.0 at row 2"):
         derive.fit("ols", X, data["y"], weights=[1, -1] + [1] * 14)
+
+
+def test_poisson_with_exposure_and_offset_matches_statsmodels(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    n = 400
+    data = pd.DataFrame({"x": rng.normal(size=n), "t": rng.uniform(0.5, 20, n), "o": rng.normal(0, 0.3, n)})
+    data["count"] = rng.poisson(data["t"] * np.exp(0.2 + 0.7 * data["x"] + data["o"]))
+    X = sm.add_constant(data[["x"]])
+    reference = sm.Poisson(data["count"], X, exposure=data["t"], offset=data["o"]).fit(disp=0, tol=1e-12)
+    ours = derive.fit("poisson", X, data["count"], exposure=data["t"], offset=data["o"])
+    assert_statistics_match(ours, reference)
+    np.testing.assert_allclose(ours.predict(X, offset=data["o"], exposure=data["t"]),
+                               reference.predict(X, offset=data["o"], exposure=data["t"]), rtol=1e-8)
+    path = tmp_path / "counts.csv"
+    data.to_csv(path, index=False)
+    assert main(["fit", "poisson", str(path), "--target", "count", "--features", "x", "--exposure", "t",
+                 "--offset", "o", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(list(out["coefficients"].values()), reference.params, rtol=1e-8)
+    assert out["loglike"] == pytest.approx(reference.llf, rel=1e-10)
+    with pytest.raises(derive.DataError, match="exposure must be finite and > 0"):
+        derive.fit("poisson", X, data["count"], exposure=-data["t"])

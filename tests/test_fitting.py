@@ -388,3 +388,13 @@ def test_the_printed_separating_direction_separates_breast_cancer():
         w[name] = -float(value) if sign == "−" else float(value)
     margin = (X @ np.array([w[n] for n in names])) * np.where(y == 1, 1, -1)
     assert np.all(margin > 0)
+
+
+def test_poisson_counts_near_5e10_use_lgamma():
+    """log yᵢ! by lgamma: no table up to the largest count (that once tried to allocate 373 GiB)."""
+    x = np.array([0.0, 1, 2, 3, 4, 5])
+    y = np.round(5e10 * np.exp(0.1 * x))
+    f = fit("poisson", np.column_stack([np.ones(6), x]), y)
+    log_factorials = sum(math.lgamma(v + 1) for v in y)
+    mu = np.exp(np.column_stack([np.ones(6), x]) @ f.coef)
+    assert f.loglike == pytest.approx(float(np.sum(y * np.log(mu) - mu)) - log_factorials, rel=1e-12)

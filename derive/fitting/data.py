@@ -92,7 +92,7 @@ class Design:
     _exact_columns: list | None = field(default=None, repr=False)  # callables giving each column exactly
     _exact_target: object = field(default=None, repr=False)
     _exact: tuple | None = field(default=None, repr=False)
-    weights: np.ndarray | None = None  # wᵢ of weighted least squares (--weights COL)
+    per_row: dict = field(default_factory=dict)  # columns given to the fit by role: weights, offset, exposure
 
     @property
     def exact_data(self):
@@ -365,26 +365,32 @@ def _rational_value(expr, values, table, i, where) -> Fraction:
 # ----------------------------------------------------------------------------------------------------
 # The entry points
 
+PER_ROW = ("weights", "offset", "exposure")  # the columns a fit takes by role (--weights COL, ...)
+
+
 def load(path, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
-         formula: str | None = None, weights: str | None = None, **reading) -> Design:
+         formula: str | None = None, per_row: dict | None = None, **reading) -> Design:
     """The design for `derive fit`: from --target/--features/--no-intercept, or from --formula, and the
-    --weights column. Only the columns the design uses are read; `reading` options go to `read_table`."""
+    columns of `per_row` ({"weights": COL, "offset": COL, "exposure": COL}). Only the columns the design
+    uses are read; `reading` options go to `read_table`."""
     source = read_table(path, **reading)
-    return source_design(source, target, features, intercept, formula, weights)
+    return source_design(source, target, features, intercept, formula, per_row)
 
 
 def frame_design(frame, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
-                 formula: str | None = None, weights: str | None = None) -> Design:
+                 formula: str | None = None) -> Design:
     """The design of a pandas DataFrame's columns (for `derive.fit(model, data=df, formula=...)`)."""
     table = frame_table(frame)
     source = DataSource(table.source, table.columns, lambda need: table)
-    return source_design(source, target, features, intercept, formula, weights)
+    return source_design(source, target, features, intercept, formula)
 
 
-def source_design(source: DataSource, target, features, intercept, formula, weights=None) -> Design:
-    if weights is not None and weights not in source.columns:
-        raise DataError(missing_column_message(weights, "weights column", source.path, source.columns))
-    extra = [weights] if weights is not None else []
+def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None) -> Design:
+    per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
+    for role, column in per_row.items():
+        if column not in source.columns:
+            raise DataError(missing_column_message(column, f"{role} column", source.path, source.columns))
+    extra = list(per_row.values())
     if formula is not None:
         if features is not None:
             raise DataError("give either --formula or --features, not both")
@@ -406,8 +412,7 @@ def source_design(source: DataSource, target, features, intercept, formula, weig
         features = _features(source.columns, source.path, target, features)
         table = source.read(Columns([target, *features, *extra]))
         result = design(table, target, features, intercept)
-    if weights is not None:
-        result.weights = table.floats(weights)
+    result.per_row = {role: table.floats(column) for role, column in per_row.items()}
     return result
 
 
@@ -430,11 +435,11 @@ def fits_in_memory(path) -> bool:
 
 
 def dask_design(path, target: str | None, features: Sequence[str] | None = None, intercept: bool = True,
-                formula: str | None = None, weights: str | None = None, delimiter: str | None = None,
+                formula: str | None = None, per_row: dict | None = None, delimiter: str | None = None,
                 encoding: str | None = None):
     """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
-    if weights is not None:
-        raise NotSupported("--weights is not supported with --engine dask yet")
+    if any(column is not None for column in (per_row or {}).values()):
+        raise NotSupported("--weights, --offset and --exposure are not supported with --engine dask yet")
     if formula is not None:
         raise NotSupported("--formula is not supported with --engine dask yet: name the columns with --features")
     if target is None:

@@ -55,14 +55,16 @@ METHODS = {
 
 
 def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,
-        lam: float | None = None, names: Sequence[str] | None = None, weights=None, exact_data=None,
-        tol: float | None = None, max_iter: int | None = None, progress: bool | None = None) -> FitResult:
+        lam: float | None = None, names: Sequence[str] | None = None, weights=None, offset=None, exposure=None,
+        exact_data=None, tol: float | None = None, max_iter: int | None = None, progress: bool | None = None
+        ) -> FitResult:
     """Fit `model` to X (n×d, as given) and y (n) with `method` (see the module docstring).
 
     X and y may be numpy arrays or pandas objects (a DataFrame's column names, a Series' values), or
     dask arrays or a dask DataFrame (then the fit runs chunk by chunk on the dask scheduler in use); or
     give `data=` (a pandas DataFrame) and `formula="y ~ a*b + C(g)"`, as in statsmodels' formula API.
     `weights` (ols, ridge): wᵢ ≥ 0 per row, for weighted least squares Σ wᵢ(yᵢ − xᵢᵀβ)².
+    `offset`, `exposure` (poisson): log μᵢ = xᵢᵀβ + offsetᵢ + log exposureᵢ.
     `exact_data` = (rows of X, y) as `Fraction`s (or decimal strings), or a function returning them, for
     the exact method; by default the shortest decimal of each float. `tol`, `max_iter` tune the
     iterative methods. `progress` shows a progress line on stderr for iterative fits longer than a
@@ -88,9 +90,11 @@ def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula:
         raise NotSupported(f"lam (the ridge penalty) does not apply to {model}")
     if weights is not None and model not in ("ols", "ridge"):
         raise NotSupported(f"weights apply to ols and ridge (weighted least squares), not to {model}")
+    if (offset is not None or exposure is not None) and model != "poisson":
+        raise NotSupported(f"an offset or exposure applies to poisson, not to {model}")
     if is_dask(X) or is_dask(y):
-        if weights is not None:
-            raise NotSupported("weights are not supported for dask data yet")
+        if weights is not None or offset is not None or exposure is not None:
+            raise NotSupported("weights, offsets and exposures are not supported for dask data yet")
         from derive.fitting.chunked import fit_chunked
         return fit_chunked(model, X, y, method, lam, names, tol, max_iter)
     X, y, names = _validated(X, y, names)
@@ -98,7 +102,25 @@ def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula:
         return fit_weighted(model, X, y, weights, method, lam, names)
     if model in ("ols", "ridge"):
         return fit_linear(model, X, y, method, lam, names, exact_data)
-    return fit_glm(model, X, y, method, names, tol, max_iter, progress)
+    return fit_glm(model, X, y, method, names, tol, max_iter, progress, _offset(offset, exposure, len(y)))
+
+
+def _offset(offset, exposure, n):
+    """offset + log(exposure), checked: finite, one per row, exposures > 0 (None when neither is given)."""
+    total = None
+    for values, what in ((offset, "offset"), (exposure, "exposure")):
+        if values is None:
+            continue
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if len(values) != n:
+            raise DataError(f"{len(values)} {what} values for {n} rows")
+        bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if what == "exposure" else False))
+        if bad.size:
+            need = "finite and > 0" if what == "exposure" else "finite"
+            raise DataError(f"every {what} must be {need}; {what} {float(values[bad[0]])!r} at row {bad[0] + 1}")
+        term = np.log(values) if what == "exposure" else values
+        total = term if total is None else total + term
+    return total
 
 
 def is_dask(value) -> bool:

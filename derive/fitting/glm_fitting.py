@@ -2,13 +2,15 @@
 gradient and Hessian; standard errors √diag(H⁻¹) from the Cholesky factor of the Hessian at the optimum."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
+import sympy as sp
 
-from derive.errors import DataError
+from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
-from derive.fitting.codegen import lambdify_results
+from derive.fitting.codegen import derived_results, lambdify, lambdify_results
 from derive.fitting.design_columns import check_collinear, constant_column
 from derive.fitting.progress import Progress
 from derive.fitting.result import FitResult
@@ -16,17 +18,46 @@ from derive.fitting.separation import check_quasi_separation, check_separation
 from derive.fitting.triangular import solve_lower, solve_upper
 
 
-def fit_glm(model, X, y, method, names, tol, max_iter, progress) -> FitResult:
+def fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -> FitResult:
+    """`offset` (Poisson): a known term of the linear predictor, log μ = Xβ + offset."""
     _check_targets(model, y)
-    beta = _starting_point(model, X, y)
+    beta = _starting_point(model, X, y, offset)
     if method in ("auto", "newton"):
-        functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
-        result = newton(model, lambda b: functions(b, X, y), beta, names, tol or 1e-8, max_iter or 100, progress,
-                        (X, y))
+        if offset is None:
+            functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
+            evaluate = lambda b: functions(b, X, y)  # noqa: E731
+        else:
+            with_offset = offset_functions(model)
+            evaluate = lambda b: with_offset(b, X, y, offset)  # noqa: E731
+        result = newton(model, evaluate, beta, names, tol or 1e-8, max_iter or 100, progress, (X, y))
+    elif offset is not None:
+        raise NotSupported("gradient descent with an offset or exposure is not implemented: use --method newton")
     else:
         result = _gradient_descent(model, X, y, beta, names, tol or 1e-6, max_iter or 100_000, progress)
-    _add_likelihood(model, result, X, y)
+    if offset is not None:
+        # The derived loss with Xβ + o in place of Xβ lacks the constant −yᵀo: the loss is restored.
+        constant = float(y @ offset)
+        result.loss -= constant
+        result.history = [h - constant for h in result.history]
+        result.notes.append("offset: log μ = Xβ + offset (its coefficient fixed at 1)")
+    _add_likelihood(model, result, X, y, offset)
     return result
+
+
+OFFSET = sp.MatrixSymbol("offset", S.X.shape[0], 1)
+
+
+@functools.lru_cache(maxsize=None)
+def offset_functions(model):
+    """The derived loss, gradient and Hessian with the linear predictor Xβ replaced by Xβ + offset (what
+    β sees is unchanged: the offset only shifts the predictor); NotSupported if the derived results do
+    not hold Xβ as one term to shift."""
+    results = derived_results(model)
+    shift = {S.X * S.beta: S.X * S.beta + OFFSET}
+    exprs = [results[q].xreplace(shift) for q in ("loss", "gradient", "hessian")]
+    if any(OFFSET not in e.free_symbols for e in exprs[1:]):
+        raise NotSupported(f"an offset is not supported for {model}: its derived results do not hold Xβ as a term")
+    return lambdify([*exprs, S.X * S.beta + OFFSET], [S.beta, S.X, S.y, OFFSET], name=f"{model}_with_offset")
 
 
 def _check_targets(model, y):
@@ -46,13 +77,17 @@ def _check_targets(model, y):
             raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
 
 
-def _starting_point(model, X, y):
+def _starting_point(model, X, y, offset=None):
     """The intercept-only fit when X has a constant column (zero otherwise): Newton starts close."""
     beta = np.zeros(X.shape[1])
     c = constant_column(X)
     if c is not None:
         mean = y.mean()
-        beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(mean)) / X[0, c]
+        if model == "logistic":
+            beta[c] = math.log(mean / (1 - mean)) / X[0, c]
+        else:  # Σ exp(β₀ + oᵢ) = Σ yᵢ
+            exposure = len(y) if offset is None else float(np.exp(offset).sum())
+            beta[c] = math.log(y.sum() / exposure) / X[0, c]
     return beta
 
 
@@ -206,21 +241,21 @@ def _hessian_factor(H, X, names):
                     "or 1 (separated classes?), so the coefficients are not identifiable")
 
 
-def _add_likelihood(model, result: FitResult, X, y):
+def _add_likelihood(model, result: FitResult, X, y, offset=None):
     """Log-likelihood and deviance from the loss (the derived Poisson loss omits Σ log yᵢ!)."""
     result.nobs = len(y)
     if model == "logistic":
         result.loglike = -result.loss
         result.deviance = 2 * result.loss
         return
-    log_factorials, result.deviance = poisson_likelihood_terms(result.coef, X, y)
+    log_factorials, result.deviance = poisson_likelihood_terms(result.coef, X, y, offset)
     result.loglike = -result.loss - log_factorials
 
 
-def poisson_likelihood_terms(beta, X, y) -> tuple[float, float]:
+def poisson_likelihood_terms(beta, X, y, offset=None) -> tuple[float, float]:
     """Σ log yᵢ! (by lgamma, once per distinct count) and the deviance 2Σ[yᵢ log(yᵢ/μᵢ) − (yᵢ − μᵢ)]:
     sums over the rows, so that chunks of rows can be added."""
-    mu = np.exp(X @ beta)
+    mu = np.exp(X @ beta + (0 if offset is None else offset))
     counts, repeats = np.unique(y, return_counts=True)
     log_factorials = sum(k * math.lgamma(c + 1) for c, k in zip(counts.tolist(), repeats.tolist()))
     positive = y > 0

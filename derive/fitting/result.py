@@ -91,9 +91,9 @@ class FitResult:
             return None
         return -2 * self.loglike + math.log(self.nobs) * len(self.coef)
 
-    def predict(self, X_new) -> np.ndarray:
+    def predict(self, X_new, offset=None, exposure=None) -> np.ndarray:
         """The fitted mean at new rows (with the design's columns, intercept included): Xβ for ols and
-        ridge, the probability σ(Xβ) for logistic, the rate exp(Xβ) for poisson."""
+        ridge, the probability σ(Xβ) for logistic, the rate exp(Xβ + offset + log exposure) for poisson."""
         columns = getattr(X_new, "columns", None)
         if columns is not None and [str(c) for c in columns] != self.names:
             X_new = X_new[self.names]  # a DataFrame: its columns by name
@@ -102,7 +102,12 @@ class FitResult:
             X_new = X_new[None, :] if len(self.coef) > 1 else X_new[:, None]
         if X_new.shape[1] != len(self.coef):
             raise ValueError(f"X_new has {X_new.shape[1]} columns; the fit has {len(self.coef)} ({', '.join(self.names)})")
-        return MEANS[self.model](X_new @ self.coef)
+        eta = X_new @ self.coef
+        if offset is not None:
+            eta = eta + np.asarray(offset, dtype=float)
+        if exposure is not None:
+            eta = eta + np.log(np.asarray(exposure, dtype=float))
+        return MEANS[self.model](eta)
 
     # -- printing
 
