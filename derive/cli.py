@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "the derived gradient, Hessian and closed form. Example: derive fit ols "
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
-    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic or poisson")
+    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson or softmax (class codes in the target)")
     p.add_argument("data", metavar="DATA", help="a CSV file with a header line, or a Parquet file or folder")
     p.add_argument("--target", metavar="COL", help="the column to predict")
     p.add_argument("--formula", help='R/patsy-style terms of the columns, e.g. "y ~ a*b + I(x^2) + log(z) + C(g)" '

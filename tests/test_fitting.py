@@ -325,8 +325,8 @@ def test_bad_inputs():
         fit("ols", np.ones((3, 4)), np.arange(3.0))
     with pytest.raises(NotSupported, match="method 'newton' does not apply to ols"):
         fit("ols", np.ones((3, 1)), np.arange(3.0), "newton")
-    with pytest.raises(NotSupported, match="cannot fit 'softmax'"):
-        fit("softmax", np.ones((3, 1)), np.arange(3.0))
+    with pytest.raises(NotSupported, match="cannot fit 'pca'"):
+        fit("pca", np.ones((3, 1)), np.arange(3.0))
     with pytest.raises(DataError, match="ridge needs its penalty"):
         fit("ridge", np.ones((3, 1)), np.arange(3.0))
 

@@ -51,6 +51,7 @@ METHODS = {
     "ridge": ("auto", "exact", "qr", "cholesky"),
     "logistic": ("auto", "newton", "gd"),
     "poisson": ("auto", "newton", "gd"),
+    "softmax": ("auto", "newton"),
 }
 
 
@@ -97,6 +98,10 @@ def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula:
             raise NotSupported("weights, offsets and exposures are not supported for dask data yet")
         from derive.fitting.chunked import fit_chunked
         return fit_chunked(model, X, y, method, lam, names, tol, max_iter)
+    if model == "softmax":  # y holds class labels, of any kind
+        X, _, names = _validated(X, np.zeros(len(X)), names)
+        from derive.fitting.softmax_fitting import fit_softmax
+        return fit_softmax(X, np.asarray(y).reshape(-1), names, tol, max_iter, progress)
     X, y, names = _validated(X, y, names)
     if weights is not None:
         return fit_weighted(model, X, y, weights, method, lam, names)

@@ -45,6 +45,17 @@ class FitResult:
     history: list[float] = field(default_factory=list)  # the loss at each iteration of an iterative method
     nobs: int | None = None
     notes: list[str] = field(default_factory=list)  # what the reader must know to read the numbers
+    classes: list | None = None  # softmax: the classes, the last one the reference
+
+    @property
+    def coef_matrix(self) -> np.ndarray | None:
+        """softmax: W as the d×K matrix, a column per class, the reference (last) column 0."""
+        if self.classes is None:
+            return None
+        K = len(self.classes)
+        W = np.zeros((len(self.coef) // (K - 1), K))
+        W[:, :-1] = self.coef.reshape(-1, K - 1)
+        return W
 
     @property
     def df_resid(self) -> int | None:
@@ -92,17 +103,21 @@ class FitResult:
         return -2 * self.loglike + math.log(self.nobs) * len(self.coef)
 
     def predict(self, X_new, offset=None, exposure=None) -> np.ndarray:
-        """The fitted mean at new rows (with the design's columns, intercept included): Xβ for ols and
-        ridge, the probability σ(Xβ) for logistic, the rate exp(Xβ + offset + log exposure) for poisson."""
+        """The fitted mean at new rows (with the design's columns, intercept included, in their order): Xβ
+        for ols and ridge, the probability σ(Xβ) for logistic, the rate exp(Xβ + offset + log exposure)
+        for poisson, the n×K class probabilities for softmax."""
         columns = getattr(X_new, "columns", None)
-        if columns is not None and [str(c) for c in columns] != self.names:
+        if columns is not None and self.classes is None and [str(c) for c in columns] != self.names:
             X_new = X_new[self.names]  # a DataFrame: its columns by name
+        W = self.coef_matrix if self.classes is not None else self.coef
         X_new = np.asarray(X_new, dtype=float)
         if X_new.ndim == 1:
-            X_new = X_new[None, :] if len(self.coef) > 1 else X_new[:, None]
-        if X_new.shape[1] != len(self.coef):
-            raise ValueError(f"X_new has {X_new.shape[1]} columns; the fit has {len(self.coef)} ({', '.join(self.names)})")
-        eta = X_new @ self.coef
+            X_new = X_new[None, :] if len(W) > 1 else X_new[:, None]
+        if X_new.shape[1] != len(W):
+            raise ValueError(f"X_new has {X_new.shape[1]} columns; the fit has {len(W)}")
+        eta = X_new @ W
+        if self.classes is not None:  # the probability of each class: softmax of each row, stably
+            return np.exp(eta - np.logaddexp.reduce(eta, axis=1, keepdims=True))
         if offset is not None:
             eta = eta + np.asarray(offset, dtype=float)
         if exposure is not None:
