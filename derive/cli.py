@@ -129,9 +129,17 @@ def read_text(path: str) -> str:
 
 
 def cmd_fit(args) -> int:
-    from derive.fitting.data import PER_ROW, dask_design, fits_in_memory, load
-    from derive.fitting.dispatch import fit
+    from derive.fitting.data import PER_ROW, dask_design, fits_in_memory, load, sample_columns
+    from derive.fitting.dispatch import IID, fit
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    if args.model in IID:  # a sample: the --features columns (mvn), or the --target column
+        if not (features or args.target) or args.formula:
+            raise DeriveError(f"{args.model} is fitted to columns: name them with --target COL or --features A,B")
+        sample = sample_columns(args.data, features or [args.target], delimiter=args.delimiter,
+                                encoding=args.encoding)
+        result = fit(args.model, sample if args.model == "mvn" else sample[:, 0], names=features or [args.target])
+        print(json.dumps(result.to_dict(), allow_nan=False) if args.json else result.summary())
+        return 0
     columns = dict(target=args.target, features=features, intercept=not args.no_intercept, formula=args.formula,
                    per_row={role: getattr(args, role) for role in PER_ROW}, delimiter=args.delimiter,
                    encoding=args.encoding)
@@ -245,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "the derived gradient, Hessian and closed form. Example: derive fit ols "
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
-    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson or softmax (class codes in the target)")
+    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (class codes in the target); gaussian, "
+                   "bernoulli (a --target column), mvn (--features columns)")
     p.add_argument("data", metavar="DATA", help="a CSV file with a header line, or a Parquet file or folder")
     p.add_argument("--target", metavar="COL", help="the column to predict")
     p.add_argument("--formula", help='R/patsy-style terms of the columns, e.g. "y ~ a*b + I(x^2) + log(z) + C(g)" '

@@ -377,6 +377,16 @@ def load(path, target: str | None = None, features: Sequence[str] | None = None,
     return source_design(source, target, features, intercept, formula, per_row)
 
 
+def sample_columns(path, columns: Sequence[str], **reading) -> np.ndarray:
+    """The named columns of a data file as an n×k sample (for the iid models)."""
+    source = read_table(path, **reading)
+    for column in columns:
+        if column not in source.columns:
+            raise DataError(missing_column_message(column, "column", source.path, source.columns))
+    table = source.read(Columns(list(columns)))
+    return np.column_stack([table.floats(c) for c in columns])
+
+
 def frame_design(frame, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
                  formula: str | None = None) -> Design:
     """The design of a pandas DataFrame's columns (for `derive.fit(model, data=df, formula=...)`)."""

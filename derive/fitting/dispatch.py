@@ -44,7 +44,7 @@ from derive.fitting.glm_fitting import fit_glm
 from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
 
-__all__ = ["FitResult", "METHODS", "fit"]
+__all__ = ["FitResult", "IID", "METHODS", "fit"]
 
 METHODS = {
     "ols": ("auto", "exact", "qr", "cholesky"),
@@ -52,7 +52,12 @@ METHODS = {
     "logistic": ("auto", "newton", "gd"),
     "poisson": ("auto", "newton", "gd"),
     "softmax": ("auto", "newton"),
+    # iid samples: the derived closed-form MLE; X is the sample (a column, or the columns for mvn), no y
+    "gaussian": ("auto",),
+    "bernoulli": ("auto",),
+    "mvn": ("auto",),
 }
+IID = ("gaussian", "bernoulli", "mvn")
 
 
 def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,
@@ -75,6 +80,11 @@ def fit(model: str, X=None, y=None, method: str = "auto", *, data=None, formula:
         raise NotSupported(f"cannot fit {model!r}; fit supports: {', '.join(METHODS)}")
     if method not in METHODS[model]:
         raise NotSupported(f"method {method!r} does not apply to {model}; use one of: {', '.join(METHODS[model])}")
+    if model in IID:
+        if y is not None or data is not None:
+            raise DataError(f"{model} is fitted to a sample: derive.fit({model!r}, x) with the observations only")
+        from derive.fitting.iid_fitting import fit_iid
+        return fit_iid(model, X, frame_names(X, names))
     if data is not None or formula is not None:
         if data is None or formula is None or X is not None or y is not None:
             raise DataError("give data= and formula= together (instead of X and y)")

@@ -46,6 +46,7 @@ class FitResult:
     nobs: int | None = None
     notes: list[str] = field(default_factory=list)  # what the reader must know to read the numbers
     classes: list | None = None  # softmax: the classes, the last one the reference
+    covariance: np.ndarray | None = None  # mvn: the MLE Σ̂
 
     @property
     def coef_matrix(self) -> np.ndarray | None:
@@ -212,6 +213,9 @@ class FitResult:
             "deviance": _finite(self.deviance), "nobs": self.nobs, "df_resid": self.df_resid,
             "condition_number": _finite(self.condition_number), "lam": self.lam,
             "warnings": list(self.warnings), "notes": list(self.notes),
+            **({"classes": [str(c) for c in self.classes]} if self.classes is not None else {}),
+            **({"covariance": [[_finite(v) for v in row] for row in self.covariance]}
+               if self.covariance is not None else {}),
         }
 
 
