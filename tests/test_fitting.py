@@ -398,3 +398,17 @@ def test_poisson_counts_near_5e10_use_lgamma():
     log_factorials = sum(math.lgamma(v + 1) for v in y)
     mu = np.exp(np.column_stack([np.ones(6), x]) @ f.coef)
     assert f.loglike == pytest.approx(float(np.sum(y * np.log(mu) - mu)) - log_factorials, rel=1e-12)
+
+
+@pytest.mark.parametrize("model", ["logistic", "poisson"])
+def test_glm_columns_near_the_limits_of_double_precision(model):
+    """Columns near 1e-170 or 1e300 are fitted scaled by powers of two: the same fit, in their units."""
+    x = np.array([1, 2, 3.5, 5, 1, 4, 2.5, 3])
+    y = np.array([0, 1, 0, 1, 0, 1, 1, 0.0])
+    plain = fit(model, np.column_stack([np.ones(8), x]), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning may escape
+        for scale in (1e-170, 1e300):
+            f = fit(model, np.column_stack([np.ones(8), x * scale]), y)
+            np.testing.assert_allclose(f.coef * [1, scale], plain.coef, rtol=1e-12)
+            np.testing.assert_allclose(f.std_errors * [1, scale], plain.std_errors, rtol=1e-12)

@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.design_columns import constant_column
+from derive.fitting.design_columns import constant_column, power_of_two_scale
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
     LeastSquaresSolution,
@@ -28,8 +28,8 @@ ILL_CONDITIONED = 1e8
 def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
     """The fit on the data scaled by powers of two (exact in binary floating point: no digit is lost),
     so that values near 1e±300 neither overflow nor look constant, then the result in the data's units."""
-    column_scale = np.ones(X.shape[1]) if lam else _power_of_two(np.max(np.abs(X), axis=0))  # λ‖β‖² fixes β's units
-    y_scale = _power_of_two(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
+    column_scale = np.ones(X.shape[1]) if lam else power_of_two_scale(np.max(np.abs(X), axis=0))  # λ‖β‖² fixes β's units
+    y_scale = power_of_two_scale(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
     if np.all(column_scale == 1) and y_scale == 1:
         return _fit_linear(model, X, y, method, lam, names, exact_data)
     def scaled_exact():  # the exact data (by default the shortest decimals of the unscaled floats), scaled
@@ -57,14 +57,6 @@ def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
                         "y is too large for its residual sum of squares to be represented; rescale y (divide it by a "
                         "power of ten)")
     return result
-
-
-def _power_of_two(values):
-    """For each value far from 1 (beyond 2^±100, where squares and products near overflow or underflow),
-    the power of two nearest to it, else 1 (no copy of the data is needed then): dividing by it is exact."""
-    values = np.asarray(values, dtype=float)
-    exponents = np.frexp(np.where(values > 0, values, 1.0))[1] - 1
-    return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
 
 
 def _fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
