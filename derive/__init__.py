@@ -85,15 +85,16 @@ def diff(expr: Any, wrt: Any, shapes: str | Mapping | None = None, order: int = 
     return differentiate(expr, wrt, shapes, order=order, **options)
 
 
-def fit(model: str | Model, X: Any, y: Any, method: str = "auto", **options: Any) -> FitResult:
+def fit(model: str | Model, X: Any = None, y: Any = None, method: str = "auto", **options: Any) -> FitResult:
     """Fit `model` to X (n×d, used as given: no intercept is added) and y (n,) with the derived formulas.
 
-    `method`: "auto" (exact rational arithmetic for small decimal data, else QR, for ols and ridge; Newton
-    for logistic and poisson), "exact", "qr", "cholesky" (normal equations, after a condition check),
-    "newton" or "gd" (gradient descent). Returns a `FitResult` (.coef, .std_errors, .converged, .iterations,
-    .method, .loss, ...); options: lam (the ridge penalty), names, exact_data, tol, max_iter, progress; for a
-    model file (or any model the planner derives): values={"lam": 0.5} (known scalars) and weights
-    (W = diag(weights)).
+    X, y: numpy, pandas (column names kept) or dask (fitted chunk by chunk on the scheduler in use); or
+    data=DataFrame with formula="y ~ a*b + C(g)". `method`: "auto" (exact rational arithmetic for small
+    decimal data, else QR, for ols and ridge; Newton for logistic and poisson), "exact", "qr", "cholesky"
+    (normal equations, after a condition check), "newton" or "gd" (gradient descent). Returns a `FitResult`
+    (.coef, .std_errors, .pvalues, .conf_int(), .predict(), .summary(), ...); options: lam (the ridge
+    penalty), names, weights, offset, exposure, exact_data, tol, max_iter, progress; for a model file (or
+    any model the planner derives): values={"lam": 0.5} (known scalars) and weights (W = diag(weights)).
     """
     from derive.fitting.dispatch import fit as fit_model
     return fit_model(model, X, y, method, **options)

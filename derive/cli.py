@@ -201,28 +201,43 @@ def read_text(path: str) -> str:
 
 
 def cmd_fit(args) -> int:
-    from derive import fit
-    from derive.fitting.data import load
+    from derive.derivations import resolve
+    from derive.fitting.data import PER_ROW, dask_design, fits_in_memory, load, sample_columns
+    from derive.fitting.dispatch import IID, fit
+    model = resolve(args.model)  # a built-in's name in its own spelling, or the Model of a model file
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
-    weights = None
-    if args.weights:
-        weights = _column(args.data, args.weights)
-        if features is None and not args.formula:
-            features = [c for c in _header(args.data) if c not in (args.target, args.weights)]
-    design = load(args.data, target=args.target, features=features, intercept=not args.no_intercept,
-                  formula=args.formula)
-    model_options = {"values": _assignments(args.set), "weights": weights} if args.set or weights is not None else {}
-    result = fit(args.model, design.X, design.y, args.method, lam=args.lam, names=design.names,
-                 exact_data=design.exact_data, **model_options)
+    if model in IID:  # a sample: the --features columns (mvn), or the --target column
+        if not (features or args.target) or args.formula:
+            raise DeriveError(f"{model} is fitted to columns: name them with --target COL or --features A,B")
+        sample = sample_columns(args.data, features or [args.target], delimiter=args.delimiter,
+                                encoding=args.encoding)
+        result = fit(model, sample if model == "mvn" else sample[:, 0], names=features or [args.target])
+        print_json(result.to_dict()) if args.json else print(result.summary())
+        return 0
+    values = {"values": _assignments(args.set)} if args.set else {}  # a model file's known scalars
+    columns = dict(target=args.target, features=features, intercept=not args.no_intercept, formula=args.formula,
+                   per_row={role: getattr(args, role) for role in PER_ROW}, delimiter=args.delimiter,
+                   encoding=args.encoding)
+    if args.engine == "dask" or args.engine == "auto" and Path(args.data).exists() and not fits_in_memory(args.data):
+        X, y, names = dask_design(args.data, **columns)
+        result = fit(model, X, y, method=args.method, lam=args.lam, names=names, **values)
+        design = None
+    else:
+        design = load(args.data, **columns)
+        result = fit(model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
+                     exact_data=lambda: design.exact_data, **design.per_row, **values)
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
-    if args.plot:
-        from derive.fitting.plot import plot
-        plot(result, design.X, design.y, args.plot)
     if args.json:
         print_json(result.to_dict())
     else:
         print(result.summary())
+    if args.plot:  # after the fit is printed: a plot that fails keeps the finished fit
+        if design is None:
+            raise DeriveError("--plot needs the data in memory (not --engine dask)")
+        from derive.fitting.plot import plot
+        sys.stdout.flush()
+        plot(result, design.X, design.y, args.plot)
     return 0
 
 
@@ -238,35 +253,6 @@ def _assignments(items) -> dict:
         if not equals or not name.strip():
             raise DeriveError(f"--set {item}: write NAME=NUMBER, such as --set lam=0.5")
     return values
-
-
-def _header(path: str) -> list:
-    import csv
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [c.strip() for c in next(csv.reader(handle), [])]
-
-
-def _column(path: str, name: str):
-    """One numeric column of a CSV file (the weights of --weights), naming the row of a bad cell."""
-    import csv
-
-    import numpy as np
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = csv.reader(handle)
-            header = [c.strip() for c in next(rows, [])]
-            if name not in header:
-                raise DeriveError(f"--weights {name}: no column {name!r} in {path} (columns: {', '.join(header)})")
-            k = header.index(name)
-            values = []
-            for number, row in enumerate(rows, 2):
-                try:
-                    values.append(float(row[k]))
-                except (ValueError, IndexError):
-                    raise DeriveError(f"{path}, line {number}: the weight {name} is not a number") from None
-    except OSError as error:
-        raise DeriveError(f"cannot read {path}: {error.strerror}") from None
-    return np.array(values)
 
 
 def cmd_notes(args) -> int:
@@ -371,18 +357,28 @@ def build_parser() -> argparse.ArgumentParser:
                             "the derived gradient, Hessian and closed form. Example: derive fit ols "
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
-    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, wls, gaussian-linear, exponential, "
-                   "or a model file (.toml)")
-    p.add_argument("data", metavar="DATA.csv", help="a CSV file with a header line, or a shipped dataset's name "
-                   "(see 'derive datasets')")
+    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (class codes in the target); "
+                   "gaussian, bernoulli (a --target column), mvn (--features columns); wls, gaussian-linear, probit, "
+                   "exponential, or a model file (.toml)")
+    p.add_argument("data", metavar="DATA", help="a CSV file with a header line, a Parquet file or folder, or a "
+                   "shipped dataset's name (see 'derive datasets')")
     p.add_argument("--target", metavar="COL", help="the column to predict")
-    p.add_argument("--formula", help='terms of the columns, e.g. "y ~ x + x^2 + log(z)"; "- 1" drops the intercept')
+    p.add_argument("--formula", help='R/patsy-style terms of the columns, e.g. "y ~ a*b + I(x^2) + log(z) + C(g)" '
+                   '(a*b = a + b + a:b; C(g): categorical); "- 1" drops the intercept')
     p.add_argument("--features", metavar="A,B", help="the columns to use (default: all but the target)")
     p.add_argument("--no-intercept", action="store_true", help="do not add an intercept column")
     p.add_argument("--method", default="auto", choices=("auto", "exact", "qr", "cholesky", "newton", "gd"),
                    help="auto: exact arithmetic for small decimal data, else QR (ols/ridge); Newton (logistic/poisson)")
     p.add_argument("--lam", type=float, help="the ridge penalty λ (ridge only)")
-    p.add_argument("--weights", metavar="COL", help="a model file's n×n matrix is diag(COL)")
+    p.add_argument("--weights", metavar="COL", help="weighted least squares (ols, ridge): the column of weights wᵢ ≥ 0; a model file's n×n matrix is diag(COL)")
+    p.add_argument("--offset", metavar="COL", help="poisson: a column added to Xβ with coefficient 1 (log μ = Xβ + offset)")
+    p.add_argument("--exposure", metavar="COL", help="poisson: the exposure tᵢ > 0 of each count (offset log tᵢ)")
+    p.add_argument("--delimiter", metavar="CHAR", help="the CSV column separator (default: sniffed from the header: "
+                   "comma, tab, semicolon or |)")
+    p.add_argument("--encoding", metavar="NAME", help="the CSV file's text encoding (default: UTF-8)")
+    p.add_argument("--engine", choices=("auto", "memory", "dask"), default="auto",
+                   help="dask: read and fit the data chunk by chunk (out of core); auto: dask when the data "
+                   "would not fit in memory")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a known scalar of a model file (repeatable)")
     p.add_argument("--json", action="store_true", help="print the fit as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the fit (needs matplotlib)")

@@ -91,3 +91,41 @@ def test_bad_fits_exit_2_with_one_line(capsys, args, message):
     assert main(["fit", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("method", ["auto", "qr", "cholesky"])
+def test_extreme_magnitudes_fit_or_give_one_clear_line(tmp_path, capsys, method):
+    """Columns near 1e-170 or 1e300 are neither 'constant' nor 'collinear': the fit is scaled by powers
+    of two; a y whose residual sum of squares cannot be represented is one line, no RuntimeWarning."""
+    import numpy as np
+    x, y = np.array([1, 2, 3.5, 5]), np.array([1.0, 2, 4, 3])
+    slope = np.polyfit(x, y, 1)[0]
+    for scale in (1e-170, 1e300):
+        path = tmp_path / "data.csv"
+        path.write_text("y,x\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(y.tolist(), (x * scale).tolist())))
+        out = fit_json(capsys, "ols", str(path), "--target", "y", "--method", method)
+        assert out["coefficients"]["x"] == pytest.approx(slope / scale, rel=1e-12)
+        assert capsys.readouterr().err == ""
+    path.write_text("y,x\n" + "".join(f"{a * 1e300!r},{b!r}\n" for a, b in zip(y.tolist(), x.tolist())))
+    assert main(["fit", "ols", str(path), "--target", "y", "--method", method, "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "too large to fit in double precision" in err and len(err.strip().splitlines()) == 1
+
+
+def test_engine_dask_and_parquet_through_the_cli(tmp_path, capsys):
+    import pandas as pd
+    frame = pd.read_csv(DATASETS / "Longley.csv")
+    frame.to_parquet(tmp_path / "longley.parquet")
+    memory = fit_json(capsys, "ols", str(DATASETS / "Longley.csv"), "--target", "y")
+    for data in (str(DATASETS / "Longley.csv"), str(tmp_path / "longley.parquet")):
+        chunked = fit_json(capsys, "ols", data, "--target", "y", "--engine", "dask")
+        assert list(chunked["coefficients"]) == list(memory["coefficients"])
+        for a, b in zip(chunked["coefficients"].values(), memory["coefficients"].values()):
+            assert a == pytest.approx(b, rel=1e-8)  # TSQR on Longley (κ ≈ 5e9 uncentred)
+
+
+def test_a_failed_plot_keeps_the_printed_fit(capsys, tmp_path):
+    assert main(["fit", "ols", str(DATASETS / "Longley.csv"), "--target", "y",
+                 "--plot", str(tmp_path / "no" / "such" / "folder.png")]) == 2
+    captured = capsys.readouterr()
+    assert "estimate" in captured.out and "cannot write" in captured.err and "does not exist" in captured.err

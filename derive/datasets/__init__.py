@@ -144,7 +144,7 @@ def path_of(data: str | Path) -> Path:
         >>> path_of("longley").name
         'Longley.csv'
     """
-    if Path(data).is_file():
+    if Path(data).exists():  # a file, or a folder of Parquet files
         return Path(data)
     if find(str(data)) is not None:
         return load(str(data)).path

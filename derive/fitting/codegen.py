@@ -512,6 +512,8 @@ def _elementwise(gen, expr):
 
 @_handles(MatrixSolve)
 def _solve(gen, expr):
+    if isinstance(expr.matrix, DiagMatrix):  # diag(v)⁻¹B divides the rows of B by v: no n×n matrix, no O(n³)
+        return gen.assign(f"{gen.value(expr.vector)} / {gen.value(expr.matrix.args[0])}")
     if isinstance(expr.vector, sp.Identity):  # the inverse itself is the result
         return gen.assign(f"np.linalg.solve({gen.value(expr.matrix)}, np.eye({gen.size(expr.vector.rows)}))")
     return gen.assign(f"np.linalg.solve({gen.value(expr.matrix)}, {gen.value(expr.vector)})")

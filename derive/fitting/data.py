@@ -1,124 +1,90 @@
-"""Data for `derive fit`: a CSV file read into a design matrix, keeping every number's decimal text.
+"""Data for `derive fit`: the columns of a CSV or Parquet file (or a pandas DataFrame) as a design matrix.
 
-`read_csv(path)` reads a CSV file with a header line (stdlib csv). Cells stay text until a column is used,
-so `--method exact` can compute with the very decimals in the file (`Fraction("0.1")` is one tenth,
-`float` is not). `design(table, target, ...)` checks the cells it uses and builds X (intercept first,
-named "intercept", unless asked not to) and y, both as floats and, lazily, as exact fractions.
-`--formula "y ~ x + x^2 + log(z) - 1"` terms are parsed by `derive`'s grammar and evaluated per row:
-exactly (fractions) when a term is rational in the columns, with numpy otherwise.
+`read_table(path)` opens the data (`derive.fitting.tables` reads it); `design(table, target, features)`
+builds X (intercept first, named "intercept", unless asked not to) and y, as floats and, lazily, as exact
+fractions for the exact method. `formula_design(table, "y ~ a*b + I(x^2) + C(g) - 1")` builds the design
+of an R/patsy formula (`derive.fitting.formula`): each factor is parsed by `derive`'s grammar (never
+evaluated as Python) and computed per row, exactly (fractions of the decimal text) when it is rational in
+the columns and the exact method may use it, with numpy otherwise; `C(g)` (or a text column) is coded
+by treatment contrasts, the first level (sorted) the reference, as statsmodels names them: `C(g)[T.b]`.
 
 Errors are `DataError`s that name the file, the line (as an editor counts it: the header is line 1)
 and the column.
 """
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
 
 from derive.datasets import path_of
-from derive.errors import DataError, DeriveError
-
-# A plain decimal number, as statistics files write them: 12, -0.5, .11019, 760., 1.5E-3.
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_NAN = {"nan", "na", "n/a", "null", "none", "-nan", "+nan"}
-_INFINITY = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+from derive.errors import DataError, DeriveError, NotSupported
+from derive.fitting.formula import Formula, parse_formula
+from derive.fitting.tables import (
+    DECIMAL,
+    Columns,
+    Table,
+    column_hint,
+    csv_layout,
+    frame_table,
+    missing_column_message,
+    parquet_columns,
+    read_csv_columns,
+    read_parquet_columns,
+)
 
 
 @dataclass
-class Table:
-    """The cells of a CSV file as text, with the file line of each data row."""
+class DataSource:
+    """An opened data file: its column names (from the header or the schema), read on demand."""
     path: str
     columns: list[str]
-    rows: list[list[str]]
-    lines: list[int]
-
-    def column_index(self, name: str, role: str = "column") -> int:
-        try:
-            return self.columns.index(name)
-        except ValueError:
-            raise DataError(f"no {role} {name!r} in {self.path}; its columns are: "
-                            f"{', '.join(self.columns)}") from None
-
-    def numbers(self, name: str) -> list[str]:
-        """The column's cells, checked to be decimal numbers (the text is kept)."""
-        j = self.column_index(name)
-        cells = []
-        for row, line in zip(self.rows, self.lines):
-            cells.append(_checked_number(row[j], self.path, line, name))
-        return cells
+    read: Callable[[Columns], Table]
 
 
-def _checked_number(text: str, path: str, line: int, column: str) -> str:
-    cell = text.strip()
-    where = f"{path}, line {line}, column {column!r}"
-    if _DECIMAL.fullmatch(cell):
-        return cell
-    if not cell:
-        raise DataError(f"{where}: empty cell (every used cell must hold a number)")
-    if cell.lower() in _NAN:
-        raise DataError(f"{where}: missing value {cell!r} (NaN); remove the row or fill the cell in")
-    if cell.lower() in _INFINITY:
-        raise DataError(f"{where}: infinite value {cell!r}; every used cell must be a finite number")
-    raise DataError(f"{where}: {cell!r} is not a number")
-
-
-def read_csv(path) -> Table:
-    """The cells of a CSV file with a header line (or of a shipped dataset, by name: "longley");
-    DataError if it is missing, unreadable or ragged."""
+def read_table(path, delimiter: str | None = None, encoding: str | None = None, keep_text: bool | None = None,
+               progress: bool | None = None) -> DataSource:
+    """Open DATA for `derive fit`: a CSV file (delimiter sniffed unless given) or a Parquet file or
+    directory, or a shipped dataset by name ("longley"). Nothing but the header is read until the design
+    names the columns it needs."""
     path = str(path_of(path))
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            sample = handle.read(1 << 16)
-            handle.seek(0)
-            if "\0" in sample:
-                raise DataError(f"{path} is not a CSV file (it contains binary data)")
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            rows, lines = [], []
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue  # blank lines carry no data
-                rows.append(row)
-                lines.append(reader.line_num)
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not a CSV text file (it is not UTF-8 text)") from None
-    except csv.Error as error:
-        raise DataError(f"{path} is not a readable CSV file: {error}") from None
-    if header is None or not any(cell.strip() for cell in header):
-        raise DataError(f"{path} is empty: a CSV file with a header line naming the columns is needed")
-    columns = [cell.strip() for cell in header]
-    if all(_DECIMAL.fullmatch(c) for c in columns):
-        raise DataError(f"{path} has no header line: line 1 ({','.join(columns)}) looks like data; "
-                        "add a first line naming the columns")
-    if len(columns) < 2:
-        raise DataError(f"{path} is not a CSV file with columns: line 1 has a single field "
-                        f"{columns[0][:40]!r} (separate the columns with commas)")
-    if any(not c for c in columns):
-        raise DataError(f"{path}, line 1: column {columns.index('') + 1} has no name")
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicates:
-        raise DataError(f"{path}, line 1: the column name {duplicates[0]!r} appears twice")
-    for row, line in zip(rows, lines):
-        if len(row) != len(columns):
-            raise DataError(f"{path}, line {line}: {len(row)} fields, but the header names {len(columns)} columns")
-    if not rows:
-        raise DataError(f"{path} has a header but no data rows")
-    return Table(path, columns, rows, lines)
+    if not Path(path).exists():
+        raise DataError(f"no data file {path!r}")
+    if _is_parquet(path):
+        return DataSource(path, parquet_columns(path), lambda need: read_parquet_columns(path, need))
+    if Path(path).is_dir():
+        raise DataError(f"{path} is a folder without Parquet files; give a CSV or Parquet file")
+    layout = csv_layout(path, delimiter, encoding)
+    return DataSource(path, layout.columns,
+                      lambda need: read_csv_columns(layout, need, keep_text, progress))
+
+
+def _is_parquet(path: str) -> bool:
+    target = Path(path)
+    if target.is_dir():
+        return any(target.rglob("*.parquet"))
+    with open(target, "rb") as handle:
+        return handle.read(4) == b"PAR1"
+
+
+def read_csv(path, **options) -> Table:
+    """Every column of a CSV file (as decimal text too when the file is small)."""
+    source = read_table(path, **options)
+    return source.read(Columns([], [], source.columns))
 
 
 @dataclass
 class Design:
     """A design matrix X (n×d) and targets y, as floats and, where the data allow, as exact fractions.
 
-    `exact_data` is (X, y) as lists of `Fraction`s built from the decimal text (None when some term, such
-    as log(x), is not rational in the data); it is computed on first use.
+    `exact_data` is (X, y) as lists of `Fraction`s (None when some term, such as log(x), is not rational
+    in the data); it is computed on first use, which only the exact method makes.
     """
     names: list[str]
     X: np.ndarray
@@ -128,6 +94,7 @@ class Design:
     _exact_columns: list | None = field(default=None, repr=False)  # callables giving each column exactly
     _exact_target: object = field(default=None, repr=False)
     _exact: tuple | None = field(default=None, repr=False)
+    per_row: dict = field(default_factory=dict)  # columns given to the fit by role: weights, offset, exposure
 
     @property
     def exact_data(self):
@@ -138,147 +105,229 @@ class Design:
         return self._exact
 
 
-def _fractions(texts: Sequence[str]) -> list[Fraction]:
-    return [Fraction(t) for t in texts]
-
-
 def design(table: Table, target: str, features: Sequence[str] | None = None, intercept: bool = True) -> Design:
     """y = the target column; X = the feature columns (default: all the others), intercept first."""
-    table.column_index(target, "target column")
-    if features is None:
-        features = [c for c in table.columns if c != target]
-    features = list(features)
+    features = _features(table.columns, table.source, target, features)
+    n = table.n_rows
+    names = (["intercept"] if intercept else []) + features
+    columns = ([np.ones(n)] if intercept else []) + [table.floats(f) for f in features]
+    exact_columns = ([lambda: [Fraction(1)] * n] if intercept else []) + [
+        (lambda f=f: table.exact(f)) for f in features]
+    result = Design(names, _matrix(columns, n), table.floats(target), target, intercept,
+                    exact_columns, lambda: table.exact(target))
+    _check_size(result, table.source)
+    return result
+
+
+def _features(columns, source, target, features) -> list[str]:
+    known = set(columns)
+    if target not in known:
+        raise DataError(missing_column_message(target, "target column", source, columns))
+    features = [c for c in columns if c != target] if features is None else list(features)
     for f in features:
-        table.column_index(f, "feature column")
+        if f not in known:
+            raise DataError(missing_column_message(f, "feature column", source, columns))
     if target in features:
         raise DataError(f"the target {target!r} is also listed as a feature")
-    y_text = table.numbers(target)
-    x_text = [table.numbers(f) for f in features]
-    n = len(y_text)
-    names = (["intercept"] if intercept else []) + features
-    columns = ([np.ones(n)] if intercept else []) + [np.array([float(t) for t in col]) for col in x_text]
-    exact_columns = ([lambda: [Fraction(1)] * n] if intercept else []) + [
-        (lambda col=col: _fractions(col)) for col in x_text]
-    result = Design(names, _matrix(columns, n), np.array([float(t) for t in y_text]), target, intercept,
-                    exact_columns, lambda: _fractions(y_text))
-    _check_size(result, table.path)
-    return result
+    return features
 
 
 def _matrix(columns, n):
     return np.column_stack(columns) if columns else np.empty((n, 0))
 
 
-def _check_size(result: Design, path: str):
+def _check_size(result: Design, source: str):
     n, d = result.X.shape
     if d == 0:
         raise DataError("the model has no columns: give features, or keep the intercept")
     if n < d:
-        raise DataError(f"{path} has {n} data rows, fewer than the {d} parameters to fit "
+        raise DataError(f"{source} has {n} data rows, fewer than the {d} parameters to fit "
                         f"({', '.join(result.names)})")
 
 
 # ----------------------------------------------------------------------------------------------------
-# Formulas: "y ~ x + x^2 + log(z) - 1".
+# Formulas
 
-def split_terms(side: str) -> list[tuple[int, str]]:
-    """The terms of a formula's right-hand side with their signs, split at top-level + and −.
-
-    A sign right after ^, *, / or an exponent's e (1e-3) belongs to the term, as do signs inside brackets.
-    """
-    terms, depth, start, sign = [], 0, 0, 1
-    previous = ""
-    for i, ch in enumerate(side):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch in "+-" and depth == 0:
-            exponent = previous in "eE" and i >= 2 and (side[i - 2].isdigit() or side[i - 2] == ".")
-            if previous not in "^*/" and not exponent:
-                text = side[start:i].strip()
-                if text:
-                    terms.append((sign, text))
-                elif i > start and previous:
-                    raise DataError(f"formula term missing before {ch!r} at column {i + 1} in {side!r}")
-                sign = -1 if ch == "-" else 1
-                start = i + 1
-        if not ch.isspace():
-            previous = ch
-    text = side[start:].strip()
-    if not text:
-        raise DataError(f"formula ends without a term: {side!r}")
-    terms.append((sign, text))
-    return terms
-
-
-def formula_design(table: Table, formula: str) -> Design:
-    """The design of an R-style formula: `y ~ x + x^2 + log(z)`; `- 1` (or `+ 0`) drops the intercept."""
-    if formula.count("~") != 1:
-        raise DataError(f"a formula has the form 'target ~ term + term ...': {formula!r}")
-    left, right = (side.strip() for side in formula.split("~"))
-    if not left:
-        raise DataError(f"the formula names no target before '~': {formula!r}")
-    intercept, terms = True, []
-    for sign, text in split_terms(right):
-        if text in ("0", "1"):
-            intercept = sign == 1 and text == "1"
-            continue
-        if sign == -1:
-            raise DataError(f"only '- 1' may be subtracted in a formula (to drop the intercept), not {text!r}")
-        terms.append(text)
-    names = (["intercept"] if intercept else []) + terms
-    target = _evaluated_term(table, left)
-    columns = [_evaluated_term(table, t) for t in terms]
-    n = len(table.rows)
-    exact = all(c.exact is not None for c in columns) and target.exact is not None
-    exact_columns = (([lambda: [Fraction(1)] * n] if intercept else []) + [c.exact for c in columns]
-                     if exact else None)
-    floats = ([np.ones(n)] if intercept else []) + [c.values for c in columns]
-    result = Design(names, _matrix(floats, n), target.values, left, intercept, exact_columns, target.exact)
-    _check_size(result, table.path)
-    return result
+@dataclass
+class _Factor:
+    """One factor of a formula: an expression of numeric columns, or a categorical column."""
+    text: str
+    expr: object = None  # the parsed expression (None for a categorical)
+    category: str | None = None  # the column, for C(g) or a bare text column
+    explicit: bool = False  # written C(g) (named so), rather than a bare column found to hold text
 
 
 @dataclass
-class _Term:
+class _Column:
+    name: str
     values: np.ndarray
-    exact: object  # a callable giving the exact column, or None when the term is not rational
+    exact: Callable | None  # the column as exact fractions, or None when it is not rational
 
 
-def _evaluated_term(table: Table, text: str) -> _Term:
-    columns = {sp.Symbol(c): c for c in table.columns}
-    expr = _parse_term(text, {c: s for s, c in columns.items()})
-    unknown = sorted(str(s) for s in expr.free_symbols if s not in columns)
-    if unknown:
-        raise DataError(f"formula term {text!r} uses {unknown[0]!r}, which is not a column of {table.path}; "
-                        f"its columns are: {', '.join(table.columns)}")
-    cells = {s: table.numbers(columns[s]) for s in expr.free_symbols}
-    where = f"formula term {text!r}"
-    if expr.is_Symbol:  # a column as it is
-        texts = cells[expr]
-        return _Term(np.array([float(t) for t in texts]), lambda: _fractions(texts))
+def parse_factors(formula: Formula, columns: Sequence[str], source: str) -> dict[str, _Factor]:
+    """Each factor of the formula read by derive's grammar with each column name as one symbol."""
+    symbols = {c: sp.Symbol(c) for c in columns}
+    factors = {}
+    for text in [formula.target, *formula.factors]:
+        call = re.fullmatch(r"([CI])\((.*)\)", text, re.S)
+        if call and call.group(1) == "C":
+            name = call.group(2).strip()
+            if "," in name:
+                raise NotSupported(f"{text}: only treatment coding is supported; write C({name.split(',')[0]})")
+            if name not in symbols:
+                raise DataError(missing_column_message(name, "column", source, list(columns)))
+            factors[text] = _Factor(text, category=name, explicit=True)
+            continue
+        expr = _parse_factor(call.group(2) if call else text, symbols)
+        unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in symbols)
+        if unknown:
+            raise DataError(f"formula term {text!r} uses {unknown[0]!r}, which is not a column of {source}"
+                            + column_hint(unknown[0], list(columns)))
+        factors[text] = _Factor(text, expr)
+    return factors
+
+
+def formula_columns(factors: dict[str, _Factor]) -> Columns:
+    """The columns the factors use: a bare column may hold text (then it is categorical)."""
+    need = Columns([], [], [])
+    for factor in factors.values():
+        if factor.category is not None:
+            need.text.append(factor.category)
+        elif factor.expr.is_Symbol:
+            need.maybe_text.append(str(factor.expr))
+        else:
+            need.numeric += sorted(str(s) for s in factor.expr.free_symbols)
+    return need
+
+
+def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Factor] | None = None) -> Design:
+    """The design of a formula: `y ~ a*b + I(x^2) + log(z) + C(g)`; `- 1` (or `+ 0`) drops the intercept."""
+    formula = parse_formula(formula) if isinstance(formula, str) else formula
+    factors = factors or parse_factors(formula, table.columns, table.source)
+    target = _numeric_factor(table, factors[formula.target])
+    if target is None:
+        raise DataError(f"the target {formula.target!r} holds text, not numbers")
+    evaluated = {}
+    names, floats, exact = (["intercept"] if formula.intercept else []), [], []
+    n = table.n_rows
+    if formula.intercept:
+        floats.append(np.ones(n))
+        exact.append(lambda: [Fraction(1)] * n)
+    for text in formula.factors:
+        evaluated[text] = _factor_columns(table, factors[text])
+    full_rank_used = formula.intercept
+    for term in patsy_order(formula.terms, {t for t in factors if factors[t].category is not None}):
+        parts = [evaluated[text] for text in term]
+        # Without an intercept the first categorical main effect is coded in full (patsy's rule): its
+        # levels together play the intercept's part.
+        if not full_rank_used and len(term) == 1 and factors[term[0]].category is not None:
+            parts = [_categorical(table, factors[term[0]], full=True)]
+            full_rank_used = True
+        for column in _products(parts):
+            names.append(column.name)
+            floats.append(column.values)
+            exact.append(column.exact)
+    exact_columns = exact if all(e is not None for e in exact) and target.exact is not None else None
+    result = Design(names, _matrix(floats, n), target.values, formula.target, formula.intercept, exact_columns,
+                    target.exact)
+    _check_size(result, table.source)
+    return result
+
+
+def patsy_order(terms, categorical) -> list:
+    """Terms in patsy's order: grouped by their numeric factors (the group of none first, then in order
+    of appearance), within a group by their number of categorical factors."""
+    groups = {frozenset(): []}
+    for term in terms:
+        groups.setdefault(frozenset(f for f in term if f not in categorical), []).append(term)
+    return [term for group in groups.values() for term in sorted(group, key=len)]
+
+
+def _products(parts: list[list[_Column]]) -> list[_Column]:
+    """The columns of an interaction: every product of one column of each factor, named a:b."""
+    result = parts[0]
+    for part in parts[1:]:
+        result = [_Column(f"{a.name}:{b.name}", a.values * b.values,
+                          (lambda a=a, b=b: [u * v for u, v in zip(a.exact(), b.exact())])
+                          if a.exact is not None and b.exact is not None else None)
+                  for b in part for a in result]
+    return result
+
+
+def _factor_columns(table: Table, factor: _Factor) -> list[_Column]:
+    if factor.category is None:
+        column = _numeric_factor(table, factor)
+        if column is not None:
+            return [column]
+        factor.category = str(factor.expr)  # a bare column of text: categorical, as in patsy
+    return _categorical(table, factor, full=False)
+
+
+def _categorical(table: Table, factor: _Factor, full: bool) -> list[_Column]:
+    """Treatment coding: a 0/1 column per level but the first (all of them when `full`)."""
+    labels = table.labels(factor.category)
+    levels = _sorted_levels(np.unique(labels))
+    if len(levels) < 2:
+        raise DataError(f"{factor.text}: column {factor.category!r} has a single level {levels[0]!r}; "
+                        "a categorical term needs two or more")
+    prefix = factor.text if factor.explicit else factor.category
+    columns = []
+    for level in levels if full else levels[1:]:
+        indicator = (labels == level).astype(float)
+        columns.append(_Column(f"{prefix}[{'' if full else 'T.'}{level}]", indicator,
+                               lambda v=indicator: [Fraction(int(x)) for x in v.tolist()]))
+    return columns
+
+
+def _sorted_levels(levels) -> list[str]:
+    """Levels in patsy's order: numerically when they are all numbers, else as text."""
+    try:
+        return sorted(levels, key=float)
+    except ValueError:
+        return sorted(levels)
+
+
+def _numeric_factor(table: Table, factor: _Factor) -> _Column | None:
+    """The factor's values (None for a bare column of text, which is categorical)."""
+    expr = factor.expr
+    if expr.is_Symbol:
+        name = str(expr)
+        if table.arrays[name].dtype == object and not _looks_numeric(table.arrays[name]):
+            return None
+        return _Column(factor.text, table.floats(name), lambda: table.exact(name))
+    where = f"formula term {factor.text!r}"
+    symbols = sorted(expr.free_symbols, key=str)
     if _is_rational(expr):
-        def exact(expr=expr, cells=cells):
-            values = {s: _fractions(t) for s, t in cells.items()}
-            return [_rational_value(expr, {s: v[i] for s, v in values.items()}, table, i, where)
-                    for i in range(len(table.rows))]
-        values = np.array([float(v) for v in exact()])
-        return _Term(values, exact)
+        def exact():
+            values = [table.exact(str(s)) for s in symbols]
+            return [_rational_value(expr, dict(zip(symbols, row)), table, i, where)
+                    for i, row in enumerate(zip(*values))]
+        if table.text is not None:  # small data: each value correctly rounded from the exact one
+            return _Column(factor.text, np.array([float(v) for v in exact()]), exact)
+        return _Column(factor.text, _numpy_values(table, expr, symbols, where), exact)
+    return _Column(factor.text, _numpy_values(table, expr, symbols, where), None)
+
+
+def _looks_numeric(values) -> bool:
+    """Whether a column read as text is meant as numbers (most of its cells are), so that a bad cell
+    is an error to report, not a sign that the column is categorical."""
+    cells = [v for v in values.tolist() if isinstance(v, str) and v.strip()]
+    return bool(cells) and sum(bool(DECIMAL.fullmatch(v)) for v in cells) > len(cells) // 2
+
+
+def _numpy_values(table, expr, symbols, where):
     from derive.fitting.codegen import lambdify
-    symbols = sorted(cells, key=str)
-    arrays = [np.array([float(t) for t in cells[s]]) for s in symbols]
+    arrays = [table.floats(str(s)) for s in symbols]
     with np.errstate(all="ignore"):
-        values = np.asarray(lambdify(expr, symbols)(*arrays), dtype=float) * np.ones(len(table.rows))
+        values = np.asarray(lambdify(expr, symbols)(*arrays), dtype=float) * np.ones(table.n_rows)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        i = int(bad[0])
-        raise DataError(f"{table.path}, line {table.lines[i]}: {where} is not a finite number there")
-    return _Term(values, None)
+        raise DataError(f"{table.source}, {table.locate(int(bad[0]))}: {where} is not a finite number there")
+    return values
 
 
-def _parse_term(text: str, symbols: dict):
-    """A formula term parsed by derive's grammar, with each column name read as one symbol."""
+def _parse_factor(text: str, symbols: dict):
+    """A formula factor parsed by derive's grammar, with each column name read as one symbol."""
     try:
         from derive.parse import parse
     except ImportError:
@@ -311,23 +360,121 @@ def _rational_value(expr, values, table, i, where) -> Fraction:
         return math.prod((_rational_value(a, values, table, i, where) for a in expr.args), start=Fraction(1))
     base = _rational_value(expr.base, values, table, i, where)
     if base == 0 and expr.exp < 0:
-        raise DataError(f"{table.path}, line {table.lines[i]}: {where} divides by zero there")
+        raise DataError(f"{table.source}, {table.locate(i)}: {where} divides by zero there")
     return base ** int(expr.exp)
 
 
+# ----------------------------------------------------------------------------------------------------
+# The entry points
+
+PER_ROW = ("weights", "offset", "exposure")  # the columns a fit takes by role (--weights COL, ...)
+
+
 def load(path, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
-         formula: str | None = None) -> Design:
-    """The design for `derive fit`: from --target/--features/--no-intercept, or from --formula."""
-    table = read_csv(path)
+         formula: str | None = None, per_row: dict | None = None, **reading) -> Design:
+    """The design for `derive fit`: from --target/--features/--no-intercept, or from --formula, and the
+    columns of `per_row` ({"weights": COL, "offset": COL, "exposure": COL}). Only the columns the design
+    uses are read; `reading` options go to `read_table`."""
+    source = read_table(path, **reading)
+    return source_design(source, target, features, intercept, formula, per_row)
+
+
+def sample_columns(path, columns: Sequence[str], **reading) -> np.ndarray:
+    """The named columns of a data file as an n×k sample (for the iid models)."""
+    source = read_table(path, **reading)
+    for column in columns:
+        if column not in source.columns:
+            raise DataError(missing_column_message(column, "column", source.path, source.columns))
+    table = source.read(Columns(list(columns)))
+    return np.column_stack([table.floats(c) for c in columns])
+
+
+def frame_design(frame, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
+                 formula: str | None = None) -> Design:
+    """The design of a pandas DataFrame's columns (for `derive.fit(model, data=df, formula=...)`)."""
+    table = frame_table(frame)
+    source = DataSource(table.source, table.columns, lambda need: table)
+    return source_design(source, target, features, intercept, formula)
+
+
+def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None) -> Design:
+    per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
+    for role, column in per_row.items():
+        if column not in source.columns:
+            raise DataError(missing_column_message(column, f"{role} column", source.path, source.columns))
+    extra = list(per_row.values())
     if formula is not None:
         if features is not None:
             raise DataError("give either --formula or --features, not both")
-        design_ = formula_design(table, formula)
-        if not intercept and design_.intercept:
-            design_ = formula_design(table, formula + " - 1")
-        if target is not None and target != design_.target:
-            raise DataError(f"--target {target!r} differs from the formula's target {design_.target!r}")
-        return design_
+        parsed = parse_formula(formula)
+        if not intercept:
+            parsed.intercept = False
+        if target is not None and target != parsed.target:
+            raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
+        factors = parse_factors(parsed, source.columns, source.path)
+        need = formula_columns(factors)
+        need.numeric += extra
+        table = source.read(need)
+        result = formula_design(table, parsed, factors)
+    else:
+        if target is None:
+            raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
+        if features is None:  # all the other columns, but not the weights
+            features = [c for c in source.columns if c != target and c not in extra]
+        features = _features(source.columns, source.path, target, features)
+        table = source.read(Columns([target, *features, *extra]))
+        result = design(table, target, features, intercept)
+    result.per_row = {role: table.floats(column) for role, column in per_row.items()}
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------
+# Out of core: the design as dask arrays, read in chunks
+
+def fits_in_memory(path) -> bool:
+    """Whether the data of a file are expected to fit in memory with room for the fit: their float64
+    columns (about the CSV's size, or 4× a compressed Parquet file's) below a quarter of the memory
+    available now."""
+    target = Path(path)
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) if target.is_dir() else target.stat().st_size
+    expected = size * (4 if _is_parquet(str(path)) else 1)
+    try:
+        with open("/proc/meminfo") as meminfo:
+            available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable"))
+    except (OSError, StopIteration):
+        return True  # no way to know: read it as usual
+    return expected < available / 4
+
+
+def dask_design(path, target: str | None, features: Sequence[str] | None = None, intercept: bool = True,
+                formula: str | None = None, per_row: dict | None = None, delimiter: str | None = None,
+                encoding: str | None = None):
+    """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
+    if any(column is not None for column in (per_row or {}).values()):
+        raise NotSupported("--weights, --offset and --exposure are not supported with --engine dask yet")
+    if formula is not None:
+        raise NotSupported("--formula is not supported with --engine dask yet: name the columns with --features")
     if target is None:
-        raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
-    return design(table, target, features, intercept)
+        raise DataError("name the column to predict with --target COLUMN")
+    try:
+        import dask.array as da
+        import dask.dataframe as dd
+    except ImportError:
+        raise DeriveError("--engine dask needs dask: pip install 'derive[dask]'") from None
+    source = read_table(path, delimiter=delimiter, encoding=encoding)
+    features = _features(source.columns, source.path, target, features)
+    used = [target, *features]
+    if _is_parquet(source.path):
+        frame = dd.read_parquet(source.path, columns=used)
+    else:
+        layout = csv_layout(source.path, delimiter, encoding)
+        frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
+                            encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="64MB")
+    y = frame[target].to_dask_array(lengths=True)
+    X = frame[features].to_dask_array(lengths=True) if features else None
+    if intercept:
+        ones = da.ones((y.shape[0], 1), chunks=((y.chunks[0]), 1))
+        X = ones if X is None else da.concatenate([ones, X], axis=1)
+    if X is None:
+        raise DataError("the model has no columns: give features, or keep the intercept")
+    return X, y, (["intercept"] if intercept else []) + features

@@ -11,6 +11,15 @@ from derive.fitting.triangular import scaled_condition, solve_upper
 COLLINEAR = 1e-11
 
 
+def power_of_two_scale(values):
+    """For each value far from 1 (beyond 2^±100, where squares and products near overflow or underflow),
+    the power of two nearest to it, else 1 (no copy of the data is needed then): dividing by it is exact,
+    so columns scaled by it lose no digit, and values near 1e±300 neither overflow nor look constant."""
+    values = np.asarray(values, dtype=float)
+    exponents = np.frexp(np.where(values > 0, values, 1.0))[1] - 1
+    return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
+
+
 def constant_column(X) -> int | None:
     """The index of a nonzero constant column (an intercept), if X has one."""
     if len(X) < 2:

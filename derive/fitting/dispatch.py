@@ -41,46 +41,121 @@ import numpy as np
 
 from derive.errors import DataError, NotSupported
 from derive.fitting.glm_fitting import fit_glm
-from derive.fitting.linear_fitting import fit_linear
+from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
 
-__all__ = ["FitResult", "METHODS", "fit"]
+__all__ = ["FitResult", "IID", "METHODS", "fit"]
 
 METHODS = {
     "ols": ("auto", "exact", "qr", "cholesky"),
     "ridge": ("auto", "exact", "qr", "cholesky"),
     "logistic": ("auto", "newton", "gd"),
     "poisson": ("auto", "newton", "gd"),
+    "softmax": ("auto", "newton"),
+    # iid samples: the derived closed-form MLE; X is the sample (a column, or the columns for mvn), no y
+    "gaussian": ("auto",),
+    "bernoulli": ("auto",),
+    "mvn": ("auto",),
 }
+IID = ("gaussian", "bernoulli", "mvn")
 
 
-def fit(model, X, y, method: str = "auto", *, lam: float | None = None, names: Sequence[str] | None = None,
+def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,
+        lam: float | None = None, names: Sequence[str] | None = None, weights=None, offset=None, exposure=None,
         exact_data=None, tol: float | None = None, max_iter: int | None = None, progress: bool | None = None,
-        values=None, weights=None) -> FitResult:
+        values=None) -> FitResult:
     """Fit `model` to X (n×d, as given) and y (n) with `method` (see the module docstring).
 
-    `exact_data` = (rows of X, y) as `Fraction`s (or decimal strings) for the exact method; by default the
-    shortest decimal of each float. `tol`, `max_iter` tune the iterative methods. `progress` shows a
-    progress line on stderr for iterative fits longer than a second (default: when stderr is a terminal).
+    X and y may be numpy arrays or pandas objects (a DataFrame's column names, a Series' values), or
+    dask arrays or a dask DataFrame (then the fit runs chunk by chunk on the dask scheduler in use); or
+    give `data=` (a pandas DataFrame) and `formula="y ~ a*b + C(g)"`, as in statsmodels' formula API.
+    `weights` (ols, ridge): wᵢ ≥ 0 per row, for weighted least squares Σ wᵢ(yᵢ − xᵢᵀβ)².
+    `offset`, `exposure` (poisson): log μᵢ = xᵢᵀβ + offsetᵢ + log exposureᵢ.
+    `exact_data` = (rows of X, y) as `Fraction`s (or decimal strings), or a function returning them, for
+    the exact method; by default the shortest decimal of each float. `tol`, `max_iter` tune the
+    iterative methods. `progress` shows a progress line on stderr for iterative fits longer than a
+    second (default: when stderr is a terminal).
     """
+    if isinstance(model, str) and model.lower() in METHODS:
+        model = model.lower()  # built-in names are case-insensitive
     if not isinstance(model, str) or model not in METHODS:
         # every other model (a model file, a Model, wls, probit, ...) is fitted from its planned derivation
         from derive.fitting.model_fit import fit_model
         return fit_model(model, X, y, method, values=values, weights=weights, names=names, tol=tol, max_iter=max_iter)
     if method not in METHODS[model]:
         raise NotSupported(f"method {method!r} does not apply to {model}; use one of: {', '.join(METHODS[model])}")
-    X, y, names = _validated(X, y, names)
+    if model in IID:
+        if y is not None or data is not None:
+            raise DataError(f"{model} is fitted to a sample: derive.fit({model!r}, x) with the observations only")
+        from derive.fitting.iid_fitting import fit_iid
+        return fit_iid(model, X, frame_names(X, names))
+    if data is not None or formula is not None:
+        if data is None or formula is None or X is not None or y is not None:
+            raise DataError("give data= and formula= together (instead of X and y)")
+        from derive.fitting.data import frame_design
+        design = frame_design(data, formula=formula)
+        X, y, names = design.X, design.y, design.names
+        exact_data = exact_data or (lambda: design.exact_data)
+    elif X is None or y is None:
+        raise DataError("give X and y (or data= and formula=)")
     if model == "ridge":
         if lam is None or not np.isfinite(lam) or lam < 0:
             raise DataError("ridge needs its penalty λ ≥ 0: give --lam on the command line, lam= in Python")
     elif lam is not None:
         raise NotSupported(f"lam (the ridge penalty) does not apply to {model}")
+    if weights is not None and model not in ("ols", "ridge"):
+        raise NotSupported(f"weights apply to ols and ridge (weighted least squares), not to {model}")
+    if (offset is not None or exposure is not None) and model != "poisson":
+        raise NotSupported(f"an offset or exposure applies to poisson, not to {model}")
+    if is_dask(X) or is_dask(y):
+        if weights is not None or offset is not None or exposure is not None:
+            raise NotSupported("weights, offsets and exposures are not supported for dask data yet")
+        from derive.fitting.chunked import fit_chunked
+        return fit_chunked(model, X, y, method, lam, names, tol, max_iter)
+    if model == "softmax":  # y holds class labels, of any kind
+        X, _, names = _validated(X, np.zeros(len(X)), names)
+        from derive.fitting.softmax_fitting import fit_softmax
+        return fit_softmax(X, np.asarray(y).reshape(-1), names, tol, max_iter, progress)
+    X, y, names = _validated(X, y, names)
+    if weights is not None:
+        return fit_weighted(model, X, y, weights, method, lam, names)
     if model in ("ols", "ridge"):
         return fit_linear(model, X, y, method, lam, names, exact_data)
-    return fit_glm(model, X, y, method, names, tol, max_iter, progress)
+    return fit_glm(model, X, y, method, names, tol, max_iter, progress, _offset(offset, exposure, len(y)))
+
+
+def _offset(offset, exposure, n):
+    """offset + log(exposure), checked: finite, one per row, exposures > 0 (None when neither is given)."""
+    total = None
+    for values, what in ((offset, "offset"), (exposure, "exposure")):
+        if values is None:
+            continue
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if len(values) != n:
+            raise DataError(f"{len(values)} {what} values for {n} rows")
+        bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if what == "exposure" else False))
+        if bad.size:
+            need = "finite and > 0" if what == "exposure" else "finite"
+            raise DataError(f"every {what} must be {need}; {what} {float(values[bad[0]])!r} at row {bad[0] + 1}")
+        term = np.log(values) if what == "exposure" else values
+        total = term if total is None else total + term
+    return total
+
+
+def is_dask(value) -> bool:
+    return type(value).__module__.split(".")[0] == "dask"
+
+
+def frame_names(X, names):
+    """Coefficient names: as given, else a DataFrame's column names (`sm.add_constant(df)` gives
+    "const"), else x1, x2, ..."""
+    if names is None and hasattr(X, "columns"):
+        return [str(c) for c in X.columns]
+    return names
 
 
 def _validated(X, y, names):
+    names = frame_names(X, names)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     if X.ndim == 1:

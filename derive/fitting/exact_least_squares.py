@@ -48,6 +48,8 @@ def fraction(value) -> Fraction:
 
 
 def _exact_values(X, y, exact_data):
+    if callable(exact_data):  # computed only now that the exact method needs it
+        exact_data = exact_data()
     if exact_data is None:  # the shortest decimal that reads back as each float: what was typed
         return [[fraction(v) for v in row] for row in X.tolist()], [fraction(v) for v in y.tolist()]
     rows, targets = exact_data

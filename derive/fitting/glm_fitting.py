@@ -2,29 +2,74 @@
 gradient and Hessian; standard errors √diag(H⁻¹) from the Cholesky factor of the Hessian at the optimum."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
+import sympy as sp
 
-from derive.errors import DataError
+from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
-from derive.fitting.codegen import lambdify_results
-from derive.fitting.design_columns import check_collinear, constant_column
+from derive.fitting.codegen import derived_results, lambdify, lambdify_results
+from derive.fitting.design_columns import check_collinear, constant_column, power_of_two_scale
 from derive.fitting.progress import Progress
 from derive.fitting.result import FitResult
 from derive.fitting.separation import check_quasi_separation, check_separation
 from derive.fitting.triangular import solve_lower, solve_upper
 
 
-def fit_glm(model, X, y, method, names, tol, max_iter, progress) -> FitResult:
+def fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -> FitResult:
+    """`offset` (Poisson): a known term of the linear predictor, log μ = Xβ + offset. Columns with values
+    near 1e±300 are fitted scaled by powers of two (exactly), and the coefficients scaled back."""
+    scale = power_of_two_scale(np.max(np.abs(X), axis=0))
+    if np.all(scale == 1):
+        return _fit_glm(model, X, y, method, names, tol, max_iter, progress, offset)
+    result = _fit_glm(model, X / scale, y, method, names, tol, max_iter, progress, offset)
+    result.coef = result.coef / scale
+    if result.std_errors is not None:
+        result.std_errors = result.std_errors / scale
+    return result
+
+
+def _fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -> FitResult:
     _check_targets(model, y)
-    beta = _starting_point(model, X, y)
+    beta = _starting_point(model, X, y, offset)
     if method in ("auto", "newton"):
-        result = _newton(model, X, y, beta, names, tol or 1e-8, max_iter or 100, progress)
+        if offset is None:
+            functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
+            evaluate = lambda b: functions(b, X, y)  # noqa: E731
+        else:
+            with_offset = offset_functions(model)
+            evaluate = lambda b: with_offset(b, X, y, offset)  # noqa: E731
+        result = newton(model, evaluate, beta, names, tol or 1e-8, max_iter or 100, progress, (X, y))
+    elif offset is not None:
+        raise NotSupported("gradient descent with an offset or exposure is not implemented: use --method newton")
     else:
         result = _gradient_descent(model, X, y, beta, names, tol or 1e-6, max_iter or 100_000, progress)
-    _add_likelihood(model, result, X, y)
+    if offset is not None:
+        # The derived loss with Xβ + o in place of Xβ lacks the constant −yᵀo: the loss is restored.
+        constant = float(y @ offset)
+        result.loss -= constant
+        result.history = [h - constant for h in result.history]
+        result.notes.append("offset: log μ = Xβ + offset (its coefficient fixed at 1)")
+    _add_likelihood(model, result, X, y, offset)
     return result
+
+
+OFFSET = sp.MatrixSymbol("offset", S.X.shape[0], 1)
+
+
+@functools.lru_cache(maxsize=None)
+def offset_functions(model):
+    """The derived loss, gradient and Hessian with the linear predictor Xβ replaced by Xβ + offset (what
+    β sees is unchanged: the offset only shifts the predictor); NotSupported if the derived results do
+    not hold Xβ as one term to shift."""
+    results = derived_results(model)
+    shift = {S.X * S.beta: S.X * S.beta + OFFSET}
+    exprs = [results[q].xreplace(shift) for q in ("loss", "gradient", "hessian")]
+    if any(OFFSET not in e.free_symbols for e in exprs[1:]):
+        raise NotSupported(f"an offset is not supported for {model}: its derived results do not hold Xβ as a term")
+    return lambdify([*exprs, S.X * S.beta + OFFSET], [S.beta, S.X, S.y, OFFSET], name=f"{model}_with_offset")
 
 
 def _check_targets(model, y):
@@ -44,21 +89,28 @@ def _check_targets(model, y):
             raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
 
 
-def _starting_point(model, X, y):
+def _starting_point(model, X, y, offset=None):
     """The intercept-only fit when X has a constant column (zero otherwise): Newton starts close."""
     beta = np.zeros(X.shape[1])
     c = constant_column(X)
     if c is not None:
         mean = y.mean()
-        beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(mean)) / X[0, c]
+        if model == "logistic":
+            beta[c] = math.log(mean / (1 - mean)) / X[0, c]
+        else:  # Σ exp(β₀ + oᵢ) = Σ yᵢ
+            exposure = len(y) if offset is None else float(np.exp(offset).sum())
+            beta[c] = math.log(y.sum() / exposure) / X[0, c]
     return beta
 
 
-def _newton(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
-    functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
+def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> FitResult:
+    """Newton's method from `beta` on `evaluate(β)` = (loss, gradient, Hessian, Xβ): the derived results
+    at β, computed in memory or summed over chunks. With `data` = (X, y) in memory, separated classes
+    and collinear columns are diagnosed by name."""
+    X, y = data if data is not None else (None, None)
     history, warnings = [], []
     bar = Progress(progress, max_iter)
-    loss, gradient, hessian, eta = functions(beta, X, y)
+    loss, gradient, hessian, eta = evaluate(beta)
     converged, iteration, halvings = False, 0, 0
     step = None
     while True:
@@ -70,21 +122,21 @@ def _newton(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
             if halvings > 50:
                 warnings.append("Newton's method could not decrease the loss further")
                 beta = beta - step
-                loss, gradient, hessian, eta = functions(beta, X, y)
+                loss, gradient, hessian, eta = evaluate(beta)
                 break
             step = step / 2
             beta = beta - step
-            loss, gradient, hessian, eta = functions(beta, X, y)
+            loss, gradient, hessian, eta = evaluate(beta)
             continue
         halvings = 0
         history.append(loss)
         bar.update(iteration, loss)
-        if model == "logistic":
-            check_separation(eta.reshape(-1), y, beta, names)
+        if model == "logistic" and data is not None:
+            check_separation(X, eta.reshape(-1), y, beta, names)
         try:
             factor, scale = _hessian_factor(hessian, X, names)
         except DataError:
-            if model == "logistic":  # a flat direction: name it if it separates the classes
+            if model == "logistic" and data is not None:  # a flat direction: name it if it separates the classes
                 check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
             raise
         scaled_gradient = solve_lower(factor, gradient / scale)
@@ -92,13 +144,14 @@ def _newton(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
         step = -solve_upper(factor.T, scaled_gradient) / scale
         if decrement <= tol or iteration >= max_iter:
             converged = decrement <= tol
-            if converged:  # the last step costs nothing and squares the remaining error
+            if converged:  # the last step squares the remaining error; the statistics are taken there
                 beta = beta + step
                 iteration += 1
+                loss, gradient, hessian, eta = evaluate(beta)
             break
         beta = beta + step
         iteration += 1
-        loss, gradient, hessian, eta = functions(beta, X, y)
+        loss, gradient, hessian, eta = evaluate(beta)
     bar.close()
     std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian, names)
     if not converged:
@@ -127,7 +180,7 @@ def _gradient_descent(model, X, y, beta, names, tol, max_iter, progress) -> FitR
             converged = True
             break
         if model == "logistic" and iteration % 100 == 0:
-            check_separation(eta.reshape(-1), y, T @ gamma, names)
+            check_separation(X, eta.reshape(-1), y, T @ gamma, names)
         while True:
             candidate = gamma - step * direction
             new_loss, new_gradient, new_eta = functions(T @ candidate, X, y)
@@ -174,7 +227,7 @@ def _standard_errors(model, X, y, beta, eta, hessian, names):
     the derived Hessian H at the optimum β; DataError when H is singular because columns are collinear
     or (logistic) the classes are quasi-completely separated, for then the standard errors mean nothing."""
     factor, scale = _hessian_factor(hessian, X, names)
-    if model == "logistic":
+    if model == "logistic" and X is not None:
         check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
     L_inv = solve_lower(factor, np.eye(len(factor)))
     std_errors = np.sqrt(np.einsum("ij,ij->j", L_inv, L_inv)) / scale
@@ -192,21 +245,30 @@ def _hessian_factor(H, X, names):
             return L, scale
     except np.linalg.LinAlgError:
         pass
-    # Singular or nearly: a rank-revealing check on X itself says which columns are to blame.
-    Rx = np.linalg.qr(X, mode="r")
-    check_collinear(Rx, np.linalg.norm(X, axis=0), names, None)
+    # Singular or nearly: a rank-revealing check on X itself (when in memory) says which columns are to blame.
+    if X is not None:
+        Rx = np.linalg.qr(X, mode="r")
+        check_collinear(Rx, np.linalg.norm(X, axis=0), names, None)
     raise DataError("the Hessian is singular at these coefficients: some fitted probabilities or rates are 0 "
                     "or 1 (separated classes?), so the coefficients are not identifiable")
 
 
-def _add_likelihood(model, result: FitResult, X, y):
+def _add_likelihood(model, result: FitResult, X, y, offset=None):
     """Log-likelihood and deviance from the loss (the derived Poisson loss omits Σ log yᵢ!)."""
+    result.nobs = len(y)
     if model == "logistic":
         result.loglike = -result.loss
         result.deviance = 2 * result.loss
         return
-    mu = np.exp(X @ result.coef)
-    log_factorials = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, int(y.max()) + 1)))])
-    result.loglike = -result.loss - float(log_factorials[y.astype(int)].sum())
+    log_factorials, result.deviance = poisson_likelihood_terms(result.coef, X, y, offset)
+    result.loglike = -result.loss - log_factorials
+
+
+def poisson_likelihood_terms(beta, X, y, offset=None) -> tuple[float, float]:
+    """Σ log yᵢ! (by lgamma, once per distinct count) and the deviance 2Σ[yᵢ log(yᵢ/μᵢ) − (yᵢ − μᵢ)]:
+    sums over the rows, so that chunks of rows can be added."""
+    mu = np.exp(X @ beta + (0 if offset is None else offset))
+    counts, repeats = np.unique(y, return_counts=True)
+    log_factorials = sum(k * math.lgamma(c + 1) for c, k in zip(counts.tolist(), repeats.tolist()))
     positive = y > 0
-    result.deviance = 2 * float(np.sum(y[positive] * np.log(y[positive] / mu[positive])) - np.sum(y - mu))
+    return log_factorials, 2 * float(np.sum(y[positive] * np.log(y[positive] / mu[positive])) - np.sum(y - mu))

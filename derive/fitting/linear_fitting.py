@@ -9,7 +9,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from derive.fitting.design_columns import constant_column
+from derive.errors import DataError, NotSupported
+from derive.fitting.design_columns import constant_column, power_of_two_scale
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
     LeastSquaresSolution,
@@ -25,6 +26,40 @@ ILL_CONDITIONED = 1e8
 
 
 def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
+    """The fit on the data scaled by powers of two (exact in binary floating point: no digit is lost),
+    so that values near 1e±300 neither overflow nor look constant, then the result in the data's units."""
+    column_scale = np.ones(X.shape[1]) if lam else power_of_two_scale(np.max(np.abs(X), axis=0))  # λ‖β‖² fixes β's units
+    y_scale = power_of_two_scale(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
+    if np.all(column_scale == 1) and y_scale == 1:
+        return _fit_linear(model, X, y, method, lam, names, exact_data)
+    def scaled_exact():  # the exact data (by default the shortest decimals of the unscaled floats), scaled
+        data = exact_data() if callable(exact_data) else exact_data
+        rows, targets = data if data is not None else (
+            [[fraction(v) for v in row] for row in X.tolist()], [fraction(v) for v in y.tolist()])
+        factors = [fraction(1 / s) for s in column_scale]
+        return ([[Fraction(v) * f for v, f in zip(row, factors)] for row in rows],
+                [Fraction(v) * fraction(1 / y_scale) for v in targets])
+    with np.errstate(over="ignore"):
+        result = _fit_linear(model, X / column_scale, y / y_scale, method, lam, names,
+                             scaled_exact)
+        units = y_scale / column_scale
+        result.coef = result.coef * units
+        if result.std_errors is not None:
+            result.std_errors = result.std_errors * units
+        result.loss *= y_scale ** 2
+        if result.residual_sd is not None:
+            result.residual_sd *= y_scale
+        if result.loglike is not None:
+            result.loglike -= len(y) * math.log(float(y_scale))
+    values = [result.loss, *result.coef, *(result.std_errors if result.std_errors is not None else [])]
+    if not np.all(np.isfinite(values)):
+        raise DataError("the fit's values are too large to fit in double precision (at most about 1.8e308): "
+                        "y is too large for its residual sum of squares to be represented; rescale y (divide it by a "
+                        "power of ten)")
+    return result
+
+
+def _fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
     n, d = X.shape
     if method == "auto":
         method = "exact" if n * d * d <= EXACT_WORK_LIMIT else "qr"
@@ -63,8 +98,10 @@ def _linear_result(model, X, y, lam, names, s: LeastSquaresSolution) -> FitResul
         warnings.append("no residual degrees of freedom (as many rows as parameters): no standard errors")
     total = _total_sum_of_squares(y, intercept, s)
     r_squared = None if total == 0 else float(1 - rss / total)
+    # The Gaussian log-likelihood at the MLE σ̂² = RSS/n, as statsmodels' OLS reports it.
+    loglike = -n / 2 * (math.log(2 * math.pi * float(rss) / n) + 1) if model == "ols" and rss > 0 else None
     return FitResult(model, s.method, names, s.coef, std_errors, True, None, loss, residual_sd, r_squared,
-                     condition_number=s.condition_number, lam=lam, warnings=warnings)
+                     loglike=loglike, condition_number=s.condition_number, lam=lam, warnings=warnings, nobs=n)
 
 
 def _sqrt(value) -> float:
@@ -85,3 +122,32 @@ def _total_sum_of_squares(y, intercept, s: LeastSquaresSolution):
         return total - sum(values) ** 2 / len(values) if intercept else total
     centred = y - y.mean() if intercept else y
     return float(centred @ centred)
+
+
+def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
+    """Weighted least squares, Σ wᵢ(yᵢ − xᵢᵀβ)² (+ λ‖β‖²): least squares of √w·y on √w·X, with the
+    statistics statsmodels' WLS reports (R² about the weighted mean, the log-likelihood of yᵢ ~ N(xᵢᵀβ, σ²/wᵢ))."""
+    weights = np.asarray(weights, dtype=float).reshape(-1)
+    if len(weights) != len(y):
+        raise DataError(f"{len(weights)} weights for {len(y)} rows")
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if bad.size:
+        raise DataError(f"weights must be finite and ≥ 0; weight {float(weights[bad[0]])!r} at row {bad[0] + 1}")
+    if not np.any(weights > 0):
+        raise DataError("every weight is 0: no row takes part in the fit")
+    if method == "exact":
+        raise NotSupported("exact arithmetic with weights is not implemented (√w is irrational): "
+                           "use --method qr or cholesky")
+    root = np.sqrt(weights)
+    result = fit_linear(model, X * root[:, None], y * root, "qr" if method == "auto" else method, lam, names, None)
+    rss = result.loss - (lam * float(result.coef @ result.coef) if lam else 0.0)
+    if constant_column(X) is not None:
+        mean = float(weights @ y / weights.sum())
+        total = float(weights @ (y - mean) ** 2)
+    else:
+        total = float(weights @ (y * y))
+    result.r_squared = None if total == 0 else 1 - rss / total
+    if result.loglike is not None:
+        result.loglike = result.loglike + 0.5 * float(np.sum(np.log(weights))) if np.all(weights > 0) else None
+    result.notes.append("weighted least squares: the loss is Σ wᵢ(yᵢ − xᵢᵀβ)²")
+    return result

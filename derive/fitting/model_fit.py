@@ -233,7 +233,8 @@ def _newton(P, data, names, tol, max_iter):
                             "along the Newton direction)")
         theta, loss, g, H = trial, trial_loss, trial_g, trial_H
         if observed is not None:
-            check_separation(data[_data_matrix(P)] @ theta, observed, theta, names)
+            design = data[_data_matrix(P)]
+            check_separation(design, design @ theta, observed, theta, names)
         if decrement < tol:
             return {p: theta}, iteration, True
     return {p: theta}, max_iter, False

@@ -6,11 +6,11 @@ from derive.errors import DataError
 from derive.fitting.triangular import solve_lower, solve_upper
 
 
-def check_separation(eta, y, beta, names):
+def check_separation(X, eta, y, beta, names):
     """If Xβ > 0 exactly where y = 1, the classes are linearly separated and the likelihood has no maximum."""
     positive = eta > 0
     if np.all(positive == (y == 1)) and np.all(eta != 0):
-        raise DataError(_separation_message(beta, names, quasi=False))
+        raise DataError(_separation_message(X, y, beta, names, quasi=False))
 
 
 def check_quasi_separation(X, eta, y, beta, hessian, names):
@@ -32,16 +32,43 @@ def check_quasi_separation(X, eta, y, beta, hessian, names):
     running = flat @ (flat.T @ (L.T @ (scale * beta)))
     w = running if np.linalg.norm(running) > 0 else flat[:, 0]
     direction = solve_upper(L.T, w) / scale
-    raise DataError(_separation_message(direction * np.sign(direction @ beta), names, quasi=True))
+    raise DataError(_separation_message(X, y, direction * np.sign(direction @ beta), names, quasi=True))
 
 
-def _separation_message(beta, names, quasi):
-    direction = beta / np.max(np.abs(beta))
-    terms = [(w, name) for w, name in zip(direction, names) if abs(w) > 1e-4]  # rounding noise left out
-    terms.sort(key=lambda t: t[0] < 0)  # positive terms first: 0.4·x − 1·intercept, as one writes it
-    text = " ".join(f"{'−' if w < 0 else '+'} {abs(w):.4g}·{name}" for w, name in terms)
-    terms = text[2:] if text.startswith("+ ") else "−" + text[2:]
+def _separation_message(X, y, direction, names, quasi):
+    w = printable_direction(X, y, direction, quasi)
+    if w is None:
+        where = "a direction of the coefficients (too long to print) separates them"
+    else:
+        terms = [(v, name) for v, name in zip(w, names) if v != 0]
+        terms.sort(key=lambda t: t[0] < 0)  # positive terms first: 0.4·x − 1·intercept, as one writes it
+        text = " ".join(f"{'−' if v < 0 else '+'} {repr(abs(float(v))).removesuffix('.0')}·{name}" for v, name in terms)
+        where = (text[2:] if text.startswith("+ ") else "−" + text[2:]) + \
+            f" > 0 {'almost ' if quasi else ''}exactly when y = 1"
     kind = "quasi-completely separated" if quasi else "perfectly separated"
-    return (f"the classes are {kind}: {terms} > 0 {'almost ' if quasi else ''}exactly when y = 1, so the "
-            "coefficients grow without bound (no maximum-likelihood estimate); drop or merge the separating "
-            "columns, or use a penalised model")
+    return (f"the classes are {kind}: {where}, so the coefficients grow without bound (no maximum-likelihood "
+            "estimate); drop or merge the separating columns, or use a penalised model")
+
+
+def printable_direction(X, y, direction, quasi):
+    """The direction rounded to as few significant digits as still separate the classes (checked on
+    every row), with the terms whose largest contribution |wⱼ|·max|xⱼ| is negligible left out where that
+    too keeps the separation; None if no rounding separates (then no direction is printed)."""
+    scale = np.max(np.abs(X), axis=0)
+    w = direction / np.max(np.abs(direction))  # the largest coefficient is ±1
+    largest = np.max(np.abs(w) * scale)
+    for digits in range(3, 18):
+        rounded = np.array([float(f"{v:.{digits}g}") for v in w])
+        for cutoff in (1e-6 * largest, 0.0):
+            candidate = np.where(np.abs(rounded) * scale > cutoff, rounded, 0.0)
+            if separates(X, y, candidate, quasi):
+                return candidate
+    return None
+
+
+def separates(X, y, w, quasi) -> bool:
+    """Whether Xw > 0 exactly where y = 1 (quasi: Xw ≥ 0 where y = 1 and ≤ 0 where y = 0, up to rounding)."""
+    margin = (X @ w) * np.where(y == 1, 1.0, -1.0)
+    if not quasi:
+        return bool(np.all(margin > 0))
+    return bool(np.all(margin >= -1e-9 * (np.abs(X) @ np.abs(w))))
