@@ -23,6 +23,9 @@ REGISTRY: dict[str, tuple] = {
     "poisson": ("poisson", {}),
     "softmax": ("softmax", {}),
     "mvn": ("mvn", {}),
+    "categorical": ("constrained", {"name": "categorical"}),
+    "pca": ("constrained", {"name": "pca"}),
+    "min-norm": ("constrained", {"name": "min-norm"}),
 }
 
 DESCRIPTIONS = {
@@ -34,6 +37,9 @@ DESCRIPTIONS = {
     "poisson": "Poisson regression with log link: yᵢ ~ Poisson(exp(xᵢᵀβ))",
     "softmax": "multinomial (softmax) logistic regression, parameters W (d×K)",
     "mvn": "iid multivariate normal sample xᵢ ~ N(μ, Σ): maximum likelihood for μ and Σ",
+    "categorical": "categorical counts c: maximum likelihood p̂ = c/n with a Lagrange multiplier for Σp = 1",
+    "pca": "principal components: max vᵀSv subject to vᵀv = 1 gives Sv = λv, the top eigenvector",
+    "min-norm": "minimum-norm solution of Xw = y (n < d): w = Xᵀ(XXᵀ)⁻¹y, the pseudo-inverse",
 }
 
 

@@ -1,0 +1,284 @@
+"""Constrained optimisation by Lagrange multipliers, and the course's derivations that use it.
+
+The move: to optimise f(v) subject to equality constraints gⱼ(v) = 0, form the Lagrangian
+𝓛 = f + Σⱼ λⱼgⱼ, set its gradient in every variable to zero (in λⱼ that gives back gⱼ = 0), and solve,
+the multipliers included. Three derivations are statements of it:
+
+- `categorical`: the MLE of category probabilities, −cᵀlog p subject to 𝟏ᵀp = 1, gives p̂ = c/Σₖcₖ;
+- `pca`: the direction of largest variance, vᵀSv subject to vᵀv = 1, gives Sv = λv (the top eigenvector);
+- `min-norm`: the shortest solution of an underdetermined system, ½wᵀw subject to Xw = y, gives
+  w = Xᵀ(XXᵀ)⁻¹y, the pseudo-inverse solution.
+
+For inequality constraints hᵢ(v) ≤ 0 the same Lagrangian with multipliers μᵢ ≥ 0 gives the KKT conditions
+(a note on each derivation says so); the stationarity part is this move.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derive.calculus.differentiation import diff
+from derive.calculus.matrix_rules import termwise_gradient
+from derive.core.steps import (
+    AtEigenpair,
+    Derivation,
+    Domains,
+    Equal,
+    IsGradient,
+    Nonnegative,
+    Scaled,
+    Solves,
+    StationaryPoint,
+    counts,
+    dimension,
+    spd,
+)
+from derive.errors import NotSupported
+from derive.expr.algebra import expand
+from derive.expr.functions import Elementwise
+from derive.expr.notation import Notation
+from derive.expr.printing import latex, unicode
+from derive.expr.prose import prose
+from derive.expr.symbols import Diag, Ones, X, d, n, y
+
+KKT_NOTE = ("With inequality constraints hᵢ(v) ≤ 0 as well, the same Lagrangian with multipliers μᵢ ≥ 0 gives "
+            "the KKT conditions: stationarity ∇𝓛 = 0, feasibility hᵢ ≤ 0, μᵢ ≥ 0, and complementary slackness "
+            "μᵢhᵢ = 0 (a constraint that is not tight has multiplier 0).")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """g(v) = 0 with its multiplier (a scalar for a 1×1 constraint, a vector for a system)."""
+
+    residual: sp.Basic
+    multiplier: sp.Basic
+
+
+def lagrange_conditions(D: Derivation, objective, constraints, variables, lagrangian_name: str):
+    """Record 𝓛 = f + Σⱼ λⱼgⱼ and its gradient in each variable and each multiplier; returns
+    (𝓛, {variable or multiplier: gradient}). `lagrangian_name` is 𝓛's argument list, such as "v, λ"."""
+    terms = [objective] + [_times(c.multiplier, c.residual) for c in constraints]
+    lagrangian = sp.MatAdd(*terms)
+    label = Notation(f"𝓛({lagrangian_name})", r"\mathcal{L}(%s)" % _latex_names(variables, constraints))
+    conditions = [part for j, con in enumerate(constraints) for part in ([", "] if j else []) + [con.residual, " = 0"]]
+    D.step("Lagrangian", prose(
+        "To optimise ", objective, " subject to ", *conditions, ", add each constraint times its own multiplier: at a constrained optimum the gradient of the "
+        "objective is a combination of the constraints' gradients, which is what ∇𝓛 = 0 says."),
+        lagrangian, lagrangian, lhs=label)
+    gradients = {}
+    for v in variables:
+        gradient, why = _gradient(lagrangian, v)
+        gradients[v] = D.step(f"stationarity in {_name(v)}", why, lagrangian, gradient, check=IsGradient(v),
+                              lhs=Notation(f"∇_{_name(v)} 𝓛", r"\nabla_{%s} \mathcal{L}" % _latex(v)))
+    for c in constraints:
+        gradients[c.multiplier] = D.step(
+            f"stationarity in {_name(c.multiplier)}", prose(
+                "𝓛 is linear in the multiplier ", c.multiplier, ": its derivative is the constraint itself, so "
+                "setting it to zero gives back ", c.residual, " = 0."),
+            lagrangian, c.residual, check=IsGradient(c.multiplier),
+            lhs=Notation(f"∂𝓛/∂{_name(c.multiplier)}", r"\frac{\partial \mathcal{L}}{\partial %s}" % _latex(c.multiplier)))
+    return lagrangian, gradients
+
+
+def _times(multiplier, residual):
+    if getattr(multiplier, "is_Matrix", False):
+        return sp.MatMul(multiplier.T, residual)
+    return sp.MatMul(multiplier, residual)
+
+
+def _gradient(expr, v):
+    """(∇_v expr, the sentence saying how): term by term from the identity table, else by differentials."""
+    found = termwise_gradient(expand(expr), v)
+    if found is not None:
+        gradient, identities = found
+        return gradient, "Differentiate term by term (" + "; ".join(f"{i.name}, {i.source}" for i in identities) + ")."
+    return diff(expr, v).result, prose("Take the differential of 𝓛 in ", v, " and read the gradient off "
+                                       "d𝓛 = gᵀd", v, " (derive diff shows each rule).")
+
+
+def _name(v) -> str:
+    return unicode(v)
+
+
+def _latex(v) -> str:
+    return latex(v)
+
+
+def _latex_names(variables, constraints) -> str:
+    return ", ".join(_latex(v) for v in list(variables) + [c.multiplier for c in constraints])
+
+
+# ---------------------------------------------------------------------------------------------------
+# categorical: p̂ₖ = cₖ / Σⱼcⱼ
+# ---------------------------------------------------------------------------------------------------
+K = sp.Symbol("K", integer=True, positive=True)
+k = sp.Symbol("k", integer=True)
+c = sp.MatrixSymbol("c", K, 1)
+p = sp.MatrixSymbol("p", K, 1)
+multiplier = sp.Symbol("lambda", real=True)
+
+
+def _probabilities(rng, shape):
+    """A point of the simplex's interior: positive entries (the constraint 𝟏ᵀp = 1 is the Lagrangian's job)."""
+    return rng.uniform(0.2, 1.0, shape)
+
+
+def _positive_counts(rng, shape):
+    return counts(rng, shape) + 1.0   # every category seen at least once, so p̂ₖ > 0
+
+
+def categorical(form: str = "matrix", dim: int | None = None) -> Derivation:
+    _matrix_form_only("categorical", form)
+    D = Derivation("Categorical maximum likelihood (a Lagrange multiplier for Σp = 1)", model="categorical",
+                   form=form, domains=Domains({"K": dimension(2, 6), "c": _positive_counts, "p": _probabilities}))
+    D.symbols = [(c, "the counts: cₖ observations fell in category k, k = 1…K"),
+                 (p, "the category probabilities, pₖ > 0 with Σₖ pₖ = 1"), (multiplier, "the Lagrange multiplier")]
+    D.section("The likelihood")
+    ones = Ones(K, 1)
+    total = sp.Sum(sp.Indexed(sp.IndexedBase("c", shape=(K,)), k), (k, 1, K))
+    loss = sp.MatMul(-1, c.T, Elementwise("log", p))
+    D.step("negative log-likelihood", prose(
+        "Each observation in category k has probability pₖ, so the likelihood is Πₖ pₖ^cₖ and the negative "
+        "log-likelihood is −Σₖ cₖ log pₖ, written with the elementwise log as ", loss, "."), loss, loss,
+           lhs=Notation("ℓ(p)", r"\ell(p)"))
+    D.section("The Lagrangian and its stationary point")
+    constraint = Constraint(sp.MatAdd(ones.T * p, -sp.OneMatrix(1, 1)), multiplier)
+    lagrangian, gradients = lagrange_conditions(D, loss, [constraint], [p], "p, λ")
+    gradient = D.step("the textbook form", "Entry k of the gradient is −cₖ/pₖ + λ: the vector c divided entrywise "
+                      "by p is diag(p)⁻¹c.", gradients[p], sp.MatAdd(sp.MatMul(multiplier, ones),
+                                                                       -sp.MatMul(sp.Inverse(Diag(p)), c)),
+                      lhs=Notation("∇_p 𝓛", r"\nabla_{p} \mathcal{L}"))
+    stationary = D.step("set the gradient to zero", "At the constrained optimum ∇_p 𝓛 = 0: cₖ/pₖ = λ for every k.",
+                        gradient, sp.Eq(gradient, sp.ZeroMatrix(K, 1), evaluate=False), relation="")
+    in_multiplier = D.step("solve for p", "pₖ = cₖ/λ: every probability is proportional to its count, with one "
+                           "constant λ still to find.", stationary, sp.MatMul(1 / multiplier, c), check=Solves(p),
+                           lhs=Notation("p", "p"))
+    feasibility = sp.Eq(sp.MatAdd(sp.MatMul(1 / multiplier, ones.T, c), -sp.OneMatrix(1, 1)), sp.ZeroMatrix(1, 1),
+                        evaluate=False)
+    D.step("put p into the constraint", "𝟏ᵀp = 1 with p = c/λ gives 𝟏ᵀc/λ = 1.",
+           constraint.residual.subs(p, in_multiplier), feasibility, relation="")
+    D.step("solve for the multiplier", "λ = 𝟏ᵀc = Σₖ cₖ: the multiplier is the number of observations n.",
+           feasibility, total, check=Solves(multiplier), lhs=Notation("λ̂", r"\hat{\lambda}"))
+    solution = sp.MatMul(1 / total, c)
+    D.step("the estimate", "p̂ = c/n, the observed fractions; with λ̂ = n, (p̂, λ̂) is a stationary point of 𝓛 "
+           "in every variable.", lagrangian, sp.Tuple(sp.Eq(p, solution), sp.Eq(multiplier, total)),
+           check=StationaryPoint(), relation="")
+    D.section("Second-order check")
+    u = sp.MatrixSymbol("u", K, 1)
+    curvature = sp.MatMul(u.T, Diag(sp.HadamardProduct(c, sp.HadamardPower(p, -2))), u)
+    D.step("convex", "The Hessian of 𝓛 in p is diag(cₖ/pₖ²), positive definite: the negative log-likelihood is "
+           "convex and the constraint linear, so the stationary point is the global minimum.", curvature, curvature,
+           check=Nonnegative(), lhs=Notation("uᵀ∇²_p 𝓛 u", r"u^{\top} \nabla^{2}_{p} \mathcal{L}\, u"))
+    D.results = {"loss": loss, "lagrangian": lagrangian, "stationarity": gradient, "multiplier": total,
+                 "solution": solution}
+    D.notes.append(KKT_NOTE + " Here pₖ ≥ 0 is never tight (every pₖ = cₖ/n > 0 when cₖ > 0).")
+    return D
+
+
+# ---------------------------------------------------------------------------------------------------
+# pca: max vᵀSv subject to vᵀv = 1 ⇒ Sv = λv
+# ---------------------------------------------------------------------------------------------------
+S = sp.MatrixSymbol("S", d, d)
+v = sp.MatrixSymbol("v", d, 1)
+u = sp.MatrixSymbol("u", d, 1)
+eigenvalue = sp.Symbol("lambda", real=True)
+largest = sp.Symbol("lambda_1", real=True)
+
+
+def pca(form: str = "matrix", dim: int | None = None) -> Derivation:
+    _matrix_form_only("pca", form)
+    D = Derivation("Principal components: the direction of largest variance", model="pca", form=form,
+                   domains=Domains({"d": dimension(2, 6), "S": spd}))
+    D.symbols = [(S, "the d×d sample covariance matrix of the centred data, symmetric and positive semidefinite"),
+                 (v, "a direction, a unit vector"), (eigenvalue, "the Lagrange multiplier")]
+    D.section("The problem")
+    variance = sp.MatMul(v.T, S, v)
+    D.step("variance along v", "The projections of the centred data onto a unit vector v have sample variance "
+           "vᵀSv; the first principal component maximises it over unit vectors.", variance, variance,
+           lhs=Notation("Var(Xv)", r"\operatorname{Var}(Xv)"))
+    D.section("The Lagrangian and its stationary points")
+    constraint = Constraint(sp.MatAdd(sp.OneMatrix(1, 1), -sp.MatMul(v.T, v)), eigenvalue)
+    lagrangian, gradients = lagrange_conditions(D, variance, [constraint], [v], "v, λ")
+    gradient = D.step("S is symmetric", "Sᵀ = S, so (S + Sᵀ)v = 2Sv.", gradients[v],
+                      sp.MatAdd(sp.MatMul(2, S, v), sp.MatMul(-2, eigenvalue, v)),
+                      lhs=Notation("∇_v 𝓛", r"\nabla_{v} \mathcal{L}"))
+    stationary = sp.Eq(gradient, sp.ZeroMatrix(d, 1), evaluate=False)
+    D.step("set the gradient to zero", "At a constrained optimum ∇_v 𝓛 = 0.", gradient, stationary, relation="")
+    eigen = sp.Eq(sp.MatMul(S, v), sp.MatMul(eigenvalue, v), evaluate=False)
+    D.step("the eigenvalue equation", "Divide by 2: the stationary directions are the eigenvectors of S, and the "
+           "multiplier λ is the eigenvalue.", stationary, eigen, check=Scaled(sp.Rational(1, 2)), relation="")
+    D.step("every eigenpair is stationary", "For each unit eigenvector v of S with eigenvalue λ, ∇_v 𝓛 = 0 "
+           "holds, and vᵀv = 1 is the other condition.", gradient, sp.ZeroMatrix(d, 1), check=AtEigenpair(S, eigenvalue, v),
+           lhs=Notation("∇_v 𝓛", r"\nabla_{v} \mathcal{L}"))
+    D.section("Which eigenvector")
+    D.step("the variance is the eigenvalue", "At a stationary point vᵀSv = vᵀ(λv) = λvᵀv = λ.", variance,
+           eigenvalue, check=AtEigenpair(S, eigenvalue, v), lhs=Notation("vᵀSv", r"v^{\top} S v"))
+    gap = sp.MatAdd(sp.MatMul(largest, u.T, u), -sp.MatMul(u.T, S, u))
+    D.step("no direction does better", "Write u = Σₖ aₖqₖ in the orthonormal eigenvectors qₖ of S: "
+           "uᵀSu = Σₖ λₖaₖ² ≤ λ₁Σₖ aₖ² = λ₁uᵀu. So over unit vectors vᵀSv is largest, λ₁, at the eigenvector of "
+           "the largest eigenvalue.", gap, gap, check=AtEigenpair(S, largest, inner=Nonnegative(), largest=True),
+           lhs=Notation("λ₁uᵀu − uᵀSu", r"\lambda_{1} u^{\top} u - u^{\top} S u"))
+    D.results = {"objective": variance, "lagrangian": lagrangian, "stationarity": gradient,
+                 "eigen_equation": S * v - eigenvalue * v}
+    D.notes.append("The k-th principal component maximises vᵀSv over unit vectors orthogonal to the first k − 1: "
+                   "one more multiplier per orthogonality constraint gives the k-th eigenvector. Numerically, take "
+                   "the SVD of the centred data matrix, never the eigenvectors of a formed XᵀX.")
+    D.notes.append(KKT_NOTE)
+    return D
+
+
+# ---------------------------------------------------------------------------------------------------
+# min-norm: min ½wᵀw subject to Xw = y ⇒ w = Xᵀ(XXᵀ)⁻¹y
+# ---------------------------------------------------------------------------------------------------
+w = sp.MatrixSymbol("w", d, 1)
+nu = sp.MatrixSymbol("nu", n, 1)
+
+
+def min_norm(form: str = "matrix", dim: int | None = None) -> Derivation:
+    _matrix_form_only("min-norm", form)
+    # n < d in every draw: more unknowns than equations, and a random X has full row rank.
+    D = Derivation("The minimum-norm solution of an underdetermined system", model="min-norm", form=form,
+                   domains=Domains({"n": dimension(2, 4), "d": dimension(5, 8)}))
+    D.symbols = [(X, "n×d, with n < d and full row rank: Xw = y has infinitely many solutions"),
+                 (y, "n×1 right-hand side"), (w, "d×1 unknown"), (nu, "n×1 vector of Lagrange multipliers")]
+    D.section("The problem and its Lagrangian")
+    objective = sp.MatMul(sp.Rational(1, 2), w.T, w)
+    constraint = Constraint(sp.MatAdd(y, -sp.MatMul(X, w)), nu)
+    lagrangian, gradients = lagrange_conditions(D, objective, [constraint], [w], "w, ν")
+    D.section("Solving the stationarity conditions")
+    stationary = sp.Eq(gradients[w], sp.ZeroMatrix(d, 1), evaluate=False)
+    D.step("set ∇_w 𝓛 to zero", "The minimiser is a combination of the rows of X.", gradients[w], stationary,
+           relation="")
+    in_multiplier = D.step("solve for w", "w = Xᵀν.", stationary, sp.MatMul(X.T, nu), check=Solves(w),
+                           lhs=Notation("w", "w"))
+    feasible = sp.Eq(y, sp.MatMul(X, X.T, nu), evaluate=False)
+    D.step("put w into the constraint", "Xw = y with w = Xᵀν gives XXᵀν = y.",
+           constraint.residual.subs(w, in_multiplier), feasible, relation="")
+    multipliers = sp.MatMul(sp.Inverse(sp.MatMul(X, X.T)), y)
+    D.step("solve for the multipliers", "XXᵀ (n×n) is invertible when X has full row rank.", feasible, multipliers,
+           check=Solves(nu), lhs=Notation("ν̂", r"\hat{\nu}"))
+    solution = sp.MatMul(X.T, sp.Inverse(sp.MatMul(X, X.T)), y)
+    D.step("the minimum-norm solution", "w = Xᵀν̂ = Xᵀ(XXᵀ)⁻¹y = X⁺y, the pseudo-inverse applied to y; "
+           "(ŵ, ν̂) is a stationary point of 𝓛.", lagrangian, sp.Tuple(sp.Eq(w, solution), sp.Eq(nu, multipliers)),
+           check=StationaryPoint(), relation="")
+    D.step("it solves the system", "Xŵ = XXᵀ(XXᵀ)⁻¹y = y.", sp.MatMul(X, solution), y, check=Equal(),
+           lhs=Notation("Xŵ", r"X\hat{w}"))
+    D.results = {"lagrangian": lagrangian, "stationarity": gradients[w], "solution": solution}
+    D.notes.append("The objective is strictly convex and the constraint linear, so this stationary point is the "
+                   "minimum: any other solution is ŵ + z with Xz = 0, and ‖ŵ + z‖² = ‖ŵ‖² + ‖z‖² because ŵ = Xᵀν̂ "
+                   "is orthogonal to z.")
+    return D
+
+
+def _matrix_form_only(name: str, form: str) -> None:
+    if form != "matrix":
+        raise NotSupported(f"no form {form!r} for {name}: it is derived in matrix notation only (forms: matrix)")
+
+
+DERIVATIONS = {"categorical": categorical, "pca": pca, "min-norm": min_norm}
+
+
+def derivation(form: str = "matrix", dim: int | None = None, *, name: str) -> Derivation:
+    return DERIVATIONS[name](form, dim)
+
