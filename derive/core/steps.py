@@ -401,18 +401,19 @@ class ExpectedValues(Check):
 
 
 class Proportional(Check):
-    """before ∝ after as functions of the variables (densities): log before − log after is free of them,
-    so their derivatives along a random direction agree."""
+    """before ∝ after as densities in the variables: log before − log after is free of them, so the
+    derivatives of the two logs along a random direction agree. With logs=True the sides are log-densities."""
 
-    def __init__(self, *variables):
+    def __init__(self, *variables, logs: bool = False):
         super().__init__()
-        self.variables = variables
+        self.variables, self.logs = variables, logs
 
     def values(self, before, after, env):
         rng = np.random.default_rng(len(env))
         moved = {v.name: rng.standard_normal(np.shape(env[v.name])) for v in self.variables}
-        return (directional_derivative(sp.log(before), env, moved),
-                directional_derivative(sp.log(after), env, moved))
+        log = (lambda e: e) if self.logs else sp.log
+        return (directional_derivative(log(before), env, moved),
+                directional_derivative(log(after), env, moved))
 
 
 class StationaryPoint(Check):

@@ -26,6 +26,13 @@ REGISTRY: dict[str, tuple] = {
     "categorical": ("constrained", {"name": "categorical"}),
     "pca": ("constrained", {"name": "pca"}),
     "min-norm": ("constrained", {"name": "min-norm"}),
+    "random-vectors": ("expectations", {"name": "random-vectors"}),
+    "sigma2-bias": ("expectations", {"name": "sigma2-bias"}),
+    "ols-moments": ("expectations", {"name": "ols-moments"}),
+    "bias-variance": ("expectations", {"name": "bias-variance"}),
+    "bayes-gaussian": ("bayes", {"name": "bayes-gaussian"}),
+    "bayes-linear": ("bayes", {"name": "bayes-linear"}),
+    "beta-bernoulli": ("bayes", {"name": "beta-bernoulli"}),
 }
 
 DESCRIPTIONS = {
@@ -40,6 +47,13 @@ DESCRIPTIONS = {
     "categorical": "categorical counts c: maximum likelihood p̂ = c/n with a Lagrange multiplier for Σp = 1",
     "pca": "principal components: max vᵀSv subject to vᵀv = 1 gives Sv = λv, the top eigenvector",
     "min-norm": "minimum-norm solution of Xw = y (n < d): w = Xᵀ(XXᵀ)⁻¹y, the pseudo-inverse",
+    "random-vectors": "expectations of a random vector: E[Ax + b] = Aμ + b, E[xxᵀ] = Σ + μμᵀ, Var(aᵀx) = aᵀΣa",
+    "sigma2-bias": "the maximum-likelihood variance is biased: E[σ̂²] = (n − 1)σ²/n",
+    "ols-moments": "least squares is unbiased: E[β̂] = β and Cov(β̂) = σ²(XᵀX)⁻¹",
+    "bias-variance": "expected squared error of a least-squares prediction = noise + bias² + variance",
+    "bayes-gaussian": "posterior of a Gaussian mean under a Gaussian prior, by completing the square",
+    "bayes-linear": "Bayesian linear regression: β | y ~ N(m, S), S⁻¹ = XᵀX/σ² + I/τ², m = SXᵀy/σ²; MAP = ridge",
+    "beta-bernoulli": "Beta(a, b) prior and Bernoulli data: posterior Beta(a + s, b + n − s)",
 }
 
 
