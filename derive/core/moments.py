@@ -1,7 +1,8 @@
 """Expectations computed exactly: a random vector replaced by a few points with its mean and covariance.
 
-For a random vector x with mean m and covariance C = LLᵀ (dimension k), the 2k points m ± √k·Lᵢ (Lᵢ the
-columns of L), each with weight 1/(2k), have exactly the mean m and the covariance C, and zero third central
+For a random vector x with mean m and covariance C = LLᵀ (dimension k; L = Q√Λ from C's eigendecomposition,
+so a singular C such as that of a one-hot vector is fine), the 2k points m ± √k·Lᵢ (Lᵢ the columns of L),
+each with weight 1/(2k), have exactly the mean m and the covariance C, and zero third central
 moments. So the average of a polynomial over these points *is* its expectation, for every distribution with
 those moments when the polynomial has degree ≤ 2 in x (and for the Gaussian up to degree 3). Every
 expectation identity of the course (linearity, E[xxᵀ] = C + mmᵀ, Var(aᵀx) = aᵀCa, the bias of σ̂², the mean
@@ -35,7 +36,8 @@ class Moments:
         mean = np.real(np.asarray(evaluate(self.mean, env), dtype=complex))
         covariance = np.real(np.atleast_2d(np.asarray(evaluate(self.covariance, env), dtype=complex)))
         k = covariance.shape[0]
-        root = np.linalg.cholesky(covariance) * np.sqrt(k)
+        eigenvalues, eigenvectors = np.linalg.eigh((covariance + covariance.T) / 2)
+        root = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None) * k)
         shape = np.shape(mean) if np.ndim(mean) else ()
         points = []
         for sign in (1.0, -1.0):

@@ -451,3 +451,14 @@ class AtEigenpair(Check):
             at[self.vector.name] = eigenvectors[:, [k]]
         return self.inner.values(before, after, at)
 
+
+class Holds(Check):
+    """after is an inequality (a ≤ b, a < b, a ≥ b, a > b) that holds at every random point; before is what
+    it bounds, for the record."""
+
+    def values(self, before, after, env):
+        left, right = np.real(evaluate(after.lhs, env)), np.real(evaluate(after.rhs, env))
+        slack = right - left if isinstance(after, (sp.LessThan, sp.StrictLessThan)) else left - right
+        tolerance = RTOL * (1 + np.abs(left) + np.abs(right))
+        return np.where(slack >= -tolerance, 0.0, np.nan), np.zeros_like(slack)
+

@@ -33,6 +33,12 @@ REGISTRY: dict[str, tuple] = {
     "bayes-gaussian": ("bayes", {"name": "bayes-gaussian"}),
     "bayes-linear": ("bayes", {"name": "bayes-linear"}),
     "beta-bernoulli": ("bayes", {"name": "beta-bernoulli"}),
+    "projection": ("linear_algebra", {"name": "projection"}),
+    "spectral": ("linear_algebra", {"name": "spectral"}),
+    "svd-least-squares": ("linear_algebra", {"name": "svd-least-squares"}),
+    "descent-lemma": ("optimisation", {"name": "descent-lemma"}),
+    "gd-quadratic": ("optimisation", {"name": "gd-quadratic"}),
+    "sgd-unbiased": ("optimisation", {"name": "sgd-unbiased"}),
 }
 
 DESCRIPTIONS = {
@@ -54,6 +60,12 @@ DESCRIPTIONS = {
     "bayes-gaussian": "posterior of a Gaussian mean under a Gaussian prior, by completing the square",
     "bayes-linear": "Bayesian linear regression: β | y ~ N(m, S), S⁻¹ = XᵀX/σ² + I/τ², m = SXᵀy/σ²; MAP = ridge",
     "beta-bernoulli": "Beta(a, b) prior and Bernoulli data: posterior Beta(a + s, b + n − s)",
+    "projection": "the hat matrix H = X(XᵀX)⁻¹Xᵀ is symmetric and idempotent; residuals ⟂ columns of X",
+    "spectral": "a symmetric A = QΛQᵀ is positive semidefinite ⇔ its eigenvalues are ≥ 0",
+    "svd-least-squares": "least squares by the SVD: β̂ = VΣ⁻¹Uᵀy = X⁺y, and κ(XᵀX) = κ(X)²",
+    "descent-lemma": "gradient descent with step 1/L on an L-smooth f: f(x − ∇f/L) ≤ f(x) − ‖∇f‖²/(2L)",
+    "gd-quadratic": "gradient descent on ½xᵀAx − bᵀx: error × (I − ηA) per step, rate 1 − 1/κ(A)",
+    "sgd-unbiased": "stochastic gradient descent: one observation's gradient is an unbiased estimate",
 }
 
 

@@ -220,7 +220,7 @@ def pca(form: str = "matrix", dim: int | None = None) -> Derivation:
            "the largest eigenvalue.", gap, gap, check=AtEigenpair(S, largest, inner=Nonnegative(), largest=True),
            lhs=Notation("λ₁uᵀu − uᵀSu", r"\lambda_{1} u^{\top} u - u^{\top} S u"))
     D.results = {"objective": variance, "lagrangian": lagrangian, "stationarity": gradient,
-                 "eigen_equation": S * v - eigenvalue * v}
+                 "eigen_equation": sp.MatAdd(S * v, sp.MatMul(-1, eigenvalue, v, evaluate=False))}
     D.notes.append("The k-th principal component maximises vᵀSv over unit vectors orthogonal to the first k − 1: "
                    "one more multiplier per orthogonality constraint gives the k-th eigenvector. Numerically, take "
                    "the SVD of the centred data matrix, never the eigenvectors of a formed XᵀX.")

@@ -1,4 +1,5 @@
-"""The expectation E[u] of a random expression, as notation: a scalar E[u] or a matrix E[U] (taken entrywise).
+"""The notation of probability statements: the expectation E[u] of a random expression (a scalar E[u] or a
+matrix E[U], taken entrywise), and the bound a ≤ b.
 
 What E[u] is worth numerically depends on the distribution of the random variables in u, which a step's
 check supplies (`derive.core.moments`); the node itself only says "the mean of this" and prints as 𝔼 does
@@ -45,3 +46,11 @@ class MatrixExpectation(_ExpectationNotation, MatrixExpr):
 def E(u):
     """The expectation of u, a scalar or matrix node by the shape of u."""
     return MatrixExpectation(u) if getattr(u, "is_Matrix", False) else Expectation(u)
+
+
+class AtMost(sp.LessThan):
+    """a ≤ b, printed with the sign a textbook uses (SymPy's own text form is `<=`); for bounds such as the
+    descent lemma's f(x − ∇f(x)/L) ≤ f(x) − ‖∇f(x)‖²/(2L)."""
+
+    def _unicode(self, printer):
+        return "%s ≤ %s" % (printer._print(self.lhs), printer._print(self.rhs))
