@@ -31,7 +31,6 @@ from derive.derivations.logistic import Named
 from derive.derivations.logistic import unfold as unfold_named
 from derive.errors import NotSupported
 from derive.expr.notation import Notation
-from derive.expr.prose import prose
 from derive.expr.symbols import Eye, X, beta, d, n, y
 
 sigma2 = sp.Symbol("sigma^2", positive=True)
@@ -58,7 +57,7 @@ def complete_the_square(D: Derivation, precision, linear, theta, lhs, inverse=No
         mean = Abbreviation("m", "m", linear / precision)
         before = -precision * theta ** 2 / 2 + linear * theta
         after = -precision * (theta - mean) ** 2 / 2 + precision * mean ** 2 / 2
-        why = prose("With m = ", linear / precision, ": expanding −½a(θ − m)² gives back −½aθ² + bθ − ½am².")
+        why = "With m = b/a: expanding −½a(θ − m)² gives back −½aθ² + bθ − ½am²."
     D.step("complete the square", why, before, after, lhs=lhs)
     return mean
 
@@ -98,7 +97,8 @@ def bayes_gaussian(form: str = "matrix", dim: int | None = None) -> Derivation:
            check=Proportional(mu, logs=True), lhs=label)
     weighted = (n * tau2 * total / n + sigma2 * mu0) / (n * tau2 + sigma2)
     D.step("the posterior mean", "m = b/a with numerator and denominator multiplied by σ²τ²: a weighted average of the "
-           "sample mean x̄ and the prior mean μ₀, with weights nτ² and σ²; as n grows it tends to x̄.", mean, weighted,
+           "sample mean Σᵢxᵢ/n and the prior mean μ₀, with weights nτ² and σ²; as n grows it tends to the sample "
+           "mean.", mean, weighted,
            lhs=Notation("E[μ | x]", r"\mathbb{E}[\mu \mid x]"))
     D.results = {"posterior_mean": unfold(weighted), "posterior_variance": unfold(posterior_variance)}
     return D

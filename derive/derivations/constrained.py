@@ -64,7 +64,8 @@ def lagrange_conditions(D: Derivation, objective, constraints, variables, lagran
     conditions = [part for j, con in enumerate(constraints) for part in ([", "] if j else []) + [con.residual, " = 0"]]
     D.step("Lagrangian", prose(
         "To optimise ", objective, " subject to ", *conditions, ", add each constraint times its own multiplier: at a constrained optimum the gradient of the "
-        "objective is a combination of the constraints' gradients, which is what ∇𝓛 = 0 says."),
+        "objective is a combination of the constraints' gradients, which is what a zero gradient of the "
+        "Lagrangian says."),
         lagrangian, lagrangian, lhs=label)
     gradients = {}
     for v in variables:
@@ -74,7 +75,7 @@ def lagrange_conditions(D: Derivation, objective, constraints, variables, lagran
     for c in constraints:
         gradients[c.multiplier] = D.step(
             f"stationarity in {_name(c.multiplier)}", prose(
-                "𝓛 is linear in the multiplier ", c.multiplier, ": its derivative is the constraint itself, so "
+                "The Lagrangian is linear in the multiplier ", c.multiplier, ": its derivative is the constraint itself, so "
                 "setting it to zero gives back ", c.residual, " = 0."),
             lagrangian, c.residual, check=IsGradient(c.multiplier),
             lhs=Notation(f"∂𝓛/∂{_name(c.multiplier)}", r"\frac{\partial \mathcal{L}}{\partial %s}" % _latex(c.multiplier)))
@@ -93,8 +94,8 @@ def _gradient(expr, v):
     if found is not None:
         gradient, identities = found
         return gradient, "Differentiate term by term (" + "; ".join(f"{i.name}, {i.source}" for i in identities) + ")."
-    return diff(expr, v).result, prose("Take the differential of 𝓛 in ", v, " and read the gradient off "
-                                       "d𝓛 = gᵀd", v, " (derive diff shows each rule).")
+    return diff(expr, v).result, prose("Take the differential of the Lagrangian in ", v, " and read the gradient "
+                                       "off its canonical form (derive diff shows each rule).")
 
 
 def _name(v) -> str:
@@ -138,9 +139,8 @@ def categorical(form: str = "matrix", dim: int | None = None) -> Derivation:
     ones = Ones(K, 1)
     total = sp.Sum(sp.Indexed(sp.IndexedBase("c", shape=(K,)), k), (k, 1, K))
     loss = sp.MatMul(-1, c.T, Elementwise("log", p))
-    D.step("negative log-likelihood", prose(
-        "Each observation in category k has probability pₖ, so the likelihood is Πₖ pₖ^cₖ and the negative "
-        "log-likelihood is −Σₖ cₖ log pₖ, written with the elementwise log as ", loss, "."), loss, loss,
+    D.step("negative log-likelihood", "Each observation in category k has probability pₖ, so the likelihood is "
+           "Πₖ pₖ^cₖ and the negative log-likelihood is −Σₖ cₖ log pₖ, written with the elementwise log.", loss, loss,
            lhs=Notation("ℓ(p)", r"\ell(p)"))
     D.section("The Lagrangian and its stationary point")
     constraint = Constraint(sp.MatAdd(ones.T * p, -sp.OneMatrix(1, 1)), multiplier)

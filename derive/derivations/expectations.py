@@ -21,6 +21,7 @@ from derive.errors import NotSupported
 from derive.expr.expectation import E
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
+from derive.expr.prose import prose
 from derive.expr.symbols import Eye, Ones, X, beta, d, n
 
 sigma2 = sp.Symbol("sigma^2", positive=True)
@@ -108,12 +109,15 @@ def sigma2_bias(form: str = "matrix", dim: int | None = None) -> Derivation:
     expected = Notation("E[σ̂²]", r"\mathbb{E}[\hat{\sigma}^{2}]")
 
     D.section("The estimator")
-    D.step("definition", "The maximum-likelihood estimate of σ² (derive show gaussian) averages the squared "
-           "deviations from the sample mean x̄, with 1/n.", estimate, estimate, lhs=hat)
+    D.step("definition", prose("The maximum-likelihood estimate of ", sigma2, " (derive show gaussian) averages the "
+           "squared deviations from the sample mean ", xbar, ", with ", 1 / n, "."), estimate, estimate, lhs=hat)
     squares = sp.Sum(x_i[i] ** 2, (i, 1, n))
     expanded = (squares - n * xbar ** 2) / n
-    D.step("expand the square", "Σᵢ(xᵢ − x̄)² = Σᵢxᵢ² − 2x̄Σᵢxᵢ + nx̄² = Σᵢxᵢ² − nx̄², because Σᵢxᵢ = nx̄.",
-           estimate, expanded, lhs=hat)
+    deviations = sp.Sum((x_i[i] - xbar) ** 2, (i, 1, n))
+    total = sp.Sum(x_i[i], (i, 1, n))
+    D.step("expand the square", prose(
+        deviations, " = ", sp.Add(squares, -2 * xbar * total, n * xbar ** 2, evaluate=False), " = ",
+        squares - n * xbar ** 2, ", because ", total, " = ", n * xbar, "."), estimate, expanded, lhs=hat)
 
     D.section("Its expectation")
     linear = (sp.Sum(E(x_i[i] ** 2), (i, 1, n)) - n * E(xbar ** 2)) / n
@@ -121,18 +125,21 @@ def sigma2_bias(form: str = "matrix", dim: int | None = None) -> Derivation:
            check=iid, lhs=expected)
     moments = sp.Mul(sp.Add(n * (sigma2 + mu_scalar ** 2), -n * (sigma2 / n + mu_scalar ** 2), evaluate=False),
                      1 / n, evaluate=False)
-    D.step("E[u²] = Var(u) + E[u]²", "E[xᵢ²] = σ² + μ². The mean x̄ has E[x̄] = μ and, the xᵢ being independent, "
-           "Var(x̄) = (1/n²)Σᵢ Var(xᵢ) = σ²/n: so E[x̄²] = σ²/n + μ².", linear, moments, check=iid, lhs=expected)
+    D.step("E[u²] = Var(u) + E[u]²", prose(
+        E(x_i[i] ** 2), " = ", sigma2 + mu_scalar ** 2, ". The mean ", xbar, " has ", E(xbar), " = ", mu_scalar,
+        " and, the observations being independent, variance ", sigma2 / n, " (the sum of n variances ", sigma2,
+        ", divided by ", n ** 2, "): so ", E(xbar ** 2), " = ", sigma2 / n + mu_scalar ** 2, "."),
+        linear, moments, check=iid, lhs=expected)
     mean = (n - 1) * sigma2 / n
     D.step("simplify", "μ² cancels, and nσ² − σ² = (n − 1)σ².", moments, mean, lhs=expected)
 
     D.section("The bias, and the unbiased estimator")
-    bias = D.step("bias", "The bias is E[σ̂²] − σ²: σ̂² underestimates σ² on average, by σ²/n, because x̄ is "
-                  "fitted to the same data (the deviations from x̄ are smaller than those from μ).",
+    bias = D.step("bias", "The bias is E[σ̂²] − σ²: σ̂² underestimates σ² on average, by σ²/n, because the sample "
+                  "mean is fitted to the same data (the deviations from it are smaller than those from μ).",
                   E(estimate) - sigma2, -sigma2 / n, check=iid, lhs=Notation("E[σ̂²] − σ²", r"\mathbb{E}[\hat{\sigma}^{2}] - \sigma^{2}"))
     unbiased = sp.Sum((x_i[i] - xbar) ** 2, (i, 1, n)) / (n - 1)
-    D.step("Bessel's correction", "Scaling by n/(n − 1) removes the bias: s² = Σᵢ(xᵢ − x̄)²/(n − 1) has "
-           "E[s²] = (n/(n − 1))·(n − 1)σ²/n = σ² (numpy.var with ddof=1).", E(unbiased), sigma2, check=iid,
+    D.step("Bessel's correction", "Scaling by n/(n − 1) removes the bias: s², the sum of squared deviations divided "
+           "by n − 1, has E[s²] = (n/(n − 1))·(n − 1)σ²/n = σ² (numpy.var with ddof=1).", E(unbiased), sigma2, check=iid,
            lhs=Notation("E[s²]", r"\mathbb{E}[s^{2}]"))
     D.results = {"estimator": unfold(estimate), "expectation": mean, "bias": bias, "unbiased": unfold(unbiased)}
     D.notes.append("Only the mean and variance of each xᵢ and their independence were used: the result holds for "
@@ -197,7 +204,7 @@ y0 = sp.Symbol("y_0", real=True)
 
 def bias_variance(form: str = "matrix", dim: int | None = None) -> Derivation:
     _matrix_form_only("bias-variance", form)
-    D = Derivation("The bias–variance decomposition of the expected squared error", model="bias-variance",
+    D = Derivation("The bias-variance decomposition of the expected squared error", model="bias-variance",
                    form=form, domains=Domains({**FULL_RANK.samplers, "f_0": normal}))
     D.symbols = [(X, "n×d fixed design (for example polynomial features of degree d − 1)"),
                  (f, "n×1 true mean of the targets, y = f + ε with Cov(ε) = σ²I (f need not be of the form Xβ)"),
