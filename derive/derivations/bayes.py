@@ -29,17 +29,13 @@ from derive.core.steps import (
 from derive.derivations.abbreviations import Abbreviation, unfold
 from derive.derivations.logistic import Named
 from derive.derivations.logistic import unfold as unfold_named
-from derive.errors import NotSupported
+from derive.derivations.statements import by_name
 from derive.expr.notation import Notation
 from derive.expr.symbols import Eye, X, beta, d, n, y
 
 sigma2 = sp.Symbol("sigma^2", positive=True)
 tau2 = sp.Symbol("tau^2", positive=True)
 
-
-def _matrix_form_only(name: str, form: str) -> None:
-    if form != "matrix":
-        raise NotSupported(f"no form {form!r} for {name}: it is derived in one notation only (forms: matrix)")
 
 
 def complete_the_square(D: Derivation, precision, linear, theta, lhs, inverse=None):
@@ -71,9 +67,8 @@ mu = sp.Symbol("mu", real=True)
 mu0 = sp.Symbol("mu_0", real=True)
 
 
-def bayes_gaussian(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("bayes-gaussian", form)
-    D = Derivation("The posterior of a Gaussian mean (conjugate Gaussian prior)", model="bayes-gaussian", form=form,
+def bayes_gaussian() -> Derivation:
+    D = Derivation("The posterior of a Gaussian mean (conjugate Gaussian prior)", model="bayes-gaussian", form="matrix",
                    domains=Domains({"n": dimension(2, 8), "mu": normal, "mu_0": normal, "i": IndexIn("n")}))
     D.symbols = [(x_i[i], "observation i, xᵢ | μ ~ N(μ, σ²) independently, σ² known"),
                  (mu, "the unknown mean, with prior μ ~ N(μ₀, τ²)")]
@@ -107,9 +102,8 @@ def bayes_gaussian(form: str = "matrix", dim: int | None = None) -> Derivation:
 # ---------------------------------------------------------------------------------------------------
 # bayes-linear: β | y ~ N(m, S)
 # ---------------------------------------------------------------------------------------------------
-def bayes_linear(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("bayes-linear", form)
-    D = Derivation("Bayesian linear regression: Gaussian prior, Gaussian posterior", model="bayes-linear", form=form,
+def bayes_linear() -> Derivation:
+    D = Derivation("Bayesian linear regression: Gaussian prior, Gaussian posterior", model="bayes-linear", form="matrix",
                    domains=Domains({"n": dimension(2, 8), "d": dimension(2, 5)}))
     D.symbols = [(X, "n×d data matrix"), (y, "n×1 targets, y | β ~ N(Xβ, σ²I), σ² known"),
                  (beta, "d×1 coefficients, with prior β ~ N(0, τ²I)")]
@@ -171,9 +165,8 @@ def _above_one(rng, shape):
     return float(rng.uniform(1.2, 4.0))   # a, b > 1: the posterior has an interior mode
 
 
-def beta_bernoulli(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("beta-bernoulli", form)
-    D = Derivation("The Beta prior is conjugate to the Bernoulli likelihood", model="beta-bernoulli", form=form,
+def beta_bernoulli() -> Derivation:
+    D = Derivation("The Beta prior is conjugate to the Bernoulli likelihood", model="beta-bernoulli", form="matrix",
                    domains=Domains({"n": dimension(2, 9), "x": _binary, "p": probability, "a": _above_one,
                                     "b": _above_one, "i": IndexIn("n")}))
     D.symbols = [(x_i[i], "observation i, 0 or 1, xᵢ | p ~ Bernoulli(p) independently"),
@@ -213,6 +206,4 @@ def beta_bernoulli(form: str = "matrix", dim: int | None = None) -> Derivation:
 
 DERIVATIONS = {"bayes-gaussian": bayes_gaussian, "bayes-linear": bayes_linear, "beta-bernoulli": beta_bernoulli}
 
-
-def derivation(form: str = "matrix", dim: int | None = None, *, name: str) -> Derivation:
-    return DERIVATIONS[name](form, dim)
+derivation = by_name(DERIVATIONS)

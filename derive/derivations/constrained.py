@@ -34,7 +34,7 @@ from derive.core.steps import (
     dimension,
     spd,
 )
-from derive.errors import NotSupported
+from derive.derivations.statements import by_name
 from derive.expr.algebra import expand
 from derive.expr.functions import Elementwise
 from derive.expr.notation import Notation
@@ -129,10 +129,9 @@ def _positive_counts(rng, shape):
     return counts(rng, shape) + 1.0   # every category seen at least once, so p̂ₖ > 0
 
 
-def categorical(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("categorical", form)
+def categorical() -> Derivation:
     D = Derivation("Categorical maximum likelihood (a Lagrange multiplier for Σp = 1)", model="categorical",
-                   form=form, domains=Domains({"K": dimension(2, 6), "c": _positive_counts, "p": _probabilities}))
+                   form="matrix", domains=Domains({"K": dimension(2, 6), "c": _positive_counts, "p": _probabilities}))
     D.symbols = [(c, "the counts: cₖ observations fell in category k, k = 1…K"),
                  (p, "the category probabilities, pₖ > 0 with Σₖ pₖ = 1"), (multiplier, "the Lagrange multiplier")]
     D.section("The likelihood")
@@ -186,9 +185,8 @@ eigenvalue = sp.Symbol("lambda", real=True)
 largest = sp.Symbol("lambda_1", real=True)
 
 
-def pca(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("pca", form)
-    D = Derivation("Principal components: the direction of largest variance", model="pca", form=form,
+def pca() -> Derivation:
+    D = Derivation("Principal components: the direction of largest variance", model="pca", form="matrix",
                    domains=Domains({"d": dimension(2, 6), "S": spd}))
     D.symbols = [(S, "the d×d sample covariance matrix of the centred data, symmetric and positive semidefinite"),
                  (v, "a direction, a unit vector"), (eigenvalue, "the Lagrange multiplier")]
@@ -235,10 +233,9 @@ w = sp.MatrixSymbol("w", d, 1)
 nu = sp.MatrixSymbol("nu", n, 1)
 
 
-def min_norm(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("min-norm", form)
+def min_norm() -> Derivation:
     # n < d in every draw: more unknowns than equations, and a random X has full row rank.
-    D = Derivation("The minimum-norm solution of an underdetermined system", model="min-norm", form=form,
+    D = Derivation("The minimum-norm solution of an underdetermined system", model="min-norm", form="matrix",
                    domains=Domains({"n": dimension(2, 4), "d": dimension(5, 8)}))
     D.symbols = [(X, "n×d, with n < d and full row rank: Xw = y has infinitely many solutions"),
                  (y, "n×1 right-hand side"), (w, "d×1 unknown"), (nu, "n×1 vector of Lagrange multipliers")]
@@ -271,14 +268,8 @@ def min_norm(form: str = "matrix", dim: int | None = None) -> Derivation:
     return D
 
 
-def _matrix_form_only(name: str, form: str) -> None:
-    if form != "matrix":
-        raise NotSupported(f"no form {form!r} for {name}: it is derived in matrix notation only (forms: matrix)")
-
 
 DERIVATIONS = {"categorical": categorical, "pca": pca, "min-norm": min_norm}
 
-
-def derivation(form: str = "matrix", dim: int | None = None, *, name: str) -> Derivation:
-    return DERIVATIONS[name](form, dim)
+derivation = by_name(DERIVATIONS)
 

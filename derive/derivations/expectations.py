@@ -17,7 +17,7 @@ import sympy as sp
 from derive.core.moments import Moments
 from derive.core.steps import Derivation, Domains, ExpectedValues, IndexIn, dimension, normal, positive, spd
 from derive.derivations.abbreviations import Abbreviation, unfold
-from derive.errors import NotSupported
+from derive.derivations.statements import by_name
 from derive.expr.expectation import E
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
@@ -28,16 +28,11 @@ sigma2 = sp.Symbol("sigma^2", positive=True)
 mu_scalar = sp.Symbol("mu", real=True)
 
 
-def _matrix_form_only(name: str, form: str) -> None:
-    if form != "matrix":
-        raise NotSupported(f"no form {form!r} for {name}: it is derived in one notation only (forms: matrix)")
-
 
 # ---------------------------------------------------------------------------------------------------
 # random-vectors: the rules for a random vector x with mean μ and covariance Σ
 # ---------------------------------------------------------------------------------------------------
-def random_vectors(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("random-vectors", form)
+def random_vectors() -> Derivation:
     x = sp.MatrixSymbol("x", d, 1)
     mu = sp.MatrixSymbol("mu", d, 1)
     Sigma = sp.MatrixSymbol("Sigma", d, d)
@@ -45,7 +40,7 @@ def random_vectors(form: str = "matrix", dim: int | None = None) -> Derivation:
     b = sp.MatrixSymbol("b", n, 1)
     a = sp.MatrixSymbol("a", d, 1)
     D = Derivation("Expectations of a random vector: linearity, second moments, variance of a projection",
-                   model="random-vectors", form=form,
+                   model="random-vectors", form="matrix",
                    domains=Domains({"d": dimension(2, 5), "n": dimension(2, 5), "Sigma": spd}))
     D.symbols = [(x, "a random vector with mean μ = E[x] and covariance Σ = E[(x − μ)(x − μ)ᵀ]"),
                  (A, "a fixed n×d matrix"), (b, "a fixed n×1 vector"), (a, "a fixed d×1 vector")]
@@ -95,10 +90,9 @@ x_i = sp.IndexedBase("x", shape=(n,))
 XBAR = Abbreviation("x̄", r"\bar{x}", sp.Sum(x_i[j], (j, 1, n)) / n)
 
 
-def sigma2_bias(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("sigma2-bias", form)
+def sigma2_bias() -> Derivation:
     D = Derivation("The bias of the maximum-likelihood variance: E[σ̂²] = (n − 1)σ²/n", model="sigma2-bias",
-                   form=form, domains=Domains({"n": dimension(2, 8), "mu": normal, "sigma^2": positive,
+                   form="matrix", domains=Domains({"n": dimension(2, 8), "mu": normal, "sigma^2": positive,
                                                "i": IndexIn("n")}))
     D.symbols = [(x_i[i], "observation i, independent, each with mean μ and variance σ², i = 1…n"),
                  (XBAR, "the sample mean (1/n)Σⱼ xⱼ")]
@@ -154,10 +148,9 @@ y = sp.MatrixSymbol("y", n, 1)
 FULL_RANK = Domains({"n": dimension(6, 9), "d": dimension(2, 5)})   # n > d: XᵀX invertible
 
 
-def ols_moments(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("ols-moments", form)
+def ols_moments() -> Derivation:
     D = Derivation("The least-squares estimate is unbiased, with covariance σ²(XᵀX)⁻¹", model="ols-moments",
-                   form=form, domains=FULL_RANK)
+                   form="matrix", domains=FULL_RANK)
     D.symbols = [(X, "n×d fixed design matrix of full column rank"),
                  (y, "n×1 random targets, y = Xβ + ε with E[ε] = 0 and Cov(ε) = σ²I"), (beta, "the true coefficients")]
     noise = ExpectedValues(Moments(y, X * beta, sigma2 * Eye(n)))
@@ -202,10 +195,9 @@ f0 = sp.Symbol("f_0", real=True)
 y0 = sp.Symbol("y_0", real=True)
 
 
-def bias_variance(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("bias-variance", form)
+def bias_variance() -> Derivation:
     D = Derivation("The bias-variance decomposition of the expected squared error", model="bias-variance",
-                   form=form, domains=Domains({**FULL_RANK.samplers, "f_0": normal}))
+                   form="matrix", domains=Domains({**FULL_RANK.samplers, "f_0": normal}))
     D.symbols = [(X, "n×d fixed design (for example polynomial features of degree d − 1)"),
                  (f, "n×1 true mean of the targets, y = f + ε with Cov(ε) = σ²I (f need not be of the form Xβ)"),
                  (x0, "the features of a new point, whose target y₀ = f₀ + ε₀ is independent of y"),
@@ -239,6 +231,4 @@ def bias_variance(form: str = "matrix", dim: int | None = None) -> Derivation:
 DERIVATIONS = {"random-vectors": random_vectors, "sigma2-bias": sigma2_bias, "ols-moments": ols_moments,
                "bias-variance": bias_variance}
 
-
-def derivation(form: str = "matrix", dim: int | None = None, *, name: str) -> Derivation:
-    return DERIVATIONS[name](form, dim)
+derivation = by_name(DERIVATIONS)

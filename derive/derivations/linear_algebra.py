@@ -17,16 +17,12 @@ import sympy as sp
 from derive.core.steps import AtEigenpair, Derivation, Domains, Nonnegative, dimension, positive
 from derive.derivations.logistic import Named
 from derive.derivations.logistic import unfold as unfold_named
-from derive.errors import NotSupported
+from derive.derivations.statements import by_name
 from derive.expr.notation import Notation
 from derive.expr.symbols import Diag, Eye, X, d, n, y
 
 FULL_RANK = {"n": dimension(6, 9), "d": dimension(2, 5)}   # n > d: X has full column rank
 
-
-def _matrix_form_only(name: str, form: str) -> None:
-    if form != "matrix":
-        raise NotSupported(f"no form {form!r} for {name}: it is derived in one notation only (forms: matrix)")
 
 
 def orthonormal_columns(rng, shape):
@@ -38,9 +34,8 @@ def orthonormal_columns(rng, shape):
 # ---------------------------------------------------------------------------------------------------
 # projection: H = X(XᵀX)⁻¹Xᵀ
 # ---------------------------------------------------------------------------------------------------
-def projection(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("projection", form)
-    D = Derivation("Least squares is an orthogonal projection", model="projection", form=form,
+def projection() -> Derivation:
+    D = Derivation("Least squares is an orthogonal projection", model="projection", form="matrix",
                    domains=Domains(FULL_RANK))
     D.symbols = [(X, "n×d data matrix of full column rank"), (y, "n×1 targets")]
     gram_inverse = sp.Inverse(X.T * X)
@@ -90,13 +85,12 @@ def projection(form: str = "matrix", dim: int | None = None) -> Derivation:
 # ---------------------------------------------------------------------------------------------------
 # spectral: A = QΛQᵀ is PSD ⇔ every eigenvalue ≥ 0
 # ---------------------------------------------------------------------------------------------------
-def spectral(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("spectral", form)
+def spectral() -> Derivation:
     Q = sp.MatrixSymbol("Q", d, d)
     lam = sp.MatrixSymbol("lambda", d, 1)
     v = sp.MatrixSymbol("v", d, 1)
     D = Derivation("Symmetric matrices: eigendecomposition, and PSD ⇔ nonnegative eigenvalues", model="spectral",
-                   form=form, domains=Domains({"d": dimension(2, 6), "Q": orthonormal_columns, "lambda": positive}))
+                   form="matrix", domains=Domains({"d": dimension(2, 6), "Q": orthonormal_columns, "lambda": positive}))
     D.symbols = [(Q, "d×d orthogonal matrix of eigenvectors (QᵀQ = QQᵀ = I), column k is qₖ"),
                  (lam, "the eigenvalues λₖ, with Λ = diag(λ)"), (v, "any d×1 vector")]
     Lambda = Diag(lam)
@@ -126,13 +120,12 @@ def spectral(form: str = "matrix", dim: int | None = None) -> Derivation:
 # ---------------------------------------------------------------------------------------------------
 # svd-least-squares: X = UΣVᵀ
 # ---------------------------------------------------------------------------------------------------
-def svd_least_squares(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("svd-least-squares", form)
+def svd_least_squares() -> Derivation:
     U = sp.MatrixSymbol("U", n, d)
     V = sp.MatrixSymbol("V", d, d)
     s = sp.MatrixSymbol("s", d, 1)
     D = Derivation("Least squares by the SVD: the pseudo-inverse, and why the normal equations square κ",
-                   model="svd-least-squares", form=form,
+                   model="svd-least-squares", form="matrix",
                    domains=Domains({**FULL_RANK, "U": orthonormal_columns, "V": orthonormal_columns, "s": positive}))
     D.symbols = [(U, "n×d with orthonormal columns (UᵀU = I)"), (V, "d×d orthogonal"),
                  (s, "the singular values σₖ > 0, with Σ = diag(s)"), (y, "n×1 targets")]
@@ -168,7 +161,5 @@ def svd_least_squares(form: str = "matrix", dim: int | None = None) -> Derivatio
 
 DERIVATIONS = {"projection": projection, "spectral": spectral, "svd-least-squares": svd_least_squares}
 
-
-def derivation(form: str = "matrix", dim: int | None = None, *, name: str) -> Derivation:
-    return DERIVATIONS[name](form, dim)
+derivation = by_name(DERIVATIONS)
 

@@ -29,7 +29,7 @@ from derive.core.steps import (
 )
 from derive.derivations.abbreviations import Abbreviation
 from derive.derivations.logistic import Named
-from derive.errors import NotSupported
+from derive.derivations.statements import by_name
 from derive.expr.expectation import AtMost, E
 from derive.expr.notation import Notation
 from derive.expr.symbols import Eye, Ones, X, beta, d, n, y
@@ -43,20 +43,15 @@ z = sp.MatrixSymbol("z", d, 1)
 g = sp.MatrixSymbol("g", d, 1)
 
 
-def _matrix_form_only(name: str, form: str) -> None:
-    if form != "matrix":
-        raise NotSupported(f"no form {form!r} for {name}: it is derived in one notation only (forms: matrix)")
-
 
 def _quadratic(at):
     """f(v) = ½vᵀAv − bᵀv, the L-smooth functions the steps are checked on."""
     return sp.MatAdd(sp.MatMul(sp.Rational(1, 2), at.T, A, at), -sp.MatMul(b.T, at))
 
 
-def descent_lemma(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("descent-lemma", form)
+def descent_lemma() -> Derivation:
     D = Derivation("The descent lemma: a gradient step of size 1/L decreases an L-smooth loss", model="descent-lemma",
-                   form=form, domains=Domains({"d": dimension(2, 6), "A": spd}))
+                   form="matrix", domains=Domains({"d": dimension(2, 6), "A": spd}))
     D.symbols = [(x, "the current point"), (L, "a Lipschitz constant of ∇f: ‖∇f(u) − ∇f(v)‖ ≤ L‖u − v‖")]
     gradient = Named("∇f(x)", r"\nabla f(x)", sp.MatAdd(A * x, -b))
     f_x = Abbreviation("f(x)", "f(x)", _quadratic(x))
@@ -88,10 +83,9 @@ def descent_lemma(form: str = "matrix", dim: int | None = None) -> Derivation:
     return D
 
 
-def gd_quadratic(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("gd-quadratic", form)
+def gd_quadratic() -> Derivation:
     D = Derivation("Gradient descent on a quadratic: the rate from the Hessian's eigenvalues", model="gd-quadratic",
-                   form=form, domains=Domains({"d": dimension(2, 6), "A": spd, "eta": positive}))
+                   form="matrix", domains=Domains({"d": dimension(2, 6), "A": spd, "eta": positive}))
     D.symbols = [(A, "the Hessian, d×d symmetric positive definite"), (b, "d×1"), (x, "the current iterate"),
                  (eta, "the step size η > 0")]
     objective = _quadratic(x)
@@ -119,11 +113,10 @@ def gd_quadratic(form: str = "matrix", dim: int | None = None) -> Derivation:
     return D
 
 
-def sgd_unbiased(form: str = "matrix", dim: int | None = None) -> Derivation:
-    _matrix_form_only("sgd-unbiased", form)
+def sgd_unbiased() -> Derivation:
     e = sp.MatrixSymbol("e", n, 1)
     D = Derivation("Stochastic gradient descent: one observation's gradient is unbiased", model="sgd-unbiased",
-                   form=form, domains=Domains({"n": dimension(3, 9), "d": dimension(2, 5)}))
+                   form="matrix", domains=Domains({"n": dimension(3, 9), "d": dimension(2, 5)}))
     D.symbols = [(X, "n×d data"), (y, "n×1 targets"),
                  (e, "the indicator of the observation drawn: eᵢ (1 in row i, 0 elsewhere), i uniform on 1…n")]
     residual = sp.MatAdd(y, -X * beta)
@@ -151,7 +144,5 @@ def sgd_unbiased(form: str = "matrix", dim: int | None = None) -> Derivation:
 
 DERIVATIONS = {"descent-lemma": descent_lemma, "gd-quadratic": gd_quadratic, "sgd-unbiased": sgd_unbiased}
 
-
-def derivation(form: str = "matrix", dim: int | None = None, *, name: str) -> Derivation:
-    return DERIVATIONS[name](form, dim)
+derivation = by_name(DERIVATIONS)
 
