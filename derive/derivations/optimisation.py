@@ -63,7 +63,7 @@ def descent_lemma() -> Derivation:
         + L / 2 * Abbreviation("‖z − x‖²", r"\|z - x\|^{2}", sp.MatMul(step.T, step))
     D.step("L-smooth ⇒ quadratic upper bound", "f(z) − f(x) − ∇f(x)ᵀ(z − x) = ∫₀¹(∇f(x + t(z − x)) − ∇f(x))ᵀ(z − x)dt "
            "≤ ∫₀¹ tL‖z − x‖²dt = (L/2)‖z − x‖²: f lies below a parabola of curvature L around every point.",
-           f_z, AtMost(f_z, bound), check=largest, relation="")
+           f_z, AtMost(f_z, bound, evaluate=False), check=largest, relation="")
     D.section("One gradient step")
     moved = sp.MatAdd(x, -sp.MatMul(1 / L, gradient))
     f_moved = Abbreviation("f(x − ∇f(x)/L)", r"f\left(x - \tfrac{1}{L}\nabla f(x)\right)", _quadratic(
@@ -76,7 +76,7 @@ def descent_lemma() -> Derivation:
     decrease = D.step("simplify", "−1/L + (L/2)(1/L²) = −1/(2L).", at_step, f_x - squared / (2 * L), lhs=label)
     D.step("the descent lemma", "f(x − ∇f(x)/L) ≤ f(x) − ‖∇f(x)‖²/(2L): every step decreases f, by at least "
            "‖∇f(x)‖²/(2L), unless ∇f(x) = 0 (x is stationary). Summed over k steps, min ‖∇f‖² ≤ 2L(f(x₀) − f*)/k.",
-           f_moved, AtMost(f_moved, decrease), check=largest, relation="")
+           f_moved, AtMost(f_moved, decrease, evaluate=False), check=largest, relation="")
     D.results = {"step_size": 1 / L, "decrease": sp.MatMul(1 / (2 * L), g.T, g)}
     D.notes.append("In the results g stands for ∇f(x): the guaranteed decrease is gᵀg/(2L) = ‖∇f(x)‖²/(2L).")
     D.notes.append("For least squares ‖y − Xβ‖², ∇²f = 2XᵀX, so L = 2λ_max(XᵀX) (derive show ols).")
