@@ -150,8 +150,8 @@ def svd_least_squares() -> Derivation:
            Eye(d), lhs=Notation("X⁺X", r"X^{+} X"))
     D.section("Conditioning")
     D.step("κ(XᵀX) = κ(X)²", "The condition number κ = σ_max/σ_min measures how much relative error a solve can "
-           "amplify. XᵀX = VΣ²Vᵀ has singular values σₖ², so κ(XᵀX) = κ(X)²: solving the normal equations loses "
-           "twice the digits of a QR or SVD solve (Longley: κ(X) ≈ 10⁷ leaves almost nothing of 16 digits).",
+           "amplify. XᵀX = VΣ²Vᵀ has singular values σₖ², so κ(XᵀX) = κ(X)²: the error bound of solving the normal "
+           "equations is κ(X) times that of a QR or SVD solve.",
            sp.MatMul(V, Sigma, Sigma, V.T), sp.MatMul(V, Diag(sp.HadamardProduct(s, s)), V.T), lhs=gram)
     D.results = {"gram": sp.MatMul(V, Diag(sp.HadamardProduct(s, s)), V.T),
                  "pseudo_inverse": sp.MatMul(V, sp.Inverse(Diag(s)), U.T),
