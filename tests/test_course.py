@@ -31,7 +31,7 @@ from derive.datasets import load
 from derive.errors import VerificationError
 from derive.expr.expectation import AtMost, E
 
-COURSE = ["categorical", "pca", "min-norm", "random-vectors", "sigma2-bias", "ols-moments", "bias-variance",
+COURSE = ["categorical", "pca", "min-norm", "svm-dual", "random-vectors", "sigma2-bias", "ols-moments", "bias-variance",
           "bayes-gaussian", "bayes-linear", "beta-bernoulli", "projection", "spectral", "svd-least-squares",
           "descent-lemma", "gd-quadratic", "sgd-unbiased"]
 NAMED_IN_DESIGN = ["pca", "categorical", "bayes-linear", "beta-bernoulli", "sigma2-bias", "projection", "descent-lemma"]
@@ -387,6 +387,7 @@ def test_sgd_gradient_is_unbiased():
     ("categorical", "solution", "c/(1'c)", True),
     ("min-norm", "solution", "X'(XX')^{-1}y", True),
     ("min-norm", "solution", "X'y", False),
+    ("svm-dual", "weights", r"X^T \operatorname{diag}(y) \alpha", True),
     ("sigma2-bias", "expectation", r"\frac{n-1}{n}\sigma^2", True),
     ("sigma2-bias", "expectation", r"\sigma^2", False),
     ("beta-bernoulli", "posterior_mean", r"(a + \sum_{i=1}^n x_i)/(a + b + n)", True),
@@ -447,3 +448,25 @@ def test_stationary_point_and_eigenpair_and_bound_checks_reject_wrong_claims():
     assert verify(t, AtMost(t, t + 1, evaluate=False), Holds(), t=positive).verified
     with pytest.raises(VerificationError):
         verify(t, AtMost(t + 1, t, evaluate=False), Holds(), t=positive)
+
+
+def test_svm_dual_gives_scikit_learns_hard_margin_classifier():
+    from sklearn.svm import SVC
+    rng = np.random.default_rng(9)
+    X = np.vstack([rng.normal([2, 2], 0.6, (15, 2)), rng.normal([-2, -1], 0.6, (15, 2))])
+    y = np.repeat([1.0, -1.0], 15)
+    K = (y[:, None] * X) @ (y[:, None] * X).T
+
+    def negative_dual(a):   # the dual written here, without derive
+        return 0.5 * a @ K @ a - a.sum()
+
+    solution = scipy.optimize.minimize(negative_dual, np.zeros(30), jac=lambda a: K @ a - 1, method="SLSQP",
+                                       bounds=[(0, None)] * 30, constraints=[{"type": "eq", "fun": lambda a: a @ y}],
+                                       options={"ftol": 1e-14, "maxiter": 500})
+    results = derive.derivation("svm-dual").results
+    a = solution.x
+    assert value(results["dual"], alpha=a, y=y, X=X).item() == pytest.approx(-solution.fun, rel=1e-9)
+    w = value(results["weights"], X=X, y=y, alpha=a).ravel()
+    reference = SVC(kernel="linear", C=1e10, tol=1e-12).fit(X, y)
+    assert np.allclose(w, reference.coef_.ravel(), rtol=1e-4, atol=1e-6)
+    assert np.allclose(value(results["stationarity"], w=w, X=X, y=y, alpha=a), 0, atol=1e-12)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from derive.calculus.differentiation import diff
@@ -34,12 +35,13 @@ from derive.core.steps import (
     dimension,
     spd,
 )
+from derive.derivations.gaussian import WithEstimates
 from derive.derivations.statements import by_name
 from derive.expr.algebra import expand
 from derive.expr.functions import Elementwise
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
-from derive.expr.prose import prose
+from derive.expr.prose import Math, prose
 from derive.expr.symbols import Diag, Ones, X, d, n, y
 
 KKT_NOTE = ("With inequality constraints hᵢ(v) ≤ 0 as well, the same Lagrangian with multipliers μᵢ ≥ 0 gives "
@@ -49,10 +51,17 @@ KKT_NOTE = ("With inequality constraints hᵢ(v) ≤ 0 as well, the same Lagrang
 
 @dataclass(frozen=True)
 class Constraint:
-    """g(v) = 0 with its multiplier (a scalar for a 1×1 constraint, a vector for a system)."""
+    """g(v) = 0, or g(v) ≤ 0 entrywise when `inequality`, with its multiplier (a scalar for a 1×1
+    constraint, a vector for a system; ≥ 0 for an inequality)."""
 
     residual: sp.Basic
     multiplier: sp.Basic
+    inequality: bool = False
+
+    @property
+    def relation(self):
+        """How the constraint ends in a sentence: " = 0", or ≤ 0 set as mathematics."""
+        return prose(" ", Math("≤ 0", r"\leq 0")) if self.inequality else " = 0"
 
 
 def lagrange_conditions(D: Derivation, objective, constraints, variables, lagrangian_name: str):
@@ -61,18 +70,21 @@ def lagrange_conditions(D: Derivation, objective, constraints, variables, lagran
     terms = [objective] + [_times(c.multiplier, c.residual) for c in constraints]
     lagrangian = sp.MatAdd(*terms)
     label = Notation(f"𝓛({lagrangian_name})", r"\mathcal{L}(%s)" % _latex_names(variables, constraints))
-    conditions = [part for j, con in enumerate(constraints) for part in ([", "] if j else []) + [con.residual, " = 0"]]
+    conditions = [part for j, con in enumerate(constraints) for part in ([", "] if j else []) + [con.residual, con.relation]]
+    inequalities = any(c.inequality for c in constraints)
     D.step("Lagrangian", prose(
-        "To optimise ", objective, " subject to ", *conditions, ", add each constraint times its own multiplier: at a constrained optimum the gradient of the "
-        "objective is a combination of the constraints' gradients, which is what a zero gradient of the "
+        "To optimise ", objective, " subject to ", *conditions, ", add each constraint times its own multiplier"
+        + (" (nonnegative for an inequality)" if inequalities else "") + ": at a constrained optimum the gradient "
+        "of the objective is a combination of the constraints' gradients, which is what a zero gradient of the "
         "Lagrangian says."),
         lagrangian, lagrangian, lhs=label)
     gradients = {}
     for v in variables:
         gradient, why = _gradient(lagrangian, v)
-        gradients[v] = D.step(f"stationarity in {_name(v)}", why, lagrangian, gradient, check=IsGradient(v),
-                              lhs=Notation(f"∇_{_name(v)} 𝓛", r"\nabla_{%s} \mathcal{L}" % _latex(v)))
-    for c in constraints:
+        label = Notation(f"∇_{_name(v)} 𝓛", r"\nabla_{%s} \mathcal{L}" % _latex(v)) if v.is_Matrix else \
+            Notation(f"∂𝓛/∂{_name(v)}", r"\frac{\partial \mathcal{L}}{\partial %s}" % _latex(v))
+        gradients[v] = D.step(f"stationarity in {_name(v)}", why, lagrangian, gradient, check=IsGradient(v), lhs=label)
+    for c in (c for c in constraints if not c.inequality):   # an inequality's multiplier is not free (KKT)
         gradients[c.multiplier] = D.step(
             f"stationarity in {_name(c.multiplier)}", prose(
                 "The Lagrangian is linear in the multiplier ", c.multiplier, ": its derivative is the constraint itself, so "
@@ -89,7 +101,12 @@ def _times(multiplier, residual):
 
 
 def _gradient(expr, v):
-    """(∇_v expr, the sentence saying how): term by term from the identity table, else by differentials."""
+    """(∇_v expr, the sentence saying how): term by term from the identity table, else by differentials; for a
+    scalar v in which expr is linear, its coefficient."""
+    if not getattr(v, "is_Matrix", False):
+        terms = sp.MatAdd.make_args(sp.diff(expr, v))
+        coefficient = sp.MatAdd(*[t for t in terms if not (t == 0 or isinstance(t, sp.ZeroMatrix))])
+        return coefficient, prose("The Lagrangian is linear in ", v, ": its derivative is the coefficient of ", v, ".")
     found = termwise_gradient(expand(expr), v)
     if found is not None:
         gradient, identities = found
@@ -269,7 +286,60 @@ def min_norm() -> Derivation:
 
 
 
-DERIVATIONS = {"categorical": categorical, "pca": pca, "min-norm": min_norm}
+# ---------------------------------------------------------------------------------------------------
+# svm-dual: the hard-margin support vector machine, by the KKT conditions
+# ---------------------------------------------------------------------------------------------------
+alpha = sp.MatrixSymbol("alpha", n, 1)
+offset = sp.Symbol("b", real=True)
+labels = sp.MatrixSymbol("y", n, 1)
+
+
+def _signs(rng, shape):
+    return np.where(rng.uniform(size=shape) < 0.5, -1.0, 1.0)
+
+
+def svm_dual() -> Derivation:
+    D = Derivation("The hard-margin support vector machine and its dual (KKT)", model="svm-dual", form="matrix",
+                   domains=Domains({"n": dimension(3, 8), "d": dimension(2, 4), "y": _signs}))
+    D.symbols = [(X, "n×d, one training point per row (xᵢᵀ)"), (labels, "n×1 labels yᵢ ∈ {−1, +1}"),
+                 (w, "d×1 normal of the separating hyperplane wᵀx + b = 0"), (offset, "its offset"),
+                 (alpha, "n×1 multipliers αᵢ ≥ 0, one per margin constraint")]
+    ones = Ones(n, 1)
+    signs = Diag(labels)
+    margins = sp.MatMul(signs, sp.MatAdd(X * w, sp.MatMul(offset, ones)))
+    D.section("The primal problem and its Lagrangian")
+    constraint = Constraint(sp.MatAdd(ones, -margins), alpha, inequality=True)
+    objective = sp.MatMul(sp.Rational(1, 2), w.T, w)
+    lagrangian, gradients = lagrange_conditions(D, objective, [constraint], [w, offset], "w, b, α")
+    d_offset = D.step("diag(y)𝟏 = y", "The labels times the ones vector are the labels.", gradients[offset],
+                      sp.MatMul(-1, labels.T, alpha), lhs=Notation("∂𝓛/∂b", r"\frac{\partial \mathcal{L}}{\partial b}"))
+    D.section("Stationarity")
+    weights = sp.MatMul(X.T, signs, alpha)
+    D.step("solve ∇_w 𝓛 = 0 for w", "w = Σᵢ αᵢyᵢxᵢ: the normal is a combination of the training points, weighted "
+           "by their multipliers.", sp.Eq(gradients[w], sp.ZeroMatrix(d, 1), evaluate=False), weights,
+           check=Solves(w), lhs=Notation("ŵ", r"\hat{w}"))
+    D.step("∂𝓛/∂b = 0", "The multipliers of the two classes balance: Σᵢ αᵢyᵢ = 0.", d_offset,
+           sp.Eq(sp.MatMul(labels.T, alpha), sp.ZeroMatrix(1, 1), evaluate=False), check=Scaled(-1), relation="")
+    D.section("The dual")
+    gram = sp.MatMul(alpha.T, signs, X, X.T, signs, alpha)
+    substituted = sp.MatAdd(sp.MatMul(ones.T, alpha), sp.MatMul(sp.Rational(-1, 2), gram),
+                            sp.MatMul(-1, offset, labels.T, alpha, evaluate=False))
+    dual_label = Notation("𝓛(ŵ, b, α)", r"\mathcal{L}(\hat{w}, b, \alpha)")
+    D.step("put w = XᵀDα into 𝓛", "½ŵᵀŵ = ½αᵀDXXᵀDα and αᵀDXŵ = αᵀDXXᵀDα (D = diag(y)); what is left of "
+           "αᵀ(𝟏 − D(Xw + b𝟏)) is 𝟏ᵀα − b yᵀα.", lagrangian.subs(w, weights), substituted, lhs=dual_label)
+    projected = sp.MatAdd(alpha, -sp.MatMul(labels, sp.Inverse(labels.T * labels), labels.T, alpha))
+    dual = sp.MatAdd(sp.MatMul(ones.T, alpha), sp.MatMul(sp.Rational(-1, 2), gram))
+    D.step("on yᵀα = 0", "The term b·yᵀα vanishes where stationarity in b holds: the dual maximises "
+           "𝟏ᵀα − ½αᵀDXXᵀDα over α ≥ 0 with yᵀα = 0, a quadratic program in the data only through XXᵀ (the "
+           "kernel trick replaces XXᵀ by any kernel matrix).", substituted, dual,
+           check=WithEstimates(Equal(), [(alpha, projected)]), lhs=Notation("g(α)", r"g(\alpha)"))
+    D.notes.append("KKT: at the optimum αᵢ ≥ 0, yᵢ(xᵢᵀŵ + b) ≥ 1 and αᵢ(yᵢ(xᵢᵀŵ + b) − 1) = 0: only the points on "
+                   "the margin (the support vectors) have αᵢ > 0, and any of them gives b = yᵢ − xᵢᵀŵ.")
+    D.results = {"lagrangian": lagrangian, "stationarity": gradients[w], "weights": weights, "dual": dual}
+    return D
+
+
+DERIVATIONS = {"categorical": categorical, "pca": pca, "min-norm": min_norm, "svm-dual": svm_dual}
 
 derivation = by_name(DERIVATIONS)
 
