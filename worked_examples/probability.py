@@ -24,6 +24,7 @@ Plots: `probability_mle.png` (the Gaussian sample with its fitted density, the B
 `sigma2_bias.png` (the average σ̂² against n, with (n − 1)σ²/n) and `beta_posterior.png` (prior,
 likelihood and posterior of Spector's improvement rate).
 """
+import math
 import textwrap
 from pathlib import Path
 
@@ -33,7 +34,6 @@ matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
 from course import FIGURES, columns, heading, output_folder, print_steps, save_figure, show, standardised
-from scipy.stats import beta as beta_distribution
 
 import derive
 from derive.core.numeval import evaluate
@@ -205,6 +205,12 @@ def random_vector_moments() -> dict:
             "projection_variance": variance, "projection_variance_simulated": simulated_variance}
 
 
+def beta_density(p, a, b):
+    """The Beta(a, b) density p^(a−1)(1 − p)^(b−1)/B(a, b), with B(a, b) = Γ(a)Γ(b)/Γ(a + b) in logs."""
+    log_normaliser = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    return np.exp((a - 1) * np.log(p) + (b - 1) * np.log(1 - p) - log_normaliser)
+
+
 def conjugate_posteriors(output_dir) -> dict:
     heading("6. Bayes: conjugate priors")
     derivation = derive.derivation("beta-bernoulli")
@@ -241,10 +247,10 @@ def conjugate_posteriors(output_dir) -> dict:
           f"posterior variance {gaussian_variance:.5f} (the sampling variance σ²/n is {noise_variance / len(gpa):.5f})")
 
     figure, axis = plt.subplots(figsize=(6, 4))
-    axis.plot(grid, beta_distribution.pdf(grid, a, b), label=f"prior Beta({a:g}, {b:g})")
+    axis.plot(grid, beta_density(grid, a, b), label=f"prior Beta({a:g}, {b:g})")
     likelihood = np.exp(s * np.log(grid) + (n - s) * np.log(1 - grid))
     axis.plot(grid, likelihood / np.trapezoid(likelihood, grid), "--", label="likelihood (normalised)")
-    axis.plot(grid, beta_distribution.pdf(grid, posterior["posterior_a"], posterior["posterior_b"]),
+    axis.plot(grid, beta_density(grid, posterior["posterior_a"], posterior["posterior_b"]),
               label=f"posterior Beta({posterior['posterior_a']:g}, {posterior['posterior_b']:g})")
     axis.axvline(posterior["posterior_mean"], color="k", linestyle=":", label="posterior mean")
     axis.set_xlabel("p, the probability that a student improves")
