@@ -5,6 +5,7 @@ Each example imports it as `from course import ...`; running `python worked_exam
 folder on the import path.
 """
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,9 @@ def save_figure(figure, output_dir, name):
     figure.tight_layout()
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     path = Path(output_dir) / name
-    figure.savefig(path, dpi=100)
+    partial = path.with_name(f".{name}.partial")   # written whole, then renamed: never a half-written image
+    figure.savefig(partial, dpi=100, format=path.suffix.lstrip("."))
+    os.replace(partial, path)
     plt.close(figure)
     print(f"\nwrote {path}")
     return path
