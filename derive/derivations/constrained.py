@@ -64,12 +64,14 @@ class Constraint:
         return prose(" ", Math("≤ 0", r"\leq 0")) if self.inequality else " = 0"
 
 
-def lagrange_conditions(D: Derivation, objective, constraints, variables, lagrangian_name: str):
-    """Record 𝓛 = f + Σⱼ λⱼgⱼ and its gradient in each variable and each multiplier; returns
-    (𝓛, {variable or multiplier: gradient}). `lagrangian_name` is 𝓛's argument list, such as "v, λ"."""
+def lagrange_conditions(D: Derivation, objective, constraints, variables):
+    """Record 𝓛 = f + Σⱼ λⱼgⱼ and its gradient in each variable, and in each equality's multiplier; returns
+    (𝓛, {variable or multiplier: gradient})."""
     terms = [objective] + [_times(c.multiplier, c.residual) for c in constraints]
     lagrangian = sp.MatAdd(*terms)
-    label = Notation(f"𝓛({lagrangian_name})", r"\mathcal{L}(%s)" % _latex_names(variables, constraints))
+    arguments = list(variables) + [c.multiplier for c in constraints]
+    label = Notation("𝓛(%s)" % ", ".join(unicode(a) for a in arguments),
+                     r"\mathcal{L}(%s)" % ", ".join(latex(a) for a in arguments))
     conditions = [part for j, con in enumerate(constraints) for part in ([", "] if j else []) + [con.residual, con.relation]]
     inequalities = any(c.inequality for c in constraints)
     D.step("Lagrangian", prose(
@@ -81,16 +83,14 @@ def lagrange_conditions(D: Derivation, objective, constraints, variables, lagran
     gradients = {}
     for v in variables:
         gradient, why = _gradient(lagrangian, v)
-        label = Notation(f"∇_{_name(v)} 𝓛", r"\nabla_{%s} \mathcal{L}" % _latex(v)) if v.is_Matrix else \
-            Notation(f"∂𝓛/∂{_name(v)}", r"\frac{\partial \mathcal{L}}{\partial %s}" % _latex(v))
-        gradients[v] = D.step(f"stationarity in {_name(v)}", why, lagrangian, gradient, check=IsGradient(v), lhs=label)
+        gradients[v] = D.step(f"stationarity in {unicode(v)}", why, lagrangian, gradient, check=IsGradient(v),
+                              lhs=_derivative_label(v))
     for c in (c for c in constraints if not c.inequality):   # an inequality's multiplier is not free (KKT)
         gradients[c.multiplier] = D.step(
-            f"stationarity in {_name(c.multiplier)}", prose(
-                "The Lagrangian is linear in the multiplier ", c.multiplier, ": its derivative is the constraint itself, so "
-                "setting it to zero gives back ", c.residual, " = 0."),
-            lagrangian, c.residual, check=IsGradient(c.multiplier),
-            lhs=Notation(f"∂𝓛/∂{_name(c.multiplier)}", r"\frac{\partial \mathcal{L}}{\partial %s}" % _latex(c.multiplier)))
+            f"stationarity in {unicode(c.multiplier)}", prose(
+                "The Lagrangian is linear in the multiplier ", c.multiplier, ": its derivative is the constraint "
+                "itself, so setting it to zero gives back ", c.residual, " = 0."),
+            lagrangian, c.residual, check=IsGradient(c.multiplier), lhs=_derivative_label(c.multiplier))
     return lagrangian, gradients
 
 
@@ -115,16 +115,11 @@ def _gradient(expr, v):
                                        "off its canonical form (derive diff shows each rule).")
 
 
-def _name(v) -> str:
-    return unicode(v)
-
-
-def _latex(v) -> str:
-    return latex(v)
-
-
-def _latex_names(variables, constraints) -> str:
-    return ", ".join(_latex(v) for v in list(variables) + [c.multiplier for c in constraints])
+def _derivative_label(v) -> Notation:
+    """∇_v 𝓛 for a vector v, ∂𝓛/∂v for a scalar."""
+    if getattr(v, "is_Matrix", False):
+        return Notation(f"∇_{unicode(v)} 𝓛", r"\nabla_{%s} \mathcal{L}" % latex(v))
+    return Notation(f"∂𝓛/∂{unicode(v)}", r"\frac{\partial \mathcal{L}}{\partial %s}" % latex(v))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -160,7 +155,7 @@ def categorical() -> Derivation:
            lhs=Notation("ℓ(p)", r"\ell(p)"))
     D.section("The Lagrangian and its stationary point")
     constraint = Constraint(sp.MatAdd(ones.T * p, -sp.OneMatrix(1, 1)), multiplier)
-    lagrangian, gradients = lagrange_conditions(D, loss, [constraint], [p], "p, λ")
+    lagrangian, gradients = lagrange_conditions(D, loss, [constraint], [p])
     gradient = D.step("the textbook form", "Entry k of the gradient is −cₖ/pₖ + λ: the vector c divided entrywise "
                       "by p is diag(p)⁻¹c.", gradients[p], sp.MatAdd(sp.MatMul(multiplier, ones),
                                                                        -sp.MatMul(sp.Inverse(Diag(p)), c)),
@@ -214,7 +209,7 @@ def pca() -> Derivation:
            lhs=Notation("Var(Xv)", r"\operatorname{Var}(Xv)"))
     D.section("The Lagrangian and its stationary points")
     constraint = Constraint(sp.MatAdd(sp.OneMatrix(1, 1), -sp.MatMul(v.T, v)), eigenvalue)
-    lagrangian, gradients = lagrange_conditions(D, variance, [constraint], [v], "v, λ")
+    lagrangian, gradients = lagrange_conditions(D, variance, [constraint], [v])
     gradient = D.step("S is symmetric", "Sᵀ = S, so (S + Sᵀ)v = 2Sv.", gradients[v],
                       sp.MatAdd(sp.MatMul(2, S, v), sp.MatMul(-2, eigenvalue, v)),
                       lhs=Notation("∇_v 𝓛", r"\nabla_{v} \mathcal{L}"))
@@ -259,7 +254,7 @@ def min_norm() -> Derivation:
     D.section("The problem and its Lagrangian")
     objective = sp.MatMul(sp.Rational(1, 2), w.T, w)
     constraint = Constraint(sp.MatAdd(y, -sp.MatMul(X, w)), nu)
-    lagrangian, gradients = lagrange_conditions(D, objective, [constraint], [w], "w, ν")
+    lagrangian, gradients = lagrange_conditions(D, objective, [constraint], [w])
     D.section("Solving the stationarity conditions")
     stationary = sp.Eq(gradients[w], sp.ZeroMatrix(d, 1), evaluate=False)
     D.step("set ∇_w 𝓛 to zero", "The minimiser is a combination of the rows of X.", gradients[w], stationary,
@@ -310,7 +305,7 @@ def svm_dual() -> Derivation:
     D.section("The primal problem and its Lagrangian")
     constraint = Constraint(sp.MatAdd(ones, -margins), alpha, inequality=True)
     objective = sp.MatMul(sp.Rational(1, 2), w.T, w)
-    lagrangian, gradients = lagrange_conditions(D, objective, [constraint], [w, offset], "w, b, α")
+    lagrangian, gradients = lagrange_conditions(D, objective, [constraint], [w, offset])
     d_offset = D.step("diag(y)𝟏 = y", "The labels times the ones vector are the labels.", gradients[offset],
                       sp.MatMul(-1, labels.T, alpha), lhs=Notation("∂𝓛/∂b", r"\frac{\partial \mathcal{L}}{\partial b}"))
     D.section("Stationarity")
