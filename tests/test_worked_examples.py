@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from derive.datasets import load
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "worked_examples"
 DATASETS = REPO / "derive" / "datasets" / "data"
@@ -48,6 +50,16 @@ def assert_pngs(plots, output):
         assert plot.parent == Path(output), f"{plot} is not in the output folder {output}"
         data = plot.read_bytes()
         assert len(data) > 1000 and data.startswith(PNG_SIGNATURE), f"{plot} is not a PNG image"
+
+
+def test_figures_go_to_a_git_ignored_folder_by_default():
+    course = load_example("course")
+    assert course.FIGURES == EXAMPLES / "figures"
+    assert course.output_folder("x", []) == EXAMPLES / "figures"
+    assert course.output_folder("x", ["--out", "elsewhere"]) == Path("elsewhere")
+    assert "worked_examples/figures/" in (REPO / ".gitignore").read_text().splitlines()
+    for name in CHAPTERS:
+        assert "output_folder(" in (EXAMPLES / f"{name}.py").read_text(), name
 
 
 def test_every_chapter_has_an_example_with_main():
@@ -101,6 +113,46 @@ def test_duplicated_column_makes_the_fit_fail_and_ridge_solve(linear_algebra):
     assert result["beta_min_norm"][1] == pytest.approx(result["beta_min_norm"][3], rel=1e-8)
 
 
+def test_hat_matrix_on_longley(linear_algebra):
+    result, _ = linear_algebra
+    assert result["longley_hat_symmetry"] < 1e-12 and result["longley_hat_idempotence"] < 1e-12
+    assert result["longley_hat_trace"] == pytest.approx(7, abs=1e-10)
+    assert result["longley_orthogonality"] < 1e-12
+
+
+def test_pca_on_longley_is_numpys_and_sklearns_top_eigenvector(linear_algebra):
+    from sklearn.decomposition import PCA
+    result, _ = linear_algebra
+    data = load("longley").data()
+    Z = np.column_stack([data[c] for c in ["x1", "x2", "x3", "x4", "x5", "x6"]])
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    pca = PCA().fit(Z)
+    assert abs(pca.components_[0] @ result["pca_vector"]) == pytest.approx(1, abs=1e-10)
+    # sklearn's explained variance uses n − 1; the chapter's S divides by n
+    assert result["pca_top_eigenvalue"] == pytest.approx(pca.explained_variance_[0] * 15 / 16, rel=1e-10)
+    assert result["pca_stationarity"] < 1e-12
+    assert result["pca_objective"] == pytest.approx(result["pca_top_eigenvalue"], rel=1e-12)
+    assert result["pca_share"] == pytest.approx(pca.explained_variance_ratio_[0], rel=1e-10)
+    assert result["pca_share"] > 0.7                           # "explains most of the variance"
+    assert result["pca_pair_eigenvalues"][0] < 0.01 * result["pca_pair_eigenvalues"][1]
+
+
+def test_normal_equations_square_the_condition_number(linear_algebra):
+    result, _ = linear_algebra
+    data = load("longley").data()
+    X = np.column_stack([np.ones(16)] + [data[c] for c in ["x1", "x2", "x3", "x4", "x5", "x6"]])
+    assert result["kappa"] == pytest.approx(np.linalg.cond(X), rel=1e-6)
+    assert 1e9 < result["kappa"] < 1e10                         # "κ(X) ≈ 5·10⁹"
+    assert np.log(result["kappa_gram"]) / np.log(result["kappa"]) == pytest.approx(2, abs=0.01)
+    assert result["digits_svd"] > result["digits_normal"] + 2
+
+
+def test_minimum_norm_solution_is_pinv(linear_algebra):
+    result, _ = linear_algebra
+    assert result["min_norm_vs_pinv"] < 1e-9 and result["min_norm_residual"] < 1e-9
+    assert result["min_norm_length"] < result["other_solution_length"]
+
+
 def test_linear_algebra_plot(linear_algebra):
     result, output = linear_algebra
     assert_pngs(result["plots"], output)
@@ -138,6 +190,17 @@ def test_taylor_error_is_third_order(calculus):
     assert abs(second[-1] - 8) < 0.05
     assert np.all(np.abs(first[1:] - 4) < 0.1)
     assert np.all(np.diff(result["taylor_second_order_errors"]) < 0)
+
+
+def test_lagrange_multiplier_on_the_health_ratings(calculus):
+    result, _ = calculus
+    data = load("randhie").data()
+    shares = np.array([np.mean(1 - data["hlthg"] - data["hlthf"] - data["hlthp"]), np.mean(data["hlthg"]),
+                       np.mean(data["hlthf"]), np.mean(data["hlthp"])])
+    np.testing.assert_allclose(result["health_p_hat"], shares, rtol=1e-12)
+    assert result["health_multiplier"] == 20190
+    assert result["health_stationarity"] < 1e-9
+    assert result["student_correct"] is True and result["flipped_correct"] is False
 
 
 def test_calculus_plot(calculus):
@@ -179,6 +242,33 @@ def test_mvn_mle_is_the_biased_covariance(probability):
     X = result["mvn_sample"]
     np.testing.assert_allclose(result["mvn_mu_hat"], X.mean(axis=0), rtol=1e-13)
     np.testing.assert_allclose(result["mvn_sigma_hat"], np.cov(X.T, bias=True), rtol=1e-12, atol=1e-14)
+
+
+def test_sigma2_bias_by_simulation(probability):
+    result, _ = probability
+    n = result["bias_sizes"]
+    np.testing.assert_allclose(result["bias_derived"], (n - 1) / n * result["bias_sigma2"], rtol=1e-12)
+    assert np.all(np.abs(result["bias_z"]) < 4)                 # the simulation sits on (n − 1)σ²/n
+    assert result["bias_averages"][0] == pytest.approx(result["bias_sigma2"] / 2, rel=0.03)   # "half at n = 2"
+
+
+def test_random_vector_moments(probability):
+    result, _ = probability
+    np.testing.assert_allclose(result["second_moment"], result["second_moment_simulated"], rtol=0.01)
+    assert result["projection_variance"] == pytest.approx(result["projection_variance_simulated"], rel=0.02)
+
+
+def test_beta_bernoulli_on_spector(probability):
+    result, _ = probability
+    assert (result["improved"], result["students"]) == (11, 32)
+    posterior = result["beta_posterior"]
+    assert (posterior["posterior_a"], posterior["posterior_b"]) == (13, 23)
+    assert posterior["posterior_mean"] == pytest.approx(13 / 36, rel=1e-12)
+    assert posterior["posterior_mean"] == pytest.approx(result["beta_integrated_mean"], rel=1e-8)
+    assert posterior["map"] == pytest.approx(12 / 34, rel=1e-12)
+    assert abs(posterior["map"] - result["beta_grid_mode"]) < 1e-5
+    # the posterior mean of μ lies between the prior mean and the sample mean
+    assert result["gaussian_prior_mean"] < result["gaussian_posterior_mean"] < result["gpa_mean"]
 
 
 def test_probability_plot(probability):
@@ -230,6 +320,38 @@ def test_newton_converges_in_one_step_on_a_quadratic(optimisation):
     assert result["newton_losses"][1] == pytest.approx(result["loss_best"], rel=1e-12)
 
 
+def test_rate_of_gradient_descent_from_the_eigenvalues(optimisation):
+    result, _ = optimisation
+    assert result["measured_rate"] == pytest.approx(result["predicted_rate"], rel=1e-4)
+
+
+def test_descent_lemma_holds_along_gradient_descent(optimisation):
+    result, _ = optimisation
+    assert result["descent_slack_min"] >= 0
+
+
+def test_newton_digits_double_on_the_spector_fit(optimisation):
+    result, _ = optimisation
+    digits = result["newton_digits"]
+    growing = [d for d in digits if d < 13]
+    assert len(growing) >= 4
+    for before, after in zip(growing[1:], growing[2:]):
+        assert 1.6 < after / before < 2.6                  # each step about doubles the digits
+    assert max(digits) > 13
+    ratios = result["newton_ratios"]
+    assert max(ratios) / min(ratios) < 1.5                  # e_{k+1}/e_k² roughly constant
+
+
+def test_sgd_gradients_average_to_the_full_gradient(optimisation):
+    result, _ = optimisation
+    assert result["sgd_unbiased_error"] < 1e-10
+    paths = result["contour_paths"]
+    newton = paths["Newton"]
+    assert np.linalg.norm(newton[-1] - newton[-2]) < 1e-10
+    gd = paths["gradient descent, η = 1/L"]
+    assert np.linalg.norm(gd[-1] - newton[-1]) > 1e-2        # gradient descent is still far after 200 steps
+
+
 def test_optimisation_plot(optimisation):
     result, output = optimisation
     assert_pngs(result["plots"], output)
@@ -273,6 +395,40 @@ def test_ridge_path(linear_regression):
     assert norms[-1] < 0.01 * norms[0]
 
 
+def test_sampling_distribution_of_beta_hat(linear_regression):
+    result, _ = linear_regression
+    assert result["simulated_bias_in_se"] < 0.05
+    assert result["simulated_covariance_error"] < 0.03
+    assert result["std_errors_vs_derived"] < 1e-8
+
+
+def test_bias_variance_over_polynomial_degree(linear_regression):
+    result, _ = linear_regression
+    d = result["degrees"] + 1
+    np.testing.assert_allclose(result["variance"], result["noise_variance"] * d / 82, rtol=1e-6)   # σ²·tr(H)/n
+    np.testing.assert_allclose(result["expected_error"],
+                               result["noise_variance"] + result["bias2"] + result["variance"], rtol=1e-10)
+    assert result["best_degree"] == 10
+    assert result["bias2"][10] < 1e-12 * result["bias2"][0]
+    assert np.all(np.diff(result["variance"]) > 0)
+    assert result["expected_error"][20] > result["expected_error"][10]
+    assert result["simulated_error_degree_4"] == pytest.approx(result["expected_error"][4], rel=0.01)
+
+
+def test_bayesian_regression_mean_is_ridge(linear_regression):
+    from sklearn.linear_model import Ridge
+    result, _ = linear_regression
+    np.testing.assert_allclose(result["posterior_mean"], result["ridge_map"], atol=1e-10)
+    data = load("longley").data()
+    Z = np.column_stack([data[c] for c in ["x1", "x2", "x3", "x4", "x5", "x6"]])
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    y = (data["y"] - data["y"].mean()) / data["y"].std()
+    ridge = Ridge(alpha=result["bayes_sigma2"] / result["bayes_tau2"], fit_intercept=False, solver="svd").fit(Z, y)
+    np.testing.assert_allclose(result["posterior_mean"], ridge.coef_, atol=1e-10)
+    ols_variance = result["bayes_sigma2"] * np.diag(np.linalg.inv(Z.T @ Z))
+    assert np.all(np.diag(result["posterior_covariance"]) < ols_variance)   # the prior narrows every coefficient
+
+
 def test_linear_regression_plot(linear_regression):
     result, output = linear_regression
     assert_pngs(result["plots"], output)
@@ -280,7 +436,7 @@ def test_linear_regression_plot(linear_regression):
 
 def test_linear_regression_runs_as_a_script(tmp_path):
     output = tmp_path / "plots"
-    completed = subprocess.run([sys.executable, str(EXAMPLES / "linear_regression.py"), str(output)],
+    completed = subprocess.run([sys.executable, str(EXAMPLES / "linear_regression.py"), "--out", str(output)],
                                capture_output=True, text=True, timeout=120, cwd=tmp_path,
                                env={**os.environ, "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"})
     assert completed.returncode == 0, completed.stderr
@@ -326,6 +482,27 @@ def test_hand_derived_gradient_is_checked(logistic_regression):
     assert result["check_right"] is True
     assert result["check_wrong"] is False
     assert "sign" in result["wrong_diagnosis"]
+
+
+def test_reading_the_logistic_fit(logistic_regression):
+    result, _ = logistic_regression
+    psi = result["coef"][result["names"].index("PSI")]
+    assert result["odds_ratio"] == pytest.approx(np.exp(psi))
+    odds = [p / (1 - p) for p in (result["p_without_psi"], result["p_with_psi"])]
+    assert odds[1] / odds[0] == pytest.approx(result["odds_ratio"], rel=1e-10)
+
+
+def test_regularised_logistic_matches_sklearn(logistic_regression):
+    from sklearn.linear_model import LogisticRegression
+    result, _ = logistic_regression
+    data = load("spector").data()
+    X = np.column_stack([data["GPA"], data["TUCE"], data["PSI"]])
+    reference = LogisticRegression(C=result["map_tau2"], tol=1e-12, max_iter=10_000).fit(X, data["GRADE"])
+    expected = np.append(reference.coef_.ravel(), reference.intercept_)   # the chapter's order: slopes, const
+    np.testing.assert_allclose(result["map_coef"], expected, rtol=1e-6, atol=1e-7)
+    assert result["map_gradient_norm"] < 1e-10
+    slopes = [0, 2]   # GPA and PSI, the large slopes, shrink
+    assert np.all(np.abs(result["map_coef"][slopes]) < np.abs(result["unpenalised_coef"][slopes]))
 
 
 def test_logistic_plot(logistic_regression):

@@ -2,7 +2,7 @@
 
 Run it with
 
-    python worked_examples/linear_algebra.py [OUTPUT_FOLDER]
+    python worked_examples/linear_algebra.py [--out DIR]
 
 What it shows, top to bottom:
 1. The normal equations XᵀXβ = Xᵀy, taken from derive's verified OLS derivation, are an ordinary
@@ -15,10 +15,17 @@ What it shows, top to bottom:
 4. Rank deficiency: a duplicated column makes XᵀX singular (an eigenvalue 0), the coefficients are no
    longer determined by the data, derive.fit refuses with an error naming the columns, and ridge
    regression (XᵀX + λI is invertible for λ > 0) still has a unique solution.
-It writes one plot, `linear_algebra_eigenvalues.png`: the eigenvalues of XᵀX with and without the
-duplicated column.
+5. The hat matrix, derived (derive show projection) and checked on the Longley data.
+6. Principal components of the six Longley predictors: derive's Lagrangian derivation (max vᵀSv subject
+   to vᵀv = 1 gives Sv = λv) and the top eigenvector of the correlation matrix, which satisfies the derived
+   stationarity condition and explains most of the variance: the predictors move together.
+7. Conditioning: Longley's X (with its intercept) has condition number κ(X) ≈ 5·10⁹; the normal equations
+   square it (κ(XᵀX) ≈ 2·10¹⁹, beyond 1/ε), and solving them keeps fewer correct digits than the SVD route
+   β̂ = VΣ⁻¹Uᵀy (derive show svd-least-squares), compared with NIST's certified values.
+8. An underdetermined system: the minimum-norm solution Xᵀ(XXᵀ)⁻¹y (derive show min-norm) is numpy's pinv.
+Plots: `linear_algebra_eigenvalues.png` (the eigenvalues of XᵀX with and without the duplicated column) and
+`pca_directions.png` (the principal directions over the scatter of two Longley predictors).
 """
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -26,10 +33,11 @@ import matplotlib
 matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
-from course import heading, save_figure
+from course import FIGURES, columns, heading, output_folder, save_figure, show, standardised
 
 import derive
 from derive.core.numeval import evaluate
+from derive.datasets import load
 from derive.expr.printing import unicode
 
 
@@ -42,7 +50,11 @@ def make_data(n=20, seed=0):
     return X, y
 
 
-def main(output_dir=".") -> dict:
+LONGLEY = ["x1", "x2", "x3", "x4", "x5", "x6"]   # GNP deflator, GNP, unemployed, armed forces, population, year
+LONGLEY_NAMES = ["GNP deflator", "GNP", "unemployed", "armed forces", "population", "year"]
+
+
+def main(output_dir=FIGURES) -> dict:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     X, y = make_data()
@@ -162,7 +174,12 @@ def main(output_dir=".") -> dict:
     axis.legend()
     plot = save_figure(figure, output_dir, "linear_algebra_eigenvalues.png")
 
-    return {
+    projection = hat_matrix_on_longley()
+    pca = principal_components(output_dir)
+    conditioning = conditioning_on_longley()
+    minimum_norm = minimum_norm_solution()
+    return {**projection, **pca, **conditioning, **minimum_norm,
+        "plots": [plot, pca["pca_plot"]],
         "beta_solve": beta_solve, "beta_lstsq": beta_lstsq, "beta_formula": beta_formula,
         "solve_vs_lstsq": solve_vs_lstsq, "formula_vs_lstsq": formula_vs_lstsq,
         "gradient_at_solution": float(np.max(np.abs(gradient_at_solution))),
@@ -170,9 +187,103 @@ def main(output_dir=".") -> dict:
         "hat_trace": trace, "eigenvalues": eigenvalues, "condition_number": condition_number,
         "rank_full": rank_full, "rank_duplicated": rank_dup, "eigenvalues_duplicated": eigenvalues_dup,
         "beta_min_norm": beta_min_norm, "collinear_message": collinear_message,
-        "ridge_coef": ridge.coef, "ridge_formula": ridge_formula, "plots": [plot],
+        "ridge_coef": ridge.coef, "ridge_formula": ridge_formula,
     }
 
 
+def hat_matrix_on_longley() -> dict:
+    heading("5. The hat matrix, derived")
+    projection = derive.derivation("projection")
+    show(projection)
+    X = np.column_stack([np.ones(16), standardised(columns("longley", LONGLEY))])
+    y = columns("longley", ["y"])
+    env = {"X": X, "y": y, "n": X.shape[0], "d": X.shape[1]}
+    H = evaluate(projection.results["hat_matrix"], env)
+    residuals = evaluate(projection.results["residuals"], env)
+    orthogonality = float(np.max(np.abs(X.T @ residuals)) / np.max(np.abs(X.T @ y)))
+    print(f"On Longley (intercept and the six standardised predictors, n = 16, d = 7): "
+          f"max |H − Hᵀ| = {np.max(np.abs(H - H.T)):.1e}, max |H² − H| = {np.max(np.abs(H @ H - H)):.1e}, "
+          f"tr H = {np.trace(H):.10f}, |Xᵀe| relative to |Xᵀy|: {orthogonality:.1e}")
+    return {"longley_hat_symmetry": float(np.max(np.abs(H - H.T))), "longley_hat_trace": float(np.trace(H)),
+            "longley_hat_idempotence": float(np.max(np.abs(H @ H - H))), "longley_orthogonality": orthogonality}
+
+
+def principal_components(output_dir) -> dict:
+    heading("6. Principal components: a Lagrange multiplier gives an eigenvector")
+    pca = derive.derivation("pca")
+    show(pca)
+    Z = standardised(columns("longley", LONGLEY))
+    S = Z.T @ Z / len(Z)                                   # the correlation matrix of the six predictors
+    eigenvalues, eigenvectors = np.linalg.eigh(S)          # ascending; eigh: symmetric, orthonormal vectors
+    top, v = eigenvalues[-1], eigenvectors[:, [-1]]
+    env = {"S": S, "v": v, "lambda": top, "d": 6}
+    stationarity = float(np.max(np.abs(evaluate(pca.results["stationarity"], env))))
+    variance_along_v = float(evaluate(pca.results["objective"], env).item())
+    share = float(top / eigenvalues.sum())
+    print(f"top eigenvalue λ₁ = {top:.6f}: the derived ∇_v 𝓛 = {unicode(pca.results['stationarity'])} "
+          f"at numpy's eigenvector is {stationarity:.1e}; vᵀSv = {variance_along_v:.6f} = λ₁")
+    print(f"the first component explains {100 * share:.1f}% of the variance of the six standardised predictors;")
+    print("its loadings: " + ", ".join(f"{name} {w:+.3f}" for name, w in zip(LONGLEY_NAMES, v.ravel())))
+    print("What to notice: every predictor except 'unemployed' and 'armed forces' loads almost equally: GNP, "
+          "prices, population and the year grow together, which is why Longley is so ill-conditioned.")
+
+    # The figure: two of the predictors, with the principal directions of their own 2×2 covariance.
+    pair = Z[:, [1, 4]]                                    # GNP and population
+    values2, vectors2 = np.linalg.eigh(pair.T @ pair / len(pair))
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    axis.scatter(pair[:, 0], pair[:, 1], color="tab:blue", label="Longley years (standardised)")
+    for value, vector, style in zip(values2[::-1], vectors2.T[::-1], ["tab:red", "tab:orange"]):
+        end = 2 * np.sqrt(value) * vector          # ±2 standard deviations along the direction
+        axis.plot([-end[0], end[0]], [-end[1], end[1]], color=style, lw=3, label=f"eigenvector, λ = {value:.3f}")
+    axis.set_aspect("equal")
+    axis.set_xlabel("GNP (standardised)")
+    axis.set_ylabel("population (standardised)")
+    axis.set_title("Principal directions: Sv = λv, drawn ±2√λ long")
+    axis.legend(loc="upper left", fontsize=8)
+    plot = save_figure(figure, output_dir, "pca_directions.png")
+    return {"pca_top_eigenvalue": float(top), "pca_vector": v.ravel(), "pca_stationarity": stationarity,
+            "pca_objective": variance_along_v, "pca_share": share, "pca_pair_eigenvalues": values2,
+            "pca_plot": plot}
+
+
+def conditioning_on_longley() -> dict:
+    heading("7. Conditioning: the normal equations square κ")
+    svd = derive.derivation("svd-least-squares")
+    show(svd)
+    X = np.column_stack([np.ones(16), columns("longley", LONGLEY)])
+    y = columns("longley", ["y"])
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    beta_svd = evaluate(svd.results["solution"], {"U": U, "s": s.reshape(-1, 1), "V": Vt.T, "y": y,
+                                                  "n": 16, "d": 7}).ravel()
+    beta_normal = np.linalg.solve(X.T @ X, X.T @ y).ravel()   # the normal equations, formed and solved
+    certified = np.array([float(v) for v in load("longley").reference["certified"].values()])
+    kappa, kappa_gram = float(np.linalg.cond(X)), float(np.linalg.cond(X.T @ X))
+    digits_svd = float(np.min(-np.log10(np.abs(beta_svd - certified) / np.abs(certified))))
+    digits_normal = float(np.min(-np.log10(np.abs(beta_normal - certified) / np.abs(certified))))
+    print(f"κ(X) = {kappa:.3e}, κ(XᵀX) = {kappa_gram:.3e} = κ(X)^{np.log(kappa_gram) / np.log(kappa):.3f}")
+    print(f"correct digits of the worst coefficient against NIST: SVD route {digits_svd:.1f}, "
+          f"normal equations {digits_normal:.1f}")
+    print("What to notice: the error bound of a backward-stable solve grows like κ(X)·ε, that of the normal "
+          "equations like κ(X)²·ε = κ(XᵀX)·ε, which is above 1 here: they promise no digit at all, and keep fewer.")
+    return {"kappa": kappa, "kappa_gram": kappa_gram, "digits_svd": digits_svd, "digits_normal": digits_normal}
+
+
+def minimum_norm_solution() -> dict:
+    heading("8. More unknowns than equations: the minimum-norm solution")
+    minimum_norm = derive.derivation("min-norm")
+    show(minimum_norm)
+    # Three Longley years, seven unknowns (intercept and six predictors, standardised): infinitely many fits.
+    X = np.column_stack([np.ones(16), standardised(columns("longley", LONGLEY))])[:3]
+    y = columns("longley", ["y"])[:3]
+    w = evaluate(minimum_norm.results["solution"], {"X": X, "y": y, "n": 3, "d": 7}).ravel()
+    pinv = (np.linalg.pinv(X) @ y).ravel()
+    null = np.linalg.svd(X)[2][-1] * np.linalg.norm(w)   # a direction with Xz = 0, as long as w
+    print(f"Xᵀ(XXᵀ)⁻¹y = {np.array2string(w, precision=2)}; numpy pinv agrees to {np.max(np.abs(w - pinv)):.1e}")
+    print(f"w + z with Xz = 0 fits as well (|X(w + z) − y| = {np.max(np.abs(X @ (w + null) - y.ravel())):.1e}) "
+          f"but is longer: ‖w‖ = {np.linalg.norm(w):.2f} < ‖w + z‖ = {np.linalg.norm(w + null):.2f}")
+    return {"min_norm_vs_pinv": float(np.max(np.abs(w - pinv))), "min_norm_residual": float(np.max(np.abs(X @ w - y.ravel()))),
+            "min_norm_length": float(np.linalg.norm(w)), "other_solution_length": float(np.linalg.norm(w + null))}
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    main(output_folder(__doc__.splitlines()[0]))

@@ -2,7 +2,7 @@
 
 Run it with
 
-    python worked_examples/multivariable_calculus.py [OUTPUT_FOLDER]
+    python worked_examples/multivariable_calculus.py [--out DIR]
 
 What it shows, top to bottom:
 1. The gradient and Hessian of f(x, y) = eˣcos(y) + x²y with derive.diff, step by step, checked
@@ -15,9 +15,13 @@ What it shows, top to bottom:
 5. The second-order Taylor expansion f(a + hv) ≈ f(a) + h∇f(a)ᵀv + ½h²vᵀ∇²f(a)v, checked
    numerically: its error is O(h³), so halving h divides the error by about 2³ = 8 (the first-order
    expansion's error is O(h²): divided by 4).
-It writes one plot, `taylor_error.png`: the errors of both expansions against h, on log-log axes.
+6. Constrained optimisation with a Lagrange multiplier (derive show categorical): the RAND health
+   insurance experiment's 20190 self-ratings of health (excellent, good, fair, poor) as categorical counts
+   c; maximising the likelihood subject to Σp = 1 gives p̂ = c/n, the observed shares, and the multiplier
+   λ̂ = n. derive check accepts a student's stationarity condition and rejects one with the sign flipped.
+Plots: `taylor_error.png` (the errors of both expansions against h, on log-log axes) and
+`lagrange_simplex.png` (the log-likelihood on the constraint Σp = 1, across the poor/fair shares).
 """
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +30,7 @@ matplotlib.use("Agg")  # write image files; no window needed
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
-from course import heading, print_steps, save_figure
+from course import FIGURES, columns, heading, output_folder, print_steps, save_figure, show
 
 import derive
 from derive.core.numeval import evaluate
@@ -44,7 +48,7 @@ def central_difference_gradient(f, point, h=1e-6):
     return gradient
 
 
-def main(output_dir=".") -> dict:
+def main(output_dir=FIGURES) -> dict:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     results = {}
@@ -165,9 +169,58 @@ def main(output_dir=".") -> dict:
     axis.set_title("Taylor expansion of eˣcos(y) + x²y")
     axis.legend()
     plot = save_figure(figure, output_dir, "taylor_error.png")
-    results["plots"] = [plot]
+    lagrange = lagrange_multiplier(output_dir)
+    results.update(lagrange)
+    results["plots"] = [plot, lagrange["simplex_plot"]]
     return results
 
 
+HEALTH = ["excellent", "good", "fair", "poor"]
+
+
+def lagrange_multiplier(output_dir) -> dict:
+    heading("6. A Lagrange multiplier: the categorical maximum likelihood")
+    categorical = derive.derivation("categorical")
+    show(categorical)
+    good, fair, poor = columns("randhie", ["hlthg", "hlthf", "hlthp"]).T
+    counts = np.array([np.sum(1 - good - fair - poor), good.sum(), fair.sum(), poor.sum()])
+    env = {"c": counts.reshape(-1, 1), "K": 4}
+    p_hat = evaluate(categorical.results["solution"], env).ravel()
+    multiplier = float(evaluate(categorical.results["multiplier"], env))
+    gradient = evaluate(categorical.results["stationarity"], {**env, "p": p_hat.reshape(-1, 1), "lambda": multiplier})
+    print("counts: " + ", ".join(f"{name} {int(c)}" for name, c in zip(HEALTH, counts)) + f" (n = {int(counts.sum())})")
+    print("p̂ = c/n: " + ", ".join(f"{name} {p:.4f}" for name, p in zip(HEALTH, p_hat)) + f"; λ̂ = {multiplier:g} = n")
+    print(f"the derived ∇_p 𝓛 at (p̂, λ̂): largest entry {np.max(np.abs(gradient)):.1e}")
+    student = derive.check("categorical", "stationarity", r"\lambda 1 - c ./ p")
+    flipped = derive.check("categorical", "stationarity", r"c ./ p + \lambda 1")
+    print(f"a student's ∇_p 𝓛 = λ𝟏 − c ⊘ p: correct = {student.correct}")
+    print(f"with the sign of c ⊘ p flipped: correct = {flipped.correct} ({flipped.diagnosis})")
+    print("What to notice: without the constraint, −cᵀlog p has no minimum (make every pₖ larger); the "
+          "multiplier is the price of Σp = 1, and it equals the number of observations.")
+
+    # The figure: the log-likelihood along the constraint, varying the fair and poor shares with the others
+    # in their observed ratio, so that every point shown is a probability vector.
+    fair_share = np.linspace(0.05, 0.25, 200)
+    poor_share = np.linspace(0.002, 0.06, 200)
+    F, P = np.meshgrid(fair_share, poor_share)
+    rest = 1 - F - P
+    ratio = counts[0] / (counts[0] + counts[1])
+    log_likelihood = counts[0] * np.log(rest * ratio) + counts[1] * np.log(rest * (1 - ratio)) \
+        + counts[2] * np.log(F) + counts[3] * np.log(P)
+    figure, axis = plt.subplots(figsize=(6, 4.5))
+    levels = log_likelihood.max() - np.array([800, 400, 200, 100, 50, 20, 5])
+    contour = axis.contour(F, P, log_likelihood, levels=levels, cmap="viridis")
+    axis.clabel(contour, fmt=lambda v: f"{v - log_likelihood.max():.0f}", fontsize=7)
+    axis.plot(p_hat[2], p_hat[3], "r*", markersize=14, label="p̂ = c/n (derived)")
+    axis.set_xlabel("share rating their health fair")
+    axis.set_ylabel("share rating their health poor")
+    axis.set_title("Log-likelihood on Σp = 1, relative to its maximum")
+    axis.legend()
+    simplex_plot = save_figure(figure, output_dir, "lagrange_simplex.png")
+    return {"health_counts": counts, "health_p_hat": p_hat, "health_multiplier": multiplier,
+            "health_stationarity": float(np.max(np.abs(gradient))), "student_correct": student.correct,
+            "flipped_correct": flipped.correct, "simplex_plot": simplex_plot}
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    main(output_folder(__doc__.splitlines()[0]))

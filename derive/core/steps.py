@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 import sympy as sp
 
+from derive.core.moments import ENSEMBLE, ensemble
 from derive.core.numeval import directional_derivative, evaluate, indexed_key, padded
 from derive.errors import VerificationError
 from derive.expr.notation import Differential, Notation, differential_key
@@ -378,3 +379,86 @@ class Derivation:
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checks for the course's relations beyond derivatives: expectations, densities, stationary points, eigenpairs
+# ---------------------------------------------------------------------------------------------------
+class ExpectedValues(Check):
+    """before = after, with every E[·] the exact mean over the random variables' `Moments` (independent of
+    each other): equal in expectation, checked without Monte Carlo noise (derive.core.moments)."""
+
+    def __init__(self, *distributions, inner: Check | None = None):
+        self.inner = inner or Equal()
+        super().__init__(varying=self.inner.varying)
+        self.distributions = distributions
+
+    def symbols(self, before, after):
+        return self.inner.symbols(before, after) + [m for d in self.distributions for m in (d.mean, d.covariance)]
+
+    def values(self, before, after, env):
+        return self.inner.values(before, after, {**env, ENSEMBLE: ensemble(self.distributions, env)})
+
+
+class Proportional(Check):
+    """before ∝ after as densities in the variables: log before − log after is free of them, so the
+    derivatives of the two logs along a random direction agree. With logs=True the sides are log-densities."""
+
+    def __init__(self, *variables, logs: bool = False):
+        super().__init__()
+        self.variables, self.logs = variables, logs
+
+    def values(self, before, after, env):
+        rng = np.random.default_rng(len(env))
+        moved = {v.name: rng.standard_normal(np.shape(env[v.name])) for v in self.variables}
+        log = (lambda e: e) if self.logs else sp.log
+        return (directional_derivative(log(before), env, moved),
+                directional_derivative(log(after), env, moved))
+
+
+class StationaryPoint(Check):
+    """after names a point, a tuple of Eq(variable, value), at which the scalar function `before` (a
+    Lagrangian) is stationary: its derivative along every direction in every variable vanishes there."""
+
+    def values(self, before, after, env):
+        at = dict(env)
+        for equation in after:
+            at[equation.lhs.name] = np.real(evaluate(equation.rhs, at))
+        rng = np.random.default_rng(len(env))
+        slopes = [directional_derivative(before, at, {e.lhs.name: rng.standard_normal(np.shape(at[e.lhs.name]))})
+                  for e in after]
+        slopes = np.real(np.ravel(slopes))
+        return slopes, np.zeros_like(slopes)
+
+
+class AtEigenpair(Check):
+    """The check `inner` with `value` and the unit `vector` set to an eigenpair of the symmetric `matrix`:
+    a random one, or (largest=True) the one with the largest eigenvalue."""
+
+    def __init__(self, matrix, value, vector=None, inner: Check | None = None, largest: bool = False):
+        self.inner = inner or Equal()
+        super().__init__(varying=self.inner.varying)
+        self.matrix, self.value, self.vector, self.largest = matrix, value, vector, largest
+
+    def symbols(self, before, after):
+        return self.inner.symbols(before, after) + [self.matrix]
+
+    def values(self, before, after, env):
+        eigenvalues, eigenvectors = np.linalg.eigh(np.real(evaluate(self.matrix, env)))
+        k = len(eigenvalues) - 1 if self.largest else int(np.random.default_rng(len(env)).integers(len(eigenvalues)))
+        at = {**env, self.value.name: float(eigenvalues[k])}
+        if self.vector is not None:
+            at[self.vector.name] = eigenvectors[:, [k]]
+        return self.inner.values(before, after, at)
+
+
+class Holds(Check):
+    """after is an inequality (a ≤ b, a < b, a ≥ b, a > b) that holds at every random point; before is what
+    it bounds, for the record."""
+
+    def values(self, before, after, env):
+        left, right = np.real(evaluate(after.lhs, env)), np.real(evaluate(after.rhs, env))
+        slack = right - left if isinstance(after, (sp.LessThan, sp.StrictLessThan)) else left - right
+        tolerance = RTOL * (1 + np.abs(left) + np.abs(right))
+        return np.where(slack >= -tolerance, 0.0, np.nan), np.zeros_like(slack)
+

@@ -10,6 +10,7 @@ import json
 import re
 
 from derive.expr.printing import latex, unicode
+from derive.expr.prose import Prose
 
 CHECK = "✓"
 
@@ -100,12 +101,17 @@ _UNICODE_TO_LATEX = str.maketrans({
     "₅": r"$_5$", "₆": r"$_6$", "₇": r"$_7$", "₈": r"$_8$", "₉": r"$_9$", "κ": r"$\kappa$", "ν": r"$\nu$",
     "χ": r"$\chi$", "ψ": r"$\psi$", "Γ": r"$\Gamma$", "Θ": r"$\Theta$", "Λ": r"$\Lambda$", "Φ": r"$\Phi$",
     "Ψ": r"$\Psi$",
+    # the course derivations' prose (Lagrangians, bounds, the pseudo-inverse)
+    "𝓛": r"$\mathcal{L}$", "⇔": r"$\Leftrightarrow$", "⇐": r"$\Leftarrow$", "∫": r"$\int$", "∞": r"$\infty$",
+    "⁺": r"$^{+}$", "ᵏ": r"$^{k}$", "ŵ": r"$\hat{w}$", "–": "--",
 })
 _HATTED = re.compile("(.)\u0302")   # a letter with a combining hat: μ̂, σ̂, p̂
 
 
 def latex_prose(text: str) -> str:
     """Our own prose (rule names, explanations) as LaTeX text: special characters escaped, symbols as math."""
+    if isinstance(text, Prose):   # a sentence built with its formulas knows its own LaTeX
+        return text.latex
     def one(ch):
         return ch if ord(ch) < 128 and ch not in "&%$#_{}~^\\" else ch.translate(_UNICODE_TO_LATEX)
 
