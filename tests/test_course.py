@@ -5,11 +5,16 @@ from scipy.optimize, pseudo-inverses from numpy, posterior moments by numerical 
 covariances by simulation, the hat matrix from statsmodels. Derived results are evaluated with
 `derive.core.numeval.evaluate` (every symbol given a number, DESIGN §3).
 """
+import json
+import os
+import subprocess
+
 import numpy as np
 import pytest
 import scipy.integrate
 import scipy.optimize
 import sympy as sp
+from conftest import require_tool
 
 import derive
 from derive.cli import main
@@ -470,3 +475,24 @@ def test_svm_dual_gives_scikit_learns_hard_margin_classifier():
     reference = SVC(kernel="linear", C=1e10, tol=1e-12).fit(X, y)
     assert np.allclose(w, reference.coef_.ravel(), rtol=1e-4, atol=1e-6)
     assert np.allclose(value(results["stationarity"], w=w, X=X, y=y, alpha=a), 0, atol=1e-12)
+
+
+def test_every_course_formula_renders_in_katex(derived, tmp_path):
+    """The Markdown/HTML output sets formulas with KaTeX: every step's and result's LaTeX must parse there."""
+    node = require_tool("node")
+    npm = require_tool("npm")
+    formulas = [step["latex"] for name in COURSE for step in derived[name].to_dict()["steps"]]
+    formulas += [r["latex"] for name in COURSE for r in derived[name].to_dict()["results"].values()]
+    (tmp_path / "formulas.json").write_text(json.dumps(formulas))
+    script = ("const katex = require('katex'); const bad = [];"
+              f"for (const tex of require({json.dumps(str(tmp_path / 'formulas.json'))})) {{"
+              "  try { katex.renderToString(tex, {throwOnError: true, displayMode: true}); }"
+              "  catch (e) { bad.push(tex.slice(0, 80) + ': ' + e.message); } }"
+              "console.log(JSON.stringify(bad));")
+    root = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, check=True).stdout.strip()
+    completed = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "NODE_PATH": root})
+    if "Cannot find module 'katex'" in completed.stderr:
+        require_tool("katex")   # the npm package is missing: skip locally, fail in CI
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == []

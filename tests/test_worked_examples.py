@@ -203,6 +203,19 @@ def test_lagrange_multiplier_on_the_health_ratings(calculus):
     assert result["student_correct"] is True and result["flipped_correct"] is False
 
 
+def test_kkt_conditions_give_the_hard_margin_svm(calculus):
+    from sklearn.svm import SVC
+    result, _ = calculus
+    X, y = result["svm_features"], result["svm_labels"]
+    reference = SVC(kernel="linear", C=1e12, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(result["svm_w"], reference.coef_.ravel(), rtol=1e-5)
+    assert result["svm_b"] == pytest.approx(reference.intercept_[0], rel=1e-5)
+    assert sorted(result["svm_support"]) == sorted(reference.support_.tolist())
+    assert result["svm_primal"] == pytest.approx(result["svm_dual"], rel=1e-10)      # no duality gap
+    assert result["svm_slackness"] < 1e-8
+    assert np.all(result["svm_alpha"] >= 0) and np.all(y * (X @ result["svm_w"] + result["svm_b"]) >= 1 - 1e-9)
+
+
 def test_calculus_plot(calculus):
     result, output = calculus
     assert_pngs(result["plots"], output)

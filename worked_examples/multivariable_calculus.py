@@ -19,9 +19,17 @@ What it shows, top to bottom:
    insurance experiment's 20190 self-ratings of health (excellent, good, fair, poor) as categorical counts
    c; maximising the likelihood subject to Σp = 1 gives p̂ = c/n, the observed shares, and the multiplier
    λ̂ = n. derive check accepts a student's stationarity condition and rejects one with the sign flipped.
-Plots: `taylor_error.png` (the errors of both expansions against h, on log-log axes) and
-`lagrange_simplex.png` (the log-likelihood on the constraint Σp = 1, across the poor/fair shares).
+7. Inequality constraints and the KKT conditions (derive show svm-dual): the 17 US states of the capital
+   punishment data (cpunish) are separated into South and not by two columns, the poverty and Black
+   population percentages. The maximum-margin line solves min ½‖w‖² subject to yᵢ(xᵢᵀw + b) ≥ 1; its KKT
+   conditions are solved here directly: guess which constraints are tight (the support vectors), solve
+   the linear equations that stationarity and tightness give, and keep the guess whose multipliers are
+   ≥ 0 and whose other points are outside the margin. derive's dual gives the same optimum.
+Plots: `taylor_error.png` (the errors of both expansions against h, on log-log axes),
+`lagrange_simplex.png` (the log-likelihood on the constraint Σp = 1, across the poor/fair shares) and
+`svm_margin.png` (the states, the maximum-margin line and its support vectors).
 """
+import itertools
 from pathlib import Path
 
 import matplotlib
@@ -34,6 +42,7 @@ from course import FIGURES, columns, heading, output_folder, print_steps, save_f
 
 import derive
 from derive.core.numeval import evaluate
+from derive.datasets import load
 from derive.expr.printing import unicode
 
 
@@ -170,8 +179,9 @@ def main(output_dir=FIGURES) -> dict:
     axis.legend()
     plot = save_figure(figure, output_dir, "taylor_error.png")
     lagrange = lagrange_multiplier(output_dir)
-    results.update(lagrange)
-    results["plots"] = [plot, lagrange["simplex_plot"]]
+    kkt = maximum_margin(output_dir)
+    results.update(lagrange, **kkt)
+    results["plots"] = [plot, lagrange["simplex_plot"], kkt["margin_plot"]]
     return results
 
 
@@ -220,6 +230,81 @@ def lagrange_multiplier(output_dir) -> dict:
     return {"health_counts": counts, "health_p_hat": p_hat, "health_multiplier": multiplier,
             "health_stationarity": float(np.max(np.abs(gradient))), "student_correct": student.correct,
             "flipped_correct": flipped.correct, "simplex_plot": simplex_plot}
+
+
+def kkt_point(X, y, support):
+    """(α, b) from the KKT equations when exactly the points in `support` are on the margin: stationarity
+    w = Σᵢ αᵢyᵢxᵢ and Σᵢ αᵢyᵢ = 0, tightness yᵢ(xᵢᵀw + b) = 1 on the support; None if singular."""
+    k = len(support)
+    Xs, ys = X[support], y[support]
+    system = np.zeros((k + 1, k + 1))
+    system[:k, :k] = (ys[:, None] * Xs) @ (ys[:, None] * Xs).T   # yᵢ xᵢᵀ Σⱼ αⱼyⱼxⱼ
+    system[:k, k] = ys                                            # + yᵢ b
+    system[k, :k] = ys                                            # Σ αⱼyⱼ = 0
+    right = np.append(np.ones(k), 0.0)
+    if abs(np.linalg.det(system)) < 1e-12:
+        return None
+    solution = np.linalg.solve(system, right)
+    alpha = np.zeros(len(y))
+    alpha[list(support)] = solution[:k]
+    return alpha, solution[k]
+
+
+def maximum_margin(output_dir) -> dict:
+    heading("7. Inequality constraints: the KKT conditions and the maximum-margin line")
+    svm = derive.derivation("svm-dual")
+    show(svm)
+    data = load("cpunish").text_columns()
+    features = np.array([data["PERPOVERTY"], data["PERBLACK"]], dtype=float).T
+    X = (features - features.mean(axis=0)) / features.std(axis=0)
+    y = 2 * np.array(data["SOUTH"], dtype=float) - 1                # +1: a southern state
+    for size in (2, 3):                                              # in the plane, 2 or 3 points hold the margin
+        for support in itertools.combinations(range(len(y)), size):
+            found = kkt_point(X, y, list(support))
+            if found is None:
+                continue
+            alpha, b = found
+            w = evaluate(svm.results["weights"], {"X": X, "y": y.reshape(-1, 1), "alpha": alpha.reshape(-1, 1),
+                                                  "n": len(y), "d": 2}).ravel()
+            margins = y * (X @ w + b)
+            if np.all(alpha >= -1e-12) and np.all(margins >= 1 - 1e-9):   # dual and primal feasible: optimal
+                break
+        else:
+            continue
+        break
+    env = {"X": X, "y": y.reshape(-1, 1), "alpha": alpha.reshape(-1, 1), "n": len(y), "d": 2}
+    dual = float(evaluate(svm.results["dual"], env).item())
+    primal = 0.5 * float(w @ w)
+    slackness = float(np.max(np.abs(alpha * (margins - 1))))
+    states = [data["STATE"][i] for i in support]
+    print(f"support vectors: {', '.join(states)}; α on them: {np.array2string(alpha[list(support)], precision=4)}")
+    print(f"w = Xᵀdiag(y)α = {np.array2string(w, precision=4)}, b = {b:.4f}; margin 2/‖w‖ = {2 / np.linalg.norm(w):.4f} "
+          "(standardised units)")
+    print(f"primal ½‖w‖² = {primal:.10f}, derived dual 𝟏ᵀα − ½αᵀDXXᵀDα = {dual:.10f}: no duality gap")
+    print(f"complementary slackness max |αᵢ(yᵢ(xᵢᵀw + b) − 1)| = {slackness:.1e}; the other {len(y) - size} states "
+          "have αᵢ = 0 and lie outside the margin")
+    print("What to notice: only the three support vectors matter (moving any other state, without crossing "
+          "the margin, leaves the line where it is); and the two groups are only just separable: the margin is "
+          "a twentieth of a standard deviation wide.")
+
+    figure, axis = plt.subplots(figsize=(6, 5))
+    for label, colour in ((1, "tab:red"), (-1, "tab:blue")):
+        rows = y == label
+        axis.scatter(X[rows, 0], X[rows, 1], color=colour, label="South" if label == 1 else "not South")
+    axis.scatter(X[list(support), 0], X[list(support), 1], s=200, facecolors="none", edgecolors="k",
+                 label="support vectors (αᵢ > 0)")
+    grid = np.linspace(X[:, 0].min() - 0.3, X[:, 0].max() + 0.3, 50)
+    for level, style in ((0, "-"), (1, "--"), (-1, "--")):          # wᵀx + b = 0, ±1
+        axis.plot(grid, (level - b - w[0] * grid) / w[1], "k" + style, lw=1)
+    axis.set_ylim(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5)
+    axis.set_xlabel("percent in poverty (standardised)")
+    axis.set_ylabel("percent Black (standardised)")
+    axis.set_title("cpunish: the maximum-margin line wᵀx + b = 0")
+    axis.legend(fontsize=8)
+    margin_plot = save_figure(figure, output_dir, "svm_margin.png")
+    return {"svm_features": X, "svm_labels": y, "svm_alpha": alpha, "svm_w": w, "svm_b": float(b),
+            "svm_primal": primal, "svm_dual": dual, "svm_slackness": slackness, "svm_support": list(support),
+            "margin_plot": margin_plot}
 
 
 if __name__ == "__main__":

@@ -1,5 +1,10 @@
 """Bayes' rule and conjugate priors: the posterior is proportional to likelihood × prior.
 
+>>> import derive
+>>> d = derive.derivation("bayes-linear")
+>>> all(step.verified for step in d.steps), list(d.results)
+(True, ['posterior_mean', 'posterior_covariance', 'posterior_precision', 'map'])
+
 Two moves do the work. *Bayes' rule*: log p(θ | data) = log p(data | θ) + log p(θ) + const, each step checked
 as "proportional as densities" (`Proportional`: the logs differ by a term free of θ). *Completing the square*:
 a log-density −½θᵀAθ + bᵀθ + const is the Gaussian N(A⁻¹b, A⁻¹), so a Gaussian prior with a Gaussian

@@ -1,5 +1,10 @@
 """Constrained optimisation by Lagrange multipliers, and the course's derivations that use it.
 
+>>> import derive
+>>> d = derive.derivation("pca")
+>>> all(step.verified for step in d.steps), list(d.results)
+(True, ['objective', 'lagrangian', 'stationarity', 'eigen_equation'])
+
 The move: to optimise f(v) subject to equality constraints gⱼ(v) = 0, form the Lagrangian
 𝓛 = f + Σⱼ λⱼgⱼ, set its gradient in every variable to zero (in λⱼ that gives back gⱼ = 0), and solve,
 the multipliers included. Three derivations are statements of it:

@@ -1,5 +1,10 @@
 """Expectations and variances, step by step: the rules, and the course's results that are made of them.
 
+>>> import derive
+>>> d = derive.derivation("sigma2-bias")
+>>> all(step.verified for step in d.steps), list(d.results)
+(True, ['estimator', 'expectation', 'bias', 'unbiased'])
+
 Each step that moves an E[·] is checked by `ExpectedValues`: both sides are computed exactly over points with
 the random variables' means and covariances (`derive.core.moments`), so "linearity of expectation" or
 "E[u²] = Var(u) + E[u]²" is verified as an equation between numbers, not estimated by simulation.

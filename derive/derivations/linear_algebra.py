@@ -1,5 +1,10 @@
 """Linear-algebra facts of least squares, derived: projection, eigenvalues, the SVD and conditioning.
 
+>>> import derive
+>>> d = derive.derivation("projection")
+>>> all(step.verified for step in d.steps), list(d.results)
+(True, ['hat_matrix', 'fitted', 'residuals', 'trace'])
+
 - `projection`: the hat matrix H = X(XᵀX)⁻¹Xᵀ is symmetric and idempotent, the residuals are orthogonal to
   the columns of X, tr H = d, and ‖y‖² = ‖ŷ‖² + ‖e‖²;
 - `spectral`: a symmetric A = QΛQᵀ is positive semidefinite exactly when its eigenvalues are ≥ 0;

@@ -1,5 +1,10 @@
 """Optimisation facts, derived: the descent lemma, gradient descent's rate on a quadratic, SGD's unbiased step.
 
+>>> import derive
+>>> d = derive.derivation("descent-lemma")
+>>> all(step.verified for step in d.steps), list(d.results)
+(True, ['step_size', 'decrease'])
+
 - `descent-lemma`: for an L-smooth f, one gradient step of size 1/L decreases f by at least ‖∇f‖²/(2L);
 - `gd-quadratic`: on f(x) = ½xᵀAx − bᵀx the error is multiplied by I − ηA each step, so it converges for
   0 < η < 2/λ_max, at the rate 1 − λ_min/λ_max = 1 − 1/κ with η = 1/λ_max;
