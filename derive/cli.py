@@ -216,7 +216,7 @@ def cmd_notes(args) -> int:
     if target.suffix not in (".pdf", ".tex"):
         raise DeriveError(f"-o {args.output}: give a .pdf or a .tex file")
     tex = target.with_suffix(".tex")
-    write_atomically(str(tex), notes_latex())
+    write_atomically(str(tex), notes_latex(args.models or None))
     if target.suffix == ".pdf":
         compile_pdf(tex, target)
     print(f"wrote {target}" + (f" (and its LaTeX, {tex})" if target != tex else ""))
@@ -323,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Write the course's derivations as one LaTeX document with a table "
                             "of contents, one section per model, and compile it with pdflatex. The .tex is "
                             "written beside the PDF in any case.")
+    p.add_argument("models", nargs="*", metavar="MODEL", help="the models to include (names or model files; "
+                   "default: every built-in model)")
     p.add_argument("-o", "--output", default="notes.pdf", metavar="notes.pdf|notes.tex",
                    help="the file to write (default: notes.pdf)")
     p.set_defaults(run=cmd_notes)

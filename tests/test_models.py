@@ -140,3 +140,41 @@ def test_cli_show_one_off_fit_weights_and_models_json(tmp_path):
     assert fitted.returncode == 0, fitted.stderr
     coefficients = list(json.loads(fitted.stdout)["coefficients"].values())
     assert np.allclose(coefficients, sm.WLS(Y, X, weights=W).fit().params, rtol=1e-10)
+
+
+MAP = '''name = "map-linear"
+symbols = { X = "n x d", y = "n", beta = "d", sigma2 = "pos", tau2 = "pos" }
+parameters = ["beta"]
+likelihood = "y_i ~ N(x_i' beta, sigma2)"
+prior = "beta ~ N(0, tau2 I)"
+values = { sigma2 = 2.0, tau2 = 0.5 }
+'''
+
+
+def test_a_gaussian_prior_gives_the_map_reading_of_ridge_and_its_fit(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(MAP)
+    d = derive.derivation(str(path))
+    assert derive.printing.unicode(d.results["solution"]) == "(XᵀX + (σ²/τ²)I)⁻¹Xᵀy"
+    assert any("ridge regression with λ = σ²/τ²" in s.explanation for s in d.steps)
+    f = derive.fit(str(path), X, Y)
+    lam = 2.0 / 0.5
+    assert np.allclose(f.coef, np.linalg.solve(X.T @ X + lam * np.eye(3), X.T @ Y), rtol=1e-12)
+
+
+def test_poisson_stated_as_a_likelihood_is_newton_with_the_irls_reading():
+    m = derive.model(likelihood="y_i ~ Poisson(exp(x_i' b))", wrt="b", shapes="X:nxd, y:n")
+    d = derive.derivation(m)
+    assert [s.rule for s in d.steps][-1] == "iteratively reweighted least squares"
+    assert derive.printing.unicode(d.results["hessian"]) == "Xᵀdiag(exp(Xβ))X"
+    counts = np.random.default_rng(3).poisson(np.exp(X @ np.array([0.2, 0.3, -0.1])))
+    f = derive.fit(m, X, counts)
+    glm = sm.GLM(counts, X, family=sm.families.Poisson()).fit(tol=1e-14)
+    assert np.allclose(f.coef, glm.params, rtol=1e-8) and np.allclose(f.std_errors, glm.bse, rtol=1e-6)
+
+
+def test_fit_names_what_the_data_lack():
+    with pytest.raises(derive.DataError, match="--weights"):
+        derive.fit("wls", X, Y)
+    with pytest.raises(derive.DataError, match="must be a positive number"):
+        derive.fit("exponential", None, -np.ones(5))

@@ -1,0 +1,33 @@
+"""Cold-start cost of `derive show MODEL` for every built-in model (scripted and planned model files), as a
+ratio to `python -c "import sympy"` measured in the same run.
+
+Run: python tests/benchmarks/bench_show_models.py [repeats]. Target (issue 11): ols ≤ 2×.
+Absolute times on shared machines are noise; the ratio is what to read.
+"""
+import statistics
+import subprocess
+import sys
+import time
+
+import derive
+
+
+def median_seconds(command, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(repeats=5):
+    sympy = median_seconds([sys.executable, "-c", "import sympy"], repeats)
+    print(f"python -c 'import sympy': {sympy:.3f} s (median of {repeats})")
+    for model in derive.models():
+        t = median_seconds([sys.executable, "-m", "derive", "show", model], repeats)
+        print(f"derive show {model:<16}: {t:.3f} s  ratio {t / sympy:.2f}×")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
