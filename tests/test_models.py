@@ -178,3 +178,25 @@ def test_fit_names_what_the_data_lack():
         derive.fit("wls", X, Y)
     with pytest.raises(derive.DataError, match="must be a positive number"):
         derive.fit("exponential", None, -np.ones(5))
+
+
+def _lre(estimate, certified):
+    return -np.log10(abs(estimate - certified) / abs(certified)) if estimate != certified else 15.0
+
+
+@pytest.mark.parametrize("method, digits", [("auto", 14), ("qr", 7)])
+def test_gaussian_linear_on_longley_keeps_the_nist_accuracy(method, digits):
+    longley = derive.datasets.load("longley")
+    data = longley.data()
+    Xl = np.column_stack([np.ones(len(data["y"]))] + [data[f"x{k}"] for k in range(1, 7)])
+    exact = ([["1", *row] for row in zip(*(longley.text_columns()[f"x{k}"] for k in range(1, 7)))],
+             longley.text_columns()["y"])
+    f = derive.fit("gaussian-linear", Xl, data["y"], method=method, exact_data=exact)
+    certified = [float(longley.reference["certified"][f"B{k}"]) for k in range(7)]
+    assert min(_lre(e, c) for e, c in zip(f.coef[:7], certified)) >= digits
+
+
+def test_ridge_model_file_fits_as_the_builtin_ridge():
+    path = str(derive.derivations.MODEL_FILES / "ridge.toml")
+    assert np.allclose(derive.fit(path, X, Y, values={"lam": 0.7}).coef, derive.fit("ridge", X, Y, lam=0.7).coef,
+                       rtol=1e-13)

@@ -66,7 +66,8 @@ def fit(model, X, y, method: str = "auto", *, lam: float | None = None, names: S
     if not isinstance(model, str) or model not in METHODS:
         # every other model (a model file, a Model, wls, probit, ...) is fitted from its planned derivation
         from derive.fitting.model_fit import fit_model
-        return fit_model(model, X, y, method, values=values, weights=weights, names=names, tol=tol, max_iter=max_iter)
+        return fit_model(model, X, y, method, values=values, weights=weights, names=names, tol=tol, max_iter=max_iter,
+                         exact_data=exact_data)
     if method not in METHODS[model]:
         raise NotSupported(f"method {method!r} does not apply to {model}; use one of: {', '.join(METHODS[model])}")
     X, y, names = _validated(X, y, names)
