@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from derive.errors import DeriveError
+from derive.errors import DeriveError, NotSupported
 
 FORMATS = ("text", "latex", "markdown", "json")
 
@@ -96,6 +96,9 @@ def cmd_show(args) -> int:
     requested = [str(d.model) for d in derivations]
     fmt = "json" if args.json else args.format
     emit(render.formatted(derivations, fmt, args.standalone, title="derive: " + ", ".join(requested)), args.output)
+    stopped = [f"{d.model}: {d.stopped}" for d in derivations if getattr(d, "stopped", None)]
+    if stopped:   # the verified part is shown; where it stopped is an error of the request
+        raise NotSupported("; ".join(stopped))
     return 0
 
 

@@ -200,3 +200,25 @@ def test_ridge_model_file_fits_as_the_builtin_ridge():
     path = str(derive.derivations.MODEL_FILES / "ridge.toml")
     assert np.allclose(derive.fit(path, X, Y, values={"lam": 0.7}).coef, derive.fit("ridge", X, Y, lam=0.7).coef,
                        rtol=1e-13)
+
+
+def test_a_model_derived_in_part_shows_the_verified_part_and_says_where_it_stopped(capsys):
+    path = str(derive.derivations.MODEL_FILES / "gaussian.toml")   # μ inside a quadratic form: not yet
+    assert main(["show", path]) == 2
+    captured = capsys.readouterr()
+    assert "sums in vector form  [✓ verified]" in captured.out and "Not derived further" in captured.out
+    assert captured.err.count("\n") == 1 and "the planner stopped after step 5" in captured.err
+
+
+@pytest.mark.parametrize("likelihood, expected", [
+    ("y_i ~ Weibull(x_i' beta)", "unknown distribution 'Weibull'"),
+    ("y_i ~ Bernoulli(x_i' beta, 2)", "Bernoulli(p) takes 1 argument, not 2"),
+    ("y_i ~ Poisson(exp(z_i' beta))", "no matrix Z is declared"),
+    ("y_i Bernoulli(x_i' beta)", "write observation ~ Family(arguments)"),
+    ("q_i ~ Bernoulli(sigmoid(x_i' beta))", "q in"),
+])
+def test_statements_the_reader_cannot_take_exit_2_naming_what_is_accepted(capsys, likelihood, expected):
+    args = ["show", "--likelihood", likelihood, "--wrt", "beta", "--shapes", "X:nxd, y:n, beta:d"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1

@@ -64,7 +64,8 @@ class Plan:
     gradients: dict = field(default_factory=dict)
     hessians: dict = field(default_factory=dict)
     solutions: dict = field(default_factory=dict)     # parameter → closed form (in the earlier parameters)
-    convex: dict = field(default_factory=dict)        # parameter → bool (shown) 
+    convex: dict = field(default_factory=dict)        # parameter → bool (shown)
+    stopped: str | None = None                        # why the derivation ends early, if it does
 
 
 @lru_cache(maxsize=64)
@@ -81,11 +82,18 @@ def plan(model: Model) -> Plan:
     D.section("The loss")
     loss = _likelihood_loss(D, model, statement, loss_label) if statement else _stated_loss(D, model, loss_label)
     P = Plan(model, D, loss, parameters)
-    for p in parameters:
-        _gradient_and_hessian(P, p, loss_label)
-    D.section("Stationarity")
-    for p in parameters:
-        _solve(P, p)
+    try:
+        for p in parameters:
+            _gradient_and_hessian(P, p, loss_label)
+        D.section("Stationarity")
+        for p in parameters:
+            _solve(P, p)
+    except NotSupported as error:
+        # What was derived stands (every step verified); the rest is named, never guessed.
+        P.stopped = D.stopped = f"the planner stopped after step {len(D.steps)}: {error}"   # read by `show`
+        D.notes.append(f"Not derived further: {P.stopped}.")
+        D.results = {"loss": matrix_form(loss) if loss.has(Scalar) else loss}
+        return P
     _record_results(P)
     return P
 
