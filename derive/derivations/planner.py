@@ -413,7 +413,7 @@ def _solve(P: Plan, p) -> None:
     if p.is_Matrix and not H.has(p):
         P.solutions[p] = _linear_solution(D, stationary, H, p)
     elif not p.is_Matrix:
-        P.solutions[p] = _scalar_solution(D, stationary, p)
+        P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)])
     else:
         P.solutions[p] = None
         _newton(D, g, H, p)
@@ -479,7 +479,7 @@ def _tidy(expr):
     return expr
 
 
-def _scalar_solution(D: Derivation, stationary, p):
+def _scalar_solution(D: Derivation, stationary, p, solved_before):
     """The stationarity equation of a scalar parameter solved exactly (quadratic forms held as numbers)."""
     held = {s: sp.Dummy(positive=None) for s in stationary.lhs.atoms(Scalar)}
     solutions = sp.solve(stationary.lhs.xreplace(held), p)
@@ -489,7 +489,10 @@ def _scalar_solution(D: Derivation, stationary, p):
         D.notes.append(str(prose("No single closed-form solution for ", p, " (", len(solutions), " roots).")))
         return None
     solution = solutions[0]
-    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, "."), stationary,
+    earlier = [q for q in solved_before if solution.has(q)]
+    after = prose(" It holds at every value of ", *_joined([(q,) for q in earlier]), ", so in particular at the "
+                  "estimate found above: solved one parameter at a time.") if earlier else ""
+    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, ".") + after, stationary,
            solution, check=Solves(p), lhs=_hat(p))
     return solution
 
