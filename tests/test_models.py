@@ -238,3 +238,18 @@ def test_a_scripted_models_spec_plans_to_the_same_results(name, quantities):
     path = str(derive.derivations.MODEL_FILES / f"{name}.toml")
     for quantity in quantities:
         assert derive.check(path, quantity, to_plain(scripted[quantity])).correct, quantity
+
+
+def test_penalised_logistic_is_convex_and_fits_like_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+    m = derive.model(likelihood="y_i ~ Bernoulli(sigmoid(x_i' b))", penalty="lam ||b||^2", wrt="b",
+                     shapes="X:nxd, y:n, lam:pos")
+    d = derive.derivation(m)
+    assert "positive semidefinite" in [s.rule for s in d.steps]
+    rng = np.random.default_rng(2)
+    Xp = np.column_stack([np.ones(200), rng.normal(size=(200, 3))])
+    yp = (rng.uniform(size=200) < 1 / (1 + np.exp(-Xp @ [0.3, 1, -1, 0.5]))).astype(float)
+    f = derive.fit(m, Xp, yp, values={"lam": 0.8})
+    # scikit-learn minimises ½‖w‖² + C Σ log-loss: the same minimiser for C = 1/(2λ)
+    reference = LogisticRegression(C=1 / 1.6, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(Xp, yp)
+    assert np.allclose(f.coef, reference.coef_[0], atol=1e-8)

@@ -148,6 +148,12 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
     loss = _drop_constant_sums(D, model, loss, label)
     if model.prior:
         loss = _posterior(D, model, loss, label)
+    if model.penalty:
+        penalty = scalar_form(model.expression(model.penalty))
+        penalised = loss + penalty
+        D.step("add the penalty", prose("The penalised loss: the negative log-likelihood plus ", penalty, "."),
+               penalised, penalised, lhs=label)
+        loss = penalised
     return loss
 
 
