@@ -50,7 +50,9 @@ def test_wls_gradient_and_hessian_match_finite_differences_of_numpy():
 
 def test_wls_fit_matches_statsmodels():
     f = derive.fit("wls", X, Y, weights=W)
-    assert np.allclose(f.coef, sm.WLS(Y, X, weights=W).fit().params, rtol=1e-12, atol=1e-12)
+    reference = sm.WLS(Y, X, weights=W).fit()
+    assert np.allclose(f.coef, reference.params, rtol=1e-12, atol=1e-12)
+    assert np.allclose(f.std_errors, reference.bse, rtol=1e-10)
 
 
 def test_gaussian_linear_fit_matches_statsmodels_ols_with_the_mle_variance():

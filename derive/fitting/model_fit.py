@@ -44,14 +44,16 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, n
     if method not in METHODS:
         raise NotSupported(f"method {method!r} does not apply to {resolved.name}; use auto (the closed form when "
                            "there is one, else Newton), exact/qr/cholesky (a least-squares closed form) or newton")
+    least_squares_errors = {}
     if all(P.solutions[p] is not None for p in parameters) and method != "newton":
-        estimates, how = _closed_forms(P, data, method, names, exact_data)
+        estimates, how, least_squares_errors = _closed_forms(P, data, method, names, exact_data)
         iterations, converged = None, True
     else:
         estimates, iterations, converged = _newton(P, data, names, tol or 1e-10, max_iter or 100)
         how = "newton"
     loss = float(np.real(_function(P, P.derivation.results["loss"], _sizes(P, data))(*_arguments(P, estimates, data))))
-    errors = _standard_errors(P, estimates, data) if resolved.likelihood else None
+    # a likelihood's from its Hessian; a least-squares loss's as for OLS/WLS, σ̂²(AᵀSA)⁻¹ with σ̂² = RSS/(n − d)
+    errors = _standard_errors(P, estimates, data) if resolved.likelihood else (least_squares_errors or None)
     coef, labels, se = _flatten(resolved, parameters, estimates, names, errors)
     return FitResult(model=resolved.name, method=how, names=labels, coef=coef, std_errors=se,
                      converged=converged, iterations=iterations, loss=loss,
@@ -186,15 +188,16 @@ def _arguments(P, estimates, data):
 def _closed_forms(P, data, method, names, exact_data):
     """Each parameter's closed form in turn; a least-squares form (AᵀSA + κI)⁻¹AᵀSb is evaluated by the
     least-squares methods (exact rational arithmetic, QR, Cholesky), as accurate as `fit ols` on NIST data."""
-    estimates, how = {}, "closed form"
+    estimates, how, errors = {}, "closed form", {}
     for p in P.parameters:
         form = least_squares_form(P.solutions[p])
         if form is not None:
-            estimates[p], how = _least_squares(P, form, estimates, data, method, names, exact_data)
+            solved = _least_squares(P, form, estimates, data, method, names, exact_data)
+            estimates[p], how, errors[p] = solved.coef, solved.method, solved.std_errors
             continue
         value = _function(P, P.solutions[p], _sizes(P, data))(*_arguments(P, estimates, data))
         estimates[p] = _checked(np.real(value), p)
-    return estimates, how
+    return estimates, how, errors
 
 
 def least_squares_form(solution):
@@ -235,9 +238,8 @@ def _least_squares(P, form, estimates, data, method, names, exact_data):
         root = np.sqrt(data[S.name])
         X, y, exact_data = X * root[:, None], y * root, None
         method = "qr" if method == "auto" else method
-    solved = fit_linear("ridge" if lam is not None else "ols", X, y, method, lam, names or
-                        [f"x{j + 1}" for j in range(X.shape[1])], exact_data)
-    return solved.coef, solved.method
+    return fit_linear("ridge" if lam is not None else "ols", X, y, method, lam, names or
+                      [f"x{j + 1}" for j in range(X.shape[1])], exact_data)
 
 
 def _checked(value, p):
