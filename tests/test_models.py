@@ -255,3 +255,10 @@ def test_penalised_logistic_is_convex_and_fits_like_scikit_learn():
     # scikit-learn minimises ½‖w‖² + C Σ log-loss: the same minimiser for C = 1/(2λ)
     reference = LogisticRegression(C=1 / 1.6, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(Xp, yp)
     assert np.allclose(f.coef, reference.coef_[0], atol=1e-8)
+
+
+def test_bernoulli_spec_plans_to_the_sample_mean():
+    d = derive.derivation(str(derive.derivations.MODEL_FILES / "bernoulli.toml"))
+    assert derive.printing.unicode(d.results["solution"]) == "𝟏ᵀx/n"
+    x = np.array([1.0, 0, 0, 1, 1])
+    assert derive.fit(str(derive.derivations.MODEL_FILES / "bernoulli.toml"), None, x).coef[0] == pytest.approx(0.6)
