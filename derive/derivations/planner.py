@@ -92,7 +92,7 @@ def plan(model: Model) -> Plan:
         # What was derived stands (every step verified); the rest is named, never guessed.
         P.stopped = D.stopped = f"the planner stopped after step {len(D.steps)}: {error}"   # read by `show`
         D.notes.append(f"Not derived further: {P.stopped}.")
-        D.results = {"loss": matrix_form(loss) if loss.has(Scalar) else loss}
+        D.results = {"loss": loss_result(loss)}
         return P
     _record_results(P)
     return P
@@ -541,6 +541,12 @@ def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
         "is IRLS, one weighted least-squares solve per step."), update, weighted, lhs=label)
 
 
+def loss_result(loss):
+    """The loss as a result: one quadratic form is its 1×1 matrix ((y − Xβ)ᵀW(y − Xβ)); a sum of numbers and
+    quadratic forms stays a scalar (n log(2πσ²)/2 + (y − Xβ)ᵀ(y − Xβ)/(2σ²)), whose `Scalar` parts `.doit()`."""
+    return loss.matrix if isinstance(loss, Scalar) else loss
+
+
 def _record_results(P: Plan) -> None:
     """results: loss, gradient, hessian, solution (each parameter's, the earlier ones substituted) or update."""
     ps = P.parameters
@@ -554,7 +560,7 @@ def _record_results(P: Plan) -> None:
     def one_or_tuple(values):
         return values[0] if len(values) == 1 else sp.Tuple(*values)
 
-    results = {"loss": matrix_form(P.loss) if any(p.is_Matrix for p in ps) or P.loss.has(Scalar) else P.loss,
+    results = {"loss": loss_result(P.loss),
                "gradient": one_or_tuple([P.gradients[p] for p in ps]),
                "hessian": one_or_tuple([P.hessians[p] for p in ps])}
     if len(substituted) == len(ps):
