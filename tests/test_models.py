@@ -262,3 +262,17 @@ def test_bernoulli_spec_plans_to_the_sample_mean():
     assert derive.printing.unicode(d.results["solution"]) == "𝟏ᵀx/n"
     x = np.array([1.0, 0, 0, 1, 1])
     assert derive.fit(str(derive.derivations.MODEL_FILES / "bernoulli.toml"), None, x).coef[0] == pytest.approx(0.6)
+
+
+def test_model_objects_and_paths_go_wherever_a_name_goes(tmp_path):
+    path = tmp_path / "my-wls.toml"
+    path.write_text(spec("wls").replace('name = "wls"', 'name = "my-wls"'))
+    m = derive.Model.from_toml(path)
+    assert m.name == "my-wls" and derive.derivations.resolve(str(path)) == m
+    assert derive.derivation(m).results == derive.derivation(str(path)).results == derive.derivation("wls").results
+    assert np.allclose(derive.lambdify(m, "solution")(None, X, Y, np.diag(W)), derive.fit(m, X, Y, weights=W).coef)
+
+
+def test_planned_models_refuse_the_index_form_in_one_line(capsys):
+    assert main(["show", "wls", "--form", "index"]) == 2
+    assert "matrix form only" in capsys.readouterr().err
