@@ -57,7 +57,7 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, n
     coef, labels, se = _flatten(resolved, parameters, estimates, names, errors)
     return FitResult(model=resolved.name, method=how, names=labels, coef=coef, std_errors=se,
                      converged=converged, iterations=iterations, loss=loss,
-                     loglike=-loss if resolved.likelihood and not resolved.prior else None)
+                     loglike=-loss if resolved.likelihood and not (resolved.prior or resolved.penalty) else None)
 
 
 # ---------------------------------------------------------------------------------------------------
