@@ -420,6 +420,8 @@ def _solve(P: Plan, p) -> None:
         P.solutions[p] = _linear_solution(D, stationary, H, p)
     elif not p.is_Matrix:
         P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)])
+        if P.solutions[p] is not None and not P.convex[p]:
+            _second_order_at(D, H, p, P.solutions[p])
     else:
         P.solutions[p] = None
         _newton(D, g, H, p)
@@ -501,6 +503,30 @@ def _scalar_solution(D: Derivation, stationary, p, solved_before):
     D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, ".") + after, stationary,
            solution, check=Solves(p), lhs=_hat(p))
     return solution
+
+
+def _second_order_at(D: Derivation, H, p, solution) -> None:
+    """The second derivative at the stationary point, where convexity was not shown: positive there (with
+    every sum of squares uᵀu > 0) makes it a minimum, the only stationary point, so the minimum along p."""
+    at = H.subs(p, solution)
+    squares = {s: sp.Dummy(positive=True) for s in at.atoms(Scalar) if _is_sum_of_squares(s.matrix)}
+    simplified = sp.factor(sp.simplify(at.xreplace(squares))).xreplace({v: k for k, v in squares.items()})
+    if not simplified.xreplace(squares).is_positive:
+        D.notes.append(str(prose("The second derivative in ", p, " at the stationary point, ", simplified,
+                                 ", is not shown to be positive.")))
+        return
+    reasons = [(s, " > 0") for s in squares if simplified.has(s)]
+    why = prose("At ", _hat(p), " the second derivative is ", simplified, " > 0",
+                *([" (", *_joined(reasons), " unless the fit is exact)"] if reasons else []),
+                ": the only stationary point is a minimum, so it is the minimiser in ", p, ".")
+    D.step("second-order condition", why, at, simplified,
+           lhs=Notation(f"∂²ℓ/∂{unicode(p)}² at {_hat(p).text}", r"\left.\frac{\partial^{2} \ell}{\partial "
+                        r"(%s)^{2}}\right|_{%s}" % (latex(p), _hat(p).latex)))
+
+
+def _is_sum_of_squares(M) -> bool:
+    """uᵀu (a squared norm)."""
+    return isinstance(M, sp.MatMul) and len(M.args) == 2 and M.args[0] == sp.Transpose(M.args[1])
 
 
 def _newton(D: Derivation, g, H, p):
