@@ -47,9 +47,17 @@ from derive.expr.algebra import multiply, split_product
 from derive.expr.functions import sigmoid
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
-from derive.expr.prose import Math, prose
+from derive.expr.prose import Math, Prose
+from derive.expr.prose import prose as sentence
+from derive.render.formats import latex_prose
 
 INDEX = sp.Symbol("i", integer=True)
+
+
+def prose(*parts) -> Prose:
+    """A sentence of words and formulas (`derive.expr.prose`), the words' own symbols (≥, ‖v‖², Σᵢ) set as
+    mathematics in LaTeX too."""
+    return sentence(*[Prose(p, latex_prose(p)) if type(p) is str else p for p in parts])
 
 
 @dataclass
