@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from derive import __version__
-from derive.errors import DeriveError, did_you_mean
+from derive.errors import DeriveError, NotSupported, did_you_mean
 from derive.render.ascii_notation import ERRORS as ASCII_NOTATION
 from derive.render.output import write_atomically
 
@@ -122,6 +122,9 @@ def cmd_show(args) -> int:
     requested = [str(d.model) for d in derivations]
     fmt = "json" if args.json else args.format
     emit(render.formatted(derivations, fmt, args.standalone, title="derive: " + ", ".join(requested)), args.output)
+    stopped = [f"{d.model}: {d.stopped}" for d in derivations if getattr(d, "stopped", None)]
+    if stopped:   # the verified part is shown; where it stopped is an error of the request
+        raise NotSupported("; ".join(stopped))
     return 0
 
 
@@ -261,7 +264,7 @@ def cmd_notes(args) -> int:
     if target.suffix not in (".pdf", ".tex"):
         raise DeriveError(f"-o {args.output}: give a .pdf or a .tex file")
     tex = target.with_suffix(".tex")
-    write_atomically(str(tex), notes_latex())
+    write_atomically(str(tex), notes_latex(args.models or None))
     if target.suffix == ".pdf":
         compile_pdf(tex, target)
     print(f"wrote {target}" + (f" (and its LaTeX, {tex})" if target != tex else ""))
@@ -388,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Write the course's derivations as one LaTeX document with a table "
                             "of contents, one section per model, and compile it with pdflatex. The .tex is "
                             "written beside the PDF in any case.")
+    p.add_argument("models", nargs="*", metavar="MODEL", help="the models to include (names or model files; "
+                   "default: every built-in model)")
     p.add_argument("-o", "--output", default="notes.pdf", metavar="notes.pdf|notes.tex",
                    help="the file to write (default: notes.pdf)")
     p.set_defaults(run=cmd_notes)

@@ -16,10 +16,11 @@ from derive.render.formats import to_document
 TITLE = "The mathematics of machine learning, derived step by step"
 
 
-def notes_latex() -> str:
-    """The whole course as one standalone document: a table of contents, a section per model."""
+def notes_latex(models=None) -> str:
+    """The whole course (or the given models: names, model files, `Model`s) as one standalone document:
+    a table of contents, a section per model."""
     from derive.derivations import build, names
-    return to_document([build(name) for name in names()], title=TITLE, contents=True)
+    return to_document([build(m) for m in (models or names())], title=TITLE, contents=True)
 
 
 def compile_pdf(tex_path: Path, pdf_path: Path) -> None:

@@ -50,7 +50,9 @@ def test_wls_gradient_and_hessian_match_finite_differences_of_numpy():
 
 def test_wls_fit_matches_statsmodels():
     f = derive.fit("wls", X, Y, weights=W)
-    assert np.allclose(f.coef, sm.WLS(Y, X, weights=W).fit().params, rtol=1e-12, atol=1e-12)
+    reference = sm.WLS(Y, X, weights=W).fit()
+    assert np.allclose(f.coef, reference.params, rtol=1e-12, atol=1e-12)
+    assert np.allclose(f.std_errors, reference.bse, rtol=1e-10)
 
 
 def test_gaussian_linear_fit_matches_statsmodels_ols_with_the_mle_variance():
@@ -140,3 +142,137 @@ def test_cli_show_one_off_fit_weights_and_models_json(tmp_path):
     assert fitted.returncode == 0, fitted.stderr
     coefficients = list(json.loads(fitted.stdout)["coefficients"].values())
     assert np.allclose(coefficients, sm.WLS(Y, X, weights=W).fit().params, rtol=1e-10)
+
+
+MAP = '''name = "map-linear"
+symbols = { X = "n x d", y = "n", beta = "d", sigma2 = "pos", tau2 = "pos" }
+parameters = ["beta"]
+likelihood = "y_i ~ N(x_i' beta, sigma2)"
+prior = "beta ~ N(0, tau2 I)"
+values = { sigma2 = 2.0, tau2 = 0.5 }
+'''
+
+
+def test_a_gaussian_prior_gives_the_map_reading_of_ridge_and_its_fit(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(MAP)
+    d = derive.derivation(str(path))
+    assert derive.printing.unicode(d.results["solution"]) == "(XᵀX + (σ²/τ²)I)⁻¹Xᵀy"
+    assert any("ridge regression with λ = σ²/τ²" in s.explanation for s in d.steps)
+    f = derive.fit(str(path), X, Y)
+    lam = 2.0 / 0.5
+    assert np.allclose(f.coef, np.linalg.solve(X.T @ X + lam * np.eye(3), X.T @ Y), rtol=1e-12)
+
+
+def test_poisson_stated_as_a_likelihood_is_newton_with_the_irls_reading():
+    m = derive.model(likelihood="y_i ~ Poisson(exp(x_i' b))", wrt="b", shapes="X:nxd, y:n")
+    d = derive.derivation(m)
+    assert [s.rule for s in d.steps][-1] == "iteratively reweighted least squares"
+    assert derive.printing.unicode(d.results["hessian"]) == "Xᵀdiag(exp(Xβ))X"
+    counts = np.random.default_rng(3).poisson(np.exp(X @ np.array([0.2, 0.3, -0.1])))
+    f = derive.fit(m, X, counts)
+    glm = sm.GLM(counts, X, family=sm.families.Poisson()).fit(tol=1e-14)
+    assert np.allclose(f.coef, glm.params, rtol=1e-8) and np.allclose(f.std_errors, glm.bse, rtol=1e-6)
+
+
+def test_fit_names_what_the_data_lack():
+    with pytest.raises(derive.DataError, match="--weights"):
+        derive.fit("wls", X, Y)
+    with pytest.raises(derive.DataError, match="must be a positive number"):
+        derive.fit("exponential", None, -np.ones(5))
+
+
+def _lre(estimate, certified):
+    return -np.log10(abs(estimate - certified) / abs(certified)) if estimate != certified else 15.0
+
+
+@pytest.mark.parametrize("method, digits", [("auto", 14), ("qr", 7)])
+def test_gaussian_linear_on_longley_keeps_the_nist_accuracy(method, digits):
+    longley = derive.datasets.load("longley")
+    data = longley.data()
+    Xl = np.column_stack([np.ones(len(data["y"]))] + [data[f"x{k}"] for k in range(1, 7)])
+    exact = ([["1", *row] for row in zip(*(longley.text_columns()[f"x{k}"] for k in range(1, 7)))],
+             longley.text_columns()["y"])
+    f = derive.fit("gaussian-linear", Xl, data["y"], method=method, exact_data=exact)
+    certified = [float(longley.reference["certified"][f"B{k}"]) for k in range(7)]
+    assert min(_lre(e, c) for e, c in zip(f.coef[:7], certified)) >= digits
+
+
+def test_ridge_model_file_fits_as_the_builtin_ridge():
+    path = str(derive.derivations.MODEL_FILES / "ridge.toml")
+    assert np.allclose(derive.fit(path, X, Y, values={"lam": 0.7}).coef, derive.fit("ridge", X, Y, lam=0.7).coef,
+                       rtol=1e-13)
+
+
+def test_a_model_derived_in_part_shows_the_verified_part_and_says_where_it_stopped(capsys):
+    path = str(derive.derivations.MODEL_FILES / "gaussian.toml")   # μ inside a quadratic form: not yet
+    assert main(["show", path]) == 2
+    captured = capsys.readouterr()
+    assert "sums in vector form  [✓ verified]" in captured.out and "Not derived further" in captured.out
+    assert captured.err.count("\n") == 1 and "the planner stopped after step 5" in captured.err
+
+
+@pytest.mark.parametrize("likelihood, expected", [
+    ("y_i ~ Weibull(x_i' beta)", "unknown distribution 'Weibull'"),
+    ("y_i ~ Bernoulli(x_i' beta, 2)", "Bernoulli(p) takes 1 argument, not 2"),
+    ("y_i ~ Poisson(exp(z_i' beta))", "no matrix Z is declared"),
+    ("y_i Bernoulli(x_i' beta)", "write observation ~ Family(arguments)"),
+    ("q_i ~ Bernoulli(sigmoid(x_i' beta))", "q in"),
+])
+def test_statements_the_reader_cannot_take_exit_2_naming_what_is_accepted(capsys, likelihood, expected):
+    args = ["show", "--likelihood", likelihood, "--wrt", "beta", "--shapes", "X:nxd, y:n, beta:d"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name, quantities", [
+    ("ols", ("loss", "gradient", "hessian", "solution")),
+    ("ridge", ("loss", "gradient", "hessian", "solution")),
+    ("logistic", ("gradient", "hessian")),
+    ("poisson", ("gradient", "hessian")),
+])
+def test_a_scripted_models_spec_plans_to_the_same_results(name, quantities):
+    """The spec `derive models --json` shows for a scripted model is its statement: planned, it derives the
+    scripted results (compared as functions at random points, the way `check` compares an answer)."""
+    from derive.expr.plain import to_plain
+    scripted = derive.derivation(name).results
+    path = str(derive.derivations.MODEL_FILES / f"{name}.toml")
+    for quantity in quantities:
+        assert derive.check(path, quantity, to_plain(scripted[quantity])).correct, quantity
+
+
+def test_penalised_logistic_is_convex_and_fits_like_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+    m = derive.model(likelihood="y_i ~ Bernoulli(sigmoid(x_i' b))", penalty="lam ||b||^2", wrt="b",
+                     shapes="X:nxd, y:n, lam:pos")
+    d = derive.derivation(m)
+    assert "positive semidefinite" in [s.rule for s in d.steps]
+    rng = np.random.default_rng(2)
+    Xp = np.column_stack([np.ones(200), rng.normal(size=(200, 3))])
+    yp = (rng.uniform(size=200) < 1 / (1 + np.exp(-Xp @ [0.3, 1, -1, 0.5]))).astype(float)
+    f = derive.fit(m, Xp, yp, values={"lam": 0.8})
+    # scikit-learn minimises ½‖w‖² + C Σ log-loss: the same minimiser for C = 1/(2λ)
+    reference = LogisticRegression(C=1 / 1.6, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(Xp, yp)
+    assert np.allclose(f.coef, reference.coef_[0], atol=1e-8)
+
+
+def test_bernoulli_spec_plans_to_the_sample_mean():
+    d = derive.derivation(str(derive.derivations.MODEL_FILES / "bernoulli.toml"))
+    assert derive.printing.unicode(d.results["solution"]) == "𝟏ᵀx/n"
+    x = np.array([1.0, 0, 0, 1, 1])
+    assert derive.fit(str(derive.derivations.MODEL_FILES / "bernoulli.toml"), None, x).coef[0] == pytest.approx(0.6)
+
+
+def test_model_objects_and_paths_go_wherever_a_name_goes(tmp_path):
+    path = tmp_path / "my-wls.toml"
+    path.write_text(spec("wls").replace('name = "wls"', 'name = "my-wls"'))
+    m = derive.Model.from_toml(path)
+    assert m.name == "my-wls" and derive.derivations.resolve(str(path)) == m
+    assert derive.derivation(m).results == derive.derivation(str(path)).results == derive.derivation("wls").results
+    assert np.allclose(derive.lambdify(m, "solution")(None, X, Y, np.diag(W)), derive.fit(m, X, Y, weights=W).coef)
+
+
+def test_planned_models_refuse_the_index_form_in_one_line(capsys):
+    assert main(["show", "wls", "--form", "index"]) == 2
+    assert "matrix form only" in capsys.readouterr().err

@@ -106,7 +106,7 @@ def model_context(model) -> ModelContext:
 
 @lru_cache(maxsize=None)
 def _context(model) -> ModelContext:
-    from derive.derivations import build, display_name
+    from derive.derivations import Model, build, display_name
     D = build(model, form="matrix")
     found: dict = {}
     for expr in D.results.values():
@@ -125,6 +125,8 @@ def _context(model) -> ModelContext:
         base, _, power = name.partition("^")   # the symbol σ² of a model: the answer's \sigma^2 is σ²
         if power == "2" and base.isidentifier() and base not in found and getattr(s, "is_positive", False):
             found[base] = sp.sqrt(s)
+    if isinstance(model, Model):   # the names the model file writes (lam, sigma2) read as its symbols
+        found.update({name: obj for name, obj in model.context().items() if name not in found})
     symbols = dict(sorted(found.items(), key=lambda item: (not isinstance(item[1], sp.MatrixSymbol), item[0])))
     parameter = next((symbols[p] for p in ("beta", "W", "theta", "mu")
                       if isinstance(symbols.get(p), sp.MatrixSymbol)), None)

@@ -86,7 +86,9 @@ DESCRIPTIONS = {
 
 def names() -> list[str]:
     """The built-in models: the scripted ones, then the model files the planner derives."""
-    return list(REGISTRY) + [name for name in _file_names() if name not in REGISTRY]
+    files = [name for name in _file_names() if name not in REGISTRY]
+    order = list(DESCRIPTIONS)   # the order of DESIGN §2, then any other file by name
+    return list(REGISTRY) + sorted(files, key=lambda name: (order.index(name) if name in order else len(order), name))
 
 
 def _file_names() -> list[str]:

@@ -47,9 +47,17 @@ from derive.expr.algebra import multiply, split_product
 from derive.expr.functions import sigmoid
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
-from derive.expr.prose import Math, prose
+from derive.expr.prose import Math, Prose
+from derive.expr.prose import prose as sentence
+from derive.render.formats import latex_prose
 
 INDEX = sp.Symbol("i", integer=True)
+
+
+def prose(*parts) -> Prose:
+    """A sentence of words and formulas (`derive.expr.prose`), the words' own symbols (≥, ‖v‖², Σᵢ) set as
+    mathematics in LaTeX too."""
+    return sentence(*[Prose(p, latex_prose(p)) if type(p) is str else p for p in parts])
 
 
 @dataclass
@@ -64,7 +72,8 @@ class Plan:
     gradients: dict = field(default_factory=dict)
     hessians: dict = field(default_factory=dict)
     solutions: dict = field(default_factory=dict)     # parameter → closed form (in the earlier parameters)
-    convex: dict = field(default_factory=dict)        # parameter → bool (shown) 
+    convex: dict = field(default_factory=dict)        # parameter → bool (shown)
+    stopped: str | None = None                        # why the derivation ends early, if it does
 
 
 @lru_cache(maxsize=64)
@@ -81,11 +90,18 @@ def plan(model: Model) -> Plan:
     D.section("The loss")
     loss = _likelihood_loss(D, model, statement, loss_label) if statement else _stated_loss(D, model, loss_label)
     P = Plan(model, D, loss, parameters)
-    for p in parameters:
-        _gradient_and_hessian(P, p, loss_label)
-    D.section("Stationarity")
-    for p in parameters:
-        _solve(P, p)
+    try:
+        for p in parameters:
+            _gradient_and_hessian(P, p, loss_label)
+        D.section("Stationarity")
+        for p in parameters:
+            _solve(P, p)
+    except NotSupported as error:
+        # What was derived stands (every step verified); the rest is named, never guessed.
+        P.stopped = D.stopped = f"the planner stopped after step {len(D.steps)}: {error}"   # read by `show`
+        D.notes.append(f"Not derived further: {P.stopped}.")
+        D.results = {"loss": loss_result(loss)}
+        return P
     _record_results(P)
     return P
 
@@ -140,6 +156,12 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
     loss = _drop_constant_sums(D, model, loss, label)
     if model.prior:
         loss = _posterior(D, model, loss, label)
+    if model.penalty:
+        penalty = scalar_form(model.expression(model.penalty))
+        penalised = loss + penalty
+        D.step("add the penalty", prose("The penalised loss: the negative log-likelihood plus ", penalty, "."),
+               penalised, penalised, lhs=label)
+        loss = penalised
     return loss
 
 
@@ -405,7 +427,9 @@ def _solve(P: Plan, p) -> None:
     if p.is_Matrix and not H.has(p):
         P.solutions[p] = _linear_solution(D, stationary, H, p)
     elif not p.is_Matrix:
-        P.solutions[p] = _scalar_solution(D, stationary, p)
+        P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)])
+        if P.solutions[p] is not None and not P.convex[p]:
+            _second_order_at(D, H, p, P.solutions[p])
     else:
         P.solutions[p] = None
         _newton(D, g, H, p)
@@ -471,7 +495,7 @@ def _tidy(expr):
     return expr
 
 
-def _scalar_solution(D: Derivation, stationary, p):
+def _scalar_solution(D: Derivation, stationary, p, solved_before):
     """The stationarity equation of a scalar parameter solved exactly (quadratic forms held as numbers)."""
     held = {s: sp.Dummy(positive=None) for s in stationary.lhs.atoms(Scalar)}
     solutions = sp.solve(stationary.lhs.xreplace(held), p)
@@ -481,9 +505,36 @@ def _scalar_solution(D: Derivation, stationary, p):
         D.notes.append(str(prose("No single closed-form solution for ", p, " (", len(solutions), " roots).")))
         return None
     solution = solutions[0]
-    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, "."), stationary,
+    earlier = [q for q in solved_before if solution.has(q)]
+    after = prose(" It holds at every value of ", *_joined([(q,) for q in earlier]), ", so in particular at the "
+                  "estimate found above: solved one parameter at a time.") if earlier else ""
+    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, ".") + after, stationary,
            solution, check=Solves(p), lhs=_hat(p))
     return solution
+
+
+def _second_order_at(D: Derivation, H, p, solution) -> None:
+    """The second derivative at the stationary point, where convexity was not shown: positive there (with
+    every sum of squares uᵀu > 0) makes it a minimum, the only stationary point, so the minimum along p."""
+    at = H.subs(p, solution)
+    squares = {s: sp.Dummy(positive=True) for s in at.atoms(Scalar) if _is_sum_of_squares(s.matrix)}
+    simplified = sp.factor(sp.simplify(at.xreplace(squares))).xreplace({v: k for k, v in squares.items()})
+    if not simplified.xreplace(squares).is_positive:
+        D.notes.append(str(prose("The second derivative in ", p, " at the stationary point, ", simplified,
+                                 ", is not shown to be positive.")))
+        return
+    reasons = [(s, " > 0") for s in squares if simplified.has(s)]
+    why = prose("At ", _hat(p), " the second derivative is ", simplified, " > 0",
+                *([" (", *_joined(reasons), " unless the fit is exact)"] if reasons else []),
+                ": the only stationary point is a minimum, so it is the minimiser in ", p, ".")
+    D.step("second-order condition", why, at, simplified,
+           lhs=Notation(f"∂²ℓ/∂{unicode(p)}² at {_hat(p).text}", r"\left.\frac{\partial^{2} \ell}{\partial "
+                        r"(%s)^{2}}\right|_{%s}" % (latex(p), _hat(p).latex)))
+
+
+def _is_sum_of_squares(M) -> bool:
+    """uᵀu (a squared norm)."""
+    return isinstance(M, sp.MatMul) and len(M.args) == 2 and M.args[0] == sp.Transpose(M.args[1])
 
 
 def _newton(D: Derivation, g, H, p):
@@ -524,6 +575,12 @@ def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
         "is IRLS, one weighted least-squares solve per step."), update, weighted, lhs=label)
 
 
+def loss_result(loss):
+    """The loss as a result: one quadratic form is its 1×1 matrix ((y − Xβ)ᵀW(y − Xβ)); a sum of numbers and
+    quadratic forms stays a scalar (n log(2πσ²)/2 + (y − Xβ)ᵀ(y − Xβ)/(2σ²)), whose `Scalar` parts `.doit()`."""
+    return loss.matrix if isinstance(loss, Scalar) else loss
+
+
 def _record_results(P: Plan) -> None:
     """results: loss, gradient, hessian, solution (each parameter's, the earlier ones substituted) or update."""
     ps = P.parameters
@@ -537,7 +594,7 @@ def _record_results(P: Plan) -> None:
     def one_or_tuple(values):
         return values[0] if len(values) == 1 else sp.Tuple(*values)
 
-    results = {"loss": matrix_form(P.loss) if any(p.is_Matrix for p in ps) or P.loss.has(Scalar) else P.loss,
+    results = {"loss": loss_result(P.loss),
                "gradient": one_or_tuple([P.gradients[p] for p in ps]),
                "hessian": one_or_tuple([P.hessians[p] for p in ps])}
     if len(substituted) == len(ps):

@@ -197,6 +197,9 @@ def sum_in_vector_form(summand, index, count):
             total.append(count * coefficient)
             continue
         factors.sort(key=_data_first)
+        if len(factors) == 1 and isinstance(factors[0], sp.Add):   # Σᵢ(1 − xᵢ) = n − 𝟏ᵀx: term by term
+            total.append(sum_in_vector_form(sp.expand(coefficient * factors[0], deep=False), index, count))
+            continue
         try:
             total.append(coefficient * _vector_term(factors, index, count))
         except NotSupported:

@@ -27,10 +27,11 @@ from derive.fitting.result import FitResult
 from derive.fitting.separation import check_separation
 
 MAX_HALVINGS = 40
+METHODS = ("auto", "exact", "qr", "cholesky", "newton")
 
 
 def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, names=None, tol=None,
-              max_iter=None) -> FitResult:
+              max_iter=None, exact_data=None) -> FitResult:
     """Fit `model` (a Model, a model file, or a planner-derived built-in) to the data (see the module)."""
     resolved = resolve(model)
     if not isinstance(resolved, Model):
@@ -40,21 +41,23 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, n
     P = plan(resolved)
     data, names = _bind(resolved, P, X, y, values, weights, names)
     parameters = P.parameters
-    if method not in ("auto", "newton"):
-        raise NotSupported(f"method {method!r} does not apply to {resolved.name}; use auto (closed form when "
-                           "there is one, else Newton) or newton")
-    if all(P.solutions[p] is not None for p in parameters) and method == "auto":
-        estimates, iterations, converged = _closed_forms(P, data), None, True
-        how = "closed form"
+    if method not in METHODS:
+        raise NotSupported(f"method {method!r} does not apply to {resolved.name}; use auto (the closed form when "
+                           "there is one, else Newton), exact/qr/cholesky (a least-squares closed form) or newton")
+    least_squares_errors = {}
+    if all(P.solutions[p] is not None for p in parameters) and method != "newton":
+        estimates, how, least_squares_errors = _closed_forms(P, data, method, names, exact_data)
+        iterations, converged = None, True
     else:
         estimates, iterations, converged = _newton(P, data, names, tol or 1e-10, max_iter or 100)
         how = "newton"
     loss = float(np.real(_function(P, P.derivation.results["loss"], _sizes(P, data))(*_arguments(P, estimates, data))))
-    errors = _standard_errors(P, estimates, data) if resolved.likelihood else None
+    # a likelihood's from its Hessian; a least-squares loss's as for OLS/WLS, σ̂²(AᵀSA)⁻¹ with σ̂² = RSS/(n − d)
+    errors = _standard_errors(P, estimates, data) if resolved.likelihood else (least_squares_errors or None)
     coef, labels, se = _flatten(resolved, parameters, estimates, names, errors)
     return FitResult(model=resolved.name, method=how, names=labels, coef=coef, std_errors=se,
                      converged=converged, iterations=iterations, loss=loss,
-                     loglike=-loss if resolved.likelihood and not resolved.prior else None)
+                     loglike=-loss if resolved.likelihood and not (resolved.prior or resolved.penalty) else None)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -182,12 +185,61 @@ def _arguments(P, estimates, data):
     return values + [data[k] for k in _undeclared(P)]
 
 
-def _closed_forms(P, data) -> dict:
-    estimates = {}
+def _closed_forms(P, data, method, names, exact_data):
+    """Each parameter's closed form in turn; a least-squares form (AᵀSA + κI)⁻¹AᵀSb is evaluated by the
+    least-squares methods (exact rational arithmetic, QR, Cholesky), as accurate as `fit ols` on NIST data."""
+    estimates, how, errors = {}, "closed form", {}
     for p in P.parameters:
+        form = least_squares_form(P.solutions[p])
+        if form is not None:
+            solved = _least_squares(P, form, estimates, data, method, names, exact_data)
+            estimates[p], how, errors[p] = solved.coef, solved.method, solved.std_errors
+            continue
         value = _function(P, P.solutions[p], _sizes(P, data))(*_arguments(P, estimates, data))
         estimates[p] = _checked(np.real(value), p)
-    return estimates
+    return estimates, how, errors
+
+
+def least_squares_form(solution):
+    """(A, S, b, κ) when `solution` is (AᵀSA + κI)⁻¹AᵀSb (S a weight matrix or None, κ a scalar or None)."""
+    if not isinstance(solution, sp.MatMul):
+        return None
+    coefficient, factors = solution.as_coeff_matrices()
+    if coefficient != 1 or len(factors) not in (3, 4) or not isinstance(factors[0], sp.Inverse):
+        return None
+    At, b = factors[1], factors[-1]
+    S = factors[2] if len(factors) == 4 else None
+    if not (isinstance(At, sp.Transpose) and isinstance(At.arg, sp.MatrixSymbol) and isinstance(b, sp.MatrixSymbol)):
+        return None
+    A = At.arg
+    gram = [At, S, A] if S is not None else [At, A]
+    inner, kappa = factors[0].arg, None
+    if isinstance(inner, sp.MatAdd) and len(inner.args) == 2:
+        terms = sorted(inner.args, key=lambda t: isinstance(t.as_coeff_matrices()[1][-1], sp.Identity))
+        k, identity = terms[1].as_coeff_matrices()
+        if len(identity) != 1 or not isinstance(identity[0], sp.Identity):
+            return None
+        inner, kappa = terms[0], k
+    if not isinstance(inner, sp.MatMul) or list(inner.args) != gram:
+        return None
+    if S is not None and not isinstance(S, sp.MatrixSymbol):
+        return None
+    return A, S, b, kappa
+
+
+def _least_squares(P, form, estimates, data, method, names, exact_data):
+    from derive.fitting.linear_fitting import fit_linear
+    A, S, b, kappa = form
+    X, y = data[A.name], data[b.name]
+    lam = None
+    if kappa is not None:
+        lam = float(_function(P, kappa)(*_arguments(P, estimates, data)))
+    if S is not None:   # weighted: the rows scaled by √w, then ordinary least squares (the decimals are lost)
+        root = np.sqrt(data[S.name])
+        X, y, exact_data = X * root[:, None], y * root, None
+        method = "qr" if method == "auto" else method
+    return fit_linear("ridge" if lam is not None else "ols", X, y, method, lam, names or
+                      [f"x{j + 1}" for j in range(X.shape[1])], exact_data)
 
 
 def _checked(value, p):

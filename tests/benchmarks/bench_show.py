@@ -1,6 +1,7 @@
 """Cold-start cost of `derive show`, as a ratio to `python -c "import sympy"` measured in the same run.
 
-Run: python tests/benchmarks/bench_show.py [repeats]. Target (issue: foundation): derive show ols ≤ 2×.
+Every built-in model in matrix form (scripted and planned model files), then ols and ridge in every form.
+Run: python tests/benchmarks/bench_show.py [repeats]. Target (issue: foundation; issue 11): derive show ols ≤ 2×.
 Absolute times on shared machines are noise; the ratio is what to read.
 """
 import statistics
@@ -21,8 +22,12 @@ def median_seconds(command, repeats):
 def main(repeats=7):
     sympy = median_seconds([sys.executable, "-c", "import sympy"], repeats)
     print(f"python -c 'import sympy': {sympy:.3f} s (median of {repeats})")
+    import derive
+    for model in derive.models():
+        t = median_seconds([sys.executable, "-m", "derive", "show", model], repeats)
+        print(f"derive show {model:<16}: {t:.3f} s  ratio {t / sympy:.2f}×")
     for model in ("ols", "ridge"):
-        for form in ("matrix", "index", "components"):
+        for form in ("index", "components"):
             t = median_seconds([sys.executable, "-m", "derive", "show", model, "--form", form], repeats)
             print(f"derive show {model:<5} --form {form:<10}: {t:.3f} s  ratio {t / sympy:.2f}×")
 
