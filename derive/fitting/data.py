@@ -468,11 +468,11 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
         layout = csv_layout(source.path, delimiter, encoding)
         frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
                             encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="64MB")
-    y = frame[target].to_dask_array(lengths=True)
-    X = frame[features].to_dask_array(lengths=True) if features else None
+    columns = frame[used].to_dask_array()  # chunks of unknown length: no pass over the file to count them
+    y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
-        ones = da.ones((y.shape[0], 1), chunks=((y.chunks[0]), 1))
-        X = ones if X is None else da.concatenate([ones, X], axis=1)
+        ones = y[:, None].map_blocks(np.ones_like)
+        X = ones if X is None else da.concatenate([ones, X], axis=1, allow_unknown_chunksizes=True).rechunk({1: -1})
     if X is None:
         raise DataError("the model has no columns: give features, or keep the intercept")
     return X, y, (["intercept"] if intercept else []) + features
