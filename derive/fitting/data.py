@@ -467,7 +467,7 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     else:
         layout = csv_layout(source.path, delimiter, encoding)
         frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
-                            encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="64MB")
+                            encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="16MB")
     columns = frame[used].to_dask_array()  # chunks of unknown length: no pass over the file to count them
     y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
