@@ -148,7 +148,7 @@ def cmd_fit(args) -> int:
         result = fit(args.model, X, y, method=args.method, lam=args.lam, names=names)
         design = None
     else:
-        design = load(args.data, **columns)
+        design = load(args.data, labels=args.model == "softmax", **columns)
         result = fit(args.model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
                      exact_data=lambda: design.exact_data, **design.per_row)
     for warning in result.warnings:
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "the derived gradient, Hessian and closed form. Example: derive fit ols "
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
-    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (class codes in the target); gaussian, "
+    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (the target holds the classes); gaussian, "
                    "bernoulli (a --target column), mvn (--features columns)")
     p.add_argument("data", metavar="DATA", help="a CSV file with a header line, or a Parquet file or folder")
     p.add_argument("--target", metavar="COL", help="the column to predict")

@@ -103,15 +103,18 @@ class Design:
         return self._exact
 
 
-def design(table: Table, target: str, features: Sequence[str] | None = None, intercept: bool = True) -> Design:
-    """y = the target column; X = the feature columns (default: all the others), intercept first."""
+def design(table: Table, target: str, features: Sequence[str] | None = None, intercept: bool = True,
+           labels: bool = False) -> Design:
+    """y = the target column (its text labels, with `labels`: softmax's classes); X = the feature columns
+    (default: all the others), intercept first."""
     features = _features(table.columns, table.source, target, features)
     n = table.n_rows
     names = (["intercept"] if intercept else []) + features
     columns = ([np.ones(n)] if intercept else []) + [table.floats(f) for f in features]
     exact_columns = ([lambda: [Fraction(1)] * n] if intercept else []) + [
         (lambda f=f: table.exact(f)) for f in features]
-    result = Design(names, _matrix(columns, n), table.floats(target), target, intercept,
+    result = Design(names, _matrix(columns, n), table.labels(target) if labels else table.floats(target), target,
+                    intercept,
                     exact_columns, lambda: table.exact(target))
     _check_size(result, table.source)
     return result
@@ -198,11 +201,18 @@ def formula_columns(factors: dict[str, _Factor]) -> Columns:
     return need
 
 
-def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Factor] | None = None) -> Design:
-    """The design of a formula: `y ~ a*b + I(x^2) + log(z) + C(g)`; `- 1` (or `+ 0`) drops the intercept."""
+def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Factor] | None = None,
+                   labels: bool = False) -> Design:
+    """The design of a formula: `y ~ a*b + I(x^2) + log(z) + C(g)`; `- 1` (or `+ 0`) drops the intercept.
+    With `labels` the target is a column of class labels (softmax)."""
     formula = parse_formula(formula) if isinstance(formula, str) else formula
     factors = factors or parse_factors(formula, table.columns, table.source)
-    target = _numeric_factor(table, factors[formula.target])
+    if labels:
+        if not factors[formula.target].expr.is_Symbol:
+            raise DataError(f"the classes must be a column, not {formula.target!r}")
+        target = _Column(formula.target, table.labels(formula.target), None)
+    else:
+        target = _numeric_factor(table, factors[formula.target])
     if target is None:
         raise DataError(f"the target {formula.target!r} holds text, not numbers")
     evaluated = {}
@@ -369,12 +379,12 @@ PER_ROW = ("weights", "offset", "exposure")  # the columns a fit takes by role (
 
 
 def load(path, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
-         formula: str | None = None, per_row: dict | None = None, **reading) -> Design:
+         formula: str | None = None, per_row: dict | None = None, labels: bool = False, **reading) -> Design:
     """The design for `derive fit`: from --target/--features/--no-intercept, or from --formula, and the
     columns of `per_row` ({"weights": COL, "offset": COL, "exposure": COL}). Only the columns the design
-    uses are read; `reading` options go to `read_table`."""
+    uses are read; `labels`: the target holds class labels (softmax); `reading` options go to `read_table`."""
     source = read_table(path, **reading)
-    return source_design(source, target, features, intercept, formula, per_row)
+    return source_design(source, target, features, intercept, formula, per_row, labels)
 
 
 def sample_columns(path, columns: Sequence[str], **reading) -> np.ndarray:
@@ -395,7 +405,8 @@ def frame_design(frame, target: str | None = None, features: Sequence[str] | Non
     return source_design(source, target, features, intercept, formula)
 
 
-def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None) -> Design:
+def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None,
+                  labels: bool = False) -> Design:
     per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
     for role, column in per_row.items():
         if column not in source.columns:
@@ -413,15 +424,16 @@ def source_design(source: DataSource, target, features, intercept, formula, per_
         need = formula_columns(factors)
         need.numeric += extra
         table = source.read(need)
-        result = formula_design(table, parsed, factors)
+        result = formula_design(table, parsed, factors, labels)
     else:
         if target is None:
             raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
         if features is None:  # all the other columns, but not the weights
             features = [c for c in source.columns if c != target and c not in extra]
         features = _features(source.columns, source.path, target, features)
-        table = source.read(Columns([target, *features, *extra]))
-        result = design(table, target, features, intercept)
+        table = source.read(Columns([*features, *extra], text=[target]) if labels
+                            else Columns([target, *features, *extra]))
+        result = design(table, target, features, intercept, labels)
     result.per_row = {role: table.floats(column) for role, column in per_row.items()}
     return result
 
