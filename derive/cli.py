@@ -144,8 +144,8 @@ def cmd_fit(args) -> int:
                    per_row={role: getattr(args, role) for role in PER_ROW}, delimiter=args.delimiter,
                    encoding=args.encoding)
     if args.engine == "dask" or args.engine == "auto" and Path(args.data).exists() and not fits_in_memory(args.data):
-        X, y, names = dask_design(args.data, **columns)
-        result = fit(args.model, X, y, method=args.method, lam=args.lam, names=names)
+        from derive.fitting.chunked import fit_data_file
+        result = fit_data_file(args.model, dask_design(args.data, **columns), args.method, args.lam)
         design = None
     else:
         design = load(args.data, labels=args.model == "softmax", **columns)

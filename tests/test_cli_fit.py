@@ -129,3 +129,16 @@ def test_a_failed_plot_keeps_the_printed_fit(capsys, tmp_path):
                  "--plot", str(tmp_path / "no" / "such" / "folder.png")]) == 2
     captured = capsys.readouterr()
     assert "estimate" in captured.out and "cannot write the plot" in captured.err
+
+
+@pytest.mark.parametrize("cells, message", [
+    ("1,2\n2,abc\n4,5\n", r"line 3, column 'x': 'abc' is not a number"),
+    ("1,2\n2,\n4,5\n", r"line 3, column 'x': empty cell"),
+])
+def test_engine_dask_names_the_line_of_a_bad_cell(tmp_path, capsys, cells, message):
+    import re
+    path = tmp_path / "bad.csv"
+    path.write_text("y,x\n" + cells)
+    assert main(["fit", "ols", str(path), "--target", "y", "--engine", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and len(err.strip().splitlines()) == 1 and "Traceback" not in err

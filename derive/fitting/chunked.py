@@ -35,6 +35,20 @@ ACCURACY = {
 }
 
 
+class NonFiniteData(DataError):
+    """NaN or infinite values somewhere in data read in chunks."""
+
+
+def fit_data_file(model, design, method, lam) -> FitResult:
+    """Fit a design read chunk by chunk from a file (`derive fit --engine dask`); if a cell cannot be read
+    as a finite number, the message names its line and column (found by one more streaming pass)."""
+    try:
+        return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None)
+    except (NonFiniteData, ValueError) as error:
+        design.diagnose()
+        raise DataError(f"the data could not be read: {' '.join(str(error).split())}") from None
+
+
 def as_dask_arrays(X, y, names):
     """X as a dask array chunked by rows only, y as a dask vector with the same row chunks, and names."""
     import dask.array as da
@@ -78,10 +92,10 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
     values = dict(zip(lazy, dask.compute(*lazy.values())))
     n, low, high = int(values["n"]), values["low"], values["high"]
     if not np.isfinite(values["total"]) and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-        raise DataError("the data hold NaN or infinite values (dask data are checked as a whole; "
-                        "find the rows with X.isna() or numpy.isfinite)")
+        raise NonFiniteData("the data hold NaN or infinite values (dask data are checked as a whole; "
+                            "find the rows with X.isna() or numpy.isfinite)")
     if not np.isfinite(values["y_sum"]):
-        raise DataError("y holds NaN or infinite values")
+        raise NonFiniteData("y holds NaN or infinite values")
     if n < d:
         raise DataError(f"{n} rows are fewer than the {d} parameters to fit")
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]

@@ -31,6 +31,7 @@ from derive.fitting.tables import (
     Table,
     column_hint,
     csv_layout,
+    first_bad_cell,
     frame_table,
     missing_column_message,
     parquet_columns,
@@ -474,12 +475,16 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     source = read_table(path, delimiter=delimiter, encoding=encoding)
     features = _features(source.columns, source.path, target, features)
     used = [target, *features]
-    if _is_parquet(source.path):
+    layout = None if _is_parquet(source.path) else csv_layout(source.path, delimiter, encoding)
+    if layout is None:
         frame = dd.read_parquet(source.path, columns=used)
     else:
-        layout = csv_layout(source.path, delimiter, encoding)
-        frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
-                            encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="16MB")
+        try:  # dask reads a sample of the file now, to learn the columns' types
+            frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
+                                encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="16MB")
+        except ValueError as error:
+            first_bad_cell(source.path, used, layout)
+            raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
     columns = frame[used].to_dask_array()  # chunks of unknown length: no pass over the file to count them
     y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
@@ -487,4 +492,14 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
         X = ones if X is None else da.concatenate([ones, X], axis=1, allow_unknown_chunksizes=True).rechunk({1: -1})
     if X is None:
         raise DataError("the model has no columns: give features, or keep the intercept")
-    return X, y, (["intercept"] if intercept else []) + features
+    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features,
+                         lambda: first_bad_cell(source.path, used, layout))
+
+
+@dataclass
+class ChunkedDesign:
+    """The design read chunk by chunk (dask arrays), and how to find a bad cell if reading fails."""
+    X: object
+    y: object
+    names: list[str]
+    diagnose: Callable[[], None]  # raises a DataError naming the first bad cell's line and column
