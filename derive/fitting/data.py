@@ -203,9 +203,10 @@ def formula_columns(factors: dict[str, _Factor]) -> Columns:
 
 
 def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Factor] | None = None,
-                   labels: bool = False) -> Design:
+                   labels: bool = False, whole: bool = True) -> Design:
     """The design of a formula: `y ~ a*b + I(x^2) + log(z) + C(g)`; `- 1` (or `+ 0`) drops the intercept.
-    With `labels` the target is a column of class labels (softmax)."""
+    With `labels` the target is a column of class labels (softmax); `whole` = False for one chunk of the
+    rows (which may be fewer than the parameters)."""
     formula = parse_formula(formula) if isinstance(formula, str) else formula
     factors = factors or parse_factors(formula, table.columns, table.source)
     if labels:
@@ -239,7 +240,8 @@ def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Fac
     exact_columns = exact if all(e is not None for e in exact) and target.exact is not None else None
     result = Design(names, _matrix(floats, n), target.values, formula.target, formula.intercept, exact_columns,
                     target.exact)
-    _check_size(result, table.source)
+    if whole:
+        _check_size(result, table.source)
     return result
 
 
@@ -463,18 +465,22 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
     if any(column is not None for column in (per_row or {}).values()):
         raise NotSupported("--weights, --offset and --exposure are not supported with --engine dask yet")
-    if formula is not None:
-        raise NotSupported("--formula is not supported with --engine dask yet: name the columns with --features")
-    if target is None:
-        raise DataError("name the column to predict with --target COLUMN")
+    if formula is None and target is None:
+        raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
     try:
+        import dask
         import dask.array as da
         import dask.dataframe as dd
     except ImportError:
         raise DeriveError("--engine dask needs dask: pip install 'derive[dask]'") from None
     source = read_table(path, delimiter=delimiter, encoding=encoding)
-    features = _features(source.columns, source.path, target, features)
-    used = [target, *features]
+    if formula is not None:
+        parsed, factors = _chunkable_formula(source, formula, target, features, intercept)
+        need = formula_columns(factors)
+        used = list(dict.fromkeys([*need.numeric, *need.maybe_text]))
+    else:
+        features = _features(source.columns, source.path, target, features)
+        used = [target, *features]
     layout = None if _is_parquet(source.path) else csv_layout(source.path, delimiter, encoding)
     if layout is None:
         frame = dd.read_parquet(source.path, columns=used)
@@ -485,6 +491,15 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
         except ValueError as error:
             first_bad_cell(source.path, used, layout)
             raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
+    if formula is not None:  # each chunk's design from its rows, as in memory
+        def chunk_design(part):
+            d = formula_design(frame_table(part), parsed, factors, whole=False)
+            return np.column_stack([d.y, d.X])
+        names = formula_design(frame_table(frame._meta), parsed, factors, whole=False).names
+        chunks = [da.from_delayed(dask.delayed(chunk_design)(part), shape=(np.nan, len(names) + 1), dtype=float)
+                  for part in frame.to_delayed()]
+        columns = da.concatenate(chunks, axis=0, allow_unknown_chunksizes=True)
+        return ChunkedDesign(columns[:, 1:], columns[:, 0], names, lambda: first_bad_cell(source.path, used, layout))
     columns = frame[used].to_dask_array()  # chunks of unknown length: no pass over the file to count them
     y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
@@ -494,6 +509,21 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
         raise DataError("the model has no columns: give features, or keep the intercept")
     return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features,
                          lambda: first_bad_cell(source.path, used, layout))
+
+
+def _chunkable_formula(source, formula, target, features, intercept):
+    """The parsed formula and factors, if each chunk of rows can be designed on its own."""
+    if features is not None:
+        raise DataError("give either --formula or --features, not both")
+    parsed = parse_formula(formula)
+    parsed.intercept = parsed.intercept and intercept
+    if target is not None and target != parsed.target:
+        raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
+    factors = parse_factors(parsed, source.columns, source.path)
+    if formula_columns(factors).text:
+        raise NotSupported("C() terms are not supported with --engine dask: their levels would have to be known "
+                           "before the chunks are read")
+    return parsed, factors
 
 
 @dataclass
