@@ -222,11 +222,11 @@ def cmd_fit(args) -> int:
                    per_row={role: getattr(args, role) for role in PER_ROW}, delimiter=args.delimiter,
                    encoding=args.encoding)
     if args.engine == "dask" or args.engine == "auto" and Path(args.data).exists() and not fits_in_memory(args.data):
-        X, y, names = dask_design(args.data, **columns)
-        result = fit(model, X, y, method=args.method, lam=args.lam, names=names, **values)
+        from derive.fitting.chunked import fit_data_file
+        result = fit_data_file(model, dask_design(args.data, **columns), args.method, args.lam)
         design = None
     else:
-        design = load(args.data, **columns)
+        design = load(args.data, labels=model == "softmax", **columns)
         result = fit(model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
                      exact_data=lambda: design.exact_data, **design.per_row, **values)
     for warning in result.warnings:
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "the derived gradient, Hessian and closed form. Example: derive fit ols "
                             "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
                             "\"y ~ x + x^2 + x^3\"")
-    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (class codes in the target); "
+    p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (the target holds the classes); "
                    "gaussian, bernoulli (a --target column), mvn (--features columns); wls, gaussian-linear, probit, "
                    "exponential, or a model file (.toml)")
     p.add_argument("data", metavar="DATA", help="a CSV file with a header line, a Parquet file or folder, or a "

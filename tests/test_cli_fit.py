@@ -129,3 +129,35 @@ def test_a_failed_plot_keeps_the_printed_fit(capsys, tmp_path):
                  "--plot", str(tmp_path / "no" / "such" / "folder.png")]) == 2
     captured = capsys.readouterr()
     assert "estimate" in captured.out and "cannot write" in captured.err and "does not exist" in captured.err
+
+
+@pytest.mark.parametrize("cells, message", [
+    ("1,2\n2,abc\n4,5\n", r"line 3, column 'x': 'abc' is not a number"),
+    ("1,2\n2,\n4,5\n", r"line 3, column 'x': empty cell"),
+])
+def test_engine_dask_names_the_line_of_a_bad_cell(tmp_path, capsys, cells, message):
+    import re
+    path = tmp_path / "bad.csv"
+    path.write_text("y,x\n" + cells)
+    assert main(["fit", "ols", str(path), "--target", "y", "--engine", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_engine_dask_with_a_formula_over_several_chunks(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=500), "b": rng.uniform(1, 3, 500)})
+    frame["y"] = 1 + frame["a"] * frame["b"] - np.log(frame["b"]) + rng.normal(size=500)
+    (tmp_path / "parts").mkdir()
+    for k, part in enumerate((frame.iloc[:200], frame.iloc[200:])):  # two files: two chunks
+        part.to_parquet(tmp_path / "parts" / f"part-{k}.parquet")
+    formula = "y ~ a*b + log(b) + I(a^2)"
+    memory = fit_json(capsys, "ols", str(tmp_path / "parts"), "--formula", formula)
+    chunked = fit_json(capsys, "ols", str(tmp_path / "parts"), "--formula", formula, "--engine", "dask")
+    assert list(chunked["coefficients"]) == ["intercept", "a", "b", "a:b", "log(b)", "I(a^2)"]
+    for a, b in zip(chunked["coefficients"].values(), memory["coefficients"].values()):
+        assert a == pytest.approx(b, rel=1e-10)
+    assert main(["fit", "ols", str(tmp_path / "parts"), "--formula", "y ~ C(a)", "--engine", "dask"]) == 2
+    assert "C() terms are not supported with --engine dask" in capsys.readouterr().err

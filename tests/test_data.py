@@ -244,3 +244,8 @@ def test_formula_designs_match_patsy(csv_file):
         assert d.names == expected_names, ours
         np.testing.assert_allclose(d.X, reference.model.exog, rtol=1e-15)
         assert load(path, formula=ours, keep_text=False).names == d.names
+
+
+def test_reading_shows_progress_when_asked(csv_file, capsys):
+    load(csv_file("y,x\n1,2\n2,3\n4,5\n"), target="y", progress=True)
+    assert "reading data.csv: 100%" in capsys.readouterr().err

@@ -37,3 +37,21 @@ def test_softmax_matches_mnlogit_with_the_last_class_as_reference(three_classes)
 def test_softmax_needs_two_classes():
     with pytest.raises(derive.DataError, match="two or more classes"):
         derive.fit("softmax", np.ones((4, 1)), ["a"] * 4)
+
+
+def test_softmax_through_the_cli_with_text_classes(tmp_path, capsys, three_classes):
+    import json
+
+    import pandas as pd
+
+    from derive.cli import main
+    X, labels = three_classes
+    path = tmp_path / "classes.csv"
+    pd.DataFrame({"kind": labels, "x1": X[:, 1], "x2": X[:, 2]}).to_csv(path, index=False)
+    assert main(["fit", "softmax", str(path), "--target", "kind", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    python = derive.fit("softmax", X, labels, names=["intercept", "x1", "x2"])
+    assert out["classes"] == ["a", "b", "c"] and list(out["coefficients"])[:2] == ["intercept[a]", "intercept[b]"]
+    np.testing.assert_allclose(list(out["coefficients"].values()), python.coef, rtol=1e-9)
+    assert main(["fit", "softmax", str(path), "--formula", "kind ~ x1 + x2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["coefficients"] == out["coefficients"]

@@ -411,3 +411,10 @@ def test_glm_columns_near_the_limits_of_double_precision(model):
             f = fit(model, np.column_stack([np.ones(8), x * scale]), y)
             np.testing.assert_allclose(f.coef * [1, scale], plain.coef, rtol=1e-12)
             np.testing.assert_allclose(f.std_errors * [1, scale], plain.std_errors, rtol=1e-12)
+
+
+def test_separating_direction_of_rescaled_columns_is_in_their_units():
+    x = np.array([-3.0, -2.0, -1.5, -1.0, 1.0, 1.5, 2.0, 3.0]) * 1e300
+    y = (x > 0).astype(float)
+    with pytest.raises(DataError, match=r"perfectly separated: 1·x > 0 exactly when y = 1"):
+        fit("logistic", np.column_stack([np.ones(8), x]), y, names=["intercept", "x"])

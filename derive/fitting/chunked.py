@@ -35,23 +35,41 @@ ACCURACY = {
 }
 
 
+class NonFiniteData(DataError):
+    """NaN or infinite values somewhere in data read in chunks."""
+
+
+def fit_data_file(model, design, method, lam) -> FitResult:
+    """Fit a design read chunk by chunk from a file (`derive fit --engine dask`); if a cell cannot be read
+    as a finite number, the message names its line and column (found by one more streaming pass)."""
+    try:
+        return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None)
+    except (NonFiniteData, ValueError) as error:
+        design.diagnose()
+        raise DataError(f"the data could not be read: {' '.join(str(error).split())}") from None
+
+
 def as_dask_arrays(X, y, names):
     """X as a dask array chunked by rows only, y as a dask vector with the same row chunks, and names."""
     import dask.array as da
-    if hasattr(X, "columns"):  # a dask DataFrame: its column names
-        names = names or [str(c) for c in X.columns]
-        X = X.to_dask_array(lengths=True)
+    if hasattr(X, "columns"):  # a dask DataFrame: its column names (its chunks' lengths stay unknown:
+        names = names or [str(c) for c in X.columns]  # learning them would be another pass over the data)
+        X = X.to_dask_array()
     if hasattr(y, "to_dask_array"):
-        y = y.to_dask_array(lengths=True)
+        y = y.to_dask_array()
     X, y = da.asarray(X).astype(float), da.asarray(y).astype(float)
     if X.ndim == 1:
         X = X[:, None]
     if y.ndim == 2 and 1 in y.shape:
         y = y.reshape(-1)
-    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+    rows_differ = X.ndim >= 1 and y.ndim >= 1 and not math.isnan(X.shape[0]) and X.shape[0] != y.shape[0]
+    if X.ndim != 2 or y.ndim != 1 or rows_differ:
         raise DataError(f"X must be n×d and y a vector of its n rows; got shapes {X.shape} and {y.shape}")
     X = X.rechunk({1: -1})
-    y = y.rechunk((X.chunks[0],))
+    if y.chunks[0] != X.chunks[0]:
+        if any(math.isnan(c) for c in X.chunks[0] + y.chunks[0]):
+            raise DataError("X and y must come in the same chunks of rows (e.g. columns of one dask DataFrame)")
+        y = y.rechunk((X.chunks[0],))
     d = X.shape[1]
     names = [f"x{j + 1}" for j in range(d)] if names is None else [str(v) for v in names]
     if len(names) != d:
@@ -61,62 +79,76 @@ def as_dask_arrays(X, y, names):
 
 def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
     import dask
+    import dask.array as da
     X, y, names = as_dask_arrays(X, y, names)
-    # One pass for what every model needs to check: the size, finiteness, constant columns, y's range.
-    n, low, high, y_low, y_high, finite, y_sum, y_squares = dask.compute(
-        X.shape[0] if not math.isnan(X.shape[0]) else X[:, 0].size, X.min(axis=0), X.max(axis=0), y.min(), y.max(),
-        (X.sum() + y.sum()), y.sum(), (y * y).sum())
-    n, d = int(n), X.shape[1]
-    if not np.isfinite(finite) and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))
-                                        and np.isfinite(y_low) and np.isfinite(y_high)):
-        raise DataError("the data hold NaN or infinite values (dask data are checked as a whole; "
-                        "find the rows with X.isna() or numpy.isfinite)")
+    d = X.shape[1]
+    # One pass over the data for the checks every model needs (size, finiteness, constant columns, the
+    # targets' kind) and, for ols and ridge, the whole fit: XᵀX and Xᵀy, or the R factor of [X y].
+    checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0), "total": X.sum() + y.sum(),
+              "y_sum": y.sum(), "y_squares": (y * y).sum(),
+              "not_binary": ((y != 0) & (y != 1)).sum(), "not_count": ((y < 0) | (y != da.round(y))).sum()}
+    pieces = _linear_pieces(X, y, method, lam) if model in ("ols", "ridge") else {}
+    lazy = {**checks, **pieces}
+    values = dict(zip(lazy, dask.compute(*lazy.values())))
+    n, low, high = int(values["n"]), values["low"], values["high"]
+    if not np.isfinite(values["total"]) and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise NonFiniteData("the data hold NaN or infinite values (dask data are checked as a whole; "
+                            "find the rows with X.isna() or numpy.isfinite)")
+    if not np.isfinite(values["y_sum"]):
+        raise NonFiniteData("y holds NaN or infinite values")
     if n < d:
         raise DataError(f"{n} rows are fewer than the {d} parameters to fit")
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]
     if model in ("ols", "ridge"):
-        return _linear(model, X, y, method, lam, names, n, constant, y_sum, y_squares)
-    if model == "logistic" and not (set(np.unique([y_low, y_high])) <= {0.0, 1.0}):
-        raise DataError("logistic regression needs y in {0, 1}")
-    if model == "poisson" and y_low < 0:
-        raise DataError("poisson regression needs counts (integers ≥ 0)")
+        return _linear(model, values, method, lam, names, n, constant)
+    if model == "logistic" and values["not_binary"]:
+        raise DataError(f"logistic regression needs y in {{0, 1}}; {int(values['not_binary'])} values of y are not")
+    if model == "poisson" and values["not_count"]:
+        raise DataError(f"poisson regression needs counts (integers ≥ 0); {int(values['not_count'])} values of y are not")
     if method == "gd":
         raise NotSupported("gradient descent is not offered for dask data: use --method newton")
-    return _glm(model, X, y, names, n, constant, low, y_sum, tol or 1e-8, max_iter or 100)
+    return _glm(model, X, y, names, n, constant, low, values["y_sum"], tol or 1e-8, max_iter or 100)
 
 
-def _linear(model, X, y, method, lam, names, n, constant, y_sum, y_squares) -> FitResult:
-    import dask
+def _linear_pieces(X, y, method, lam) -> dict:
+    """The lazy sums a linear fit needs: XᵀX and Xᵀy (cholesky), or the R factor of [X y] (qr)."""
     import dask.array as da
+    if method == "cholesky":
+        return {"gram": X.T @ X, "moment": X.T @ y}
     d = X.shape[1]
+    A = da.concatenate([X, y[:, None]], axis=1, allow_unknown_chunksizes=True)  # the same row chunks
+    if lam:  # ridge: the rows √λ·I under X (and 0 under y) make it least squares
+        penalty = np.hstack([math.sqrt(lam) * np.eye(d), np.zeros((d, 1))])
+        A = da.concatenate([A, da.from_array(penalty, chunks=penalty.shape)], axis=0, allow_unknown_chunksizes=True)
+    A = A.rechunk({1: -1})
+    if not math.isnan(A.chunks[0][0]):  # each chunk of rows must be at least as tall as [X y] is wide
+        A = A.rechunk({0: max(A.chunks[0][0], d + 1)})
+    return {"R": da.linalg.tsqr(A, compute_svd=False)[1]}
+
+
+def _linear(model, values, method, lam, names, n, constant) -> FitResult:
+    d = len(names)
+    y_sum, y_squares = values["y_sum"], values["y_squares"]
     warnings = []
     if method == "exact":
         warnings.append("exact arithmetic needs every row in memory at once; used " + ACCURACY["qr"])
     if method == "cholesky":
-        G, b = dask.compute(X.T @ X, X.T @ y)
+        G, b = values["gram"], values["moment"]
         if lam:
             G[np.diag_indices(d)] += lam
         scale = np.sqrt(np.diag(G))
-        Gs = G / np.outer(scale, scale)
-        condition = float(np.linalg.cond(Gs))
-        if not np.all(scale > 0) or condition > CHOLESKY_LIMIT:
+        condition = float(np.linalg.cond(G / np.outer(scale, scale))) if np.all(scale > 0) else math.inf
+        if condition > CHOLESKY_LIMIT:
             raise DataError(f"XᵀX is too ill-conditioned for the normal equations (condition number {condition:.2g} "
                             "after scaling): use --method qr")
-        R = np.linalg.cholesky(Gs).T * scale
+        R = np.linalg.cholesky(G / np.outer(scale, scale)).T * scale
         coef = solve_gram(R, b)
         rss = float(y_squares - 2 * coef @ b + coef @ (G @ coef) - (lam * coef @ coef if lam else 0))
         used = "cholesky"
     else:
-        A = da.concatenate([X, y[:, None]], axis=1)
-        if lam:  # ridge: the rows √λ·I under X (and 0 under y) make it least squares
-            penalty = np.hstack([math.sqrt(lam) * np.eye(d), np.zeros((d, 1))])
-            A = da.concatenate([A, da.from_array(penalty, chunks=penalty.shape)], axis=0)
-        A = A.rechunk({0: max(A.chunks[0][0], d + 1), 1: -1})
-        _, R_full = da.linalg.tsqr(A, compute_svd=False)
-        R_full = R_full.compute()
+        R_full = values["R"]
         R, z = R_full[:d, :d], R_full[:d, d]
-        norms = np.linalg.norm(R, axis=0)
-        check_collinear(R, norms, names, None)
+        check_collinear(R, np.linalg.norm(R, axis=0), names, None)
         coef = solve_upper(R, z)
         rss = float(R_full[d, d] ** 2) - (lam * float(coef @ coef) if lam else 0.0)
         used = "qr"

@@ -32,6 +32,7 @@ from derive.fitting.tables import (
     Table,
     column_hint,
     csv_layout,
+    first_bad_cell,
     frame_table,
     missing_column_message,
     parquet_columns,
@@ -105,15 +106,18 @@ class Design:
         return self._exact
 
 
-def design(table: Table, target: str, features: Sequence[str] | None = None, intercept: bool = True) -> Design:
-    """y = the target column; X = the feature columns (default: all the others), intercept first."""
+def design(table: Table, target: str, features: Sequence[str] | None = None, intercept: bool = True,
+           labels: bool = False) -> Design:
+    """y = the target column (its text labels, with `labels`: softmax's classes); X = the feature columns
+    (default: all the others), intercept first."""
     features = _features(table.columns, table.source, target, features)
     n = table.n_rows
     names = (["intercept"] if intercept else []) + features
     columns = ([np.ones(n)] if intercept else []) + [table.floats(f) for f in features]
     exact_columns = ([lambda: [Fraction(1)] * n] if intercept else []) + [
         (lambda f=f: table.exact(f)) for f in features]
-    result = Design(names, _matrix(columns, n), table.floats(target), target, intercept,
+    result = Design(names, _matrix(columns, n), table.labels(target) if labels else table.floats(target), target,
+                    intercept,
                     exact_columns, lambda: table.exact(target))
     _check_size(result, table.source)
     return result
@@ -200,11 +204,19 @@ def formula_columns(factors: dict[str, _Factor]) -> Columns:
     return need
 
 
-def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Factor] | None = None) -> Design:
-    """The design of a formula: `y ~ a*b + I(x^2) + log(z) + C(g)`; `- 1` (or `+ 0`) drops the intercept."""
+def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Factor] | None = None,
+                   labels: bool = False, whole: bool = True) -> Design:
+    """The design of a formula: `y ~ a*b + I(x^2) + log(z) + C(g)`; `- 1` (or `+ 0`) drops the intercept.
+    With `labels` the target is a column of class labels (softmax); `whole` = False for one chunk of the
+    rows (which may be fewer than the parameters)."""
     formula = parse_formula(formula) if isinstance(formula, str) else formula
     factors = factors or parse_factors(formula, table.columns, table.source)
-    target = _numeric_factor(table, factors[formula.target])
+    if labels:
+        if not factors[formula.target].expr.is_Symbol:
+            raise DataError(f"the classes must be a column, not {formula.target!r}")
+        target = _Column(formula.target, table.labels(formula.target), None)
+    else:
+        target = _numeric_factor(table, factors[formula.target])
     if target is None:
         raise DataError(f"the target {formula.target!r} holds text, not numbers")
     evaluated = {}
@@ -230,7 +242,8 @@ def formula_design(table: Table, formula: str | Formula, factors: dict[str, _Fac
     exact_columns = exact if all(e is not None for e in exact) and target.exact is not None else None
     result = Design(names, _matrix(floats, n), target.values, formula.target, formula.intercept, exact_columns,
                     target.exact)
-    _check_size(result, table.source)
+    if whole:
+        _check_size(result, table.source)
     return result
 
 
@@ -371,12 +384,12 @@ PER_ROW = ("weights", "offset", "exposure")  # the columns a fit takes by role (
 
 
 def load(path, target: str | None = None, features: Sequence[str] | None = None, intercept: bool = True,
-         formula: str | None = None, per_row: dict | None = None, **reading) -> Design:
+         formula: str | None = None, per_row: dict | None = None, labels: bool = False, **reading) -> Design:
     """The design for `derive fit`: from --target/--features/--no-intercept, or from --formula, and the
     columns of `per_row` ({"weights": COL, "offset": COL, "exposure": COL}). Only the columns the design
-    uses are read; `reading` options go to `read_table`."""
+    uses are read; `labels`: the target holds class labels (softmax); `reading` options go to `read_table`."""
     source = read_table(path, **reading)
-    return source_design(source, target, features, intercept, formula, per_row)
+    return source_design(source, target, features, intercept, formula, per_row, labels)
 
 
 def sample_columns(path, columns: Sequence[str], **reading) -> np.ndarray:
@@ -397,7 +410,8 @@ def frame_design(frame, target: str | None = None, features: Sequence[str] | Non
     return source_design(source, target, features, intercept, formula)
 
 
-def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None) -> Design:
+def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None,
+                  labels: bool = False) -> Design:
     per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
     for role, column in per_row.items():
         if column not in source.columns:
@@ -415,15 +429,16 @@ def source_design(source: DataSource, target, features, intercept, formula, per_
         need = formula_columns(factors)
         need.numeric += extra
         table = source.read(need)
-        result = formula_design(table, parsed, factors)
+        result = formula_design(table, parsed, factors, labels)
     else:
         if target is None:
             raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
         if features is None:  # all the other columns, but not the weights
             features = [c for c in source.columns if c != target and c not in extra]
         features = _features(source.columns, source.path, target, features)
-        table = source.read(Columns([target, *features, *extra]))
-        result = design(table, target, features, intercept)
+        table = source.read(Columns([*features, *extra], text=[target]) if labels
+                            else Columns([target, *features, *extra]))
+        result = design(table, target, features, intercept, labels)
     result.per_row = {role: table.floats(column) for role, column in per_row.items()}
     return result
 
@@ -452,29 +467,71 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
     if any(column is not None for column in (per_row or {}).values()):
         raise NotSupported("--weights, --offset and --exposure are not supported with --engine dask yet")
-    if formula is not None:
-        raise NotSupported("--formula is not supported with --engine dask yet: name the columns with --features")
-    if target is None:
-        raise DataError("name the column to predict with --target COLUMN")
+    if formula is None and target is None:
+        raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
     try:
+        import dask
         import dask.array as da
         import dask.dataframe as dd
     except ImportError:
         raise DeriveError("--engine dask needs dask: pip install 'derive[dask]'") from None
     source = read_table(path, delimiter=delimiter, encoding=encoding)
-    features = _features(source.columns, source.path, target, features)
-    used = [target, *features]
-    if _is_parquet(source.path):
+    if formula is not None:
+        parsed, factors = _chunkable_formula(source, formula, target, features, intercept)
+        need = formula_columns(factors)
+        used = list(dict.fromkeys([*need.numeric, *need.maybe_text]))
+    else:
+        features = _features(source.columns, source.path, target, features)
+        used = [target, *features]
+    layout = None if _is_parquet(source.path) else csv_layout(source.path, delimiter, encoding)
+    if layout is None:
         frame = dd.read_parquet(source.path, columns=used)
     else:
-        layout = csv_layout(source.path, delimiter, encoding)
-        frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
-                            encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="64MB")
-    y = frame[target].to_dask_array(lengths=True)
-    X = frame[features].to_dask_array(lengths=True) if features else None
+        try:  # dask reads a sample of the file now, to learn the columns' types
+            frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
+                                encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="16MB")
+        except ValueError as error:
+            first_bad_cell(source.path, used, layout)
+            raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
+    if formula is not None:  # each chunk's design from its rows, as in memory
+        def chunk_design(part):
+            d = formula_design(frame_table(part), parsed, factors, whole=False)
+            return np.column_stack([d.y, d.X])
+        names = formula_design(frame_table(frame._meta), parsed, factors, whole=False).names
+        chunks = [da.from_delayed(dask.delayed(chunk_design)(part), shape=(np.nan, len(names) + 1), dtype=float)
+                  for part in frame.to_delayed()]
+        columns = da.concatenate(chunks, axis=0, allow_unknown_chunksizes=True)
+        return ChunkedDesign(columns[:, 1:], columns[:, 0], names, lambda: first_bad_cell(source.path, used, layout))
+    columns = frame[used].to_dask_array()  # chunks of unknown length: no pass over the file to count them
+    y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
-        ones = da.ones((y.shape[0], 1), chunks=((y.chunks[0]), 1))
-        X = ones if X is None else da.concatenate([ones, X], axis=1)
+        ones = y[:, None].map_blocks(np.ones_like)
+        X = ones if X is None else da.concatenate([ones, X], axis=1, allow_unknown_chunksizes=True).rechunk({1: -1})
     if X is None:
         raise DataError("the model has no columns: give features, or keep the intercept")
-    return X, y, (["intercept"] if intercept else []) + features
+    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features,
+                         lambda: first_bad_cell(source.path, used, layout))
+
+
+def _chunkable_formula(source, formula, target, features, intercept):
+    """The parsed formula and factors, if each chunk of rows can be designed on its own."""
+    if features is not None:
+        raise DataError("give either --formula or --features, not both")
+    parsed = parse_formula(formula)
+    parsed.intercept = parsed.intercept and intercept
+    if target is not None and target != parsed.target:
+        raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
+    factors = parse_factors(parsed, source.columns, source.path)
+    if formula_columns(factors).text:
+        raise NotSupported("C() terms are not supported with --engine dask: their levels would have to be known "
+                           "before the chunks are read")
+    return parsed, factors
+
+
+@dataclass
+class ChunkedDesign:
+    """The design read chunk by chunk (dask arrays), and how to find a bad cell if reading fails."""
+    X: object
+    y: object
+    names: list[str]
+    diagnose: Callable[[], None]  # raises a DataError naming the first bad cell's line and column

@@ -20,6 +20,11 @@ def power_of_two_scale(values):
     return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
 
 
+def column_magnitudes(X):
+    """max |xᵢⱼ| of each column, by two reductions (np.abs(X) would copy the whole design)."""
+    return np.maximum(X.max(axis=0), -X.min(axis=0))
+
+
 def constant_column(X) -> int | None:
     """The index of a nonzero constant column (an intercept), if X has one."""
     if len(X) < 2:

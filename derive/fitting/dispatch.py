@@ -27,11 +27,16 @@ Standard errors are √diag(H⁻¹) for the derived Hessian H at the optimum, fr
 Bad data raises `DataError`: collinear columns (naming them), separated classes (naming the separating
 direction), y outside {0, 1} for logistic, negative or fractional counts for Poisson.
 
+Softmax (`softmax_fitting`): Newton on the derived loss and gradient, the last class the reference. The
+iid models gaussian, bernoulli and mvn (`iid_fitting`): the derived MLE and Hessian at it. Dask arrays
+and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
+
 This module checks the input and dispatches. The methods live in `linear_fitting` (ols, ridge: the
 choice of method, then the statistics) over `exact_least_squares` and `least_squares`, and in
 `glm_fitting` (logistic, poisson) with `separation`. They share `design_columns` (intercept,
-collinearity, conditioning), `triangular` (triangular solves), `double_double` and `progress`;
-`FitResult` is defined in `fit_result`.
+collinearity, conditioning, scaling), `triangular` (triangular solves), `double_double` and `progress`;
+`FitResult` (in `result`) carries the statistics statsmodels users expect, with `distributions` for
+p-values and intervals. Data files and formulas: `data`, `tables`, `formula`.
 """
 from __future__ import annotations
 

@@ -11,20 +11,23 @@ import sympy as sp
 from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import derived_results, lambdify, lambdify_results
-from derive.fitting.design_columns import check_collinear, constant_column, power_of_two_scale
+from derive.fitting.design_columns import check_collinear, column_magnitudes, constant_column, power_of_two_scale
 from derive.fitting.progress import Progress
 from derive.fitting.result import FitResult
-from derive.fitting.separation import check_quasi_separation, check_separation
+from derive.fitting.separation import SeparatedClasses, check_quasi_separation, check_separation
 from derive.fitting.triangular import solve_lower, solve_upper
 
 
 def fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -> FitResult:
     """`offset` (Poisson): a known term of the linear predictor, log μ = Xβ + offset. Columns with values
     near 1e±300 are fitted scaled by powers of two (exactly), and the coefficients scaled back."""
-    scale = power_of_two_scale(np.max(np.abs(X), axis=0))
+    scale = power_of_two_scale(column_magnitudes(X))
     if np.all(scale == 1):
         return _fit_glm(model, X, y, method, names, tol, max_iter, progress, offset)
-    result = _fit_glm(model, X / scale, y, method, names, tol, max_iter, progress, offset)
+    try:
+        result = _fit_glm(model, X / scale, y, method, names, tol, max_iter, progress, offset)
+    except SeparatedClasses as separated:
+        raise separated.in_units(X, y, scale) from None
     result.coef = result.coef / scale
     if result.std_errors is not None:
         result.std_errors = result.std_errors / scale

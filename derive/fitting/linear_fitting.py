@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.design_columns import constant_column, power_of_two_scale
+from derive.fitting.design_columns import column_magnitudes, constant_column, power_of_two_scale
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
     LeastSquaresSolution,
@@ -28,7 +28,7 @@ ILL_CONDITIONED = 1e8
 def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
     """The fit on the data scaled by powers of two (exact in binary floating point: no digit is lost),
     so that values near 1e±300 neither overflow nor look constant, then the result in the data's units."""
-    column_scale = np.ones(X.shape[1]) if lam else power_of_two_scale(np.max(np.abs(X), axis=0))  # λ‖β‖² fixes β's units
+    column_scale = np.ones(X.shape[1]) if lam else power_of_two_scale(column_magnitudes(X))  # λ‖β‖² fixes β's units
     y_scale = power_of_two_scale(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
     if np.all(column_scale == 1) and y_scale == 1:
         return _fit_linear(model, X, y, method, lam, names, exact_data)

@@ -6,11 +6,24 @@ from derive.errors import DataError
 from derive.fitting.triangular import solve_lower, solve_upper
 
 
+class SeparatedClasses(DataError):
+    """Separated classes, with the separating direction (so that a fit on rescaled columns can restate
+    it in the columns' own units)."""
+
+    def __init__(self, X, y, direction, names, quasi):
+        super().__init__(_separation_message(X, y, direction, names, quasi))
+        self.direction, self.names, self.quasi = direction, names, quasi
+
+    def in_units(self, X, y, scale) -> "SeparatedClasses":
+        """The same separation stated for X = (the fitted columns)·scale."""
+        return SeparatedClasses(X, y, self.direction / scale, self.names, self.quasi)
+
+
 def check_separation(X, eta, y, beta, names):
     """If Xβ > 0 exactly where y = 1, the classes are linearly separated and the likelihood has no maximum."""
     positive = eta > 0
     if np.all(positive == (y == 1)) and np.all(eta != 0):
-        raise DataError(_separation_message(X, y, beta, names, quasi=False))
+        raise SeparatedClasses(X, y, beta, names, quasi=False)
 
 
 def check_quasi_separation(X, eta, y, beta, hessian, names):
@@ -32,7 +45,7 @@ def check_quasi_separation(X, eta, y, beta, hessian, names):
     running = flat @ (flat.T @ (L.T @ (scale * beta)))
     w = running if np.linalg.norm(running) > 0 else flat[:, 0]
     direction = solve_upper(L.T, w) / scale
-    raise DataError(_separation_message(X, y, direction * np.sign(direction @ beta), names, quasi=True))
+    raise SeparatedClasses(X, y, direction * np.sign(direction @ beta), names, quasi=True)
 
 
 def _separation_message(X, y, direction, names, quasi):
@@ -51,12 +64,13 @@ def _separation_message(X, y, direction, names, quasi):
 
 
 def printable_direction(X, y, direction, quasi):
-    """The direction rounded to as few significant digits as still separate the classes (checked on
-    every row), with the terms whose largest contribution |wⱼ|·max|xⱼ| is negligible left out where that
+    """The direction, scaled so that the term contributing most has coefficient ±1, rounded to as few
+    significant digits as still separate the classes (checked on every row), with the terms whose largest contribution |wⱼ|·max|xⱼ| is negligible left out where that
     too keeps the separation; None if no rounding separates (then no direction is printed)."""
     scale = np.max(np.abs(X), axis=0)
-    w = direction / np.max(np.abs(direction))  # the largest coefficient is ±1
-    largest = np.max(np.abs(w) * scale)
+    k = int(np.argmax(np.abs(direction) * scale))  # the term that contributes most gets coefficient ±1
+    w = direction / abs(direction[k])
+    largest = abs(w[k]) * scale[k]
     for digits in range(3, 18):
         rounded = np.array([float(f"{v:.{digits}g}") for v in w])
         for cutoff in (1e-6 * largest, 0.0):

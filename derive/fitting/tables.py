@@ -405,3 +405,34 @@ def frame_table(frame, source: str = "the data frame") -> Table:
         arrays[name] = series.to_numpy(dtype=float, na_value=np.nan) if kind in "biuf" else series.to_numpy(
             dtype=object)
     return Table(source, columns, arrays, len(frame))
+
+
+def first_bad_cell(path: str, columns: Sequence[str], layout: CsvLayout | None = None) -> None:
+    """DataError naming the first cell of `columns` that is not a finite number (the line of a CSV file,
+    the row of a Parquet file), read in one streaming pass: the diagnosis of data read in chunks."""
+    if layout is None:
+        import pyarrow.dataset as ds
+        start = 0
+        for batch in ds.dataset(path, format="parquet").to_batches(columns=list(columns)):
+            for name in columns:
+                values = batch.column(name).to_numpy(zero_copy_only=False).astype(float)
+                bad = np.flatnonzero(~np.isfinite(values))
+                if bad.size:
+                    raise DataError(f"{path}, row {start + bad[0] + 1}, column {name!r}: {values[bad[0]]!r} is "
+                                    "not a finite number")
+            start += batch.num_rows
+        return
+    positions = [layout.columns.index(c) for c in columns]
+    with open(path, newline="", encoding=layout.encoding, errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=layout.delimiter)
+        next(reader, None)
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(layout.columns):
+                raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields, but the header names "
+                                f"{len(layout.columns)} columns")
+            for name, j in zip(columns, positions):
+                cell = row[j].strip()
+                if not DECIMAL.fullmatch(cell) or not np.isfinite(float(cell)):
+                    raise DataError(_cell_message(f"{path}, line {reader.line_num}, column {name!r}", cell))
