@@ -14,7 +14,7 @@ from pathlib import Path
 
 from derive.errors import DeriveError
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "latex", "markdown", "json", "html")
 
 
 class UsageError(DeriveError):
@@ -92,7 +92,8 @@ def cmd_diff(args) -> int:
     from derive.render import formats as render
     shapes = parse_shapes(args.shapes) if args.shapes else None
     derivation = diff(args.expression, args.wrt, shapes, order=args.order)
-    emit(render.formatted([derivation], "json" if args.json else args.format, args.standalone), args.output)
+    emit(render.formatted([derivation], "json" if args.json else args.format, args.standalone,
+                          title=f"derive diff {args.expression}"), args.output)
     return 0
 
 

@@ -1,0 +1,161 @@
+"""Derivations as LaTeX documents that read like a textbook page and never run into the margin.
+
+Each step is one row: its equation on the left (a chain L = … = … keeps its equals signs under one
+another), the rule's name and its one-sentence justification beside it on the right. How every step was
+verified is said once, at the top; only steps SymPy also proved symbolically carry a mark. Equations are
+broken into continuation lines (derive.render.linebreak) to fit the equation column, and prose is set
+as mathematics (derive.render.prose_math).
+"""
+from __future__ import annotations
+
+from derive.expr.printing import latex
+from derive.render.layout import formula, left_side, sections
+from derive.render.linebreak import lines, width
+from derive.render.prose_math import as_latex
+
+# The page: A4, 11pt, 2.2cm margins give a 471pt line; the equation column has 60% of it.
+LINE_EM = 471 / 11
+EQUATION_SHARE, NOTE_SHARE = 0.60, 0.37
+SAFETY = 0.9                      # the width estimate errs by up to 10% (see linebreak.CALIBRATION)
+EQUATION_EM = LINE_EM * EQUATION_SHARE * SAFETY
+WIDE_LHS = 0.4                    # a left-hand side wider than this share of the column gets a line of its own
+SYMBOLIC_MARK = r"\dag"
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
+\usepackage{amsmath,amssymb,bm}
+\usepackage[a4paper,margin=2.2cm]{geometry}
+\usepackage{microtype}
+\allowdisplaybreaks
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{4pt plus 2pt}
+\newlength{\steplhs}
+%% \derivstep{equation}{rule and justification}: the equation column and the note column, side by side
+\newcommand{\derivstep}[2]{\par\noindent
+  \begin{minipage}[t]{%(equation).2f\linewidth}#1\end{minipage}\hfill
+  \begin{minipage}[t]{%(note).2f\linewidth}\small\raggedright #2\end{minipage}\par\medskip}
+%% \measurelhs{formula}: remember the width of a chain's left-hand side, for the lines that continue it
+\newcommand{\measurelhs}[1]{\setbox0\hbox{$\displaystyle #1$}\global\steplhs=\wd0\relax}
+""" % {"equation": EQUATION_SHARE, "note": NOTE_SHARE}
+
+VERIFIED_NOTE = (r"\emph{Every step below was checked by the machine before it was printed: both sides were "
+                 r"evaluated at random points, with random sizes for the matrix dimensions (a derivative "
+                 r"against complex-step directional derivatives). Steps marked %s were also proved "
+                 r"symbolically by SymPy.}" % SYMBOLIC_MARK)
+
+
+def tight(tex: str) -> str:
+    """{\\left(…\\right)} is an ordinary atom: σ(Xβ) with no thin space before (or after) its parenthesis."""
+    return tex.replace(r"\left(", r"{\left(").replace(r"\right)", r"\right)}")
+
+
+def prose(text) -> str:
+    """A sentence (plain Unicode or `Prose`) as LaTeX text with its formulas set as mathematics."""
+    return tight(as_latex(text))
+
+
+def _aligned(rows: list[str]) -> str:
+    if len(rows) == 1:
+        return r"$\displaystyle %s$" % rows[0].replace("&", "")
+    return "$\\displaystyle\\begin{aligned}[t]\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$"
+
+
+def equation(lhs, rhs, budget: float = EQUATION_EM) -> str:
+    """`lhs = rhs` for the equation column, broken into lines; remembers the lhs width for a chain."""
+    if lhs is None:
+        return _aligned(["& " + tight(p) if k == 0 else r"&\quad " + tight(p)
+                         for k, p in enumerate(lines(rhs, budget))])
+    lhs_tex = tight(latex(lhs))
+    if width(lhs) > WIDE_LHS * budget:   # the left-hand side on its own line(s), then = … indented
+        rows = ["& " + tight(p) if k == 0 else r"&\quad " + tight(p) for k, p in enumerate(lines(lhs, budget))]
+        rows += [(r"&\quad = " if k == 0 else r"&\qquad ") + tight(p) for k, p in enumerate(lines(rhs, budget - 2))]
+        return r"\global\steplhs=1em\relax" + _aligned(rows)
+    pieces = lines(rhs, budget - width(lhs) - 1.4)
+    rows = [f"{lhs_tex} &= {tight(pieces[0])}"] + [r"&\quad " + tight(p) for p in pieces[1:]]
+    return r"\measurelhs{%s}" % lhs_tex + _aligned(rows)
+
+
+def continuation(rhs, lhs_width: float, budget: float = EQUATION_EM) -> str:
+    """`= rhs` continuing a chain, its equals sign under the chain's first one."""
+    pieces = lines(rhs, budget - lhs_width - 1.4)
+    rows = [r"{} &= " + tight(pieces[0])] + [r"&\quad " + tight(p) for p in pieces[1:]]
+    return r"\hspace*{\steplhs}" + _aligned(rows)
+
+
+def _note(number: int, step) -> str:
+    mark = r"\,$^{%s}$" % SYMBOLIC_MARK if step.symbolic else ""
+    return (r"{\footnotesize %d}\enspace\textbf{%s}%s.\ %s" % (number, prose(step.rule), mark, prose(step.explanation)))
+
+
+def _cell(step, previous_lhs, chain_width):
+    """The equation cell of a step, and the chain's lhs and its width for the steps that follow."""
+    after = step.after
+    if step.relation == "":
+        if hasattr(after, "lhs") and hasattr(after, "rhs"):
+            return equation(after.lhs, after.rhs), None, 0.0
+        return equation(None, after), None, 0.0
+    lhs = left_side(step)
+    if step.lhs is not None and step.lhs == previous_lhs:
+        return continuation(after, chain_width), previous_lhs, chain_width
+    lhs_width = width(lhs)
+    chain = 1.0 if lhs_width > WIDE_LHS * EQUATION_EM else lhs_width
+    return equation(lhs, after), step.lhs, chain
+
+
+def body(derivation, heading_command: str = r"\subsection*") -> str:
+    """The derivation as LaTeX for inside a document: symbols, the verification note, a row per step,
+    the results and the closing notes."""
+    out = []
+    if derivation.symbols:
+        items = "; ".join(f"${tight(latex(s))}$, {prose(d)}" for s, d in derivation.symbols)
+        out.append(r"\textbf{Symbols.} " + items + ".")
+    out.append(VERIFIED_NOTE)
+    for heading, steps in sections(derivation):
+        if heading:
+            out.append(f"{heading_command}{{{prose(heading)}}}")
+        previous, chain_width = None, 0.0
+        for number, step in steps:
+            cell, previous, chain_width = _cell(step, previous, chain_width)
+            out.append(r"\derivstep{%s}{%s}" % (cell, _note(number, step)))
+    if derivation.results:
+        out.append(f"{heading_command}{{Results}}")
+        for quantity, expr in derivation.results.items():
+            out.append(r"\derivstep{%s}{\textbf{%s}}" % (equation(None, expr), prose(quantity)))
+    for note in derivation.notes:
+        out.append(prose(note))
+    return "\n\n".join(out) + "\n"
+
+
+def document(derivation) -> str:
+    """One derivation as a standalone document that pdflatex compiles."""
+    title = prose(f"{derivation.title} ({derivation.form} form)")
+    return (PREAMBLE + f"\\title{{{title}}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n\n"
+            + body(derivation) + "\\end{document}\n")
+
+
+def jupyter(derivation) -> str:
+    """For Jupyter's text/latex (MathJax in the notebook, raw LaTeX in `nbconvert --to latex`): each step
+    its number, rule and justification, then its equation as a display."""
+    out = []
+    for heading, steps in sections(derivation):
+        if heading:
+            out.append(r"\(\textbf{%s}\)" % heading.replace("\\", ""))
+        for number, step in steps:
+            out.append(r"\(\text{%d. }\)\textbf{%s}\quad %s" % (number, as_latex(step.rule), as_latex(step.explanation))
+                       + "\n$$%s$$" % formula(step))
+    return "\n\n".join(out)
+
+
+def many(derivations, title: str = "Derivations", contents: bool = False) -> str:
+    """Several derivations as one standalone LaTeX document, a section each (and a table of contents)."""
+    parts = [PREAMBLE, f"\\title{{{prose(title)}}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n"]
+    if contents:
+        parts.append("\\tableofcontents\n\\newpage\n")
+    for derivation in derivations:
+        parts.append(f"\\section{{{prose(derivation.title)} ({derivation.form} form)}}\n")
+        parts.append(body(derivation))
+    parts.append("\\end{document}\n")
+    return "\n".join(parts)
+
