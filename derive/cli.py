@@ -155,7 +155,11 @@ def cmd_notes(args) -> int:
     if target.suffix not in (".pdf", ".tex"):
         raise DeriveError(f"-o {args.output}: give a .pdf or a .tex file")
     tex = target.with_suffix(".tex")
-    write_atomically(str(tex), notes_latex())
+    forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+    unknown = [f for f in forms if f not in ("matrix", "index", "components")]
+    if unknown or not forms:
+        raise DeriveError(f"--forms {args.forms}: give forms from matrix, index, components, e.g. matrix,index")
+    write_atomically(str(tex), notes_latex(args.models, forms))
     if target.suffix == ".pdf":
         compile_pdf(tex, target)
     print(f"wrote {target}" + (f" (and its LaTeX, {tex})" if target != tex else ""))
@@ -250,9 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_fit)
 
     p = commands.add_parser("notes", help="every derivation as one document (PDF via pdflatex, or LaTeX)",
-                            description="Write the course's derivations as one LaTeX document with a table "
-                            "of contents, one section per model, and compile it with pdflatex. The .tex is "
-                            "written beside the PDF in any case.")
+                            description="Write the course's derivations as one LaTeX document (a title page, "
+                            "introduction, notation, a section per model in the chosen forms, an index of rules) "
+                            "and compile it with pdflatex; fails if pdflatex reports an error or an overfull line. "
+                            "The .tex is written beside the PDF in any case. Example: derive notes wls.toml "
+                            "--forms matrix,index -o notes.pdf")
+    p.add_argument("models", nargs="*", metavar="MODEL", help="model files (or names) to add after the built-in models")
+    p.add_argument("--forms", default="matrix", metavar="matrix,index",
+                   help="the forms of each derivation, comma-separated (default: matrix)")
     p.add_argument("-o", "--output", default="notes.pdf", metavar="notes.pdf|notes.tex",
                    help="the file to write (default: notes.pdf)")
     p.set_defaults(run=cmd_notes)

@@ -42,8 +42,8 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 
 VERIFIED_NOTE = (r"\emph{Every step below was checked by the machine before it was printed: both sides were "
                  r"evaluated at random points, with random sizes for the matrix dimensions (a derivative "
-                 r"against complex-step directional derivatives). Steps marked %s were also proved "
-                 r"symbolically by SymPy.}" % SYMBOLIC_MARK)
+                 r"against complex-step directional derivatives). Steps marked %s{} were also "
+                 r"proved symbolically by SymPy.}" % SYMBOLIC_MARK)
 
 
 def tight(tex: str) -> str:
@@ -104,14 +104,15 @@ def _cell(step, previous_lhs, chain_width):
     return equation(lhs, after), step.lhs, chain
 
 
-def body(derivation, heading_command: str = r"\subsection*") -> str:
-    """The derivation as LaTeX for inside a document: symbols, the verification note, a row per step,
-    the results and the closing notes."""
+def body(derivation, heading_command: str = r"\subsection*", verified_note: bool = True) -> str:
+    """The derivation as LaTeX for inside a document: symbols, the verification note (unless the document
+    says it once for all its derivations), a row per step, the results and the closing notes."""
     out = []
     if derivation.symbols:
         items = "; ".join(f"${tight(latex(s))}$, {prose(d)}" for s, d in derivation.symbols)
         out.append(r"\textbf{Symbols.} " + items + ".")
-    out.append(VERIFIED_NOTE)
+    if verified_note:
+        out.append(VERIFIED_NOTE)
     for heading, steps in sections(derivation):
         if heading:
             out.append(f"{heading_command}{{{prose(heading)}}}")
