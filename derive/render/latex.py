@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from derive.expr.printing import latex
 from derive.render.layout import formula, left_side, sections
-from derive.render.linebreak import lines, width
+from derive.render.linebreak import lines, naming, width
 from derive.render.prose_math import as_latex
 
 # The page: A4, 11pt, 2.2cm margins give a 471pt line; the equation column has 60% of it.
@@ -107,6 +107,11 @@ def _cell(step, previous_lhs, chain_width):
 def body(derivation, heading_command: str = r"\subsection*", verified_note: bool = True) -> str:
     """The derivation as LaTeX for inside a document: symbols, the verification note (unless the document
     says it once for all its derivations), a row per step, the results and the closing notes."""
+    with naming():   # a part named to shorten a line keeps its name through the derivation
+        return _body(derivation, heading_command, verified_note)
+
+
+def _body(derivation, heading_command, verified_note) -> str:
     out = []
     if derivation.symbols:
         items = "; ".join(f"${tight(latex(s))}$, {prose(d)}" for s, d in derivation.symbols)

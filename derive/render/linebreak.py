@@ -9,6 +9,8 @@ from its LaTeX, token by token, in ems of the 11pt Computer Modern fonts (calibr
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 
 import sympy as sp
@@ -145,6 +147,10 @@ def lines(expr, budget: float) -> list[str]:
     lines after the first begin with their + or − sign (or close a parenthesis opened before)."""
     if width(expr) <= budget:
         return [latex(expr)]
+    # a long part written twice is named first, as a textbook names ηᵢ = xᵢᵀβ; then sums are cut
+    named = _abbreviated(expr, budget, repeated=True)
+    if named:
+        return named
     terms = signed_terms(expr)
     if len(terms) > 1:
         return _pack(terms, budget)
@@ -169,10 +175,13 @@ OUTER_INDICES = ("i", "c")
 SCALAR_NAMES, MATRIX_NAMES = ("u", "v", "w", "a", "b", "c", "r", "s"), ("A", "B", "C", "M", "N", "G", "R", "T")
 
 
-def _abbreviated(expr, budget: float) -> list[str] | None:
-    """Where no break is possible, name the part that costs the most width (the widest, counted as often
-    as it occurs) and define the name on a line of its own: `… u_i …` / `where u_i = …`, as a textbook
-    introduces ηᵢ = xᵢᵀβ."""
+REPEATED_WIDTH = 4.0   # em: a part written twice is worth a name from this width on
+
+
+def _abbreviated(expr, budget: float, repeated: bool = False) -> list[str] | None:
+    """Name the part that costs the most width (written twice or more, or else the widest) and define the
+    name on a line of its own (with `repeated`, only a part written twice): `… u_i …` / `where u_i = …`,
+    as a textbook introduces ηᵢ = xᵢᵀβ. Within one `naming()` (a derivation) a part keeps its name."""
     # A name may depend on the observation (class) index i (c), as ηᵢ does, but on no other index a sum
     # binds inside the formula: "where u = W_jq X_ij" would leave j undefined.
     free = expr.free_symbols | {s for s in expr.atoms(sp.Symbol) if s.is_integer and str(s) in OUTER_INDICES}
@@ -181,11 +190,43 @@ def _abbreviated(expr, budget: float) -> list[str] | None:
     counts = {}
     for node in nodes:
         counts[node] = counts.get(node, 0) + 1
-    candidates = [n for n in counts if 3.0 <= width(n) < width(expr) * 0.9]
+    candidates = [n for n in counts if 3.0 <= width(n) < width(expr) * 0.9
+                  and (not repeated or counts[n] > 1 and width(n) >= REPEATED_WIDTH)]
     if not candidates:
         return None
     part = max(candidates, key=lambda n: (counts[n] > 1, counts[n] * width(n)))
-    taken = {str(s) for s in expr.atoms(sp.Symbol, sp.MatrixSymbol)} | _NAMES_IN_USE
+    symbol = _name_for(part, expr)
+    if symbol is None:
+        return None
+    shorter = expr.xreplace({part: symbol})
+    if shorter == expr:
+        return None
+    head = r"\text{where } %s = " % latex(symbol)
+    definition = lines(part, budget - tex_width(head))
+    return lines(shorter, budget) + [head + definition[0]] + [INDENT + p for p in definition[1:]]
+
+
+_NAMES: contextvars.ContextVar = contextvars.ContextVar("names", default=None)
+
+
+@contextlib.contextmanager
+def naming():
+    """Within this block a part named once keeps its name, and no two parts share one."""
+    token = _NAMES.set({})
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
+
+
+def _name_for(part, expr):
+    """The symbol that stands for `part`: the one it already has, or a letter not used in `expr` or for
+    another part."""
+    given = _NAMES.get()
+    given = {} if given is None else given
+    if part in given:
+        return given[part]
+    taken = {str(s) for s in expr.atoms(sp.Symbol, sp.MatrixSymbol)} | {str(s).split("_")[0] for s in given.values()}
     if part.is_Matrix:
         name = next((n for n in MATRIX_NAMES if n not in taken), None)
         symbol = sp.MatrixSymbol(name, *part.shape) if name else None
@@ -193,21 +234,9 @@ def _abbreviated(expr, budget: float) -> list[str] | None:
         index = sorted(str(s) for s in part.free_symbols if s.is_integer and str(s) in OUTER_INDICES)
         name = next((n for n in SCALAR_NAMES if n not in taken), None)
         symbol = sp.Symbol("%s_{%s}" % (name, "".join(index)) if index else name) if name else None
-    if symbol is None:
-        return None
-    shorter = expr.xreplace({part: symbol})
-    if shorter == expr:
-        return None
-    _NAMES_IN_USE.add(name)
-    try:
-        head = r"\text{where } %s = " % latex(symbol)
-        definition = lines(part, budget - tex_width(head))
-        return lines(shorter, budget) + [head + definition[0]] + [INDENT + p for p in definition[1:]]
-    finally:
-        _NAMES_IN_USE.discard(name)
-
-
-_NAMES_IN_USE: set = set()   # the names already given in the formula being broken
+    if symbol is not None:
+        given[part] = symbol
+    return symbol
 
 
 def _signed(sign: str, tex: str) -> str:
