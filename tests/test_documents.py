@@ -7,6 +7,7 @@ import re
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ from derive.render.formats import formatted
 from derive.render.prose_math import as_latex
 
 
+@lru_cache(maxsize=1)
 def documents():
-    """(name, Derivation) for every model in every form it supports (components with d = 3)."""
+    """(name, Derivation) for every model in every form it supports (components with d = 3), built once."""
     out = []
     for model in names():
         for form in ("matrix", "index", "components"):

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
+from functools import lru_cache
 
 import sympy as sp
 
-from derive.expr.printing import latex, negate, positive_first
+from derive.expr.printing import latex as print_latex
+from derive.expr.printing import negate, positive_first
 
 # Widths in em of what a formula is made of (Computer Modern math, display style).
 LETTER, CAPITAL, DIGIT, BINARY, RELATION, DELIMITER = 0.56, 0.8, 0.5, 1.22, 1.33, 0.42
@@ -49,6 +51,7 @@ def _group(tex: str, start: int) -> tuple[str, int]:
     return tex[start + 1:], len(tex)
 
 
+@lru_cache(maxsize=4096)
 def tex_width(tex: str) -> float:
     """The estimated width in em of a LaTeX formula (display style)."""
     return CALIBRATION * _width(tex)
@@ -112,6 +115,7 @@ def _width(tex: str, display: bool = True) -> float:
     return width
 
 
+@lru_cache(maxsize=4096)
 def width(expr) -> float:
     """The estimated width in em of an expression: a sum from its terms, anything else from its LaTeX."""
     terms = signed_terms(expr)
@@ -137,6 +141,12 @@ def signed_terms(expr) -> list[tuple[str, sp.Basic]]:
 # ---------------------------------------------------------------------------------------------------
 # Breaking
 # ---------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def latex(expr) -> str:
+    """The printer's LaTeX, remembered: breaking a formula measures the same parts many times."""
+    return print_latex(expr)
+
+
 _PLACEHOLDER = "ZZbreakhereZZ"
 _WRAPPED = re.compile(r"\{?\\left\(\s*%s\s*\\right\)\}?" % _PLACEHOLDER)
 INDENT = r"\quad "
