@@ -56,12 +56,32 @@ def test_every_model_and_form_and_the_notes_compile_without_an_overfull_box(tmp_
     assert not failures, failures
 
 
-def test_prose_is_set_as_mathematics():
-    assert as_latex("Write z = xᵢᵀβ − 1.") == r"Write $z = x_{i}^{\top}\beta - 1$."
-    assert as_latex("β ∼ N(0, τ²I)") == r"$\beta \sim N(0, \tau^{2}I)$"
-    assert as_latex("probabilities P_ic") == r"probabilities $P_{ic}$"
-    assert as_latex("d(AUB) = A(dU)B for constant A, B.") == r"$d(AUB) = A(dU)B$ for constant $A$, $B$."
-    assert as_latex("a term free of v") == r"a term free of $v$"
+@pytest.mark.parametrize("sentence,expected", [
+    ("Write z = xᵢᵀβ − 1.", r"Write $z = x_{i}^{\top}\beta - 1$."),
+    ("β ∼ N(0, τ²I)", r"$\beta \sim N(0, \tau^{2}I)$"),
+    ("probabilities P_ic", r"probabilities $P_{ic}$"),
+    ("(exp(XW)𝟏)^∘-1", r"$(\exp(XW)\mathbf{1})^{\circ-1}$"),
+    ("d(AUB) = A(dU)B for constant A, B.", r"$d(AUB) = A(dU)B$ for constant $A$, $B$."),
+    ("a term free of v", r"a term free of $v$"),
+    ("A is positive definite", r"$A$ is positive definite"),
+    ("(a 1×1 matrix equals its transpose)", r"(a $1\times1$ matrix equals its transpose)"),
+    ("(∂c/∂v = 0, a term free of v)", r"($\partial c/\partial v = 0$, a term free of $v$)"),
+    ("log(1/a) = −log a", r"$\log(1/a) = -\log a$"),
+    ("log is increasing, so L and log L agree", r"log is increasing, so $L$ and $\log L$ agree"),
+    ("∂Ωⱼⱼ′/∂Ωₖₗ = δⱼₖδⱼ′ₗ", r"$\partial\Omega_{jj'}/\partial\Omega_{kl} = \delta_{jk}\delta_{j'l}$"),
+    ("Σᵢxᵢ = np̂, SymPy's own", r"$\sum_{i}x_{i} = n\hat{p}$, SymPy's own"),
+    ("the weighted least-squares problem min_b (z − Xb)ᵀS(z − Xb)",
+     r"the weighted least-squares problem $\min_{b} (z - Xb)^{\top}S(z - Xb)$"),
+])
+def test_prose_is_set_as_mathematics(sentence, expected):
+    assert as_latex(sentence) == expected
+
+
+def test_prose_with_its_own_formulas_keeps_them():
+    from derive.expr.prose import prose
+    from derive.expr.symbols import X
+    sentence = prose("when ", X.T * X, " is invertible")
+    assert as_latex(sentence) == r"when $X^{\top} X$ is invertible"
 
 
 def test_no_unicode_mathematics_is_left_in_the_latex():

@@ -8,6 +8,8 @@ as mathematics (derive.render.prose_math).
 """
 from __future__ import annotations
 
+import sympy as sp
+
 from derive.expr.printing import latex
 from derive.render.layout import formula, left_side, sections
 from derive.render.linebreak import lines, naming, width
@@ -31,13 +33,10 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{4pt plus 2pt}
-\newlength{\steplhs}
 %% \derivstep{equation}{rule and justification}: the equation column and the note column, side by side
 \newcommand{\derivstep}[2]{\par\noindent
   \begin{minipage}[t]{%(equation).2f\linewidth}#1\end{minipage}\hfill
   \begin{minipage}[t]{%(note).2f\linewidth}\small\raggedright #2\end{minipage}\par\medskip}
-%% \measurelhs{formula}: remember the width of a chain's left-hand side, for the lines that continue it
-\newcommand{\measurelhs}[1]{\setbox0\hbox{$\displaystyle #1$}\global\steplhs=\wd0\relax}
 """ % {"equation": EQUATION_SHARE, "note": NOTE_SHARE}
 
 VERIFIED_NOTE = (r"\emph{Every step below was checked by the machine before it was printed: both sides were "
@@ -56,52 +55,49 @@ def prose(text) -> str:
     return tight(as_latex(text))
 
 
-def _aligned(rows: list[str]) -> str:
+def _inline(rows: list[str]) -> str:
+    """Rows of an aligned formula as inline display-style math, top-aligned for the minipage."""
     if len(rows) == 1:
         return r"$\displaystyle %s$" % rows[0].replace("&", "")
     return "$\\displaystyle\\begin{aligned}[t]\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$"
 
 
-def equation(lhs, rhs, budget: float = EQUATION_EM) -> str:
-    """`lhs = rhs` for the equation column, broken into lines; remembers the lhs width for a chain."""
+def _continued(first: str, pieces: list[str], indent: str = r"\quad ") -> list[str]:
+    return [first + tight(pieces[0])] + [r"&" + indent + tight(p) for p in pieces[1:]]
+
+
+def equation_rows(lhs, rhs, budget: float = EQUATION_EM) -> list[str]:
+    """`lhs = rhs` as rows of an aligned formula (& before the equals sign), broken to fit `budget` em."""
     if lhs is None:
-        return _aligned(["& " + tight(p) if k == 0 else r"&\quad " + tight(p)
-                         for k, p in enumerate(lines(rhs, budget))])
-    lhs_tex = tight(latex(lhs))
+        return _continued("& ", lines(rhs, budget))
     if width(lhs) > WIDE_LHS * budget:   # the left-hand side on its own line(s), then = … indented
-        rows = ["& " + tight(p) if k == 0 else r"&\quad " + tight(p) for k, p in enumerate(lines(lhs, budget))]
-        rows += [(r"&\quad = " if k == 0 else r"&\qquad ") + tight(p) for k, p in enumerate(lines(rhs, budget - 2))]
-        return r"\global\steplhs=1em\relax" + _aligned(rows)
-    pieces = lines(rhs, budget - width(lhs) - 1.4)
-    rows = [f"{lhs_tex} &= {tight(pieces[0])}"] + [r"&\quad " + tight(p) for p in pieces[1:]]
-    return r"\measurelhs{%s}" % lhs_tex + _aligned(rows)
+        return _continued("& ", lines(lhs, budget)) + _continued(r"&\quad = ", lines(rhs, budget - 2), r"\qquad ")
+    return _continued(f"{tight(latex(lhs))} &= ", lines(rhs, budget - width(lhs) - 1.4))
 
 
-def continuation(rhs, lhs_width: float, budget: float = EQUATION_EM) -> str:
-    """`= rhs` continuing a chain, its equals sign under the chain's first one."""
-    pieces = lines(rhs, budget - lhs_width - 1.4)
-    rows = [r"{} &= " + tight(pieces[0])] + [r"&\quad " + tight(p) for p in pieces[1:]]
-    return r"\hspace*{\steplhs}" + _aligned(rows)
+def continuation_rows(rhs, chain_lhs, budget: float = EQUATION_EM) -> list[str]:
+    """`= rhs` continuing a chain, its equals sign under the chain's first one (after an invisible copy of
+    the chain's left-hand side, or an indent when that stood on a line of its own)."""
+    if width(chain_lhs) > WIDE_LHS * budget:
+        return _continued(r"&\quad = ", lines(rhs, budget - 2), r"\qquad ")
+    return _continued(r"\phantom{%s} &= " % tight(latex(chain_lhs)), lines(rhs, budget - width(chain_lhs) - 1.4))
+
+
+def step_rows(step, chain_lhs, budget: float = EQUATION_EM):
+    """A step's formula as aligned rows, and the left-hand side of the chain it belongs to (or None)."""
+    after = step.after
+    if step.relation == "":
+        if isinstance(after, sp.Equality):
+            return equation_rows(after.lhs, after.rhs, budget), None
+        return equation_rows(None, after, budget), None
+    if step.lhs is not None and step.lhs == chain_lhs:
+        return continuation_rows(after, chain_lhs, budget), chain_lhs
+    return equation_rows(left_side(step), after, budget), step.lhs
 
 
 def _note(number: int, step) -> str:
     mark = r"\,$^{%s}$" % SYMBOLIC_MARK if step.symbolic else ""
     return (r"{\footnotesize %d}\enspace\textbf{%s}%s.\ %s" % (number, prose(step.rule), mark, prose(step.explanation)))
-
-
-def _cell(step, previous_lhs, chain_width):
-    """The equation cell of a step, and the chain's lhs and its width for the steps that follow."""
-    after = step.after
-    if step.relation == "":
-        if hasattr(after, "lhs") and hasattr(after, "rhs"):
-            return equation(after.lhs, after.rhs), None, 0.0
-        return equation(None, after), None, 0.0
-    lhs = left_side(step)
-    if step.lhs is not None and step.lhs == previous_lhs:
-        return continuation(after, chain_width), previous_lhs, chain_width
-    lhs_width = width(lhs)
-    chain = 1.0 if lhs_width > WIDE_LHS * EQUATION_EM else lhs_width
-    return equation(lhs, after), step.lhs, chain
 
 
 def body(derivation, heading_command: str = r"\subsection*", verified_note: bool = True) -> str:
@@ -121,14 +117,14 @@ def _body(derivation, heading_command, verified_note) -> str:
     for heading, steps in sections(derivation):
         if heading:
             out.append(f"{heading_command}{{{prose(heading)}}}")
-        previous, chain_width = None, 0.0
+        chain = None
         for number, step in steps:
-            cell, previous, chain_width = _cell(step, previous, chain_width)
-            out.append(r"\derivstep{%s}{%s}" % (cell, _note(number, step)))
+            rows, chain = step_rows(step, chain)
+            out.append(r"\derivstep{%s}{%s}" % (_inline(rows), _note(number, step)))
     if derivation.results:
         out.append(f"{heading_command}{{Results}}")
         for quantity, expr in derivation.results.items():
-            out.append(r"\derivstep{%s}{\textbf{%s}}" % (equation(None, expr), prose(quantity)))
+            out.append(r"\derivstep{%s}{\textbf{%s}}" % (_inline(equation_rows(None, expr)), prose(quantity)))
     for note in derivation.notes:
         out.append(prose(note))
     return "\n\n".join(out) + "\n"

@@ -115,8 +115,12 @@ def _resolve_functions(tokens):
     for kind, token in reversed(tokens):
         if kind in ("function", "article"):
             following = next((t for t in out if t[0] != SPACE), (TEXT, ""))
-            kind = MATH if following[0] == MATH or kind == "article" and (
-                following[0] != TEXT or following[1] in VERBS) else TEXT   # "A is", "a + b": variables
+            if kind == "function":
+                kind = MATH if following[0] == MATH else TEXT
+            else:   # an article comes before a word or a number (a term, a 1×1 matrix), never before a verb
+                article = following[0] == TEXT and following[1] and following[1] not in VERBS \
+                    or following[1][:1].isdigit()
+                kind = TEXT if article else MATH
         out.insert(0, (kind, token))
     return out
 
@@ -167,10 +171,6 @@ def _ends_clause(tokens, k) -> bool:
 def _trimmed(run):
     """The run without trailing spaces, punctuation, or a bracket it does not open (nor a leading one
     it does not close: the parenthesis of a remark in words)."""
-    lead = 0
-    while len(run) > 1 and run[0][1] in "([{" and \
-            sum(t in "([{" for _, t in run) > sum(t in ")]}" for _, t in run):
-        run, lead = run[1:], lead + 1
     while run:
         kind, token = run[-1]
         opened = sum(t in "([{" for _, t in run) - sum(t in ")]}" for _, t in run)
@@ -179,6 +179,10 @@ def _trimmed(run):
             run = run[:-1]
         else:
             break
+    lead = 0
+    while len(run) > 1 and run[0][1] in "([{" and \
+            sum(t in "([{" for _, t in run) > sum(t in ")]}" for _, t in run):
+        run, lead = run[1:], lead + 1
     return lead, run
 
 
@@ -243,7 +247,7 @@ def _typed_script(run, k):
         if not (last in "∘-−" or following in "′'" or last in "′'" and following.isalnum()
                 or following.isdigit() and last in "∘-−"):
             break
-    return _latex_run(run[k:end]).replace(r"\circ-", r"\circ -"), end
+    return _latex_run(run[k:end]), end
 
 
 def _merged(pieces):
