@@ -144,3 +144,11 @@ def test_show_writes_html_from_the_command_line(tmp_path, fmt, capsys):
     assert main(["show", "ols", "--format", fmt, "-o", str(target)]) == 0
     text = target.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "katex.render" in text and "font/woff2" in text
+
+
+@pytest.mark.parametrize("model", ["logistic", "gaussian"])
+def test_the_html_page_has_the_figures_the_derivation_suggests(model):
+    pytest.importorskip("matplotlib")   # an optional extra: without it the page simply has no figures
+    from derive.render.figures import figures_html
+    figure = figures_html(derive.derivation(model))
+    assert figure.startswith("<figure><img") and "data:image/png;base64," in figure

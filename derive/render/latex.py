@@ -139,13 +139,14 @@ def document(derivation) -> str:
 
 def jupyter(derivation) -> str:
     """For Jupyter's text/latex (MathJax in the notebook, raw LaTeX in `nbconvert --to latex`): each step
-    its number, rule and justification, then its equation as a display."""
+    its number, rule and justification as prose with inline math, then its equation as a display. Only
+    what both read alike is used: $…$ and $$…$$, and \\textbf inside math for the numbers."""
     out = []
     for heading, steps in sections(derivation):
         if heading:
-            out.append(r"\(\textbf{%s}\)" % heading.replace("\\", ""))
+            out.append(as_latex(heading))
         for number, step in steps:
-            out.append(r"\(\text{%d. }\)\textbf{%s}\quad %s" % (number, as_latex(step.rule), as_latex(step.explanation))
+            out.append(r"\(\textbf{%d.}\) %s: %s" % (number, as_latex(step.rule), as_latex(step.explanation))
                        + "\n$$%s$$" % formula(step))
     return "\n\n".join(out)
 
