@@ -150,7 +150,7 @@ def cmd_fit(args) -> int:
 
 
 def cmd_notes(args) -> int:
-    from derive.notes import compile_pdf, notes_latex
+    from derive.notes import compile_pdf, figures_folder, notes_latex
     target = Path(args.output)
     if target.suffix not in (".pdf", ".tex"):
         raise DeriveError(f"-o {args.output}: give a .pdf or a .tex file")
@@ -159,7 +159,7 @@ def cmd_notes(args) -> int:
     unknown = [f for f in forms if f not in ("matrix", "index", "components")]
     if unknown or not forms:
         raise DeriveError(f"--forms {args.forms}: give forms from matrix, index, components, e.g. matrix,index")
-    write_atomically(str(tex), notes_latex(args.models, forms))
+    write_atomically(str(tex), notes_latex(args.models, forms, figures=figures_folder(tex)))
     if target.suffix == ".pdf":
         compile_pdf(tex, target)
     print(f"wrote {target}" + (f" (and its LaTeX, {tex})" if target != tex else ""))

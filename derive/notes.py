@@ -69,6 +69,20 @@ def _derivations(models, forms):
         yield model, chapters
 
 
+def _figure(derivation, folder: Path) -> list[str]:
+    """The derivation's figure, drawn into `folder` and included by its path relative to the document."""
+    from derive.render.figures import save_figure
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{re.sub(r'[^A-Za-z0-9-]', '-', str(derivation.model))}.pdf"
+    partial = path.with_name(f".{path.name}.tmp")   # written whole or not at all, like the notes
+    caption = save_figure(derivation, partial)
+    if caption is None:
+        return []
+    partial.replace(path)
+    return [r"\begin{figure}[htb]\centering\includegraphics[width=0.62\linewidth]{%s/%s}\caption{%s}\end{figure}"
+            % (folder.name, path.name, prose(caption))]
+
+
 def _rule_index(used) -> str:
     """Every rule, with where it is used: the derivations' section and step numbers."""
     lines = [r"\section*{Index of rules}\addcontentsline{toc}{section}{Index of rules}", r"\begin{small}"]
@@ -78,8 +92,9 @@ def _rule_index(used) -> str:
     return "\n".join(lines + [r"\end{small}"])
 
 
-def notes_latex(models=(), forms=("matrix",)) -> str:
-    """The course as one standalone document: the built-in models, then the given model files."""
+def notes_latex(models=(), forms=("matrix",), figures: Path | None = None) -> str:
+    """The course as one standalone document: the built-in models, then the given model files. With a
+    `figures` folder, the figures the derivations suggest are drawn there (matplotlib) and included."""
     from derive.derivations import names
     used: dict = {}
     chapters = []
@@ -96,12 +111,19 @@ def notes_latex(models=(), forms=("matrix",)) -> str:
                                  else r"\subsection*", verified_note=False))
             for number, step in enumerate(derivation.steps, 1):
                 used.setdefault(step.rule, {}).setdefault(f"{model} ({form})", []).append(number)
+            if figures is not None and form == forms[0]:   # a picture once per model, after its first form
+                chapters += _figure(derivation, figures)
     front = (f"\\begin{{titlepage}}\\centering\\vspace*{{5cm}}{{\\LARGE {prose(TITLE)}\\par}}\\vspace{{1.5cm}}"
              r"{\large Every step machine-verified\par}\vspace{1cm}"
              f"{{\\normalsize {prose(', '.join([*names(), *models]))}\\par}}\\vfill\\end{{titlepage}}\n"
              "\\tableofcontents\n\\newpage\n")
-    return "\n\n".join([PREAMBLE + "\\begin{document}", front, INTRODUCTION % {"verified": VERIFIED_NOTE},
+    return "\n\n".join([PREAMBLE + "\\usepackage{graphicx}\n\\begin{document}", front, INTRODUCTION % {"verified": VERIFIED_NOTE},
                         NOTATION, *chapters, _rule_index(used), "\\end{document}\n"])
+
+
+def figures_folder(tex_path: Path) -> Path:
+    """Where the notes' figures are drawn: notes-figures/ beside notes.tex."""
+    return tex_path.with_name(f"{tex_path.stem}-figures")
 
 
 def defects(log: str) -> list[str]:
@@ -119,6 +141,9 @@ def compile_pdf(tex_path: Path, pdf_path: Path) -> None:
                           "(install texlive-latex-base, or compile it elsewhere)")
     with tempfile.TemporaryDirectory() as scratch:
         shutil.copy(tex_path, Path(scratch) / "notes.tex")
+        figures = figures_folder(tex_path)
+        if figures.is_dir():
+            shutil.copytree(figures, Path(scratch) / figures.name)
         for _ in range(2):
             run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
                                   "notes.tex"], cwd=scratch, capture_output=True, text=True, timeout=300)

@@ -55,8 +55,11 @@ def test_without_pdflatex_the_tex_is_written_and_the_reason_given(tmp_path, caps
     assert (tmp_path / "notes.tex").exists() and not (tmp_path / "notes.pdf").exists()
 
 
-def test_the_notes_pdf_compiles_cleanly(tmp_path, capsys):
+def test_the_notes_pdf_compiles_cleanly_with_its_figures(tmp_path, capsys):
     require_tool("pdflatex")
+    pytest.importorskip("matplotlib")   # the figures are an optional extra
     target = tmp_path / "notes.pdf"
     assert main(["notes", "--forms", "matrix,index", "-o", str(target)]) == 0
     assert Path(target).read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in (tmp_path / "notes-figures").iterdir()) == ["gaussian.pdf", "logistic.pdf"]
+    assert "\\includegraphics" in (tmp_path / "notes.tex").read_text(encoding="utf-8")

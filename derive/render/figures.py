@@ -9,6 +9,7 @@ are simply no figures: the derivation is complete without them.
 from __future__ import annotations
 
 import base64
+import html
 import io
 
 import numpy as np
@@ -55,16 +56,35 @@ def _gaussian_contours():
 FIGURES = {"logistic": _sigmoid_figure, "gaussian": _gaussian_contours}   # model → the figure it suggests
 
 
-def figures_html(derivation) -> str:
-    """The derivation's figures as <figure> elements with inline PNGs ('' without matplotlib)."""
+def figure_for(derivation):
+    """(matplotlib Figure, caption) the derivation suggests, or None (none suggested, or no matplotlib)."""
     make = FIGURES.get(derivation.model)
     if make is None:
-        return ""
+        return None
     try:
-        figure, caption = make()
+        return make()
     except ImportError:
+        return None
+
+
+def figures_html(derivation) -> str:
+    """The derivation's figures as <figure> elements with inline PNGs ('' without matplotlib)."""
+    made = figure_for(derivation)
+    if made is None:
         return ""
+    figure, caption = made
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    caption = html.escape(caption)
     return f'<figure><img alt="{caption}" src="data:image/png;base64,{data}"><figcaption>{caption}</figcaption></figure>'
+
+
+def save_figure(derivation, path) -> str | None:
+    """Write the derivation's figure as a PDF (for LaTeX documents); its caption, or None when there is none."""
+    made = figure_for(derivation)
+    if made is None:
+        return None
+    figure, caption = made
+    figure.savefig(path, format="pdf")
+    return caption
