@@ -21,7 +21,7 @@ from derive.errors import DeriveError, NotSupported, did_you_mean
 from derive.render.ascii_notation import ERRORS as ASCII_NOTATION
 from derive.render.output import write_atomically
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "latex", "markdown", "json", "html")
 
 
 class UsageError(DeriveError):
@@ -134,7 +134,8 @@ def cmd_diff(args) -> int:
     from derive.render import formats as render
     shapes = parse_shapes(args.shapes) if args.shapes else None
     derivation = diff(args.expression, args.wrt, shapes, order=args.order)
-    emit(render.formatted([derivation], "json" if args.json else args.format, args.standalone), args.output)
+    emit(render.formatted([derivation], "json" if args.json else args.format, args.standalone,
+                          title=f"derive diff {args.expression}"), args.output)
     return 0
 
 
@@ -259,12 +260,16 @@ def _assignments(items) -> dict:
 
 
 def cmd_notes(args) -> int:
-    from derive.notes import compile_pdf, notes_latex
+    from derive.notes import compile_pdf, figures_folder, notes_latex
     target = Path(args.output)
     if target.suffix not in (".pdf", ".tex"):
         raise DeriveError(f"-o {args.output}: give a .pdf or a .tex file")
     tex = target.with_suffix(".tex")
-    write_atomically(str(tex), notes_latex(args.models or None))
+    forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+    unknown = [f for f in forms if f not in ("matrix", "index", "components")]
+    if unknown or not forms:
+        raise DeriveError(f"--forms {args.forms}: give forms from matrix, index, components, e.g. matrix,index")
+    write_atomically(str(tex), notes_latex(args.models, forms, figures=figures_folder(tex)))
     if target.suffix == ".pdf":
         compile_pdf(tex, target)
     print(f"wrote {target}" + (f" (and its LaTeX, {tex})" if target != tex else ""))
@@ -388,11 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_fit)
 
     p = commands.add_parser("notes", help="every derivation as one document (PDF via pdflatex, or LaTeX)",
-                            description="Write the course's derivations as one LaTeX document with a table "
-                            "of contents, one section per model, and compile it with pdflatex. The .tex is "
-                            "written beside the PDF in any case.")
-    p.add_argument("models", nargs="*", metavar="MODEL", help="the models to include (names or model files; "
-                   "default: every built-in model)")
+                            description="Write the course's derivations as one LaTeX document (a title page, "
+                            "introduction, notation, a section per model in the chosen forms, an index of rules) "
+                            "and compile it with pdflatex; fails if pdflatex reports an error or an overfull line. "
+                            "The .tex is written beside the PDF in any case. Example: derive notes wls.toml "
+                            "--forms matrix,index -o notes.pdf")
+    p.add_argument("models", nargs="*", metavar="MODEL", help="model files (or names) to add after the built-in models")
+    p.add_argument("--forms", default="matrix", metavar="matrix,index",
+                   help="the forms of each derivation, comma-separated (default: matrix)")
     p.add_argument("-o", "--output", default="notes.pdf", metavar="notes.pdf|notes.tex",
                    help="the file to write (default: notes.pdf)")
     p.set_defaults(run=cmd_notes)

@@ -311,7 +311,7 @@ def test_cli_formats(capsys):
     _, text, _ = cli(capsys, "sin(x^2)", "--wrt", "x")
     assert "chain rule with u = x²" in text and "2·x·cos(x²)" in text
     assert r"\frac{d}{d x}" in cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "latex")[1]
-    assert "**chain rule with u = x²**" in cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "markdown")[1]
+    assert "**chain rule with $u = x^{2}$**" in cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "markdown")[1]
     code, _, err = cli(capsys, "x", "--wrt", "x", "--format", "pdf")
     assert code == 2 and "invalid choice" in err
 

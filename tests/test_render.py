@@ -6,6 +6,7 @@ import pytest
 from conftest import require_tool
 
 import derive
+from derive.render.prose_math import as_latex
 
 MODELS = ["ols", "ridge"]
 
@@ -27,7 +28,15 @@ def test_markdown_and_text_show_every_step():
     markdown, text = d.to_markdown(), d.to_text()
     assert markdown.count("$$") == 2 * len(d.steps)
     assert text.count("✓ verified") == len(d.steps)
-    assert d._repr_latex_().startswith("$$") and d._repr_markdown_() == markdown
+    assert d._repr_markdown_() == markdown
+
+
+def test_jupyter_displays_keep_rule_names_and_repr_is_short():
+    d = derive.derivation("logistic")
+    shown = d._repr_latex_()
+    assert all(as_latex(step.rule) in shown and as_latex(step.explanation) in shown for step in d.steps)
+    assert len(repr(d)) < 200 and "steps" in repr(d)
+    assert d._repr_html_().count('class="step"') == len(d.steps) + len(d.results)
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -371,11 +371,20 @@ class Derivation:
         return to_dict(self)
 
     def _repr_latex_(self) -> str:
-        from derive.render.formats import to_latex
-        return to_latex(self, standalone=False, jupyter=True)
+        from derive.render.latex import jupyter
+        return jupyter(self)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        from derive.render.html import fragment
+        return fragment(self)
+
+    def __repr__(self) -> str:
+        # a short summary: the steps themselves are what str(), the rich displays and the renderers show
+        results = ", ".join(self.results) or "no results"
+        return f"<Derivation {self.title!r} ({self.form} form): {len(self.steps)} verified steps; {results}>"
 
     def __str__(self) -> str:
         return self.to_text()

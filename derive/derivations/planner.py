@@ -49,7 +49,7 @@ from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
 from derive.expr.prose import Math, Prose
 from derive.expr.prose import prose as sentence
-from derive.render.formats import latex_prose
+from derive.render.latex import prose as latex_prose
 
 INDEX = sp.Symbol("i", integer=True)
 

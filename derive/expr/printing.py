@@ -131,6 +131,12 @@ class TextbookLatexPrinter(LatexPrinter):
             return self._print_MatAdd(expr)
         return super()._print_Add(expr, order)
 
+    def _as_ordered_terms(self, expr, order=None):
+        # the terms in the order the text printer writes them: log(1 + e^{z}) and x_i − μ in both
+        if isinstance(expr, sp.Add):
+            return positive_first(expr.args)
+        return super()._as_ordered_terms(expr, order)
+
     def _print_MatMul(self, expr):
         coefficient, matrices = expr.as_coeff_matrices()
         parts = []
