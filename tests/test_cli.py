@@ -139,6 +139,7 @@ def test_version_is_the_packages_version(capsys):
     (["fit", "olss", "longley", "--target", "y"], "did you mean 'ols'?"),
     (["fit", "ols", "longly", "--target", "y"], "did you mean 'longley'?"),
     (["models", "-json"], "did you mean '--json'?"),
+    (["check", "ols", "gradiant", "x"], "did you mean 'gradient'?"),
     (["--verson"], "did you mean '--version'?"),
 ])
 def test_a_near_miss_gets_a_suggestion(capsys, args, suggestion):
