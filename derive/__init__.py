@@ -53,12 +53,9 @@ def models() -> list[str]:
 
 def _model_name(model: str) -> str:
     """A built-in model's name as the registry spells it ("OLS" -> "ols"); NotSupported, naming the nearest
-    built-in model, for a name that is none of them. Text that names a file ("wls.toml"), or anything that
-    is not text, is left as it is for the layer below to take or refuse.
+    built-in model, for a name that is none of them. Text that names a file ("wls.toml") is left as it is.
     """
     known = models()
-    if not isinstance(model, str):
-        return model
     if model.lower() in known:
         return model.lower()
     if "." in model or "/" in model:
@@ -76,14 +73,10 @@ def derivation(model: str, form: str = "matrix", dim: int | None = None) -> Deri
 def diff(expr: Any, wrt: Any, shapes: str | Mapping | None = None, order: int = 1, **options: Any) -> Derivation:
     """The derivative of `expr` (text, SymPy, or a Python function) with respect to `wrt`, step by step.
 
-    `shapes` declares vectors and matrices, as the command line does ("x:n, A:nxn sym") or as a dict
-    ({"x": ("n", 1), "A": ("n", "n")}); `order` 2 gives the Hessian; options: symbols, form ("components"
-    with dim). Returns a Derivation whose `.result` is the derivative.
+    `shapes` declares matrices ({"x": ("n", 1), "A": ("n", "n")}); `order` 2 gives the Hessian; options:
+    symbols, form ("components" with dim). Returns a Derivation whose `.result` is the derivative.
     """
     from derive.calculus.differentiation import diff as differentiate
-    from derive.parse import parse_shapes
-    if isinstance(shapes, str):
-        shapes = parse_shapes(shapes)
     return differentiate(expr, wrt, shapes, order=order, **options)
 
 

@@ -61,9 +61,3 @@ def test_help_for_fit_says_the_thing_itself():
 
 def test_every_public_function_is_documented():
     assert all(inspect.getdoc(function) for function in FUNCTIONS)
-
-
-def test_diff_takes_the_command_lines_shapes():
-    from_text = derive.diff("x'*A*x", wrt="x", shapes="x:n, A:nxn")
-    from_dict = derive.diff("x'*A*x", wrt="x", shapes={"x": ("n", 1), "A": ("n", "n")})
-    assert from_text.result == from_dict.result
