@@ -1,11 +1,15 @@
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "derive" / "datasets" / "data"  # the shipped reference data
+# The console script of the environment running the tests: a `derive` elsewhere on PATH may be another install.
+_SCRIPT = Path(sys.executable).parent / "derive"
+DERIVE = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "derive"]
 
 
 def require_tool(name: str) -> str:

@@ -1,20 +1,17 @@
 """The command line end to end, through the installed console script and in-process."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import DERIVE
 
 from derive.cli import main
 
-DERIVE = shutil.which("derive")
-
 
 def run(*args, cwd=None):
-    command = [DERIVE, *args] if DERIVE else [sys.executable, "-m", "derive", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=cwd)
+    return subprocess.run([*DERIVE, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def test_show_ols_prints_every_step_verified():
@@ -142,6 +139,7 @@ def test_version_is_the_packages_version(capsys):
     (["fit", "olss", "longley", "--target", "y"], "did you mean 'ols'?"),
     (["fit", "ols", "longly", "--target", "y"], "did you mean 'longley'?"),
     (["models", "-json"], "did you mean '--json'?"),
+    (["check", "ols", "gradiant", "x"], "did you mean 'gradient'?"),
     (["--verson"], "did you mean '--version'?"),
 ])
 def test_a_near_miss_gets_a_suggestion(capsys, args, suggestion):
@@ -169,12 +167,11 @@ def test_an_expression_may_begin_with_a_minus(capsys, args, expected):
 
 def test_output_a_terminal_cannot_encode_falls_back_to_ascii_notation():
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
-    command = [DERIVE] if DERIVE else [sys.executable, "-m", "derive"]
-    shown = subprocess.run([*command, "show", "ols"], capture_output=True, env=env, timeout=120)
+    shown = subprocess.run([*DERIVE, "show", "ols"], capture_output=True, env=env, timeout=120)
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout.decode("ascii")  # every byte is ASCII
     assert "2X'X beta - 2X'y" in text and "(X'X)^-1X'y" in text
-    refused = subprocess.run([*command, "check", "ols", "gradient", "β}"], capture_output=True, env=env, timeout=120)
+    refused = subprocess.run([*DERIVE, "check", "ols", "gradient", "β}"], capture_output=True, env=env, timeout=120)
     assert refused.returncode == 2 and b"Traceback" not in refused.stderr
     assert len(refused.stderr.decode("ascii").strip().splitlines()) == 1
 

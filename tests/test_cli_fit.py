@@ -1,12 +1,10 @@
 """`derive fit` end to end on the NIST StRD certified datasets, Spector and Poisson references."""
 import json
-import shutil
 import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
-from conftest import DATASETS
+from conftest import DATASETS, DERIVE
 
 from derive.cli import main
 
@@ -57,8 +55,7 @@ def test_nist_certified_values_through_the_cli(capsys, name, method, digits):
 
 
 def test_longley_through_the_console_script():
-    command = [shutil.which("derive") or sys.executable, *([] if shutil.which("derive") else ["-m", "derive"])]
-    result = subprocess.run([*command, "fit", "ols", str(DATASETS / "Longley.csv"), "--target", "y", "--json"],
+    result = subprocess.run([*DERIVE, "fit", "ols", str(DATASETS / "Longley.csv"), "--target", "y", "--json"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     spec = json.loads((DATASETS / "Longley.json").read_text())

@@ -4,11 +4,11 @@ import json
 from fractions import Fraction
 
 import pytest
+from conftest import DATASETS
 
 from derive import datasets
 from derive.cli import main
 from derive.errors import DataError
-from tests.conftest import DATASETS
 
 
 def test_every_shipped_file_belongs_to_a_dataset():

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO, require_tool
+from conftest import REPO, require_tool
 
 README = REPO / "README.md"
 TEXT = README.read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ from typing import Mapping, Optional
 import sympy as sp
 
 from derive.core.steps import Domains
-from derive.errors import NotSupported
+from derive.errors import NotSupported, did_you_mean
 from derive.expr.printing import unicode
 from derive.expr.symbols import PARAMETER_ALIASES
 
@@ -90,7 +90,8 @@ class ModelContext:
     def result(self, quantity: str) -> sp.Basic:
         """The model's `quantity`; NotSupported naming the quantities it has."""
         if quantity not in self.results:
-            raise NotSupported(f"{self.name} has no quantity {quantity!r}; its quantities: {', '.join(self.results)}")
+            raise NotSupported(f"{self.name} has no quantity {quantity!r}{did_you_mean(quantity, self.results)}; "
+                               f"its quantities: {', '.join(self.results)}")
         return self.results[quantity]
 
 

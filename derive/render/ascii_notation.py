@@ -4,6 +4,8 @@
     "grad L(beta) = 2X'X beta - 2X'y"
     >>> to_ascii("β̂ = (XᵀX)⁻¹Xᵀy, S⁻ᵀ, σᵢ(1 − σᵢ), ‖y − Xβ‖², n×d  [✓ verified]")
     "beta_hat = (X'X)^-1X'y, S^-T, sigma_i(1 - sigma_i), ||y - X beta||^2, nxd  [ok verified]"
+    >>> to_ascii("Σ_{i=1..n} log det(Σ), Πᵢ aᵢ")
+    'sum_{i=1..n} log det(Sigma), prod_i a_i'
 
 Registered as the codec error handler "derive.ascii_notation": a stream reconfigured with it writes every
 character it can encode as it is and only the others in ASCII notation. No replacement holds a double quote
@@ -28,6 +30,7 @@ SYMBOLS = {
     "\u0302": "_hat", "\u0304": "_bar", "\u0303": "_tilde", "\u0307": "_dot",  # combining accents: β̂, x̄
 }
 GREEK_NAMES = {"lamda": "lambda"}  # Unicode's spelling of λ
+BIG_OPERATORS = {"Σ": "sum", "Π": "prod"}  # the Greek capitals, as the printers write a sum or a product
 
 
 def _greek(char: str) -> str | None:
@@ -61,6 +64,8 @@ def _spelled(char: str, before: str, after: str) -> str:
         return "T"  # S⁻ᵀ: inside a superscript T is the letter
     if char in SYMBOLS:
         return SYMBOLS[char]
+    if char in BIG_OPERATORS and (after == "_" or (_script(after) or ("",))[0] == "_"):
+        return BIG_OPERATORS[char]  # Σᵢ, Σ_{i=1..n}: a sum, not the covariance matrix Σ
     name = _greek(char)
     if name:
         space_before = " " if before.isalpha() or before == "∂" else ""
