@@ -100,6 +100,10 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
         expression = _sized_indexed(expression)
         D = DiffDerivation(_title(expression, variables), form="matrix", expression=expression,
                            wrt=tuple(variables), domains=choose_domains(expression, variables))
+        for variable in variables:
+            if not expression.has(variable):
+                D.notes.append(f"{unicode(variable)} does not appear in {unicode(expression)}, so every "
+                               "derivative with respect to it is 0.")
         if source is not None:
             D.source_latex = source.latex
             D.notes.append(f"From the Python function {source.signature}"
@@ -158,9 +162,13 @@ def _read(expr, shapes, symbols):
 def _parse_text(text: str, shapes, symbols):
     """The expression; "f, g" (a list of functions, not in the grammar itself) is the vector [f; g]."""
     from derive.errors import ParseError
-    from derive.parse import parse
+    from derive.parse import parse, parse_equation
     try:
-        return parse(text, shapes, symbols=symbols)
+        # a named left side (\hat\beta = ..., \nabla L = ...) is a name: the right side is differentiated
+        equation = parse_equation(text, shapes, symbols=symbols)
+        if len(equation.sides) != 1 or equation.continued:
+            raise ParseError(f'"{text}" is an equation: give the one expression to differentiate')
+        return equation.sides[0]
     except ParseError:
         parts = _split_commas(text)
         if len(parts) == 1:
@@ -234,7 +242,12 @@ def _variables(wrt, expression, shapes, symbols) -> list:
         name = declared.name
         if name in dimensions:
             raise NotSupported(f"{name} is a dimension (a size), not a variable one can differentiate by")
-        # absent from the expression: the derivative is zero (by the constant rule)
+        # absent from the expression: the derivative is zero (by the constant rule), unless the name is
+        # probably a slip: x² has no X, and a derivative 0 with respect to X would hide the typo
+        similar = [other for other in present if other != name and other.lower() == name.lower()]
+        if name not in present and similar:
+            raise NotSupported(f"{unicode(declared)} does not appear in {unicode(expression)}; names are "
+                               f"case-sensitive: did you mean {similar[0]}?")
         variable = present.get(name) or declared or sp.Symbol(name)
         if isinstance(variable, sp.Symbol) and variable.is_integer:
             raise NotSupported(f"{name} is an integer (an index or size); derive differentiates by real variables")

@@ -100,7 +100,7 @@ from derive.errors import ParseError
 from derive.parse.builder import ParseContext, Shapes, Symbols
 from derive.parse.grammar import build
 from derive.parse.input_text import check_text, quote, unexpected
-from derive.parse.lexer import Lexeme, Lexer, normalize_name
+from derive.parse.lexer import LEIBNIZ_HINT, Lexeme, Lexer, normalize_name
 
 __all__ = ["parse", "parse_equation", "parse_shapes", "Equation", "Label"]
 
@@ -128,8 +128,7 @@ def parse(text: str, shapes: Optional[Shapes] = None, *, symbols: Optional[Symbo
         lexemes = Lexer(text, context.known).run()
         for lexeme in lexemes:
             if lexeme.kind in ("EQUALS", "NABLA", "PARTIAL"):
-                hint = "an equation is not an expression" if lexeme.kind == "EQUALS" else \
-                    "derivative notation is only read as the name on the left of an equation"
+                hint = "an equation is not an expression" if lexeme.kind == "EQUALS" else LEIBNIZ_HINT
                 raise unexpected(text, lexeme.pos, lexeme.quoted(text), hint)
         return build(lexemes, context)
 
@@ -239,7 +238,12 @@ def _blank_alignment(text: str) -> str:
     r"""The line with &, a trailing \\ and \nonumber / \notag replaced by spaces (columns unchanged)."""
     text = re.sub(r"\\(?:nonumber|notag)(?![A-Za-z])", lambda m: " " * len(m.group()), text)
     text = re.sub(r"\\\\\s*$", lambda m: " " * len(m.group()), text)
-    return text.replace("&", " ")
+    # & separates the entries of a pmatrix; elsewhere it aligns
+    pieces = re.split(r"(\\begin\s*\{\s*[pbBvV]?matrix\s*\}.*?\\end\s*\{\s*[pbBvV]?matrix\s*\})", text)
+    return "".join(piece if k % 2 else piece.replace("&", " ") for k, piece in enumerate(pieces))
+
+
+_LABEL_FUNCTIONS = frozenset("fghFGH") | {"phi", "Phi"}
 
 
 def _label(text: str, lexemes: list[Lexeme], context: ParseContext) -> Optional[Label]:
@@ -251,7 +255,9 @@ def _label(text: str, lexemes: list[Lexeme], context: ParseContext) -> Optional[
     if kinds[0] == "NABLA" or "PARTIAL" in kinds:
         second = any(lx.kind in ("NABLA", "PARTIAL") and _order(lexemes, k) == "2" for k, lx in enumerate(lexemes))
         return Label("hessian" if second else "gradient", shown)
-    if (len(lexemes) >= 4 and kinds[0] == "NAME" and kinds[1] == "_LPAR" and kinds[-1] == "_RPAR"
+    # L(β), and f(x), φ(x) (read as functions on the right of an equation, as names on its left)
+    named = kinds[0] == "NAME" or (kinds[0] == "FUNC" and lexemes[0].value in _LABEL_FUNCTIONS)
+    if (len(lexemes) >= 4 and named and kinds[1] in ("_LPAR", "_CALL_LPAR") and kinds[-1] == "_RPAR"
             and lexemes[0].value not in context.known):
         arguments, current = [], []
         for lexeme in lexemes[2:-1]:

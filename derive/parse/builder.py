@@ -622,7 +622,11 @@ class Builder:
         return self.divide(self.value(children[1]), self.value(children[2]), children[0])
 
     def sqrt(self, children):
-        return self.call_function(children[0], None, [self.value(children[1])])
+        root = self.lexeme(children[0]).root
+        if root == 2:
+            return self.call_function(children[0], None, [self.value(children[1])])
+        x = self.value(children[1])  # \sqrt[3]{x} = x^{1/3}
+        return sp.HadamardPower(x, sp.Rational(1, root)) if _is_matrix(x) else sp.Pow(x, sp.Rational(1, root))
 
     def norm(self, children):
         kind = children[1].value if len(children) > 1 else "2"
@@ -664,6 +668,12 @@ class Builder:
 
     # -- functions and sums ---------------------------------------------------------------------------
     def call_function(self, token, sub, args):
+        """f(args), raised to the power written on the function's name (\\sin^2 x)."""
+        value = self.apply_function(token, sub, args)
+        power = self.lexeme(token).power
+        return value if power == 1 else self.raise_to(value, sp.Integer(power), token)
+
+    def apply_function(self, token, sub, args):
         name = token.value
         shown = self.source(token)
         if name in ("ones", "zeros", "eye"):
@@ -677,7 +687,7 @@ class Builder:
         x = args[0]
         if name == "log" and sub is not None:  # \log_2 x
             base = sp.Integer(int(sub.value)) if sub.value.isdigit() else self.symbol(sub.value)
-            natural = self.call_function(token, None, [x])
+            natural = self.apply_function(token, None, [x])
             return natural if base == sp.E else self.divide(natural, sp.log(base), token)
         if name in ("tr", "det", "inv", "logdet", "diag"):
             return self.matrix_function(name, x, token)
