@@ -276,7 +276,8 @@ def test_components_form_needs_every_size():
 def test_diff_json_has_the_design_keys():
     r = derive.diff("x'*A*x", wrt="x", shapes=QUADRATIC)
     out = diff_json(r)
-    assert set(out) == {"expression", "wrt", "result", "steps"}
+    assert set(out) == {"expression", "read_as", "wrt", "result", "steps"}
+    assert out["read_as"] == "xᵀ·A·x"
     assert out["wrt"] == "x"
     assert out["expression"] == {"latex": r"x^{\top} A x", "text": "x'*A*x"}
     assert out["result"]["latex"] == r"\left(A + A^{\top}\right) x"
@@ -314,6 +315,17 @@ def test_cli_formats(capsys):
     assert "**chain rule with u = x²**" in cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "markdown")[1]
     code, _, err = cli(capsys, "x", "--wrt", "x", "--format", "pdf")
     assert code == 2 and "invalid choice" in err
+
+
+def test_cli_echoes_how_it_read_the_input(capsys):
+    code, out, _ = cli(capsys, "a x^2 + 2y", "--wrt", "x")
+    assert code == 0 and out.splitlines()[0] in ("read as: a·x² + 2·y", "read as: 2·y + a·x²")
+    code, out, err = cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "latex")
+    assert "read as: sin(x²)" in err and "read as" not in out  # the document stays clean
+    code, out, _ = cli(capsys, "f(x^2)", "--wrt", "x", "--json")
+    assert json.loads(out)["read_as"] == "f(x²)" and json.loads(out)["result"]["text"] == "2*x*f'(x^2)"
+    code, _, err = cli(capsys, "ax^2", "--wrt", "x")
+    assert code == 2 and "a·x or one name ax" in err and "Traceback" not in err
 
 
 def test_wrt_lists_several_scalars_in_json():

@@ -127,9 +127,11 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
 
 def diff_json(derivation: DiffDerivation) -> dict:
     """The JSON of `derive diff --json` (DESIGN §4): expression, wrt, result, steps."""
+    from derive.parse import reading
     from derive.render.formats import expression_dict, step_dict
     return {
         "expression": expression_dict(derivation.expression),
+        "read_as": reading(derivation.expression),
         "wrt": ", ".join(_name(v) for v in derivation.wrt),
         "result": expression_dict(derivation.result),
         "steps": [step_dict(s) for s in derivation.steps],

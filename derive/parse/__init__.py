@@ -101,8 +101,9 @@ from derive.parse.builder import ParseContext, Shapes, Symbols
 from derive.parse.grammar import build
 from derive.parse.input_text import check_text, quote, unexpected
 from derive.parse.lexer import LEIBNIZ_HINT, Lexeme, Lexer, normalize_name
+from derive.parse.reading import reading
 
-__all__ = ["parse", "parse_equation", "parse_shapes", "Equation", "Label"]
+__all__ = ["parse", "parse_equation", "parse_shapes", "reading", "Equation", "Label"]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -296,11 +296,18 @@ class Builder:
         # 1ᵀ - yᵀ; only flatten and order the terms, as it would.
         return terms[0] if len(terms) == 1 else sp.MatAdd(*sorted(terms, key=sp.default_sort_key))
 
-    @staticmethod
-    def entries(scalar, like):
-        """A scalar added to a matrix is added to every entry: scalar·ones."""
+    def entries(self, scalar, like):
+        """A scalar added to a vector is added to every entry: scalar·𝟏 (1 − σ(Xβ)).  Added to a square
+        matrix it has two readings that differ, λI (XᵀX + λ in ridge regression) and λ in every entry, so
+        it is refused, naming both."""
         if scalar == 0:
             return sp.ZeroMatrix(*like.shape)
+        rows, cols = like.shape
+        if rows == cols and rows != 1 and rows not in self.context.placeholders:
+            size = to_plain(rows)
+            raise ShapeError(f"{_operand(scalar)} + {_described(like)} adds a scalar to a square matrix: write "
+                             f"{_operand(scalar)}*I for {_operand(scalar)} times the identity, or "
+                             f"{_operand(scalar)}*ones({size}, {size}) to add it to every entry")
         return _product(scalar, sp.OneMatrix(*like.shape))
 
     def multiply(self, a, b):
@@ -325,8 +332,14 @@ class Builder:
             return self.multiply(a, 1 / b) if _is_matrix(a) else a / b
         if b.shape == (1, 1):
             return self.multiply(a, sp.Inverse(b))
-        raise ShapeError(f"cannot divide {_operand(a)} by the matrix {_described(b)}; "
-                         f"write inv({_operand(b)}) for its inverse")
+        if not _is_matrix(a) and 1 in b.shape:  # 1/(1 + e^{−Xβ}): a vector has no inverse, only entries
+            reciprocal = sp.HadamardPower(b, -1)
+            return reciprocal if a == 1 else self.multiply(a, reciprocal)
+        if 1 in b.shape:
+            raise ShapeError(f"cannot divide {_operand(a)} by the vector {_described(b)}: write "
+                             f"{_operand(a)} ./ {_operand(b)} to divide entry by entry")
+        raise ShapeError(f"cannot divide {_operand(a)} by the matrix {_described(b)}: write "
+                         f"inv({_operand(b)}) for its inverse, or ./ to divide entry by entry")
 
     def hadamard(self, a, b):
         if not _is_matrix(a) or not _is_matrix(b):
