@@ -15,7 +15,7 @@ derivative of its argument, so every intermediate line is checked, not only the 
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 from derive.core.numeval import directional_derivative, evaluate
@@ -29,7 +29,7 @@ from derive.expr.algebra import (
     transpose_shallow,
     zero_like,
 )
-from derive.expr.functions import Elementwise, elementwise_derivative
+from derive.expr.functions import Elementwise, elementwise_derivative, record_of
 from derive.expr.notation import (
     Differential,
     Notation,
@@ -90,6 +90,9 @@ def differential_rule(u, variables):
     if isinstance(u, sp.log) and isinstance(u.args[0], sp.Determinant):
         A = u.args[0].arg
         return "log-determinant", sp.Trace(sp.Inverse(A) * dd(A))
+    if isinstance(u, sp.log) and isinstance(u.args[0], sp.Abs) and isinstance(u.args[0].args[0], sp.Determinant):
+        A = u.args[0].args[0].arg  # log|det A| has the same differential, of either sign (Cookbook (57))
+        return "log-determinant", sp.Trace(sp.Inverse(A) * dd(A))
     if isinstance(u, Elementwise):
         return "chain rule (elementwise)", HadamardProduct(elementwise_derivative(u.name, u.arg), dd(u.arg))
     if isinstance(u, HadamardProduct):
@@ -101,15 +104,13 @@ def differential_rule(u, variables):
         power = u.base if u.exp - 1 == 1 else HadamardPower(u.base, u.exp - 1)  # U^∘1 is U
         return "power rule (⊙)", u.exp * hadamard([power, dd(u.base)])
     if isinstance(u, DiagMatrix):
-        return "diag is linear", DiagMatrix(dd(u.arg))
+        return "diag is linear", DiagMatrix(dd(u.args[0]))
     if isinstance(u, sp.Pow) and not u.exp.has(*variables):
         return "power rule", u.exp * u.base ** (u.exp - 1) * dd(u.base)
     if isinstance(u, sp.Pow) and u.base == sp.E:
         return "chain rule", u * dd(u.exp)
-    if isinstance(u, sp.Function) and len(u.args) == 1:
-        z = sp.Dummy("z")
-        derivative = sp.diff(type(u)(z), z).subs(z, u.args[0])
-        return "chain rule", derivative * dd(u.args[0])
+    if record_of(u) is not None:
+        return "chain rule", record_of(u).derivative(u.args[0]) * dd(u.args[0])
     raise NotSupported(f"no differential rule for {type(u).__name__}: {u}")
 
 
@@ -264,6 +265,9 @@ def gradient_coefficient(term, dv):
         return sp.S.One
     if term.is_Matrix:
         coefficient, factors = split_product(term)
+        if coefficient.has(dv) and not any(f.has(dv) for f in factors) and term.shape == (1, 1):
+            # tr(dX)·1 (a scalar beside a 1×1 matrix, as in aᵀXb + tr(X)): the 1×1 factors are a number
+            return gradient_coefficient(coefficient, dv) * _scalar_value(factors)
         k = _dependent_index(factors, dv, term)
         P, F, Q = factors[:k], factors[k], factors[k + 1:]
         if F == dv and not (P or Q) and dv.cols != 1:     # tr(dV) = tr(Iᵀ dV)
@@ -272,11 +276,17 @@ def gradient_coefficient(term, dv):
             return coefficient * _transpose_product(Q + P)
         if isinstance(F, sp.Transpose) and F.arg == dv:  # tr(P dVᵀ Q) = tr(dVᵀ Q P)
             return coefficient * _mat(Q + P, dv)
+        if isinstance(F, DiagMatrix) and F.args[0] == dv and dv.cols == 1:
+            # tr(P diag(dv) Q) = Σᵢ (QP)ᵢᵢ dvᵢ: for a row P and a column Q that is (Pᵀ ⊙ Q)ᵀ dv
+            if len(P) == 1 and len(Q) == 1 and P[0].rows == 1 and Q[0].cols == 1:
+                return coefficient * hadamard([transpose_shallow(P[0]), Q[0]])
+            return coefficient * DiagonalOf(_mat(Q + P, dv, rows=dv.rows))
         if isinstance(F, HadamardProduct):               # tr(K (B ⊙ M)) = tr((Kᵀ ⊙ B)ᵀ M)
             inner = [a for a in F.args if a.has(dv)]
             outer = [a for a in F.args if not a.has(dv)]
             if len(inner) == 1:
-                weight = hadamard([_transpose_product(Q + P), *outer])
+                around = _transpose_product(Q + P) if Q + P else Eye(F.rows)  # tr(B ⊙ M) = tr((I ⊙ B)ᵀ M)
+                weight = hadamard([around, *outer])
                 return coefficient * gradient_coefficient(multiply([weight.T, inner[0]], term), dv)
     raise NotSupported(f"cannot bring the term {term} into the canonical form tr(Gᵀ d{dv.arg})")
 
@@ -284,8 +294,13 @@ def gradient_coefficient(term, dv):
 def jacobian_coefficient(term, dv):
     """J with term = J dv, for one vector-valued term linear in the vector dv."""
     coefficient, factors = split_product(term)
+    if coefficient.has(dv) and not any(f.has(dv) for f in factors):
+        # (aᵀdv)·u, a scalar differential times a constant vector: u aᵀ dv
+        return multiply([_mat(factors, dv, rows=term.rows), gradient_coefficient(coefficient, dv).T], term)
     k = _dependent_index(factors, dv, term)
     P, F, Q = factors[:k], factors[k], factors[k + 1:]
+    if isinstance(F, DiagMatrix) and F.args[0] == dv and Q:  # P diag(dv) q = P diag(q) dv
+        return coefficient * multiply([*P, DiagMatrix(_mat(Q, dv))], term)
     if F == dv and not Q:                                # P dv
         return coefficient * _mat(P, dv, rows=term.rows)
     if isinstance(F, sp.Transpose) and F.arg == dv and len(P) >= 1:   # P (dvᵀ Q) = P Qᵀ dv
@@ -304,6 +319,12 @@ def _dependent_index(factors, dv, term) -> int:
     if len(hits) != 1:
         raise NotSupported(f"the term {term} is not linear in d{dv.arg}")
     return hits[0]
+
+
+def _scalar_value(factors):
+    """The number a product of 1×1 constant matrices stands for (𝟏 and I of size 1 are 1)."""
+    kept = [f for f in factors if not (isinstance(f, (sp.OneMatrix, sp.Identity)) and f.shape == (1, 1))]
+    return sp.S.One if not kept else sp.Trace(sp.MatMul(*kept))
 
 
 def _mat(factors, dv, rows=None):

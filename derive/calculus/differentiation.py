@@ -41,7 +41,7 @@ import sympy as sp
 
 from derive.calculus.components import dimension_symbols, write_components
 from derive.calculus.differentials import gradient, jacobian
-from derive.calculus.scalar_rules import leibniz_derivative
+from derive.calculus.scalar_rules import EqualIn, leibniz_derivative
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
 from derive.core.limits import time_limit
 from derive.core.numeval import directional_derivative, evaluate
@@ -343,9 +343,10 @@ def _dispatch(D: DiffDerivation, f, variables, order: int) -> None:
                                "vector (declare it as n×1)")
         return _matrix_gradient(D, f, matrix_variable, order)
     if _has_matrices(f):
-        raise NotSupported("the derivative of a matrix expression with respect to the scalar "
-                           f"{', '.join(unicode(v) for v in variables)} is not supported; differentiate with "
-                           "respect to a vector or matrix, or write the function in scalars")
+        if len(variables) != 1:
+            raise NotSupported("a scalar function of matrices is differentiated with respect to one scalar at a "
+                               f"time, not {', '.join(unicode(v) for v in variables)} together")
+        return _scalar_in_matrices(D, f, variables[0], order)
     if len(variables) == 1:
         return _scalar_derivative(D, f, variables[0], order)
     return _scalar_gradient(D, f, variables, order)
@@ -493,6 +494,30 @@ def _matrix_gradient(D, f, v, order):
         name = unicode(v)
         D.notes.append(f"The Hessian is ∂(∇f)/∂{name}ᵀ, read off d(∇f) = H d{name}; it is symmetric, as "
                        "every Hessian of a twice continuously differentiable function is.")
+
+
+def _scalar_in_matrices(D, f, v, order):
+    """d f/d s for a scalar s inside a matrix expression (−(n/2)log s² − ‖y − Xβ‖²/(2s²) in s²), by
+    differentials: df = f′ ds, read off the coefficient of ds; the second derivative the same way."""
+    F = Notation("f", "f")
+    D.section("The function")
+    D.step("definition", "The function to differentiate.", f, f, lhs=F)
+    name = unicode(v)
+    first = Notation(f"df/d{name}", r"\frac{df}{d%s}" % latex(v))
+    D.section("The derivative")
+    if not f.has(v):
+        derivative = D.step("constant rule", f"f does not depend on {name}: its derivative is 0.",
+                            sp.Derivative(f, v), sp.S.Zero, lhs=first, check=EqualIn((v,)))
+    else:
+        derivative = textbook_form(D, gradient(D, f, v, lhs=F, result_lhs=first), first)
+    D.results["derivative"] = derivative
+    if order == 2 and derivative == 0:
+        D.results["second derivative"] = sp.S.Zero
+    elif order == 2:
+        D.section("The second derivative")
+        second = Notation(f"d²f/d{name}²", r"\frac{d^{2}f}{d%s^{2}}" % latex(v))
+        D.results["second derivative"] = textbook_form(D, gradient(D, derivative, v, lhs=first, result_lhs=second),
+                                                       second)
 
 
 def _matrix_jacobian(D, g, v):

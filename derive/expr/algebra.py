@@ -35,9 +35,15 @@ def multiply(factors, like):
 
 
 def split_product(term):
+    """(scalar coefficient, matrix factors) of a product, nested products flattened: 𝟏ᵀ(2(a ⊙ b)) is
+    (2, [𝟏ᵀ, a ⊙ b])."""
     if isinstance(term, sp.MatMul):
         coefficient, matrices = term.as_coeff_matrices()
-        return coefficient, list(matrices)
+        factors = []
+        for m in matrices:
+            inner, parts = split_product(m) if isinstance(m, sp.MatMul) else (sp.S.One, [m])
+            coefficient, factors = coefficient * inner, factors + parts
+        return coefficient, factors
     return sp.S.One, [term]
 
 
