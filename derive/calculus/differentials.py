@@ -23,6 +23,7 @@ from derive.core.steps import Derivation, Equal, ReadsOff, ReadsOffJacobian
 from derive.errors import NotSupported
 from derive.expr.algebra import (
     add,
+    as_scalar,
     hadamard,
     multiply,
     split_product,
@@ -299,6 +300,12 @@ def jacobian_coefficient(term, dv):
         return multiply([_mat(factors, dv, rows=term.rows), gradient_coefficient(coefficient, dv).T], term)
     k = _dependent_index(factors, dv, term)
     P, F, Q = factors[:k], factors[k], factors[k + 1:]
+    if Q and sp.MatMul(*Q).shape == (1, 1) and F.shape[1] == 1:
+        # P dv s for a 1×1 s (‖x‖⁻¹ in dx/‖x‖): s is a number, P dv s = s P dv
+        coefficient, Q = coefficient * as_scalar(Q[0] if len(Q) == 1 else sp.MatMul(*Q)), []
+    if F.shape == (1, 1) and P and not Q:
+        # P (gᵀdv): a vector times a scalar differential, P gᵀ dv (Hessians of ‖x‖⁴, log(1 + exp(aᵀx)))
+        return coefficient * multiply([*P, transpose_shallow(gradient_coefficient(F, dv))], term)
     if isinstance(F, DiagMatrix) and F.args[0] == dv and Q:  # P diag(dv) q = P diag(q) dv
         return coefficient * multiply([*P, DiagMatrix(_mat(Q, dv))], term)
     if F == dv and not Q:                                # P dv

@@ -98,6 +98,8 @@ class TextbookLatexPrinter(LatexPrinter):
         return r"%s^{\circ %s}" % (self._wrap(expr.base), self._print(expr.exp))
 
     def _print_Trace(self, expr):
+        if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
+            return self._wrap(expr.arg)
         return r"\operatorname{tr}\left(%s\right)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):
@@ -227,6 +229,8 @@ class TextbookTextPrinter(StrPrinter):
         return "%s^∘%s" % (self._wrap(expr.base), self._print(expr.exp))
 
     def _print_Trace(self, expr):
+        if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
+            return self._wrap(expr.arg)
         return "tr(%s)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):

@@ -373,6 +373,8 @@ class Builder:
     def raise_to(self, base, exponent, token):
         if isinstance(base, _Norm) and exponent == 2:
             return base.squared()
+        if isinstance(base, _Norm) and exponent.is_Integer and exponent > 0 and base.squared().shape == (1, 1):
+            return sp.HadamardPower(base.squared(), exponent / 2)  # ‖x‖⁴ = (xᵀx)², not ((xᵀx)^{1/2})⁴
         base = self.value(base)
         if _is_matrix(exponent):
             if base == sp.E:
