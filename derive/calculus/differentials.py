@@ -18,8 +18,7 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
-from derive.core.numeval import directional_derivative, evaluate
-from derive.core.steps import Derivation, Equal, ReadsOff, ReadsOffJacobian
+from derive.core.steps import Derivation, DerivativeIs, Equal
 from derive.errors import NotSupported
 from derive.expr.algebra import (
     add,
@@ -36,7 +35,6 @@ from derive.expr.notation import (
     Notation,
     ScalarDifferential,
     d,
-    differential_key,
 )
 from derive.expr.printing import unicode
 from derive.expr.symbols import Eye
@@ -112,7 +110,7 @@ def differential_rule(u, variables):
         return "chain rule", u * dd(u.exp)
     if record_of(u) is not None:
         return "chain rule", record_of(u).derivative(u.args[0]) * dd(u.args[0])
-    raise NotSupported(f"no differential rule for {type(u).__name__}: {u}")
+    raise NotSupported(f"no differential rule for {type(u).__name__}: {unicode(u)}")
 
 
 def differential_pass(expr, variables):
@@ -138,7 +136,7 @@ def differentiate(derivation: Derivation, f, variable, lhs) -> sp.Basic:
     current = d(f)
     derivation.step("take the differential",
                     f"Differentiate both sides; d is linear and d{_name(variable)} is the small change in "
-                    f"{_name(variable)}.", f, current, check=_DifferentialOf(variable), lhs=_d_label(lhs))
+                    f"{_name(variable)}.", f, current, check=DerivativeIs(variable, "differential"), lhs=_d_label(lhs))
     while _has_open_differential(current):
         after, used = differential_pass(current, variables)
         after = _tidy(after)
@@ -199,14 +197,6 @@ def _name(variable) -> str:
 def _d_label(lhs):
     """d L for the label L of the function being differentiated."""
     return Notation("d" + lhs.text, r"\mathrm{d}" + lhs.latex) if lhs is not None else None
-
-
-class _DifferentialOf(ReadsOff):
-    """after = d(before): a restatement, checked by evaluating the d-node against the complex step."""
-
-    def values(self, before, after, env):
-        return evaluate(after, env), directional_derivative(before, env, {
-            self.wrt.name: env[differential_key(self.wrt)]})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -289,7 +279,7 @@ def gradient_coefficient(term, dv):
                 around = _transpose_product(Q + P) if Q + P else Eye(F.rows)  # tr(B ⊙ M) = tr((I ⊙ B)ᵀ M)
                 weight = hadamard([around, *outer])
                 return coefficient * gradient_coefficient(multiply([weight.T, inner[0]], term), dv)
-    raise NotSupported(f"cannot bring the term {term} into the canonical form tr(Gᵀ d{dv.arg})")
+    raise NotSupported(f"cannot bring the term {unicode(term)} into the canonical form tr(Gᵀ d{unicode(dv.arg)})")
 
 
 def jacobian_coefficient(term, dv):
@@ -318,13 +308,13 @@ def jacobian_coefficient(term, dv):
         if len(inner) == 1 and outer:
             weight = DiagMatrix(hadamard(outer))
             return coefficient * multiply([*P, weight, jacobian_coefficient(inner[0], dv)], term)
-    raise NotSupported(f"cannot bring the term {term} into the form J d{dv.arg}")
+    raise NotSupported(f"cannot bring the term {unicode(term)} into the form J d{unicode(dv.arg)}")
 
 
 def _dependent_index(factors, dv, term) -> int:
     hits = [k for k, f in enumerate(factors) if f.has(dv)]
     if len(hits) != 1:
-        raise NotSupported(f"the term {term} is not linear in d{dv.arg}")
+        raise NotSupported(f"the term {unicode(term)} is not linear in d{unicode(dv.arg)}")
     return hits[0]
 
 
@@ -361,7 +351,7 @@ def gradient(derivation: Derivation, f, variable, lhs, result_lhs=None):
     G = _collect(contributions, variable)
     if not variable.is_Matrix:
         derivation.step("read off the derivative", "df = f′ dx, so the derivative is the coefficient of dx.",
-                        differential, G, check=ReadsOff(variable), lhs=result_lhs)
+                        differential, G, check=DerivativeIs(variable, of="differential"), lhs=result_lhs)
         return G
     if variable.cols == 1:
         canonical = multiply([transpose_shallow(G), dv], G)
@@ -376,7 +366,7 @@ def gradient(derivation: Derivation, f, variable, lhs, result_lhs=None):
                         "A scalar equals its trace, tr(AB) = tr(BA) and tr(Aᵀ) = tr(A): collect df = tr(Gᵀ dX).",
                         differential, canonical, lhs=_d_label(lhs), check=Equal(varying=(variable,)))
         why = f"df = tr(Gᵀ dX), so ∂f/∂X = G (denominator layout: G has the shape of {_name(variable)})"
-    derivation.step("read off the gradient", why + ".", canonical, G, check=ReadsOff(variable), lhs=result_lhs)
+    derivation.step("read off the gradient", why + ".", canonical, G, check=DerivativeIs(variable, of="differential"), lhs=result_lhs)
     return G
 
 
@@ -386,7 +376,7 @@ def jacobian(derivation: Derivation, g, variable, lhs, result_lhs=None):
     dv = d(variable)
     H = _collect([jacobian_coefficient(t, dv) for t in _terms(differential)], sp.Identity(g.rows))
     derivation.step("read off the Jacobian", "dg = H dv, so ∂g/∂vᵀ = H.",
-                    differential, H, check=ReadsOffJacobian(variable), lhs=result_lhs)
+                    differential, H, check=DerivativeIs(variable, "jacobian", of="differential"), lhs=result_lhs)
     return H
 
 

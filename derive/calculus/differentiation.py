@@ -45,7 +45,7 @@ from derive.calculus.scalar_rules import EqualIn, leibniz_derivative
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
 from derive.core.limits import time_limit
 from derive.core.numeval import directional_derivative, evaluate
-from derive.core.steps import Check, Derivation, IsGradient, IsJacobian
+from derive.core.steps import Check, Derivation, DerivativeIs
 from derive.core.where_defined import Unverifiable, choose_domains, real_scalars
 from derive.errors import DeriveError, LimitExceeded, NotSupported, VerificationError
 from derive.expr.notation import Notation
@@ -480,7 +480,7 @@ def _matrix_gradient(D, f, v, order):
     grad_label, hess_label = _labels(v)
     if not f.has(v):
         G = D.step("constant rule", f"f does not depend on {unicode(v)}: its gradient is zero.", f,
-                   sp.ZeroMatrix(*v.shape), check=_IsGradientIn(v), lhs=grad_label)
+                   sp.ZeroMatrix(*v.shape), check=DerivativeIs(v), lhs=grad_label)
     else:
         G = gradient(D, f, v, lhs=F, result_lhs=grad_label)
         G = textbook_form(D, G, grad_label)
@@ -535,22 +535,6 @@ def _matrix_jacobian(D, g, v):
 def _jacobian_of(D, g, v, lhs, result_lhs):
     if not g.has(v):
         return D.step("constant rule", f"{unicode(g)} does not depend on {unicode(v)}: its derivative is zero.",
-                      g, sp.ZeroMatrix(g.rows, v.rows), check=_IsJacobianIn(v), lhs=result_lhs)
+                      g, sp.ZeroMatrix(g.rows, v.rows), check=DerivativeIs(v, "jacobian"), lhs=result_lhs)
     J = jacobian(D, g, v, lhs=lhs, result_lhs=result_lhs)
     return textbook_form(D, J, result_lhs)
-
-
-class _IsGradientIn(IsGradient):
-    """IsGradient, with the variable sampled although `before` does not hold it (a zero gradient)."""
-
-    def symbols(self, before, after):
-        return [before, after, self.wrt]
-
-
-class _IsJacobianIn(IsJacobian):
-    def symbols(self, before, after):
-        return [before, after, self.wrt]
-
-    def values(self, before, after, env):
-        u = np.random.default_rng(len(env)).standard_normal(np.shape(env[self.wrt.name]))
-        return np.asarray(evaluate(after, env)) @ u, np.zeros((np.shape(evaluate(before, env))[0], 1))
