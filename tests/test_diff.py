@@ -413,3 +413,26 @@ def test_components_of_a_result_free_of_the_variable():
     r = derive.diff("x'*A*x", "x", {"x": ("n", 1), "A": ("n", "n")}, order=2, form="components", dim=2)
     A = r.result.free_symbols
     assert all(step.verified for step in r.steps) and len(A) == 4
+
+
+@pytest.mark.parametrize("text, wrt, shapes, quantity, expected", [
+    ("(y - X*b)'*W*(y - X*b)", "b", "X:nxd, y:n, b:d, W:nxn sym", "gradient", "−2XᵀW(y − Xb)"),
+    ("(y - X*b)'*W*(y - X*b)", "b", "X:nxd, y:n, b:d, W:nxn sym", "hessian", "2XᵀWX"),
+    ("log(det(S))", "S", "S:nxn pd", "gradient", "S⁻¹"),
+    ("tr(inv(S)*A)", "S", "S:nxn pd, A:nxn sym", "gradient", "−S⁻¹AS⁻¹"),
+    ("x'*D*x", "x", "x:n, D:nxn diag", "gradient", "2Dx"),
+])
+def test_assumptions_in_the_shapes_are_used_in_results(text, wrt, shapes, quantity, expected):
+    r = derive.diff(text, wrt=wrt, shapes=shapes, order=2 if quantity == "hessian" else 1)
+    assert all(s.verified for s in r.steps)
+    assert unicode(r.results[quantity]) == expected
+
+
+def test_declared_matrices_are_drawn_as_declared():
+    from derive.parse import parse_shapes
+    with pytest.raises(ParseError, match="assumptions are sym, pd, diag"):
+        parse_shapes("W:nxn symmetric")
+    with pytest.raises(ParseError, match="square matrix"):
+        parse(r"W", {"W": ("n", "d", "sym")})
+    s2 = parse("s2", parse_shapes("s2:pos"))
+    assert s2.is_positive

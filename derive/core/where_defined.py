@@ -56,6 +56,21 @@ def _sizes_for_inverses(expression) -> dict:
     return {**{name: dimension(2, 4) for name in small - tall}, **{name: dimension(6, 9) for name in tall}}
 
 
+def _symmetric(rng, shape):
+    a = rng.standard_normal(shape)
+    return (a + a.T) / 2
+
+
+def _diagonal(rng, shape):
+    return np.diag(rng.uniform(0.5, 2.0, shape[0]))
+
+
+def _declared(matrices) -> dict:
+    """Samplers for the matrices declared sym, pd or diag: the checks draw what was declared."""
+    by_assumption = {"sym": _symmetric, "pd": spd, "diag": _diagonal}
+    return {m.name: by_assumption[m.assumption] for m in matrices if getattr(m, "assumption", None) in by_assumption}
+
+
 def _interval(low, high):
     return lambda rng, shape: rng.uniform(low, high, shape) if shape else float(rng.uniform(low, high))
 
@@ -78,13 +93,14 @@ def choose_domains(expression, variables) -> Domains:
     scalars |= {v.name for v in variables if isinstance(v, sp.Symbol)}
     special = _in_inverse_or_det(expression)
     sizes = _sizes_for_inverses(expression)
+    declared = _declared(matrices.values())
     attempts = []
     for low, high in SCALAR_RANGES:
         samplers = {name: _interval(low, high) for name in scalars}
-        attempts.append({**sizes, **samplers, **{name: spd for name in special}})
+        attempts.append({**sizes, **samplers, **{name: spd for name in special}, **declared})
     # inside a square root or logarithm of a product (√(xᵀy)): positive entries make it positive
     attempts.append({**sizes, **{name: _interval(0.5, 2.0) for name in scalars},
-                     **{name: _spd_or(positive) for name in matrices}})
+                     **{name: _spd_or(positive) for name in matrices}, **declared})
     rng = np.random.default_rng(2024)
     problems = []
     for samplers in attempts:

@@ -213,8 +213,12 @@ def parse_shapes(text: str) -> dict:
     vector; ``:1`` declares a scalar and ``:1x1`` a 1×1 matrix.  (So a dimension name cannot contain
     the letter x.)  Greek names may be spelled ``beta``, ``\\beta`` or ``β``.
 
+    Assumptions follow the shape (DESIGN §5): ``W:nxn sym``, ``S:nxn pd``, ``D:nxn diag``, ``s2:pos``.
+
     >>> parse_shapes("x:n, A:nxn, B:m×n, c:1, S:(n, n)")
     {'x': ('n', 1), 'A': ('n', 'n'), 'B': ('m', 'n'), 'c': (), 'S': ('n', 'n')}
+    >>> parse_shapes("W:nxn sym, s2:pos")
+    {'W': ('n', 'n', 'sym'), 's2': ('pos',)}
     """
     check_text(text)
     shapes: dict = {}
@@ -228,7 +232,9 @@ def parse_shapes(text: str) -> dict:
         key = _shape_name(name.strip(), text)
         if key in shapes:
             raise ParseError(f'{key} is declared twice in the shapes "{text}"')
-        shapes[key] = _shape_dimensions(key, dims.strip(), text)
+        dims, assumption = _assumption(key, dims.strip(), text)
+        shapes[key] = (() if assumption == "pos" and not dims else _shape_dimensions(key, dims, text)) \
+            + ((assumption,) if assumption else ())
     return shapes
 
 
@@ -314,6 +320,24 @@ def _shape_name(name: str, text: str) -> str:
         raise ParseError(f'cannot use "{name}" as a name in the shapes "{text}": '
                          "names are letters, digits and _, or Greek letters")
     return normalized
+
+
+_ASSUMPTION_WORDS = ("sym", "pd", "diag", "pos")
+
+
+def _assumption(name: str, dims: str, text: str) -> tuple:
+    """(the dimensions, the assumption after them or None): ``nxn pd`` is (``nxn``, ``pd``), ``pos`` alone
+    is a positive scalar."""
+    shape, _, last = dims.rpartition(" ")
+    if dims in _ASSUMPTION_WORDS:
+        return "", dims
+    if last in _ASSUMPTION_WORDS and shape.strip():
+        return shape.strip(), last
+    if shape.strip() and re.fullmatch(r"[a-z]{2,}", last) and re.fullmatch(r"[A-Za-z0-9]+(\s*[x×*]\s*[A-Za-z0-9]+)?",
+                                                                           shape.strip()):
+        raise ParseError(f'cannot read "{last}" after the shape of {name} in the shapes "{text}": the assumptions '
+                         "are sym, pd, diag (a square matrix) and pos (a scalar)")
+    return dims, None
 
 
 def _shape_dimensions(name: str, dims: str, text: str) -> tuple:

@@ -23,11 +23,13 @@ from derive.errors import LimitExceeded, NotSupported, ParseError, ShapeError
 from derive.expr.functions import BY_NAME, Elementwise
 from derive.expr.notation import UnknownDerivative
 from derive.expr.plain import to_plain
-from derive.expr.symbols import Eye
+from derive.expr.symbols import MATRIX_ASSUMPTIONS, Eye
 from derive.parse.input_text import quote, where
 from derive.parse.lexer import Lexeme, normalize_name
 
 Shapes = Mapping[str, tuple]
+# The assumptions a declaration may carry (DESIGN §5): symmetric, positive definite, diagonal; positive.
+_ASSUMPTIONS = frozenset(MATRIX_ASSUMPTIONS) | {"pos"}
 # The function words that are not scalar functions of the registry.
 _MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye"})
 Symbols = Mapping[str, sp.Basic]
@@ -69,14 +71,22 @@ class ParseContext:
         for name, shape in (shapes or {}).items():
             name = normalize_name(name)
             shape = tuple(shape)
+            assumption = shape[-1] if shape and shape[-1] in _ASSUMPTIONS else None
+            shape = shape[:-1] if assumption else shape
             if len(shape) > 2:
                 raise ParseError(f"{name} has {len(shape)} dimensions; derive handles scalars, vectors "
                                  "and matrices")
             if not shape:
-                self.declared[name] = sp.Symbol(name)
+                self.declared[name] = sp.Symbol(name, positive=True) if assumption == "pos" else sp.Symbol(name)
+                if assumption not in (None, "pos"):
+                    raise ParseError(f"{name} is a scalar: '{assumption}' is said of a square matrix")
             else:
                 rows, cols = (shape + (1,))[:2]
-                self.declared[name] = sp.MatrixSymbol(name, _dimension(rows), _dimension(cols))
+                if assumption == "pos" or (assumption and rows != cols):
+                    raise ParseError(f"'{assumption}' is said of a {'scalar' if assumption == 'pos' else 'square matrix'}"
+                                     f", not of the {rows}×{cols} {name}")
+                matrix = MATRIX_ASSUMPTIONS[assumption] if assumption else sp.MatrixSymbol
+                self.declared[name] = matrix(name, _dimension(rows), _dimension(cols))
         # A context symbol named "sigma^2" (a variance) makes sigma a name, never the sigmoid.
         powers = {key.split("^")[0] for key in self.symbols if re.fullmatch(r"[A-Za-z]+\^[0-9]+", key)}
         self.known = frozenset(self.symbols) | frozenset(self.declared) | frozenset(powers)
