@@ -130,10 +130,13 @@ def cmd_show(args) -> int:
 
 def cmd_diff(args) -> int:
     from derive import diff
-    from derive.parse import parse_shapes
+    from derive.parse import parse_shapes, reading
     from derive.render import formats as render
     shapes = parse_shapes(args.shapes) if args.shapes else None
     derivation = diff(args.expression, args.wrt, shapes, order=args.order)
+    if not args.json:  # how the input was read, first (JSON has it as "read_as"); documents stay clean
+        echo = "read as: " + reading(derivation.expression)
+        print(echo, file=sys.stdout if args.format == "text" and not args.output else sys.stderr)
     emit(render.formatted([derivation], "json" if args.json else args.format, args.standalone,
                           title=f"derive diff {args.expression}"), args.output)
     return 0

@@ -18,6 +18,7 @@ import derive
 from derive import LimitExceeded, NotSupported, ParseError
 from derive.calculus.differentiation import DiffDerivation, diff_json
 from derive.cli import main
+from derive.core.numeval import evaluate
 from derive.core.steps import spd
 from derive.expr.functions import Elementwise, sigmoid
 from derive.expr.printing import latex, unicode
@@ -218,7 +219,6 @@ def test_python_functions_derive_cannot_trace(fn, shapes, words):
     ("x'*x + c", "x, c", {"x": ("n", 1)}, 1, "one vector or matrix at a time"),
     ("x'*x", "n", {"x": ("n", 1)}, 1, "is a dimension"),
     ("sin(x)", "x", None, 3, "order 3"),
-    ("tr(A*X)", "c", {"A": ("n", "n"), "X": ("n", "n")}, 1, "scalar"),
 ])
 def test_unsupported_requests(expr, wrt, shapes, order, words):
     with pytest.raises(NotSupported, match=words):
@@ -276,7 +276,8 @@ def test_components_form_needs_every_size():
 def test_diff_json_has_the_design_keys():
     r = derive.diff("x'*A*x", wrt="x", shapes=QUADRATIC)
     out = diff_json(r)
-    assert set(out) == {"expression", "wrt", "result", "steps"}
+    assert set(out) == {"expression", "read_as", "wrt", "result", "steps"}
+    assert out["read_as"] == "xᵀ·A·x"
     assert out["wrt"] == "x"
     assert out["expression"] == {"latex": r"x^{\top} A x", "text": "x'*A*x"}
     assert out["result"]["latex"] == r"\left(A + A^{\top}\right) x"
@@ -314,6 +315,35 @@ def test_cli_formats(capsys):
     assert "**chain rule with $u = x^{2}$**" in cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "markdown")[1]
     code, _, err = cli(capsys, "x", "--wrt", "x", "--format", "pdf")
     assert code == 2 and "invalid choice" in err
+
+
+def test_a_scalar_inside_a_matrix_expression():
+    """The Gaussian log-likelihood in σ²: −(n/2)log σ² − ‖y − Xβ‖²/(2σ²), against central differences."""
+    shapes = "X:nxd, y:n, b:d"
+    r = derive.diff("-(n/2)*log(s2) - ||y - X*b||^2/(2*s2)", wrt="s2", shapes=shapes, order=2)
+    assert all(s.verified for s in r.steps)
+    rng = np.random.default_rng(3)
+    X, y, b = rng.normal(size=(6, 2)), rng.normal(size=(6, 1)), rng.normal(size=(2, 1))
+    rss = float(np.sum((y - X @ b) ** 2))
+    f = lambda s2: -(6 / 2) * np.log(s2) - rss / (2 * s2)
+    env = {"X": X, "y": y, "b": b, "n": 6, "d": 2, "s2": 1.7}
+    h = 1e-5
+    assert float(np.real(evaluate(r.results["derivative"], env))) == pytest.approx((f(1.7 + h) - f(1.7 - h)) / (2 * h),
+                                                                                    rel=1e-6)
+    assert float(np.real(evaluate(r.results["second derivative"], env))) == \
+        pytest.approx((f(1.7 + h) - 2 * f(1.7) + f(1.7 - h)) / h ** 2, rel=1e-4)
+    assert derive.diff("tr(A*X)", wrt="c", shapes="A:nxn, X:nxn").results["derivative"] == 0
+
+
+def test_cli_echoes_how_it_read_the_input(capsys):
+    code, out, _ = cli(capsys, "a x^2 + 2y", "--wrt", "x")
+    assert code == 0 and out.splitlines()[0] in ("read as: a·x² + 2·y", "read as: 2·y + a·x²")
+    code, out, err = cli(capsys, "sin(x^2)", "--wrt", "x", "--format", "latex")
+    assert "read as: sin(x²)" in err and "read as" not in out  # the document stays clean
+    code, out, _ = cli(capsys, "f(x^2)", "--wrt", "x", "--json")
+    assert json.loads(out)["read_as"] == "f(x²)" and json.loads(out)["result"]["text"] == "2*x*f'(x^2)"
+    code, _, err = cli(capsys, "ax^2", "--wrt", "x")
+    assert code == 2 and "a·x or one name ax" in err and "Traceback" not in err
 
 
 def test_wrt_lists_several_scalars_in_json():
@@ -361,9 +391,8 @@ def test_undefined_points_are_refused_not_misreported():
     ("x" * 100_000, "x"),
     ("__import__('os').system('touch pwned')", "x"),
     ("x^2", "__import__('os')"),
-    ("x^(x^(x^(x^x)))", "x"),
 ])
-def test_hostile_input_fails_fast_with_a_derive_error(text, wrt, tmp_path, monkeypatch, capsys):
+def test_hostile_input_fails_with_a_derive_error(text, wrt, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, text, "--wrt", wrt, "--order", "2", "--json")
     assert code == 2 and len(err.strip().splitlines()) == 1
@@ -371,8 +400,40 @@ def test_hostile_input_fails_fast_with_a_derive_error(text, wrt, tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_power_tower_is_checked_where_it_is_finite():
+    """x^(x^(x^(x^x))) overflows for x > 1.5: the checks draw x where it is finite, so every step is verified."""
+    r = derive.diff("x^(x^(x^(x^x)))", wrt="x")
+    assert all(s.verified for s in r.steps)
+    f = lambda t: t ** (t ** (t ** (t ** t)))
+    h = 1e-6
+    assert float(evaluate(r.result, {"x": 0.6})) == pytest.approx((f(0.6 + h) - f(0.6 - h)) / (2 * h), rel=1e-5)
+
+
 def test_components_of_a_result_free_of_the_variable():
     """The Hessian of xᵀAx holds no x: writing it out must not need a value for x."""
     r = derive.diff("x'*A*x", "x", {"x": ("n", 1), "A": ("n", "n")}, order=2, form="components", dim=2)
     A = r.result.free_symbols
     assert all(step.verified for step in r.steps) and len(A) == 4
+
+
+@pytest.mark.parametrize("text, wrt, shapes, quantity, expected", [
+    ("(y - X*b)'*W*(y - X*b)", "b", "X:nxd, y:n, b:d, W:nxn sym", "gradient", "−2XᵀW(y − Xb)"),
+    ("(y - X*b)'*W*(y - X*b)", "b", "X:nxd, y:n, b:d, W:nxn sym", "hessian", "2XᵀWX"),
+    ("log(det(S))", "S", "S:nxn pd", "gradient", "S⁻¹"),
+    ("tr(inv(S)*A)", "S", "S:nxn pd, A:nxn sym", "gradient", "−S⁻¹AS⁻¹"),
+    ("x'*D*x", "x", "x:n, D:nxn diag", "gradient", "2Dx"),
+])
+def test_assumptions_in_the_shapes_are_used_in_results(text, wrt, shapes, quantity, expected):
+    r = derive.diff(text, wrt=wrt, shapes=shapes, order=2 if quantity == "hessian" else 1)
+    assert all(s.verified for s in r.steps)
+    assert unicode(r.results[quantity]) == expected
+
+
+def test_declared_matrices_are_drawn_as_declared():
+    from derive.parse import parse_shapes
+    with pytest.raises(ParseError, match="assumptions are sym, pd, diag"):
+        parse_shapes("W:nxn symmetric")
+    with pytest.raises(ParseError, match="square matrix"):
+        parse(r"W", {"W": ("n", "d", "sym")})
+    s2 = parse("s2", parse_shapes("s2:pos"))
+    assert s2.is_positive

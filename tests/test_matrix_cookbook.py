@@ -12,41 +12,14 @@ use general matrices, so a row checks the general form (the finite differences d
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 import pytest
-import sympy as sp
+from finite_differences import Case, agrees, sigmoid, softplus
 
 import derive
 
 SIZE_DRAWS = 2
-
-
-@dataclass(frozen=True)
-class Case:
-    source: str
-    text: str
-    wrt: str
-    shapes: dict
-    f: Callable                      # numpy: dict of values -> scalar (or vector, for a Jacobian)
-    order: int = 1
-    spd: tuple = ()                  # matrices drawn symmetric positive definite (inverses, determinants)
-    kind: str = "gradient"           # "gradient", "hessian" or "jacobian"
-    textbook: Optional[str] = None   # the printed result, where the form is part of the promise
-
-
-def sigmoid(z):
-    return 1 / (1 + np.exp(-z))
-
-
-def softplus(z):
-    return np.logaddexp(0, z)
-
-
-def ones(v):
-    return np.ones((v.shape[0], 1))
 
 
 N, M = ("n",), ("m",)
@@ -165,87 +138,6 @@ CASES = [
 ]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Evaluating a derived result (DESIGN §3) and the finite-difference reference
-# ---------------------------------------------------------------------------------------------------
-def draw(case: Case, rng) -> tuple[dict, dict]:
-    """(sizes by dimension name, values by variable name) at random sizes."""
-    dims = sorted({k for shape in case.shapes.values() for k in shape if isinstance(k, str)})
-    sizes = {k: int(rng.integers(2, 5)) for k in dims}
-    values = {}
-    for name, shape in case.shapes.items():
-        rows, cols = (tuple(sizes.get(k, k) for k in shape) + (1,))[:2]
-        if name in case.spd:
-            a = rng.standard_normal((rows, rows))
-            values[name] = a @ a.T / rows + np.eye(rows)
-        elif name == "y":
-            values[name] = rng.integers(0, 2, (rows, cols)).astype(float)
-        else:
-            values[name] = rng.standard_normal((rows, cols)) * 0.7
-    return sizes, values
-
-
-def numeric(expr, sizes: dict, values: dict) -> np.ndarray:
-    """Sizes, matrices and scalars put into the SymPy result, then .doit() and .evalf() (DESIGN §3)."""
-    replace = {}
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.MatrixSymbol):
-            replace[node] = sp.ImmutableMatrix(values[node.name])
-        elif isinstance(node, sp.Symbol) and node.name in sizes:
-            replace[node] = sp.Integer(sizes[node.name])
-    value = expr.xreplace(replace).doit()
-    if isinstance(value, sp.MatrixExpr) and not isinstance(value, sp.MatrixBase):
-        value = value.as_explicit()
-    return np.array(sp.N(value), dtype=float).reshape(np.shape(value) if hasattr(value, "shape") else ())
-
-
-def central_gradient(f, values, wrt, h=1e-6):
-    base = values[wrt]
-    out = np.zeros_like(base)
-    for idx in np.ndindex(base.shape):
-        plus, minus = dict(values), dict(values)
-        plus[wrt] = base.copy()
-        minus[wrt] = base.copy()
-        plus[wrt][idx] += h
-        minus[wrt][idx] -= h
-        out[idx] = (np.sum(f(plus)) - np.sum(f(minus))) / (2 * h)
-    return out
-
-
-def central_hessian(f, values, wrt, h=1e-4):
-    x = values[wrt].ravel()
-    k = x.size
-    H = np.zeros((k, k))
-
-    def at(vector):
-        return float(np.sum(f({**values, wrt: vector.reshape(values[wrt].shape)})))
-
-    for i in range(k):
-        for j in range(k):
-            ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
-            H[i, j] = (at(x + ei + ej) - at(x + ei - ej) - at(x - ei + ej) + at(x - ei - ej)) / (4 * h * h)
-    return H
-
-
-def central_jacobian(f, values, wrt, h=1e-6):
-    x = values[wrt].ravel()
-    columns = []
-    for i in range(x.size):
-        e = np.eye(x.size)[i] * h
-        plus = f({**values, wrt: (x + e).reshape(values[wrt].shape)})
-        minus = f({**values, wrt: (x - e).reshape(values[wrt].shape)})
-        columns.append(((plus - minus) / (2 * h)).ravel())
-    return np.array(columns).T
-
-
-def reference(case: Case, values):
-    if case.kind == "gradient":
-        return central_gradient(case.f, values, case.wrt), 1e-6
-    if case.kind == "hessian":
-        return central_hessian(case.f, values, case.wrt), 1e-4
-    return central_jacobian(case.f, values, case.wrt), 1e-6
-
-
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.source}: {c.text}" + (" (order 2)" if c.order == 2 else "")
                                              for c in CASES])
 def test_identity_matches_finite_differences(case: Case):
@@ -254,15 +146,8 @@ def test_identity_matches_finite_differences(case: Case):
     assert all(step.verified for step in r.steps)
     assert case.kind in r.results
     rng = np.random.default_rng(zlib.crc32(f"{case.text} {case.wrt}".encode()))
-    for _ in range(SIZE_DRAWS):
-        sizes, values = draw(case, rng)
-        analytic = numeric(r.results[case.kind], sizes, values)
-        numeric_reference, tolerance = reference(case, values)
-        analytic = analytic.reshape(numeric_reference.shape)
-        scale = 1 + np.max(np.abs(numeric_reference))
-        assert np.max(np.abs(analytic - numeric_reference)) < tolerance * scale * 10, (
-            f"{case.source} at sizes {sizes}\nanalytic: {analytic.ravel()[:6]}\n"
-            f"numeric:  {numeric_reference.ravel()[:6]}")
+    problem = agrees(case, r.results[case.kind], rng, SIZE_DRAWS)
+    assert problem is None, f"{case.source} {problem}"
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.textbook], ids=lambda c: f"{c.source}: {c.textbook}")

@@ -5,6 +5,7 @@ values, and compared with the same quantity computed directly in numpy: a parse 
 expression fails here even when it builds *an* expression.  Structure is checked where it is part of the
 contract (names, Indexed, Elementwise, exact rationals), and errors by their messages.
 """
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from derive.core.numeval import evaluate, indexed_key, padded
 from derive.errors import DeriveError, NotSupported, ParseError, ShapeError
 from derive.expr import symbols as std
-from derive.expr.functions import Elementwise, sigmoid, softplus
+from derive.expr.functions import Elementwise, Phi, phi, relu, sigmoid, softplus
 from derive.expr.plain import to_plain
 from derive.parse import Label, parse, parse_equation, parse_shapes
 
@@ -520,7 +521,7 @@ def test_shape_errors_name_the_operands(text, message):
     (r"\nabla L", "unexpected '\\nabla' at column 1"),
     (r"\sigma'(z)", "unexpected '\\sigma''"),
     ("x_i_j", "unexpected '_' at column 4"),
-    (r"\sqrt[3]{x}", "unexpected '[' at column 6"),
+    (r"\sqrt[1]{x}", "unexpected '[' at column 6"),
     (r"\sum_i x_i", "the range of i is unknown"),
     ("I + 1", "cannot tell the size of I"),
     ("", 'empty expression ""'),
@@ -734,3 +735,57 @@ def test_every_failure_is_a_derive_error():
                  r"\left(", r"\hat", r"\sum", r"\sum_{i=1}", "x^", "ones(x, y z)", "eye(n, n)", "a,b"]:
         with pytest.raises(DeriveError):
             parse(text, SHAPES)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Read as people write, never misread (issue 12)
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    (r"\sin^2 x", sp.sin(x) ** 2),
+    (r"\cos^{2}(3x)", sp.cos(3 * x) ** 2),
+    (r"\tan^{-1} x", sp.atan(x)),
+    (r"\sqrt[3]{x}", x ** sp.Rational(1, 3)),
+    (r"\|x\|", sp.Abs(x)),
+    (r"\bar x", sp.Symbol("xbar")),
+    (r"\hat\mu", sp.Symbol("muhat")),
+    ("f(x^2)", sp.Function("f")(x ** 2)),
+    ("g(x) + h(2, x)", sp.Function("g")(x) + sp.Function("h")(2, x)),
+    ("x(1 - x)", x * (1 - x)),                  # any other letter before ( multiplies
+    ("relu(x) + Phi(x) + phi(x)", relu(x) + Phi(x) + phi(x)),
+])
+def test_notation_people_write(text, expected):
+    assert parse(text) == expected
+
+
+def test_matrix_notation_people_write():
+    shapes = {"A": (2, 2), "x": (2, 1)}
+    A2, x2 = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("x", 2, 1)
+    assert parse("A @ x", shapes) == A2 * x2
+    assert parse(r"\begin{pmatrix} 1 & t \\ t & 2 \end{pmatrix}") == sp.ImmutableMatrix([[1, t], [t, 2]])
+    assert parse_equation(r"x^T \begin{bmatrix} 1 & 0 \\ 0 & 1 \end{bmatrix} x \\", shapes).sides[0] == \
+        x2.T * sp.ImmutableMatrix([[1, 0], [0, 1]]) * x2
+
+
+@pytest.mark.parametrize("text, words", [
+    ("ax^2", "could be the product a·x or one name ax"),
+    ("xy", "could be the product x·y"),
+    ("lamb", "l·a·m·b"),
+    ("nsin(y)", "for the product n·sin(…) write n*sin(…)"),
+    ("factorial(10)", "unknown function 'factorial'"),
+    ("d/dx x^2", "write the function alone and name the variable separately"),
+    (r"\frac{d}{dx} x^2", "name the variable separately"),
+    (r"\partial x^2", "name the variable separately"),
+    ("import os", "is Python, not mathematics"),
+    ("lambda: x", "Python"),
+    (r"\sinh^{-1} x", "inverse functions of sin, cos and tan only"),
+])
+def test_misreadings_are_refused_naming_the_readings(text, words):
+    with pytest.raises(ParseError, match=re.escape(words)):
+        parse(text)
+
+
+def test_declared_names_settle_a_run_of_letters():
+    assert parse("ax", {"ax": ()}) == sp.Symbol("ax")
+    assert parse("ax", {"x": ("n", 1)}) == sp.Symbol("a") * xv  # next to a declared name: a product
+    with pytest.raises(NotSupported, match="pseudo-inverse"):
+        parse("X^+", {"X": ("n", "d")})

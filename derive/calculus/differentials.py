@@ -15,27 +15,26 @@ derivative of its argument, so every intermediate line is checked, not only the 
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
-from derive.core.numeval import directional_derivative, evaluate
-from derive.core.steps import Derivation, Equal, ReadsOff, ReadsOffJacobian
+from derive.core.steps import Derivation, DerivativeIs, Equal
 from derive.errors import NotSupported
 from derive.expr.algebra import (
     add,
+    as_scalar,
     hadamard,
     multiply,
     split_product,
     transpose_shallow,
     zero_like,
 )
-from derive.expr.functions import Elementwise, elementwise_derivative
+from derive.expr.functions import Elementwise, elementwise_derivative, record_of
 from derive.expr.notation import (
     Differential,
     Notation,
     ScalarDifferential,
     d,
-    differential_key,
 )
 from derive.expr.printing import unicode
 from derive.expr.symbols import Eye
@@ -90,6 +89,9 @@ def differential_rule(u, variables):
     if isinstance(u, sp.log) and isinstance(u.args[0], sp.Determinant):
         A = u.args[0].arg
         return "log-determinant", sp.Trace(sp.Inverse(A) * dd(A))
+    if isinstance(u, sp.log) and isinstance(u.args[0], sp.Abs) and isinstance(u.args[0].args[0], sp.Determinant):
+        A = u.args[0].args[0].arg  # log|det A| has the same differential, of either sign (Cookbook (57))
+        return "log-determinant", sp.Trace(sp.Inverse(A) * dd(A))
     if isinstance(u, Elementwise):
         return "chain rule (elementwise)", HadamardProduct(elementwise_derivative(u.name, u.arg), dd(u.arg))
     if isinstance(u, HadamardProduct):
@@ -101,16 +103,14 @@ def differential_rule(u, variables):
         power = u.base if u.exp - 1 == 1 else HadamardPower(u.base, u.exp - 1)  # U^∘1 is U
         return "power rule (⊙)", u.exp * hadamard([power, dd(u.base)])
     if isinstance(u, DiagMatrix):
-        return "diag is linear", DiagMatrix(dd(u.arg))
+        return "diag is linear", DiagMatrix(dd(u.args[0]))
     if isinstance(u, sp.Pow) and not u.exp.has(*variables):
         return "power rule", u.exp * u.base ** (u.exp - 1) * dd(u.base)
     if isinstance(u, sp.Pow) and u.base == sp.E:
         return "chain rule", u * dd(u.exp)
-    if isinstance(u, sp.Function) and len(u.args) == 1:
-        z = sp.Dummy("z")
-        derivative = sp.diff(type(u)(z), z).subs(z, u.args[0])
-        return "chain rule", derivative * dd(u.args[0])
-    raise NotSupported(f"no differential rule for {type(u).__name__}: {u}")
+    if record_of(u) is not None:
+        return "chain rule", record_of(u).derivative(u.args[0]) * dd(u.args[0])
+    raise NotSupported(f"no differential rule for {type(u).__name__}: {unicode(u)}")
 
 
 def differential_pass(expr, variables):
@@ -136,7 +136,7 @@ def differentiate(derivation: Derivation, f, variable, lhs) -> sp.Basic:
     current = d(f)
     derivation.step("take the differential",
                     f"Differentiate both sides; d is linear and d{_name(variable)} is the small change in "
-                    f"{_name(variable)}.", f, current, check=_DifferentialOf(variable), lhs=_d_label(lhs))
+                    f"{_name(variable)}.", f, current, check=DerivativeIs(variable, "differential"), lhs=_d_label(lhs))
     while _has_open_differential(current):
         after, used = differential_pass(current, variables)
         after = _tidy(after)
@@ -199,14 +199,6 @@ def _d_label(lhs):
     return Notation("d" + lhs.text, r"\mathrm{d}" + lhs.latex) if lhs is not None else None
 
 
-class _DifferentialOf(ReadsOff):
-    """after = d(before): a restatement, checked by evaluating the d-node against the complex step."""
-
-    def values(self, before, after, env):
-        return evaluate(after, env), directional_derivative(before, env, {
-            self.wrt.name: env[differential_key(self.wrt)]})
-
-
 # ---------------------------------------------------------------------------------------------------
 # Canonical forms: read the gradient / Jacobian off a differential linear in dv
 # ---------------------------------------------------------------------------------------------------
@@ -264,6 +256,9 @@ def gradient_coefficient(term, dv):
         return sp.S.One
     if term.is_Matrix:
         coefficient, factors = split_product(term)
+        if coefficient.has(dv) and not any(f.has(dv) for f in factors) and term.shape == (1, 1):
+            # tr(dX)·1 (a scalar beside a 1×1 matrix, as in aᵀXb + tr(X)): the 1×1 factors are a number
+            return gradient_coefficient(coefficient, dv) * _scalar_value(factors)
         k = _dependent_index(factors, dv, term)
         P, F, Q = factors[:k], factors[k], factors[k + 1:]
         if F == dv and not (P or Q) and dv.cols != 1:     # tr(dV) = tr(Iᵀ dV)
@@ -272,20 +267,37 @@ def gradient_coefficient(term, dv):
             return coefficient * _transpose_product(Q + P)
         if isinstance(F, sp.Transpose) and F.arg == dv:  # tr(P dVᵀ Q) = tr(dVᵀ Q P)
             return coefficient * _mat(Q + P, dv)
+        if isinstance(F, DiagMatrix) and F.args[0] == dv and dv.cols == 1:
+            # tr(P diag(dv) Q) = Σᵢ (QP)ᵢᵢ dvᵢ: for a row P and a column Q that is (Pᵀ ⊙ Q)ᵀ dv
+            if len(P) == 1 and len(Q) == 1 and P[0].rows == 1 and Q[0].cols == 1:
+                return coefficient * hadamard([transpose_shallow(P[0]), Q[0]])
+            return coefficient * DiagonalOf(_mat(Q + P, dv, rows=dv.rows))
         if isinstance(F, HadamardProduct):               # tr(K (B ⊙ M)) = tr((Kᵀ ⊙ B)ᵀ M)
             inner = [a for a in F.args if a.has(dv)]
             outer = [a for a in F.args if not a.has(dv)]
             if len(inner) == 1:
-                weight = hadamard([_transpose_product(Q + P), *outer])
+                around = _transpose_product(Q + P) if Q + P else Eye(F.rows)  # tr(B ⊙ M) = tr((I ⊙ B)ᵀ M)
+                weight = hadamard([around, *outer])
                 return coefficient * gradient_coefficient(multiply([weight.T, inner[0]], term), dv)
-    raise NotSupported(f"cannot bring the term {term} into the canonical form tr(Gᵀ d{dv.arg})")
+    raise NotSupported(f"cannot bring the term {unicode(term)} into the canonical form tr(Gᵀ d{unicode(dv.arg)})")
 
 
 def jacobian_coefficient(term, dv):
     """J with term = J dv, for one vector-valued term linear in the vector dv."""
     coefficient, factors = split_product(term)
+    if coefficient.has(dv) and not any(f.has(dv) for f in factors):
+        # (aᵀdv)·u, a scalar differential times a constant vector: u aᵀ dv
+        return multiply([_mat(factors, dv, rows=term.rows), gradient_coefficient(coefficient, dv).T], term)
     k = _dependent_index(factors, dv, term)
     P, F, Q = factors[:k], factors[k], factors[k + 1:]
+    if Q and sp.MatMul(*Q).shape == (1, 1) and F.shape[1] == 1:
+        # P dv s for a 1×1 s (‖x‖⁻¹ in dx/‖x‖): s is a number, P dv s = s P dv
+        coefficient, Q = coefficient * as_scalar(Q[0] if len(Q) == 1 else sp.MatMul(*Q)), []
+    if F.shape == (1, 1) and P and not Q:
+        # P (gᵀdv): a vector times a scalar differential, P gᵀ dv (Hessians of ‖x‖⁴, log(1 + exp(aᵀx)))
+        return coefficient * multiply([*P, transpose_shallow(gradient_coefficient(F, dv))], term)
+    if isinstance(F, DiagMatrix) and F.args[0] == dv and Q:  # P diag(dv) q = P diag(q) dv
+        return coefficient * multiply([*P, DiagMatrix(_mat(Q, dv))], term)
     if F == dv and not Q:                                # P dv
         return coefficient * _mat(P, dv, rows=term.rows)
     if isinstance(F, sp.Transpose) and F.arg == dv and len(P) >= 1:   # P (dvᵀ Q) = P Qᵀ dv
@@ -296,14 +308,20 @@ def jacobian_coefficient(term, dv):
         if len(inner) == 1 and outer:
             weight = DiagMatrix(hadamard(outer))
             return coefficient * multiply([*P, weight, jacobian_coefficient(inner[0], dv)], term)
-    raise NotSupported(f"cannot bring the term {term} into the form J d{dv.arg}")
+    raise NotSupported(f"cannot bring the term {unicode(term)} into the form J d{unicode(dv.arg)}")
 
 
 def _dependent_index(factors, dv, term) -> int:
     hits = [k for k, f in enumerate(factors) if f.has(dv)]
     if len(hits) != 1:
-        raise NotSupported(f"the term {term} is not linear in d{dv.arg}")
+        raise NotSupported(f"the term {unicode(term)} is not linear in d{unicode(dv.arg)}")
     return hits[0]
+
+
+def _scalar_value(factors):
+    """The number a product of 1×1 constant matrices stands for (𝟏 and I of size 1 are 1)."""
+    kept = [f for f in factors if not (isinstance(f, (sp.OneMatrix, sp.Identity)) and f.shape == (1, 1))]
+    return sp.S.One if not kept else sp.Trace(sp.MatMul(*kept))
 
 
 def _mat(factors, dv, rows=None):
@@ -333,7 +351,7 @@ def gradient(derivation: Derivation, f, variable, lhs, result_lhs=None):
     G = _collect(contributions, variable)
     if not variable.is_Matrix:
         derivation.step("read off the derivative", "df = f′ dx, so the derivative is the coefficient of dx.",
-                        differential, G, check=ReadsOff(variable), lhs=result_lhs)
+                        differential, G, check=DerivativeIs(variable, of="differential"), lhs=result_lhs)
         return G
     if variable.cols == 1:
         canonical = multiply([transpose_shallow(G), dv], G)
@@ -348,7 +366,7 @@ def gradient(derivation: Derivation, f, variable, lhs, result_lhs=None):
                         "A scalar equals its trace, tr(AB) = tr(BA) and tr(Aᵀ) = tr(A): collect df = tr(Gᵀ dX).",
                         differential, canonical, lhs=_d_label(lhs), check=Equal(varying=(variable,)))
         why = f"df = tr(Gᵀ dX), so ∂f/∂X = G (denominator layout: G has the shape of {_name(variable)})"
-    derivation.step("read off the gradient", why + ".", canonical, G, check=ReadsOff(variable), lhs=result_lhs)
+    derivation.step("read off the gradient", why + ".", canonical, G, check=DerivativeIs(variable, of="differential"), lhs=result_lhs)
     return G
 
 
@@ -358,7 +376,7 @@ def jacobian(derivation: Derivation, g, variable, lhs, result_lhs=None):
     dv = d(variable)
     H = _collect([jacobian_coefficient(t, dv) for t in _terms(differential)], sp.Identity(g.rows))
     derivation.step("read off the Jacobian", "dg = H dv, so ∂g/∂vᵀ = H.",
-                    differential, H, check=ReadsOffJacobian(variable), lhs=result_lhs)
+                    differential, H, check=DerivativeIs(variable, "jacobian", of="differential"), lhs=result_lhs)
     return H
 
 

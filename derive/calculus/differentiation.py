@@ -41,11 +41,11 @@ import sympy as sp
 
 from derive.calculus.components import dimension_symbols, write_components
 from derive.calculus.differentials import gradient, jacobian
-from derive.calculus.scalar_rules import leibniz_derivative
+from derive.calculus.scalar_rules import EqualIn, leibniz_derivative
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
 from derive.core.limits import time_limit
 from derive.core.numeval import directional_derivative, evaluate
-from derive.core.steps import Check, Derivation, IsGradient, IsJacobian
+from derive.core.steps import Check, Derivation, DerivativeIs
 from derive.core.where_defined import Unverifiable, choose_domains, real_scalars
 from derive.errors import DeriveError, LimitExceeded, NotSupported, VerificationError
 from derive.expr.notation import Notation
@@ -100,6 +100,10 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
         expression = _sized_indexed(expression)
         D = DiffDerivation(_title(expression, variables), form="matrix", expression=expression,
                            wrt=tuple(variables), domains=choose_domains(expression, variables))
+        for variable in variables:
+            if not expression.has(variable):
+                D.notes.append(f"{unicode(variable)} does not appear in {unicode(expression)}, so every "
+                               "derivative with respect to it is 0.")
         if source is not None:
             D.source_latex = source.latex
             D.notes.append(f"From the Python function {source.signature}"
@@ -123,9 +127,11 @@ def diff(expr, wrt, shapes: Optional[Mapping] = None, order: int = 1, *, symbols
 
 def diff_json(derivation: DiffDerivation) -> dict:
     """The JSON of `derive diff --json`: expression, wrt, result, steps."""
+    from derive.parse import reading
     from derive.render.formats import expression_dict, step_dict
     return {
         "expression": expression_dict(derivation.expression),
+        "read_as": reading(derivation.expression),
         "wrt": ", ".join(_name(v) for v in derivation.wrt),
         "result": expression_dict(derivation.result),
         "steps": [step_dict(s) for s in derivation.steps],
@@ -158,9 +164,13 @@ def _read(expr, shapes, symbols):
 def _parse_text(text: str, shapes, symbols):
     """The expression; "f, g" (a list of functions, not in the grammar itself) is the vector [f; g]."""
     from derive.errors import ParseError
-    from derive.parse import parse
+    from derive.parse import parse, parse_equation
     try:
-        return parse(text, shapes, symbols=symbols)
+        # a named left side (\hat\beta = ..., \nabla L = ...) is a name: the right side is differentiated
+        equation = parse_equation(text, shapes, symbols=symbols)
+        if len(equation.sides) != 1 or equation.continued:
+            raise ParseError(f'"{text}" is an equation: give the one expression to differentiate')
+        return equation.sides[0]
     except ParseError:
         parts = _split_commas(text)
         if len(parts) == 1:
@@ -234,7 +244,12 @@ def _variables(wrt, expression, shapes, symbols) -> list:
         name = declared.name
         if name in dimensions:
             raise NotSupported(f"{name} is a dimension (a size), not a variable one can differentiate by")
-        # absent from the expression: the derivative is zero (by the constant rule)
+        # absent from the expression: the derivative is zero (by the constant rule), unless the name is
+        # probably a slip: x² has no X, and a derivative 0 with respect to X would hide the typo
+        similar = [other for other in present if other != name and other.lower() == name.lower()]
+        if name not in present and similar:
+            raise NotSupported(f"{unicode(declared)} does not appear in {unicode(expression)}; names are "
+                               f"case-sensitive: did you mean {similar[0]}?")
         variable = present.get(name) or declared or sp.Symbol(name)
         if isinstance(variable, sp.Symbol) and variable.is_integer:
             raise NotSupported(f"{name} is an integer (an index or size); derive differentiates by real variables")
@@ -328,9 +343,10 @@ def _dispatch(D: DiffDerivation, f, variables, order: int) -> None:
                                "vector (declare it as n×1)")
         return _matrix_gradient(D, f, matrix_variable, order)
     if _has_matrices(f):
-        raise NotSupported("the derivative of a matrix expression with respect to the scalar "
-                           f"{', '.join(unicode(v) for v in variables)} is not supported; differentiate with "
-                           "respect to a vector or matrix, or write the function in scalars")
+        if len(variables) != 1:
+            raise NotSupported("a scalar function of matrices is differentiated with respect to one scalar at a "
+                               f"time, not {', '.join(unicode(v) for v in variables)} together")
+        return _scalar_in_matrices(D, f, variables[0], order)
     if len(variables) == 1:
         return _scalar_derivative(D, f, variables[0], order)
     return _scalar_gradient(D, f, variables, order)
@@ -464,7 +480,7 @@ def _matrix_gradient(D, f, v, order):
     grad_label, hess_label = _labels(v)
     if not f.has(v):
         G = D.step("constant rule", f"f does not depend on {unicode(v)}: its gradient is zero.", f,
-                   sp.ZeroMatrix(*v.shape), check=_IsGradientIn(v), lhs=grad_label)
+                   sp.ZeroMatrix(*v.shape), check=DerivativeIs(v), lhs=grad_label)
     else:
         G = gradient(D, f, v, lhs=F, result_lhs=grad_label)
         G = textbook_form(D, G, grad_label)
@@ -478,6 +494,30 @@ def _matrix_gradient(D, f, v, order):
         name = unicode(v)
         D.notes.append(f"The Hessian is ∂(∇f)/∂{name}ᵀ, read off d(∇f) = H d{name}; it is symmetric, as "
                        "every Hessian of a twice continuously differentiable function is.")
+
+
+def _scalar_in_matrices(D, f, v, order):
+    """d f/d s for a scalar s inside a matrix expression (−(n/2)log s² − ‖y − Xβ‖²/(2s²) in s²), by
+    differentials: df = f′ ds, read off the coefficient of ds; the second derivative the same way."""
+    F = Notation("f", "f")
+    D.section("The function")
+    D.step("definition", "The function to differentiate.", f, f, lhs=F)
+    name = unicode(v)
+    first = Notation(f"df/d{name}", r"\frac{df}{d%s}" % latex(v))
+    D.section("The derivative")
+    if not f.has(v):
+        derivative = D.step("constant rule", f"f does not depend on {name}: its derivative is 0.",
+                            sp.Derivative(f, v), sp.S.Zero, lhs=first, check=EqualIn((v,)))
+    else:
+        derivative = textbook_form(D, gradient(D, f, v, lhs=F, result_lhs=first), first)
+    D.results["derivative"] = derivative
+    if order == 2 and derivative == 0:
+        D.results["second derivative"] = sp.S.Zero
+    elif order == 2:
+        D.section("The second derivative")
+        second = Notation(f"d²f/d{name}²", r"\frac{d^{2}f}{d%s^{2}}" % latex(v))
+        D.results["second derivative"] = textbook_form(D, gradient(D, derivative, v, lhs=first, result_lhs=second),
+                                                       second)
 
 
 def _matrix_jacobian(D, g, v):
@@ -495,22 +535,6 @@ def _matrix_jacobian(D, g, v):
 def _jacobian_of(D, g, v, lhs, result_lhs):
     if not g.has(v):
         return D.step("constant rule", f"{unicode(g)} does not depend on {unicode(v)}: its derivative is zero.",
-                      g, sp.ZeroMatrix(g.rows, v.rows), check=_IsJacobianIn(v), lhs=result_lhs)
+                      g, sp.ZeroMatrix(g.rows, v.rows), check=DerivativeIs(v, "jacobian"), lhs=result_lhs)
     J = jacobian(D, g, v, lhs=lhs, result_lhs=result_lhs)
     return textbook_form(D, J, result_lhs)
-
-
-class _IsGradientIn(IsGradient):
-    """IsGradient, with the variable sampled although `before` does not hold it (a zero gradient)."""
-
-    def symbols(self, before, after):
-        return [before, after, self.wrt]
-
-
-class _IsJacobianIn(IsJacobian):
-    def symbols(self, before, after):
-        return [before, after, self.wrt]
-
-    def values(self, before, after, env):
-        u = np.random.default_rng(len(env)).standard_normal(np.shape(env[self.wrt.name]))
-        return np.asarray(evaluate(after, env)) @ u, np.zeros((np.shape(evaluate(before, env))[0], 1))

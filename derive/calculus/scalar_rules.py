@@ -254,7 +254,7 @@ def _function_entry(f):
     """The registry's record of f (derive.expr.functions), or NotSupported naming f."""
     record = record_of(f)
     if record is None:
-        raise NotSupported(f"no differentiation rule for the function {type(f).__name__}: {f}")
+        raise NotSupported(f"no differentiation rule for the function {type(f).__name__}: {_show(f)}")
     return record
 
 

@@ -22,6 +22,7 @@ from derive.expr.algebra import (
     transpose_shallow,
 )
 from derive.expr.functions import Elementwise, record_of, sigmoid, softplus
+from derive.expr.printing import negate
 
 SIMPLIFY_SECONDS = 2.0     # for tidying one result; past it the untidied (still verified) form is kept
 
@@ -115,7 +116,10 @@ def textbook_form(D, expr, lhs):
              ("diag(a)diag(b) = diag(a ⊙ b)", "Products and sums of diagonal matrices are taken entry by entry.",
               merge_diagonals),
              ("simplify entry by entry", "The vector's entries are the same scalar formula in the entries of its "
-              "arguments; simplify that formula (σ(−z) = 1 − σ(z), collect factors).", simplify_entrywise)]
+              "arguments; simplify that formula (σ(−z) = 1 − σ(z), collect factors).", simplify_entrywise),
+             ("take the signs out", "A(−B − C)D = −A(B + C)D: a factor whose terms are all negative gives its sign "
+              "to the product.", signs_out),
+             ("add the explicit matrices", "Explicit matrices are added entry by entry.", add_explicit)]
     canonical = canonical_sums(expr)
     if canonical != expr and D.steps and D.steps[-1].after == expr:
         # the same sum with its terms in derive's canonical order (as `derive.parse` builds it)
@@ -136,6 +140,37 @@ def textbook_form(D, expr, lhs):
         if not changed:
             break
     return expr
+
+
+def signs_out(expr):
+    """−Xᵀ(−W − Wᵀ)X = Xᵀ(W + Wᵀ)X: a factor of a product that is a sum of negative terms is negated,
+    and the product's sign flips (recursively)."""
+    if not expr.args:
+        return expr
+    args = [signs_out(a) for a in expr.args]
+    rebuilt = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if not isinstance(rebuilt, sp.MatMul):
+        return rebuilt
+    coefficient, factors = split_product(rebuilt)
+    negative = [isinstance(f, sp.MatAdd) and all(t.could_extract_minus_sign() for t in f.args) for f in factors]
+    if not any(negative):
+        return rebuilt
+    flipped = [sp.MatAdd(*[negate(t) for t in f.args]) if minus else f for f, minus in zip(factors, negative)]
+    return multiply([coefficient * (-1) ** sum(negative), *flipped], rebuilt)
+
+
+def add_explicit(expr):
+    """[1, 2; 3, 4] + [1, 3; 2, 4] = [2, 5; 5, 8]: the explicit matrices of a sum added into one."""
+    if not expr.args:
+        return expr
+    args = [add_explicit(a) for a in expr.args]
+    if isinstance(expr, sp.MatAdd):
+        explicit = [a for a in args if isinstance(a, sp.MatrixBase)]
+        if len(explicit) > 1:
+            total = sp.ImmutableMatrix(sum(explicit[1:], explicit[0]))
+            rest = [a for a in args if not isinstance(a, sp.MatrixBase)]
+            return total if not rest else sp.MatAdd(total, *rest)
+    return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
 
 
 def canonical_sums(expr):

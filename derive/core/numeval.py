@@ -24,6 +24,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive.errors import NotSupported
 from derive.expr.functions import REGISTRY, Elementwise
 from derive.expr.notation import Differential, ScalarDifferential, UnknownDerivative, differential_key
+from derive.expr.printing import unicode
 
 COMPLEX_STEP = 1e-30
 
@@ -64,7 +65,7 @@ def evaluate(expr, env: Env):
             return _RULES[cls](expr, env)
         if cls in NUMPY_FUNCTIONS:
             return NUMPY_FUNCTIONS[cls](evaluate(expr.args[0], env))
-    raise NotSupported(f"cannot evaluate {type(expr).__name__} numerically: {expr}")
+    raise NotSupported(f"cannot evaluate {type(expr).__name__} numerically: {unicode(expr)}")
 
 
 def dimension(size, env: Env) -> int:
@@ -267,9 +268,10 @@ def _derivative(expr, env):
     Only at real points: a complex step inside another complex step would not be exact."""
     (variable, count), *others = expr.variable_count
     if others or count != 1 or not isinstance(variable, sp.Symbol):
-        raise NotSupported(f"cannot evaluate the derivative {expr} numerically (first order in one scalar only)")
+        raise NotSupported(f"cannot evaluate the derivative {unicode(expr)} numerically (first order in one scalar "
+                           "only)")
     if any(np.iscomplexobj(v) for v in env.values()):
-        raise NotSupported(f"cannot evaluate the derivative {expr} inside a complex-step derivative")
+        raise NotSupported(f"cannot evaluate the derivative {unicode(expr)} inside a complex-step derivative")
     return directional_derivative(expr.expr, env, {variable.name: 1.0})
 
 
@@ -286,7 +288,7 @@ def stand_in(name: str, order: int, t):
 @rule(AppliedUndef)
 def _unknown_function(expr, env):
     if len(expr.args) != 1:
-        raise NotSupported(f"cannot evaluate the unknown function {expr} of {len(expr.args)} arguments")
+        raise NotSupported(f"cannot evaluate the unknown function {unicode(expr)} of {len(expr.args)} arguments")
     return stand_in(type(expr).__name__, 0, evaluate(expr.args[0], env))
 
 

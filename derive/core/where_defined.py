@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from derive.core.numeval import evaluate
-from derive.core.steps import Domains, positive, spd
+from derive.core.steps import Domains, dimension, positive, spd
 from derive.errors import DeriveError
 from derive.expr.printing import unicode
 
@@ -41,6 +41,36 @@ def _in_inverse_or_det(expression) -> set:
     return found
 
 
+def _sizes_for_inverses(expression) -> dict:
+    """Dimension samplers that make every inverted or determinant's product full rank: XᵀX with X n×d is
+    invertible only for n ≥ d, so n is drawn from 6…9 and d from 2…4 (the sizes a regression has)."""
+    tall, small = set(), set()
+    for node in sp.preorder_traversal(expression):
+        if isinstance(node, (sp.Inverse, sp.Determinant)) or (isinstance(node, sp.MatPow) and node.exp.is_negative):
+            size = node.args[0].shape[0]
+            for m in node.args[0].atoms(sp.MatrixSymbol):
+                for k, other in (m.shape, m.shape[::-1]):
+                    if k == size and other != size and isinstance(other, sp.Symbol):
+                        tall.add(other.name)
+                        small |= {s.name for s in sp.sympify(size).free_symbols}
+    return {**{name: dimension(2, 4) for name in small - tall}, **{name: dimension(6, 9) for name in tall}}
+
+
+def _symmetric(rng, shape):
+    a = rng.standard_normal(shape)
+    return (a + a.T) / 2
+
+
+def _diagonal(rng, shape):
+    return np.diag(rng.uniform(0.5, 2.0, shape[0]))
+
+
+def _declared(matrices) -> dict:
+    """Samplers for the matrices declared sym, pd or diag: the checks draw what was declared."""
+    by_assumption = {"sym": _symmetric, "pd": spd, "diag": _diagonal}
+    return {m.name: by_assumption[m.assumption] for m in matrices if getattr(m, "assumption", None) in by_assumption}
+
+
 def _interval(low, high):
     return lambda rng, shape: rng.uniform(low, high, shape) if shape else float(rng.uniform(low, high))
 
@@ -62,12 +92,15 @@ def choose_domains(expression, variables) -> Domains:
     scalars = {s.name for s in real_scalars(expression)}
     scalars |= {v.name for v in variables if isinstance(v, sp.Symbol)}
     special = _in_inverse_or_det(expression)
+    sizes = _sizes_for_inverses(expression)
+    declared = _declared(matrices.values())
     attempts = []
     for low, high in SCALAR_RANGES:
         samplers = {name: _interval(low, high) for name in scalars}
-        attempts.append({**samplers, **{name: spd for name in special}})
-    attempts.append({**{name: _interval(0.5, 2.0) for name in scalars},
-                     **{name: _spd_or(positive) for name in matrices}})
+        attempts.append({**sizes, **samplers, **{name: spd for name in special}, **declared})
+    # inside a square root or logarithm of a product (√(xᵀy)): positive entries make it positive
+    attempts.append({**sizes, **{name: _interval(0.5, 2.0) for name in scalars},
+                     **{name: _spd_or(positive) for name in matrices}, **declared})
     rng = np.random.default_rng(2024)
     problems = []
     for samplers in attempts:
@@ -87,7 +120,7 @@ class Unverifiable(Domains):
     problem: str = ""
 
 
-def _problem_at_random_points(expression, domains, rng, points: int = 4) -> Optional[str]:
+def _problem_at_random_points(expression, domains, rng, points: int = 8) -> Optional[str]:
     """None when the expression is real and finite at random points, else what went wrong."""
     try:
         with np.errstate(all="ignore"):

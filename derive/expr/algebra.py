@@ -6,7 +6,7 @@ rewrite products and sums without that, so each step of a derivation shows what 
 from __future__ import annotations
 
 import sympy as sp
-from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 
 def zero_like(u):
@@ -35,9 +35,15 @@ def multiply(factors, like):
 
 
 def split_product(term):
+    """(scalar coefficient, matrix factors) of a product, nested products flattened: 𝟏ᵀ(2(a ⊙ b)) is
+    (2, [𝟏ᵀ, a ⊙ b])."""
     if isinstance(term, sp.MatMul):
         coefficient, matrices = term.as_coeff_matrices()
-        return coefficient, list(matrices)
+        factors = []
+        for m in matrices:
+            inner, parts = split_product(m) if isinstance(m, sp.MatMul) else (sp.S.One, [m])
+            coefficient, factors = coefficient * inner, factors + parts
+        return coefficient, factors
     return sp.S.One, [term]
 
 
@@ -99,3 +105,21 @@ def combine_transposed(expr, v):
         starts_with_v = lambda e: split_product(e)[1][0] == v.T
         terms.append(flipped if starts_with_v(flipped) and not starts_with_v(t) else t)
     return sp.MatAdd(*terms).doit()
+
+
+def as_scalar(m):
+    """The number a 1×1 matrix expression stands for, as a scalar: (xᵀx)^∘(−1/2) becomes (xᵀx)^(−1/2),
+    so that it may scale a vector or matrix of any size (a 1×1 matrix may not)."""
+    if isinstance(m, HadamardPower):
+        return as_scalar(m.base) ** m.exp
+    if isinstance(m, sp.MatMul):
+        coefficient, factors = split_product(m)
+        if all(f.shape == (1, 1) for f in factors):
+            return coefficient * sp.Mul(*[as_scalar(f) for f in factors])
+    if isinstance(m, sp.Inverse):
+        return 1 / as_scalar(m.arg)
+    if isinstance(m, (sp.Identity, sp.OneMatrix)):
+        return sp.S.One
+    if isinstance(m, HadamardProduct):
+        return sp.Mul(*[as_scalar(f) for f in m.args])
+    return sp.Trace(m)

@@ -22,10 +22,46 @@ GREEK = {
     "Theta": "Θ", "Lambda": "Λ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
 }
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _superscript(text: str) -> str:
+    """⁻¹, ³; a power with other characters in brackets: ^(1/2)."""
+    return text.translate(SUPERSCRIPTS) if all(c in "0123456789-−" for c in text) else "^(%s)" % text
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 # x̄, μ̂, β̃: the names the parser gives \bar x, \hat\mu, \tilde\beta, shown with the accent again
 _DECORATED = re.compile(r"([A-Za-z]+)(bar|hat|tilde)")
 _COMBINING = {"bar": "\u0304", "hat": "\u0302", "tilde": "\u0303"}
+
+
+def norm_of(expr):
+    """v when expr is the 1×1 matrix vᵀv (a squared norm, as ‖v‖² parses), else None: (xᵀ − aᵀ)(x − a) is
+    ‖x − a‖²."""
+    if isinstance(expr, sp.MatMul) and expr.shape == (1, 1):
+        coefficient, factors = expr.as_coeff_matrices()
+        if coefficient == 1 and len(factors) >= 2:
+            for k in range(1, len(factors)):
+                left, right = factors[:k], factors[k:]
+                column = right[0] if len(right) == 1 else sp.MatMul(*right)
+                row = left[0] if len(left) == 1 else sp.MatMul(*left)
+                if column.shape[1] == 1 and sp.Transpose(column).doit() == row.doit():
+                    return column
+    return None
+
+
+def decimal(r) -> "str | None":
+    """851/500 as "1.702": a rational whose denominator is a multiple of 10 (so the user wrote a decimal);
+    None for the fractions people write as fractions (1/2, 1/3, 3/4, 1/10)."""
+    if not isinstance(r, sp.Rational) or r.is_Integer or r.q % 10 or abs(r.p) == 1:
+        return None  # 1/10 stays x/10
+    q, twos, fives = r.q, 0, 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    if q != 1:
+        return None
+    digits = max(twos, fives)
+    return f"{float(r):.{digits}f}"
 
 
 def negate(term):
@@ -95,9 +131,15 @@ class TextbookLatexPrinter(LatexPrinter):
             and (isinstance(arg, sp.MatAdd) or arg.could_extract_minus_sign()) else text
 
     def _print_HadamardPower(self, expr):
+        v = norm_of(expr.base)
+        if v is not None:  # (vᵀv)^{∘k} is ‖v‖^{2k}
+            power = 2 * expr.exp
+            return r"\left\|%s\right\|" % self._print(v) + ("" if power == 1 else "^{%s}" % self._print(power))
         return r"%s^{\circ %s}" % (self._wrap(expr.base), self._print(expr.exp))
 
     def _print_Trace(self, expr):
+        if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
+            return self._wrap(expr.arg)
         return r"\operatorname{tr}\left(%s\right)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):
@@ -136,6 +178,22 @@ class TextbookLatexPrinter(LatexPrinter):
         if isinstance(expr, sp.Add):
             return positive_first(expr.args)
         return super()._as_ordered_terms(expr, order)
+
+    def _print_Mul(self, expr):
+        coefficient, rest = expr.as_coeff_Mul()
+        if decimal(abs(coefficient)) and not rest.is_Number:  # 1.702 x as written, not \frac{851 x}{500}
+            return ("- " if coefficient < 0 else "") + decimal(abs(coefficient)) + " " + self._print(rest)
+        return super()._print_Mul(expr)
+
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Pow(self, expr, rational=False):
+        v = norm_of(expr.base.arg) if isinstance(expr.base, sp.Trace) else None
+        if v is not None:  # (vᵀv)^k, a number: ‖v‖^{2k}
+            power = 2 * expr.exp
+            return r"\left\|%s\right\|" % self._print(v) + ("" if power == 1 else "^{%s}" % self._print(power))
+        return super()._print_Pow(expr, rational)
 
     def _print_MatMul(self, expr):
         coefficient, matrices = expr.as_coeff_matrices()
@@ -230,9 +288,15 @@ class TextbookTextPrinter(StrPrinter):
                           for a in expr.args)
 
     def _print_HadamardPower(self, expr):
+        v = norm_of(expr.base)
+        if v is not None:  # (vᵀv)^{∘k} is ‖v‖^{2k}
+            power = 2 * expr.exp
+            return "‖%s‖" % self._print(v) + ("" if power == 1 else _superscript(self._print(power)))
         return "%s^∘%s" % (self._wrap(expr.base), self._print(expr.exp))
 
     def _print_Trace(self, expr):
+        if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
+            return self._wrap(expr.arg)
         return "tr(%s)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):
@@ -271,6 +335,9 @@ class TextbookTextPrinter(StrPrinter):
 
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.base, expr.exp
+        v = norm_of(base.arg) if isinstance(base, sp.Trace) else None
+        if v is not None:  # (vᵀv)^k, a number: ‖v‖^{2k}
+            return "‖%s‖" % self._print(v) + ("" if 2 * exp == 1 else _superscript(self._print(2 * exp)))
         if isinstance(base, sp.Symbol) and "^" in base.name and exp != sp.S.Half:
             return self._print_Pow_wrapped(self._print(base), exp)  # (σ²)², not σ²²
         if exp == -1:
@@ -292,14 +359,26 @@ class TextbookTextPrinter(StrPrinter):
         terms = positive_first(expr.args)
         out = self._print(terms[0])
         for t in terms[1:]:
-            out += (" − " + self._print(negate(t))) if t.could_extract_minus_sign() else (" + " + self._print(t))
+            text = self._print(negate(t)) if t.could_extract_minus_sign() else self._print(t)
+            if t.could_extract_minus_sign():
+                out += " − " + text
+            elif text.startswith("−"):  # a term whose sign sits inside its coefficient: never "+ −"
+                out += " − " + text[1:]
+            else:
+                out += " + " + text
         return out
+
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
 
     _print_MatAdd = _print_Add
 
     def _print_Mul(self, expr):
         if expr.could_extract_minus_sign():
             return "−" + self._print(-expr)
+        coefficient, rest = expr.as_coeff_Mul()
+        if decimal(coefficient):  # 1.702x as written, not 851x/500
+            return decimal(coefficient) + ("·" if rest.is_Number else "") + self._print(rest)
         numer, denom = expr.as_numer_denom()
         if denom != 1:
             return "%s/%s" % (self._wrap(numer) if isinstance(numer, sp.Add) else self._print(numer),

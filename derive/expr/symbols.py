@@ -47,6 +47,31 @@ class Diag(DiagMatrix):
         return Diag(vector)
 
 
+class SymmetricMatrix(sp.MatrixSymbol):
+    """A matrix declared symmetric (``W:nxn sym``): Wᵀ is W, so results read 2W(y − Xβ), not (W + Wᵀ)(y − Xβ)."""
+
+    assumption = "sym"
+
+    def _eval_transpose(self):
+        return self
+
+
+class PositiveDefiniteMatrix(SymmetricMatrix):
+    """A matrix declared symmetric positive definite (``S:nxn pd``): S⁻ᵀ is S⁻¹, log det S is defined."""
+
+    assumption = "pd"
+
+
+class DiagonalMatrixSymbol(SymmetricMatrix):
+    """A matrix declared diagonal (``D:nxn diag``)."""
+
+    assumption = "diag"
+
+
+# The assumptions a declaration may carry after its shape (DESIGN §5), and the matrix each one makes.
+MATRIX_ASSUMPTIONS = {cls.assumption: cls for cls in (SymmetricMatrix, PositiveDefiniteMatrix, DiagonalMatrixSymbol)}
+
+
 def evaluable(expr):
     """`expr` with 𝟏, I and diag(·) in the forms above, so that substituting numbers for every symbol and
     calling `.doit()` gives an explicit matrix (DESIGN §3) instead of SymPy leaving them symbolic."""

@@ -100,9 +100,10 @@ from derive.errors import ParseError
 from derive.parse.builder import ParseContext, Shapes, Symbols
 from derive.parse.grammar import build
 from derive.parse.input_text import check_text, quote, unexpected
-from derive.parse.lexer import Lexeme, Lexer, normalize_name
+from derive.parse.lexer import LEIBNIZ_HINT, Lexeme, Lexer, normalize_name
+from derive.parse.reading import reading
 
-__all__ = ["parse", "parse_equation", "parse_shapes", "Equation", "Label"]
+__all__ = ["parse", "parse_equation", "parse_shapes", "reading", "Equation", "Label"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -128,8 +129,7 @@ def parse(text: str, shapes: Optional[Shapes] = None, *, symbols: Optional[Symbo
         lexemes = Lexer(text, context.known).run()
         for lexeme in lexemes:
             if lexeme.kind in ("EQUALS", "NABLA", "PARTIAL"):
-                hint = "an equation is not an expression" if lexeme.kind == "EQUALS" else \
-                    "derivative notation is only read as the name on the left of an equation"
+                hint = "an equation is not an expression" if lexeme.kind == "EQUALS" else LEIBNIZ_HINT
                 raise unexpected(text, lexeme.pos, lexeme.quoted(text), hint)
         return build(lexemes, context)
 
@@ -213,8 +213,12 @@ def parse_shapes(text: str) -> dict:
     vector; ``:1`` declares a scalar and ``:1x1`` a 1×1 matrix.  (So a dimension name cannot contain
     the letter x.)  Greek names may be spelled ``beta``, ``\\beta`` or ``β``.
 
+    Assumptions follow the shape (DESIGN §5): ``W:nxn sym``, ``S:nxn pd``, ``D:nxn diag``, ``s2:pos``.
+
     >>> parse_shapes("x:n, A:nxn, B:m×n, c:1, S:(n, n)")
     {'x': ('n', 1), 'A': ('n', 'n'), 'B': ('m', 'n'), 'c': (), 'S': ('n', 'n')}
+    >>> parse_shapes("W:nxn sym, s2:pos")
+    {'W': ('n', 'n', 'sym'), 's2': ('pos',)}
     """
     check_text(text)
     shapes: dict = {}
@@ -228,7 +232,9 @@ def parse_shapes(text: str) -> dict:
         key = _shape_name(name.strip(), text)
         if key in shapes:
             raise ParseError(f'{key} is declared twice in the shapes "{text}"')
-        shapes[key] = _shape_dimensions(key, dims.strip(), text)
+        dims, assumption = _assumption(key, dims.strip(), text)
+        shapes[key] = (() if assumption == "pos" and not dims else _shape_dimensions(key, dims, text)) \
+            + ((assumption,) if assumption else ())
     return shapes
 
 
@@ -239,7 +245,12 @@ def _blank_alignment(text: str) -> str:
     r"""The line with &, a trailing \\ and \nonumber / \notag replaced by spaces (columns unchanged)."""
     text = re.sub(r"\\(?:nonumber|notag)(?![A-Za-z])", lambda m: " " * len(m.group()), text)
     text = re.sub(r"\\\\\s*$", lambda m: " " * len(m.group()), text)
-    return text.replace("&", " ")
+    # & separates the entries of a pmatrix; elsewhere it aligns
+    pieces = re.split(r"(\\begin\s*\{\s*[pbBvV]?matrix\s*\}.*?\\end\s*\{\s*[pbBvV]?matrix\s*\})", text)
+    return "".join(piece if k % 2 else piece.replace("&", " ") for k, piece in enumerate(pieces))
+
+
+_LABEL_FUNCTIONS = frozenset("fghFGH") | {"phi", "Phi"}
 
 
 def _label(text: str, lexemes: list[Lexeme], context: ParseContext) -> Optional[Label]:
@@ -251,7 +262,9 @@ def _label(text: str, lexemes: list[Lexeme], context: ParseContext) -> Optional[
     if kinds[0] == "NABLA" or "PARTIAL" in kinds:
         second = any(lx.kind in ("NABLA", "PARTIAL") and _order(lexemes, k) == "2" for k, lx in enumerate(lexemes))
         return Label("hessian" if second else "gradient", shown)
-    if (len(lexemes) >= 4 and kinds[0] == "NAME" and kinds[1] == "_LPAR" and kinds[-1] == "_RPAR"
+    # L(β), and f(x), φ(x) (read as functions on the right of an equation, as names on its left)
+    named = kinds[0] == "NAME" or (kinds[0] == "FUNC" and lexemes[0].value in _LABEL_FUNCTIONS)
+    if (len(lexemes) >= 4 and named and kinds[1] in ("_LPAR", "_CALL_LPAR") and kinds[-1] == "_RPAR"
             and lexemes[0].value not in context.known):
         arguments, current = [], []
         for lexeme in lexemes[2:-1]:
@@ -307,6 +320,24 @@ def _shape_name(name: str, text: str) -> str:
         raise ParseError(f'cannot use "{name}" as a name in the shapes "{text}": '
                          "names are letters, digits and _, or Greek letters")
     return normalized
+
+
+_ASSUMPTION_WORDS = ("sym", "pd", "diag", "pos")
+
+
+def _assumption(name: str, dims: str, text: str) -> tuple:
+    """(the dimensions, the assumption after them or None): ``nxn pd`` is (``nxn``, ``pd``), ``pos`` alone
+    is a positive scalar."""
+    shape, _, last = dims.rpartition(" ")
+    if dims in _ASSUMPTION_WORDS:
+        return "", dims
+    if last in _ASSUMPTION_WORDS and shape.strip():
+        return shape.strip(), last
+    if shape.strip() and re.fullmatch(r"[a-z]{2,}", last) and re.fullmatch(r"[A-Za-z0-9]+(\s*[x×*]\s*[A-Za-z0-9]+)?",
+                                                                           shape.strip()):
+        raise ParseError(f'cannot read "{last}" after the shape of {name} in the shapes "{text}": the assumptions '
+                         "are sym, pd, diag (a square matrix) and pos (a scalar)")
+    return dims, None
 
 
 def _shape_dimensions(name: str, dims: str, text: str) -> tuple:

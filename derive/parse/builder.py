@@ -23,11 +23,13 @@ from derive.errors import LimitExceeded, NotSupported, ParseError, ShapeError
 from derive.expr.functions import BY_NAME, Elementwise
 from derive.expr.notation import UnknownDerivative
 from derive.expr.plain import to_plain
-from derive.expr.symbols import Eye
+from derive.expr.symbols import MATRIX_ASSUMPTIONS, Eye
 from derive.parse.input_text import quote, where
 from derive.parse.lexer import Lexeme, normalize_name
 
 Shapes = Mapping[str, tuple]
+# The assumptions a declaration may carry (DESIGN §5): symmetric, positive definite, diagonal; positive.
+_ASSUMPTIONS = frozenset(MATRIX_ASSUMPTIONS) | {"pos"}
 # The function words that are not scalar functions of the registry.
 _MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye"})
 Symbols = Mapping[str, sp.Basic]
@@ -69,14 +71,22 @@ class ParseContext:
         for name, shape in (shapes or {}).items():
             name = normalize_name(name)
             shape = tuple(shape)
+            assumption = shape[-1] if shape and shape[-1] in _ASSUMPTIONS else None
+            shape = shape[:-1] if assumption else shape
             if len(shape) > 2:
                 raise ParseError(f"{name} has {len(shape)} dimensions; derive handles scalars, vectors "
                                  "and matrices")
             if not shape:
-                self.declared[name] = sp.Symbol(name)
+                self.declared[name] = sp.Symbol(name, positive=True) if assumption == "pos" else sp.Symbol(name)
+                if assumption not in (None, "pos"):
+                    raise ParseError(f"{name} is a scalar: '{assumption}' is said of a square matrix")
             else:
                 rows, cols = (shape + (1,))[:2]
-                self.declared[name] = sp.MatrixSymbol(name, _dimension(rows), _dimension(cols))
+                if assumption == "pos" or (assumption and rows != cols):
+                    raise ParseError(f"'{assumption}' is said of a {'scalar' if assumption == 'pos' else 'square matrix'}"
+                                     f", not of the {rows}×{cols} {name}")
+                matrix = MATRIX_ASSUMPTIONS[assumption] if assumption else sp.MatrixSymbol
+                self.declared[name] = matrix(name, _dimension(rows), _dimension(cols))
         # A context symbol named "sigma^2" (a variance) makes sigma a name, never the sigmoid.
         powers = {key.split("^")[0] for key in self.symbols if re.fullmatch(r"[A-Za-z]+\^[0-9]+", key)}
         self.known = frozenset(self.symbols) | frozenset(self.declared) | frozenset(powers)
@@ -297,11 +307,18 @@ class Builder:
         # 1ᵀ - yᵀ; only flatten and order the terms, as it would.
         return terms[0] if len(terms) == 1 else sp.MatAdd(*sorted(terms, key=sp.default_sort_key))
 
-    @staticmethod
-    def entries(scalar, like):
-        """A scalar added to a matrix is added to every entry: scalar·ones."""
+    def entries(self, scalar, like):
+        """A scalar added to a vector is added to every entry: scalar·𝟏 (1 − σ(Xβ)).  Added to a square
+        matrix it has two readings that differ, λI (XᵀX + λ in ridge regression) and λ in every entry, so
+        it is refused, naming both."""
         if scalar == 0:
             return sp.ZeroMatrix(*like.shape)
+        rows, cols = like.shape
+        if rows == cols and rows != 1 and rows not in self.context.placeholders:
+            size = to_plain(rows)
+            raise ShapeError(f"{_operand(scalar)} + {_described(like)} adds a scalar to a square matrix: write "
+                             f"{_operand(scalar)}*I for {_operand(scalar)} times the identity, or "
+                             f"{_operand(scalar)}*ones({size}, {size}) to add it to every entry")
         return _product(scalar, sp.OneMatrix(*like.shape))
 
     def multiply(self, a, b):
@@ -327,8 +344,14 @@ class Builder:
             return self.multiply(a, 1 / b) if _is_matrix(a) else a / b
         if b.shape == (1, 1):
             return self.multiply(a, sp.Inverse(b))
-        raise ShapeError(f"cannot divide {_operand(a)} by the matrix {_described(b)}; "
-                         f"write inv({_operand(b)}) for its inverse")
+        if not _is_matrix(a) and 1 in b.shape:  # 1/(1 + e^{−Xβ}): a vector has no inverse, only entries
+            reciprocal = sp.HadamardPower(b, -1)
+            return reciprocal if a == 1 else self.multiply(a, reciprocal)
+        if 1 in b.shape:
+            raise ShapeError(f"cannot divide {_operand(a)} by the vector {_described(b)}: write "
+                             f"{_operand(a)} ./ {_operand(b)} to divide entry by entry")
+        raise ShapeError(f"cannot divide {_operand(a)} by the matrix {_described(b)}: write "
+                         f"inv({_operand(b)}) for its inverse, or ./ to divide entry by entry")
 
     def hadamard(self, a, b):
         if not _is_matrix(a) or not _is_matrix(b):
@@ -362,6 +385,8 @@ class Builder:
     def raise_to(self, base, exponent, token):
         if isinstance(base, _Norm) and exponent == 2:
             return base.squared()
+        if isinstance(base, _Norm) and exponent.is_Integer and exponent > 0 and base.squared().shape == (1, 1):
+            return sp.HadamardPower(base.squared(), exponent / 2)  # ‖x‖⁴ = (xᵀx)², not ((xᵀx)^{1/2})⁴
         base = self.value(base)
         if _is_matrix(exponent):
             if base == sp.E:
@@ -624,7 +649,11 @@ class Builder:
         return self.divide(self.value(children[1]), self.value(children[2]), children[0])
 
     def sqrt(self, children):
-        return self.call_function(children[0], None, [self.value(children[1])])
+        root = self.lexeme(children[0]).root
+        if root == 2:
+            return self.call_function(children[0], None, [self.value(children[1])])
+        x = self.value(children[1])  # \sqrt[3]{x} = x^{1/3}
+        return sp.HadamardPower(x, sp.Rational(1, root)) if _is_matrix(x) else sp.Pow(x, sp.Rational(1, root))
 
     def norm(self, children):
         kind = children[1].value if len(children) > 1 else "2"
@@ -666,6 +695,12 @@ class Builder:
 
     # -- functions and sums ---------------------------------------------------------------------------
     def call_function(self, token, sub, args):
+        """f(args), raised to the power written on the function's name (\\sin^2 x)."""
+        value = self.apply_function(token, sub, args)
+        power = self.lexeme(token).power
+        return value if power == 1 else self.raise_to(value, sp.Integer(power), token)
+
+    def apply_function(self, token, sub, args):
         name = token.value
         shown = self.source(token)
         if name in ("ones", "zeros", "eye"):
@@ -679,7 +714,7 @@ class Builder:
         x = args[0]
         if name == "log" and sub is not None:  # \log_2 x
             base = sp.Integer(int(sub.value)) if sub.value.isdigit() else self.symbol(sub.value)
-            natural = self.call_function(token, None, [x])
+            natural = self.apply_function(token, None, [x])
             return natural if base == sp.E else self.divide(natural, sp.log(base), token)
         if name in ("tr", "det", "inv", "logdet", "diag"):
             return self.matrix_function(name, x, token)

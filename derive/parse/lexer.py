@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from derive.core.limits import MAX_DECIMAL_EXPONENT, MAX_NESTING, MAX_NUMBER_DIGITS
-from derive.errors import LimitExceeded, ParseError
-from derive.expr.functions import BY_WORD, REGISTRY
+from derive.errors import LimitExceeded, NotSupported, ParseError
+from derive.expr.functions import BY_NAME, BY_WORD, REGISTRY
 from derive.parse.input_text import check_text, unexpected, where
 
 # ---------------------------------------------------------------------------------------------------
@@ -31,6 +31,8 @@ _MATRIX_FUNCTIONS = {"sqrt": "sqrt", "tr": "tr", "trace": "tr", "Tr": "tr", "det
 _FUNCTIONS = {**{word: record.name for word, record in BY_WORD.items()}, **_MATRIX_FUNCTIONS}
 _LATEX_FUNCTIONS = {word for record in REGISTRY if record.latex_command for word in record.words} | \
     {"ln", "det", "tr", "Tr", "trace"}
+LEIBNIZ_HINT = ("an expression is read without derivative signs (d/dx, ∂, ∇): write the function alone and "
+                "name the variable separately, as in derive diff \"x^2\" --wrt x")
 # One-letter names that are unknown (abstract) functions when an argument follows directly: f(x²).
 _ABSTRACT_FUNCTIONS = frozenset("fghFGH")
 # Words that mark Python code, refused as such rather than read as products of letters (import·os).
@@ -48,14 +50,21 @@ _SIZING = {"left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "big
            "biggl", "biggr", "Biggl", "Biggr"}
 _OPERATORS = {"cdot": "STAR", "times": "STAR", "ast": "STAR", "div": "SLASH", "odot": "HADAMARD",
               "circ": "HADAMARD"}
-_SYMBOL_CHARACTERS = {"*": "STAR", "×": "STAR", "·": "STAR", "⋅": "STAR", "÷": "SLASH", "/": "SLASH", "⊙": "HADAMARD",
+_SYMBOL_CHARACTERS = {"*": "STAR", "@": "STAR", "×": "STAR", "·": "STAR", "⋅": "STAR", "÷": "SLASH", "/": "SLASH", "⊙": "HADAMARD",
                       "∘": "HADAMARD", ",": "_COMMA", ";": "_SEMI"}
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+"))
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _DIGITS = frozenset("0123456789")
 
 # Brackets: the closer of each opener, and how messages show them.
-_CLOSER = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "|": "|", "‖": "\\|"}
+_CLOSER = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "|": "|", "‖": "\\|", "matrix": "\\end{pmatrix}"}
+# \begin{pmatrix} a & b \\ c & d \end{pmatrix} (and bmatrix, matrix): an explicit matrix, like [a, b; c, d]
+_MATRIX_ENVIRONMENT = re.compile(r"\\(begin|end)\s*\{\s*([pbBvV]?matrix)\s*\}")
+# d/dx, d^2/dx^2, dy/dx written plainly: derivative notation, not a product
+_PLAIN_LEIBNIZ = re.compile(r"d[A-Za-z]*(?:\^?\{?[0-9]\}?)?\s*/\s*d\s*[A-Za-z\\]")
+# The inverse functions written as powers: \tan^{-1} x is arctan x
+_INVERSE_FUNCTIONS = {"sin": "asin", "cos": "acos", "tan": "atan"}
+_FUNCTION_POWER = re.compile(r"\^\s*(?:\{\s*(-?\s*[0-9]+)\s*\}|(-?\s*[0-9]+))")
 
 
 def normalize_name(name: str) -> str:
@@ -79,6 +88,8 @@ class Lexeme:
     hat: bool = False          # a \hat or \tilde name: an estimate, for equation labels
     words: bool = False        # a subscript whose parts are whole names (\nabla_\beta)
     after_operand: bool = False  # a subscript of a name or norm, rather than of a function or sum
+    power: int = 1             # \sin^2 x: the power of the function's value
+    root: int = 2              # \sqrt[3]{x}: the root's degree
 
     @property
     def ends_operand(self) -> bool:
@@ -135,6 +146,12 @@ class Lexer:
                 self.number(mode)
             elif c in _LETTERS:
                 self.word(mode)
+            elif c == "\\" and _MATRIX_ENVIRONMENT.match(text, self.pos):
+                self.matrix_environment(_MATRIX_ENVIRONMENT.match(text, self.pos))
+            elif c == "\\" and text.startswith("\\\\", self.pos) and self.top() == "matrix":
+                self.emit("_SEMI", ";", self.pos, self.pos + 2)
+            elif c == "&" and self.top() == "matrix":
+                self.emit("_COMMA", ",", self.pos, self.pos + 1)
             elif c == "\\":
                 self.command()
             elif c in _GREEK_CHARACTERS:
@@ -236,6 +253,8 @@ class Lexer:
 
     def word(self, mode: Optional[str]) -> None:
         start = self.pos
+        if self.text[start] == "d" and _PLAIN_LEIBNIZ.match(self.text, start) and not mode:
+            raise ParseError(f"derivative notation {where(self.text, start)}: {LEIBNIZ_HINT}")
         whole = _WORD.match(self.text, start).group()
         if mode and (mode == "char" or whole not in self.known | _GREEK_NAMES.keys() | _FUNCTIONS.keys()):
             self.name(self.text[start], start, start + 1)  # X^TX, e^x, \frac1n: one letter
@@ -342,7 +361,21 @@ class Lexer:
         after = self.after_sizing(end)
         if self.text[after:after + 1] in ("'", "′"):
             raise self.fail(start, f"'{self.text[start:after + 1]}'", "derivative notation is not read")
-        self.emit("FUNC", name, start, end)
+        power = 1
+        m = _FUNCTION_POWER.match(self.text, after)
+        if m and name in BY_NAME:  # \sin^2 x is (sin x)², \tan^{-1} x is arctan x
+            exponent = int(re.sub(r"\s", "", m.group(1) or m.group(2)))
+            if exponent == -1 and name in _INVERSE_FUNCTIONS:
+                name = _INVERSE_FUNCTIONS[name]
+            elif exponent == -1:
+                raise self.fail(start, f"'{self.text[start:m.end()]}'", "derive knows the inverse functions of "
+                                f"sin, cos and tan only; for the reciprocal write ({name} x)^{{-1}}")
+            elif exponent < 1:
+                raise self.fail(after, f"'{m.group()}'", f"write the power after the argument, ({name} x)^{{{exponent}}}")
+            else:
+                power = exponent
+            end = m.end()
+        self.emit("FUNC", name, start, end, power=power)
         self.mark_call(end)
 
     def after_sizing(self, pos: int) -> int:
@@ -383,9 +416,13 @@ class Lexer:
             self.mark_arguments(end, 2)
         elif name == "sqrt":
             after = self.skip_spaces(end)
+            root = 2
             if self.text[after:after + 1] == "[":
-                raise self.fail(after, "'['", r"\sqrt[n]{x} is not read; write x^{1/n}")
-            self.emit("SQRT", "sqrt", start, end)
+                degree = re.match(r"\[\s*([0-9]{1,3})\s*\]", self.text[after:])
+                if not degree or int(degree.group(1)) < 2:
+                    raise self.fail(after, "'['", r"the degree of a root is a whole number from 2, \sqrt[3]{x}")
+                root, end = int(degree.group(1)), after + degree.end()
+            self.emit("SQRT", "sqrt", start, end, root=root)
             self.mark_arguments(end, 1)
         elif name in ("sum", "prod"):
             self.emit("BIGOP", name, start, end)
@@ -409,6 +446,14 @@ class Lexer:
             raise self.fail(start, f"'\\{name}'", f"\\{name} is read as a superscript: X^\\{name}")
         else:
             raise ParseError(f"unknown command \\{name} {where(self.text, start)}")
+
+    def matrix_environment(self, m) -> None:
+        """\\begin{pmatrix} opens an explicit matrix (its rows end in \\\\, entries are separated by &);
+        \\end{pmatrix} closes it."""
+        if m.group(1) == "begin":
+            self.open("matrix", "_LBRACKET", m.start(), m.end())
+        else:
+            self.close("matrix", m.start(), m.end())
 
     def argument_end(self, pos: int) -> int:
         """Where the LaTeX argument starting at `pos` ends: a {group}, a command, or one character."""
@@ -483,6 +528,9 @@ class Lexer:
     # -- scripts and postfix operators ----------------------------------------------------------------
     def caret(self) -> None:
         start = self.pos
+        if re.match(r"\^\s*(?:\{\s*(?:\+|\\dagger)\s*\}|\\dagger|\+(?![\s0-9A-Za-z\\({]))", self.text[start:]):
+            raise NotSupported(f"the pseudo-inverse {where(self.text, start)} is not supported: for a matrix of "
+                               "full column rank write (X^TX)^{-1}X^T")
         m = _TRANSPOSE.match(self.text, start)
         if m:
             if not self.after_operand():
@@ -645,7 +693,7 @@ class Lexer:
             raise self.fail(start, f"'{closer}'", f"expected '{expected}' to close the {self.describe_open()}")
         self.stack.pop()
         self.force = None
-        self.emit("_RBRACKET" if opener == "[" else "_RPAR", closer, start, end)
+        self.emit("_RBRACKET" if opener in ("[", "matrix") else "_RPAR", closer, start, end)
 
     def bar(self, kind: str, start: int, end: int) -> None:
         """| and ‖ both open and close: after an operand, with the same bar open, they close."""
