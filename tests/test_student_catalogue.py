@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 
 from derive.checking.answers import check
 from derive.checking.code import calling_convention, check_code
@@ -16,7 +17,6 @@ from derive.checking.line_checking import check_steps
 from derive.checking.mistakes import MISTAKES
 from derive.checking.model_context import model_context
 from derive.cli import CHECK_CODE_HELP, main
-from conftest import require_tool
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
