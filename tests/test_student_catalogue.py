@@ -13,6 +13,7 @@ from conftest import require_tool
 
 from derive.checking.answers import check
 from derive.checking.code import calling_convention, check_code
+from derive.checking.derivation_lines import answer_parts, inferred_shapes, read_shapes, student_text
 from derive.checking.line_checking import check_steps
 from derive.checking.mistakes import MISTAKES
 from derive.checking.model_context import model_context
@@ -118,6 +119,7 @@ DERIVATIONS = [
     ("logdet.txt", {"shapes": "S:dxd"}, None, ""),
     ("quadratic_form_correct.txt", {}, None, ""),
     ("quadratic_form_unsymmetric.txt", {"shapes": "x:n, A:nxn"}, 2, "symmetric"),
+    ("ols_text_connectives.txt", {"model": "ols"}, None, ""),
 ]
 
 # (model, quantity, function in tests/fixtures/code/students_*.py, correct, words of the diagnosis or note)
@@ -294,3 +296,32 @@ def test_a_pair_returned_as_a_tuple_or_one_part():
     pair = check_code("mvn", "solution", f"{FIXTURES / 'code' / 'students_likelihood.py'}:mvn_mle")
     one = check_code("mvn", "solution", f"{FIXTURES / 'code' / 'students_likelihood.py'}:mvn_covariance")
     assert pair.correct and pair.part is None and one.correct and one.part == "Σ̂"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Student notation, before parsing
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, parts", [
+    (r"(\bar x, \frac{1}{n}\sum_i (x_i - \bar x)^2)", [r"\bar x", r" \frac{1}{n}\sum_i (x_i - \bar x)^2"]),
+    (r"[a; b]", ["a", " b"]),
+    ("\\hat\\mu = a\n\\hat\\sigma^2 = b", [" a", " b"]),
+    (r"\frac{1}{n}\sum_{i=1}^{n} x_i", [r"\frac{1}{n}\sum_{i=1}^{n} x_i"]),
+    (r"(X^TX)^{-1}X^Ty", [r"(X^TX)^{-1}X^Ty"]),
+    (r"inv(X'X + lambda*eye(d)) X'y", [r"inv(X'X + lambda*eye(d)) X'y"]),
+])
+def test_a_pair_is_split_as_people_write_it(text, parts):
+    assert answer_parts(text) == parts
+
+
+def test_student_text_keeps_hats_that_name_estimates_and_spells_out_softmax():
+    assert student_text(r"(x_i - \hat{\mu})^2", {"muhat"}).split() == ["(x_i", "-", "muhat", ")^2"]
+    assert student_text(r"\hat\beta", {"muhat"}) == r"\hat\beta"
+    assert student_text(r"\mathrm{softmax}(XW)", set()) == r"(diag(exp(XW)\mathbf{1})^{-1}exp(XW))"
+
+
+def test_shapes_with_assumptions_and_shapes_read_off_a_derivation():
+    shapes, samplers = read_shapes("S:dxd pd, x:n, s2:pos")
+    assert shapes == {"S": ("d", "d"), "x": ("n", 1)} and set(samplers) == {"S", "s2"}
+    assert inferred_shapes(r"(y - X\beta)^T(y - X\beta)")[0] == {"X": ("n", "d"), "y": ("n", 1), "beta": ("d", 1)}
+    assert inferred_shapes("x^TAx")[0] == {"x": ("n", 1), "A": ("n", "n")}
+    assert inferred_shapes("a b^T")[0] is None and "b is transposed" in inferred_shapes("a b^T")[1]

@@ -82,8 +82,8 @@ class ModelContext:
                 if parameter.name != "mu":
                     continue
                 value = _relabelled(value)
-                for name, shown in (("xbar", "x̄"), ("muhat", estimate_name(parameter))):
-                    placeholder = sp.MatrixSymbol(shown, *value.shape) if value.is_Matrix else sp.Symbol(shown, real=True)
+                for name in ("xbar", f"{parameter.name}hat"):
+                    placeholder = WrittenMatrix(name, *value.shape) if value.is_Matrix else Written(name, real=True)
                     found[name] = (placeholder, value)
         return found
 
@@ -124,6 +124,27 @@ def model_context(model: str) -> ModelContext:
             symbols.setdefault(alias, parameter)
     return ModelContext(model, dict(D.results), symbols, D.domains, parameter, _pair_parameters(D),
                         _named_matrices(D))
+
+
+def _decorated(self, printer) -> str:
+    """xbar as x̄ and muhat as μ̂ in text (SymPy's LaTeX printer already writes \\bar{x}, \\hat{\\mu})."""
+    for suffix, mark in (("bar", "\u0304"), ("hat", "\u0302")):
+        if self.name.endswith(suffix) and len(self.name) > len(suffix):
+            text = printer._print(sp.Symbol(self.name[:-len(suffix)]))
+            return text[0] + mark + text[1:]
+    return self.name
+
+
+class Written(sp.Symbol):
+    """A scalar an answer names for a longer expression (x̄, μ̂): printed as the person wrote it."""
+
+    _unicode = _decorated
+
+
+class WrittenMatrix(sp.MatrixSymbol):
+    """A vector or matrix an answer names for a longer expression (the mean vector x̄)."""
+
+    _unicode = _decorated
 
 
 def _relabelled(mean):
