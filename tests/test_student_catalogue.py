@@ -55,6 +55,8 @@ CORRECT = [
     ("gaussian", "gradient", r"(-\frac{1}{\sigma^2}\sum_i (x_i - \mu), \frac{n}{2\sigma^2} - \frac{\sum_i (x_i - \mu)^2}{2(\sigma^2)^2})"),
     ("gaussian", "gradient", r"\frac{n}{2\sigma^2} - \frac{1}{2\sigma^4}\sum_{i=1}^n (x_i - \mu)^2"),
     ("gaussian", "loss", r"\frac{n}{2}\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\sum_{i=1}^n (x_i - \mu)^2"),
+    ("gaussian", "hessian", r"[\frac{n}{\sigma^2}, \frac{1}{\sigma^4}\sum_i (x_i - \mu); \frac{1}{\sigma^4}\sum_i (x_i - \mu), "
+     r"\frac{1}{\sigma^6}\sum_i (x_i-\mu)^2 - \frac{n}{2\sigma^4}]"),
     ("bernoulli", "solution", r"\frac{1}{n}\sum_{i=1}^n x_i"),
     ("bernoulli", "gradient", r"-\frac{\sum_i x_i}{p} + \frac{n - \sum_i x_i}{1 - p}"),
     ("mvn", "solution", r"\frac{1}{n}(X - \mathbf{1}\bar x^T)^T(X - \mathbf{1}\bar x^T)"),
@@ -91,6 +93,10 @@ WRONG = [
     ("logistic", "gradient", r"\sum_{i=1}^{n} X_{ik}\left(y_i - \sigma\left(\sum_{j=1}^{d} X_{ij}\beta_j\right)\right)", ["sign is flipped"]),
     ("gaussian", "solution", r"\frac{1}{n}\sum_{i=1}^n (x_i - \mu)^2", ["uses μ, the unknown parameter", "μ̂"]),
     ("bernoulli", "solution", r"\frac{1}{n-1}\sum_{i=1}^n x_i", ["unbiased"]),
+    ("gaussian", "hessian", r"[\frac{n}{\sigma^2}, \frac{1}{\sigma^4}\sum_i (x_i - \mu); \frac{1}{\sigma^4}\sum_i (x_i - \mu), "
+     r"\frac{1}{\sigma^6}\sum_i (x_i-\mu)^2 + \frac{n}{2\sigma^4}]", ["entry (2, 2)", "the others are right", "wrong sign"]),
+    ("gaussian", "hessian", r"[\frac{n}{\sigma^2}, 0; 0, \frac{1}{\sigma^6}\sum_i (x_i-\mu)^2 - \frac{n}{2\sigma^4}]",
+     ["entries (1, 2) and (2, 1)", "zero"]),
     ("mvn", "gradient", r"\Sigma^{-1}(X^T\mathbf{1} - n\mu)", ["sign is flipped"]),
     ("softmax", "gradient", r"X^T(Y - P)", ["sign is flipped"]),
     ("logistic", "update", r"\beta - (X^TX)^{-1}X^T(\sigma(X\beta) - y)", ["weights"]),

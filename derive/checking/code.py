@@ -564,6 +564,6 @@ def _diagnose(context, quantity: str, expected, outputs, expected_values, envs, 
     others, related = confusable_results(context, quantity)
     c = Comparison(outputs, expected_values, envs, None, expected,
                    reference=f"the expected {part or quantity_noun(quantity)}", subject="the function's result",
-                   quantity=quantity, model=context.name, function="the loss",
+                   quantity=quantity, model=context.name, function="the loss", parameter=context.parameter,
                    others=values_by_name(others, envs), related=values_by_name(related, envs))
     return diagnose(c)

@@ -120,7 +120,8 @@ def answer_parts(text: str) -> list[str]:
     outer = _OUTER.match(text)
     if outer and {outer.group(1), outer.group(3)} in ({"(", ")"}, {"[", "]"}):
         pieces = _split_top_level(outer.group(2))
-        if len(pieces) > 1 and all(p.strip() for p in pieces):
+        matrix = len(_split_top_level(outer.group(2), ",")) > 1 and len(_split_top_level(outer.group(2), ";")) > 1
+        if len(pieces) > 1 and all(p.strip() for p in pieces) and not matrix:
             return [_value_of(p) for p in pieces]
     return [_value_of(text)] if _split_top_level(text, "=")[1:] else [text]
 

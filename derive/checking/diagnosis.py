@@ -127,6 +127,37 @@ def mixed_up(c: Comparison) -> Optional[str]:
     return _one_of(c, c.others)
 
 
+def wrong_entries(c: Comparison) -> Optional[str]:
+    """Some entries of a vector or matrix right and others wrong: which, and what is wrong with the first."""
+    if any(a.shape != e.shape or a.size < 2 for a, e in zip(c.answer_values, c.expected_values)):
+        return None
+    if len({a.shape for a in c.answer_values}) != 1:
+        return None
+    wrong = np.zeros(c.answer_values[0].shape, dtype=bool)
+    for a, e in zip(c.answer_values, c.expected_values):
+        wrong |= ~np.isclose(a, e, rtol=1e-8, atol=1e-10 * max(1.0, float(np.max(np.abs(e)))))
+    if wrong.all() or not wrong.any():
+        return None
+    positions = [tuple(int(k) + 1 for k in index) for index in zip(*np.nonzero(wrong))]
+    column = wrong.shape[1] == 1
+    names = [str(p[0]) if column else f"({p[0]}, {p[1]})" for p in positions]
+    text = f"entr{'y' if len(names) == 1 else 'ies'} {_listed(names)} of {c.subject} {'is' if len(names) == 1 else 'are'} wrong"
+    if isinstance(c.answer, sp.MatrixBase) and isinstance(c.expected, sp.MatrixBase):
+        row, col = (k - 1 for k in (positions[0] if not column else (positions[0][0], 1)))
+        entry = Comparison([a[row:row + 1, col:col + 1] for a in c.answer_values],
+                           [e[row:row + 1, col:col + 1] for e in c.expected_values], c.envs, c.answer[row, col],
+                           c.expected[row, col], reference=f"entry {names[0]} of {c.reference}", subject="it",
+                           quantity=c.quantity, model=c.model, function=c.function, parameter=c.parameter)
+        text += f" (the others are right); entry {names[0]}: {diagnose(entry)}"
+    else:
+        text += " (the others are right)"
+    return text
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def catalogued_mistake(c: Comparison) -> Optional[str]:
     """A classic mistake of `derive.checking.mistakes`: the answer equals the expected result transformed by it."""
     if c.expected is None:
@@ -137,14 +168,14 @@ def catalogued_mistake(c: Comparison) -> Optional[str]:
         for change in mistake.variants(c.expected):
             try:
                 if all_close(c.answer_values, values_of(change.variant, c.envs, "a variant")):
-                    return mistake.sentence(change, c.reference, c.subject)
+                    return mistake.sentence(change, c.reference, c.subject, c.parameter)
             except DeriveError:
                 continue
     return None
 
 
 def undefined_answer(answer, expected, error: DeriveError, *, quantity=None, reference: str,
-                     subject: str = "the answer") -> str:
+                     subject: str = "the answer", parameter=None) -> str:
     """The diagnosis of an answer that cannot be evaluated where the expected result can (a log of a
     negative number): a classic mistake it is identical to, else where it fails."""
     for mistake in MISTAKES:
@@ -152,7 +183,7 @@ def undefined_answer(answer, expected, error: DeriveError, *, quantity=None, ref
             continue
         for change in mistake.variants(expected):
             if _identical(change.variant, answer):
-                return mistake.sentence(change, reference, subject)
+                return mistake.sentence(change, reference, subject, parameter)
     return f"{error}, where {reference} is defined"
 
 
@@ -201,6 +232,9 @@ def constant_factor(c: Comparison) -> Optional[str]:
     if any(k is None for k in ks):
         return None
     k = consistent(ks)
+    if k is not None and abs(k) < 1e-12:
+        shown_expected = f" {shown(c.expected)}" if c.expected is not None else ""
+        return f"{c.subject} is zero, but {c.reference}{shown_expected} is not zero in general"
     if k is not None:
         return describe_factor(c, k, None)
     for name in _varying_dimensions(c.envs):
@@ -483,7 +517,8 @@ def discrepancy(c: Comparison) -> str:
             f"up to {worst:.3g} (relative difference {relative:.2g})")
 
 
-FINDERS: list[Finder] = [unknown_symbols, wrong_shape, mixed_up, catalogued_mistake, constant_factor, term_error,
+FINDERS: list[Finder] = [unknown_symbols, wrong_shape, mixed_up, catalogued_mistake, wrong_entries, constant_factor,
+                         term_error,
                          symmetric_only, structural_variant, related_result, parameter_free_difference]
 
 

@@ -326,9 +326,9 @@ class _StepChecker:
             raise
         except DeriveError as error:   # not finite where the derivative is: a wrong line, diagnosed
             return False, undefined_answer(answer, expected, error, quantity=quantity, reference=noun,
-                                           subject="this line")
+                                           subject="this line", parameter=variable)
         c = Comparison(answer_values, expected_values, envs, answer, expected, reference=noun, subject="this line",
-                       quantity=quantity, model=self.model,
+                       quantity=quantity, model=self.model, parameter=variable,
                        function=f"line {base_line}")
         if c.equal:
             return True, noun
