@@ -64,8 +64,9 @@ def lambdify(model: str, quantity: str):
     return lambdify_model(model, quantity)
 
 
-def check(model: str, quantity: str, answer: str):
-    """Is `answer` (LaTeX or plain text) the model's `quantity`? `.correct`, `.diagnosis` (DESIGN §3)."""
+def check(model: str, quantity: str, answer):
+    """Is `answer` (LaTeX or plain text, or a SymPy expression) the model's `quantity`? `.correct`, `.diagnosis`
+    (DESIGN §3); a wrong result is falsy."""
     from derive.checking.answers import check as check_answer
     return check_answer(model, quantity, answer)
 
