@@ -63,6 +63,8 @@ CORRECT = [
     ("mvn", "solution", r"\frac{1}{n}X^T\mathbf{1}"),
     ("mvn", "solution", r"\bar x"),
     ("mvn", "hessian", r"n\Sigma^{-1}"),
+    ("mvn", "gradient", r"-n\Sigma^{-1}(\bar x - \mu)"),
+    ("gaussian", "gradient", r"-\frac{n}{\sigma^2}(\bar x - \mu)"),
     ("mvn", "gradient", r"-\Sigma^{-1}(X^T\mathbf{1} - n\mu)"),
 ]
 
@@ -126,6 +128,8 @@ DERIVATIONS = [
     ("quadratic_form_correct.txt", {}, None, ""),
     ("quadratic_form_unsymmetric.txt", {"shapes": "x:n, A:nxn"}, 2, "symmetric"),
     ("ols_text_connectives.txt", {"model": "ols"}, None, ""),
+    ("gaussian_mean_xbar.txt", {"model": "gaussian"}, None, ""),
+    ("logistic_named_weights.txt", {"model": "logistic"}, None, ""),
 ]
 
 # (model, quantity, function in tests/fixtures/code/students_*.py, correct, words of the diagnosis or note)

@@ -9,7 +9,7 @@ punctuation) is blanked out, not removed, so that column numbers in messages sti
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -37,6 +37,11 @@ class WrittenLine:
     source: str
     named: bool = False           # the line starts with a bare name for its value (L = ...)
     shape_error: Optional[ShapeError] = None   # operands that do not fit: the line has no sides
+    written: list = field(default_factory=list)   # the sides as written (x̄, S), for display; `sides` are checked
+
+    def with_meanings(self, meanings) -> "WrittenLine":
+        """The line with the names it uses for longer expressions (x̄, S) replaced by what they stand for."""
+        return replace(self, sides=[side.xreplace(meanings) for side in self.sides], written=list(self.sides))
 
 
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{[A-Za-z*]+\}(?:\{[^}]*\})?|\$\$|\\\[|\\\]")

@@ -74,17 +74,18 @@ class ModelContext:
 
     def named(self, quantity: str) -> dict:
         """Names an answer may use for a longer expression, as name: (placeholder, value): the matrices the
-        derivation names (XᵀSX with S = diag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))), and in a solution the sample mean x̄ and
-        the estimate μ̂ it is built of. The placeholder prints as the name, so the answer reads as written."""
+        derivation names (XᵀSX with S = diag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))), the sample mean x̄, and in a solution the
+        estimate μ̂. The placeholder prints as the name, so the answer reads as written."""
         found = {name: (sp.MatrixSymbol(name, *value.shape), value) for name, value in self.definitions.items()}
-        if quantity == "solution":
-            for (_, value), parameter in zip(self.parts(quantity), self.parameters):
-                if parameter.name != "mu":
-                    continue
-                value = _relabelled(value)
-                for name in ("xbar", f"{parameter.name}hat"):
-                    placeholder = WrittenMatrix(name, *value.shape) if value.is_Matrix else Written(name, real=True)
-                    found[name] = (placeholder, value)
+        estimates = self.parts("solution") if "solution" in self.results else []
+        for (_, value), parameter in zip(estimates, self.parameters):
+            if parameter.name != "mu":
+                continue
+            value = _relabelled(value)
+            # x̄ is the sample mean wherever it is written; μ̂ names the estimate only in the solution
+            for name in ("xbar", f"{parameter.name}hat") if quantity == "solution" else ("xbar",):
+                placeholder = WrittenMatrix(name, *value.shape) if value.is_Matrix else Written(name, real=True)
+                found[name] = (placeholder, value)
         return found
 
     def result(self, quantity: str) -> sp.Basic:
