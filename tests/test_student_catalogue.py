@@ -104,6 +104,7 @@ WRONG = [
     ("logistic", "update", r"\beta - (X^TX)^{-1}X^T(\sigma(X\beta) - y)", ["weights"]),
     ("ridge", "loss", r"\|y - X\beta\|^2 + \lambda\|\beta\|", ["not"]),
     ("ols", "hessian", r"2XX^T", ["order"]),
+    ("ols", "gradient", r"2X^TX\beta - 2y^TX", ["a transpose is missing", "2Xᵀy is probably meant"]),
 ]
 # (file, options, first wrong line or None, words its reason must contain)
 DERIVATIONS = [
@@ -130,6 +131,7 @@ DERIVATIONS = [
     ("ols_text_connectives.txt", {"model": "ols"}, None, ""),
     ("gaussian_mean_xbar.txt", {"model": "gaussian"}, None, ""),
     ("logistic_named_weights.txt", {"model": "logistic"}, None, ""),
+    ("quadratic_plus_linear_row.txt", {"shapes": "x:n, A:nxn, b:n"}, 2, "the column b is probably meant"),
 ]
 
 # (model, quantity, function in tests/fixtures/code/students_*.py, correct, words of the diagnosis or note)

@@ -550,8 +550,11 @@ def shape_text(expr) -> str:
 # Operands that do not fit: the answer cannot be evaluated, so the parser's error is the diagnosis
 # ---------------------------------------------------------------------------------------------------
 def missing_transpose(error: ShapeError) -> Optional[str]:
-    """For a product whose operands do not fit but would with one of them transposed (X(y − Xβ) with X n×d):
-    the diagnosis, naming the transpose that is needed; None for any other shape error."""
+    """For a product or sum whose operands do not fit but would with one of them transposed (X(y − Xβ) with X
+    n×d, 2XᵀXβ − 2yᵀX): the diagnosis, naming the transpose that is needed; None for any other shape error."""
+    if getattr(error, "operation", None) in ("add", "subtract") and isinstance(error.operand, tuple):
+        hint = _row_for_column_hint(*error.operand)
+        return f"a transpose is missing{hint}" if hint else None
     if getattr(error, "operation", None) != "multiply" or not isinstance(error.operand, tuple):
         return None
     a, b = (_without_scalar(m) for m in error.operand)
@@ -575,6 +578,23 @@ def _is_column(m) -> bool:
 
 def _size(m) -> str:
     return "×".join(unicode(s) for s in m.shape)
+
+
+def _row_for_column_hint(a, b) -> str:
+    """": bᵀ is a row; b is meant" when one operand is a column and the other the same vector transposed."""
+    for column, row in ((a, b), (b, a)):
+        if _is_column(column) and row.shape == column.shape[::-1]:
+            meant = row.arg if isinstance(row, sp.Transpose) else _tidied_transpose(row)
+            return f": {unicode(row)} is a row; the column {unicode(meant)} is probably meant"
+    return ""
+
+
+def _tidied_transpose(m):
+    """(2yᵀX)ᵀ as 2Xᵀy."""
+    try:
+        return sp.Transpose(m).doit()
+    except Exception:  # noqa: BLE001 - shown as a transpose
+        return sp.Transpose(m)
 
 
 def _gram_hint(*operands) -> Optional[str]:
@@ -620,10 +640,10 @@ def explained_shape_error(error: ShapeError) -> ShapeError:
     if getattr(error, "operation", None) in ("add", "subtract") and isinstance(operand, tuple):
         a, b = operand
         if error.operation == "subtract":
-            return ShapeError(f"cannot subtract {unicode(b)} ({_size(b)}) from {unicode(a)} ({_size(a)})",
-                              operation="subtract", operand=operand)
-        return ShapeError(f"cannot add {unicode(a)} ({_size(a)}) and {unicode(b)} ({_size(b)})",
-                          operation="add", operand=operand)
+            return ShapeError(f"cannot subtract {unicode(b)} ({_size(b)}) from {unicode(a)} ({_size(a)})"
+                              + _row_for_column_hint(a, b), operation="subtract", operand=operand)
+        return ShapeError(f"cannot add {unicode(a)} ({_size(a)}) and {unicode(b)} ({_size(b)})"
+                          + _row_for_column_hint(a, b), operation="add", operand=operand)
     if getattr(error, "operation", None) == "inverse" and operand is not None and operand.is_Matrix:
         rows, cols = operand.shape
         name = unicode(operand)
