@@ -163,6 +163,8 @@ FUNCTIONS = [
     ("mvn", "solution", "likelihood:mvn_mle", True, ""),
     ("mvn", "solution", "likelihood:mvn_covariance", True, ""),
     ("mvn", "solution", "likelihood:mvn_covariance_unbiased", False, "unbiased"),
+    ("mvn", "gradient", "likelihood:mvn_gradient", True, ""),
+    ("mvn", "gradient", "likelihood:mvn_gradient_sign", False, "part 2, ∂ℓ/∂Σ, is wrong"),
 ]
 
 
