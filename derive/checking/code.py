@@ -392,7 +392,7 @@ def _failure(context, quantity, code_cases, matched, envs, parts) -> str:
     if all(c.note for c in bad):
         worst = bad[-1]
         what = "NaN or infinity" if worst.max_relative_error is None else "wrong values"
-        return (f"the function returns {what} where {worst.note} (it is right at the other inputs): "
+        return (f"the function returns {what} at inputs with {worst.note} (it is right at the other inputs): "
                 "e^{z} overflows for large z; compute σ(z) as scipy.special.expit(z), log(1 + e^{z}) as "
                 "np.logaddexp(0, z), and softmax after subtracting each row's maximum")
     case = next((c for c in bad if c.max_relative_error is None), None)
