@@ -132,6 +132,7 @@ DERIVATIONS = [
     ("gaussian_mean_xbar.txt", {"model": "gaussian"}, None, ""),
     ("logistic_named_weights.txt", {"model": "logistic"}, None, ""),
     ("quadratic_plus_linear_row.txt", {"shapes": "x:n, A:nxn, b:n"}, 2, "the column b is probably meant"),
+    ("trace_missing_transpose.txt", {"shapes": "X:nxn, A:nxn"}, 2, "a transpose is missing or misplaced"),
 ]
 
 # (model, quantity, function in tests/fixtures/code/students_*.py, correct, words of the diagnosis or note)

@@ -483,8 +483,12 @@ def symmetric_only(c: Comparison) -> Optional[str]:
     """Equal once every square matrix is made symmetric: the answer assumed Aᵀ = A."""
     if c.answer is None or c.expected is None:
         return None
+    # only matrices the expected result has both as A and as Aᵀ (A + Aᵀ): where it has Aᵀ alone, as in
+    # ∂tr(AX)/∂X = Aᵀ, the transpose itself is what is missing (structural_variant says so)
+    transposed = {t.arg for t in sp.preorder_traversal(c.expected) if isinstance(t, sp.Transpose)}
     square = sorted({m for e in (c.answer, c.expected) for m in e.atoms(sp.MatrixSymbol)
-                     if m.shape[0] == m.shape[1] and m.shape[0] != 1}, key=str)
+                     if m.shape[0] == m.shape[1] and m.shape[0] != 1
+                     and (m not in transposed or _appears_untransposed(c.expected, m))}, key=str)
     if not square:
         return None
     envs = []
@@ -501,6 +505,15 @@ def symmetric_only(c: Comparison) -> Optional[str]:
     except DeriveError:
         return None
     return None
+
+
+def _appears_untransposed(expr, m) -> bool:
+    """m occurs in expr other than as the argument of a transpose."""
+    if expr == m:
+        return True
+    if isinstance(expr, sp.Transpose) and expr.arg == m:
+        return False
+    return any(_appears_untransposed(a, m) for a in expr.args if isinstance(a, sp.Basic))
 
 
 def discrepancy(c: Comparison) -> str:
