@@ -1,4 +1,10 @@
-r"""A derivation as a person writes it (``align*`` or plain lines), read into numbered lines.
+r"""A derivation as a person writes it (``align*``, plain lines, or Markdown with prose), read into numbered lines.
+
+Markdown headings and prose sentences are skipped, a sentence with an inline ``$…$`` formula keeps the
+formula, a leading "so", "hence", "therefore" (or ``\text{…}`` of one) joins the line to the one before,
+and ``dL/db``, ``\frac{dL}{db}`` on the left are derivatives. `student_text` spells out course notation the
+grammar does not know (an estimate's hat, softmax), `answer_parts` splits a pair, `read_shapes` reads
+``--shapes`` with assumptions (``S:dxd pd``), and `inferred_shapes` reads a regression's shapes off the text.
 
 Each line becomes a `WrittenLine`: its sides as SymPy, and what kind of line it is: a continuation
 (``&= …``), a derivative of the line before (``\nabla_\beta L = …``, ``\frac{\partial L}{\partial\beta}``,

@@ -4,15 +4,17 @@ The diagnosis compares values, never strings. `Comparison` holds both sides' val
 (and the expressions where known, so code output can be diagnosed too); the finders in `FINDERS` are tried
 in order, each returning a sentence or None: names the context does not define; a wrong shape (the
 transpose of the result, another quantity); another of the model's results (the Hessian given for the
-gradient); a constant factor, with 1/n recognised by a factor that changes with n (sign flipped: for
+gradient); a classic mistake of the catalogue in `derive.checking.mistakes` (1/(n − 1), XᵀX without its
+weights, σ(1 + σ), ...); some entries of a vector or matrix wrong and the others right; a constant factor, with 1/n recognised by a factor that changes with n (sign flipped: for
 likelihood models "the gradient of the log-likelihood", a missing 2: "the ½-scaled loss", the mean loss);
 one term extra, missing, with the wrong sign or factor; equality only for symmetric matrices; a transpose
 or the order of a product (variants built structurally from the expected result and from the answer); a
 related model's result (ridge without its penalty); a loss off by a term free of β; otherwise the size of
 the discrepancy.
 
-An answer whose operands do not fit never gets as far as values: `explained_shape_error` spells out what
-was probably meant.
+An answer whose operands do not fit never gets as far as values: `missing_transpose` names a transpose
+that is missing (a wrong answer), and `explained_shape_error` spells out what was probably meant. An answer
+that is not finite where the expected result is gets `undefined_answer` (the catalogue, matched by form).
 """
 from __future__ import annotations
 
