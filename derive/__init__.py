@@ -108,9 +108,10 @@ def lambdify(model: str | Model, quantity: str) -> Callable[..., Any]:
     return lambdify_model(model, quantity)
 
 
-def check(model: str | Model, quantity: str, answer: str) -> CheckResult:
-    """Is `answer` (LaTeX or plain text) the model's `quantity` ("loss", "gradient", "hessian", "solution",
-    "update")? The result has `.correct` and, when it is wrong, a `.diagnosis` saying what is wrong."""
+def check(model: str | Model, quantity: str, answer: Any) -> CheckResult:
+    """Is `answer` (LaTeX or plain text, or a SymPy expression) the model's `quantity` ("loss", "gradient",
+    "hessian", "solution", "update")? The result has `.correct` and, when it is wrong, a `.diagnosis`
+    saying what is wrong; a wrong result is falsy."""
     from derive.checking.answers import check as check_answer
     return check_answer(model, quantity, answer)
 

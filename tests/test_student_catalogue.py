@@ -13,6 +13,7 @@ from conftest import require_tool
 
 from derive.checking.answers import check
 from derive.checking.code import calling_convention, check_code
+from derive.checking.derivation_lines import answer_parts, inferred_shapes, read_shapes, student_text
 from derive.checking.line_checking import check_steps
 from derive.checking.mistakes import MISTAKES
 from derive.checking.model_context import model_context
@@ -54,12 +55,16 @@ CORRECT = [
     ("gaussian", "gradient", r"(-\frac{1}{\sigma^2}\sum_i (x_i - \mu), \frac{n}{2\sigma^2} - \frac{\sum_i (x_i - \mu)^2}{2(\sigma^2)^2})"),
     ("gaussian", "gradient", r"\frac{n}{2\sigma^2} - \frac{1}{2\sigma^4}\sum_{i=1}^n (x_i - \mu)^2"),
     ("gaussian", "loss", r"\frac{n}{2}\log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\sum_{i=1}^n (x_i - \mu)^2"),
+    ("gaussian", "hessian", r"[\frac{n}{\sigma^2}, \frac{1}{\sigma^4}\sum_i (x_i - \mu); \frac{1}{\sigma^4}\sum_i (x_i - \mu), "
+     r"\frac{1}{\sigma^6}\sum_i (x_i-\mu)^2 - \frac{n}{2\sigma^4}]"),
     ("bernoulli", "solution", r"\frac{1}{n}\sum_{i=1}^n x_i"),
     ("bernoulli", "gradient", r"-\frac{\sum_i x_i}{p} + \frac{n - \sum_i x_i}{1 - p}"),
     ("mvn", "solution", r"\frac{1}{n}(X - \mathbf{1}\bar x^T)^T(X - \mathbf{1}\bar x^T)"),
     ("mvn", "solution", r"\frac{1}{n}X^T\mathbf{1}"),
     ("mvn", "solution", r"\bar x"),
     ("mvn", "hessian", r"n\Sigma^{-1}"),
+    ("mvn", "gradient", r"-n\Sigma^{-1}(\bar x - \mu)"),
+    ("gaussian", "gradient", r"-\frac{n}{\sigma^2}(\bar x - \mu)"),
     ("mvn", "gradient", r"-\Sigma^{-1}(X^T\mathbf{1} - n\mu)"),
 ]
 
@@ -90,11 +95,16 @@ WRONG = [
     ("logistic", "gradient", r"\sum_{i=1}^{n} X_{ik}\left(y_i - \sigma\left(\sum_{j=1}^{d} X_{ij}\beta_j\right)\right)", ["sign is flipped"]),
     ("gaussian", "solution", r"\frac{1}{n}\sum_{i=1}^n (x_i - \mu)^2", ["uses μ, the unknown parameter", "μ̂"]),
     ("bernoulli", "solution", r"\frac{1}{n-1}\sum_{i=1}^n x_i", ["unbiased"]),
+    ("gaussian", "hessian", r"[\frac{n}{\sigma^2}, \frac{1}{\sigma^4}\sum_i (x_i - \mu); \frac{1}{\sigma^4}\sum_i (x_i - \mu), "
+     r"\frac{1}{\sigma^6}\sum_i (x_i-\mu)^2 + \frac{n}{2\sigma^4}]", ["entry (2, 2)", "the others are right", "wrong sign"]),
+    ("gaussian", "hessian", r"[\frac{n}{\sigma^2}, 0; 0, \frac{1}{\sigma^6}\sum_i (x_i-\mu)^2 - \frac{n}{2\sigma^4}]",
+     ["entries (1, 2) and (2, 1)", "zero"]),
     ("mvn", "gradient", r"\Sigma^{-1}(X^T\mathbf{1} - n\mu)", ["sign is flipped"]),
     ("softmax", "gradient", r"X^T(Y - P)", ["sign is flipped"]),
     ("logistic", "update", r"\beta - (X^TX)^{-1}X^T(\sigma(X\beta) - y)", ["weights"]),
     ("ridge", "loss", r"\|y - X\beta\|^2 + \lambda\|\beta\|", ["not"]),
     ("ols", "hessian", r"2XX^T", ["order"]),
+    ("ols", "gradient", r"2X^TX\beta - 2y^TX", ["a transpose is missing", "2Xᵀy is probably meant"]),
 ]
 # (file, options, first wrong line or None, words its reason must contain)
 DERIVATIONS = [
@@ -118,6 +128,11 @@ DERIVATIONS = [
     ("logdet.txt", {"shapes": "S:dxd"}, None, ""),
     ("quadratic_form_correct.txt", {}, None, ""),
     ("quadratic_form_unsymmetric.txt", {"shapes": "x:n, A:nxn"}, 2, "symmetric"),
+    ("ols_text_connectives.txt", {"model": "ols"}, None, ""),
+    ("gaussian_mean_xbar.txt", {"model": "gaussian"}, None, ""),
+    ("logistic_named_weights.txt", {"model": "logistic"}, None, ""),
+    ("quadratic_plus_linear_row.txt", {"shapes": "x:n, A:nxn, b:n"}, 2, "the column b is probably meant"),
+    ("trace_missing_transpose.txt", {"shapes": "X:nxn, A:nxn"}, 2, "a transpose is missing or misplaced"),
 ]
 
 # (model, quantity, function in tests/fixtures/code/students_*.py, correct, words of the diagnosis or note)
@@ -149,6 +164,8 @@ FUNCTIONS = [
     ("mvn", "solution", "likelihood:mvn_mle", True, ""),
     ("mvn", "solution", "likelihood:mvn_covariance", True, ""),
     ("mvn", "solution", "likelihood:mvn_covariance_unbiased", False, "unbiased"),
+    ("mvn", "gradient", "likelihood:mvn_gradient", True, ""),
+    ("mvn", "gradient", "likelihood:mvn_gradient_sign", False, "part 2, ∂ℓ/∂Σ, is wrong"),
 ]
 
 
@@ -294,3 +311,32 @@ def test_a_pair_returned_as_a_tuple_or_one_part():
     pair = check_code("mvn", "solution", f"{FIXTURES / 'code' / 'students_likelihood.py'}:mvn_mle")
     one = check_code("mvn", "solution", f"{FIXTURES / 'code' / 'students_likelihood.py'}:mvn_covariance")
     assert pair.correct and pair.part is None and one.correct and one.part == "Σ̂"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Student notation, before parsing
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, parts", [
+    (r"(\bar x, \frac{1}{n}\sum_i (x_i - \bar x)^2)", [r"\bar x", r" \frac{1}{n}\sum_i (x_i - \bar x)^2"]),
+    (r"[a; b]", ["a", " b"]),
+    ("\\hat\\mu = a\n\\hat\\sigma^2 = b", [" a", " b"]),
+    (r"\frac{1}{n}\sum_{i=1}^{n} x_i", [r"\frac{1}{n}\sum_{i=1}^{n} x_i"]),
+    (r"(X^TX)^{-1}X^Ty", [r"(X^TX)^{-1}X^Ty"]),
+    (r"inv(X'X + lambda*eye(d)) X'y", [r"inv(X'X + lambda*eye(d)) X'y"]),
+])
+def test_a_pair_is_split_as_people_write_it(text, parts):
+    assert answer_parts(text) == parts
+
+
+def test_student_text_keeps_hats_that_name_estimates_and_spells_out_softmax():
+    assert student_text(r"(x_i - \hat{\mu})^2", {"muhat"}).split() == ["(x_i", "-", "muhat", ")^2"]
+    assert student_text(r"\hat\beta", {"muhat"}) == r"\hat\beta"
+    assert student_text(r"\mathrm{softmax}(XW)", set()) == r"(diag(exp(XW)\mathbf{1})^{-1}exp(XW))"
+
+
+def test_shapes_with_assumptions_and_shapes_read_off_a_derivation():
+    shapes, samplers = read_shapes("S:dxd pd, x:n, s2:pos")
+    assert shapes == {"S": ("d", "d"), "x": ("n", 1)} and set(samplers) == {"S", "s2"}
+    assert inferred_shapes(r"(y - X\beta)^T(y - X\beta)")[0] == {"X": ("n", "d"), "y": ("n", 1), "beta": ("d", 1)}
+    assert inferred_shapes("x^TAx")[0] == {"x": ("n", 1), "A": ("n", "n")}
+    assert inferred_shapes("a b^T")[0] is None and "b is transposed" in inferred_shapes("a b^T")[1]

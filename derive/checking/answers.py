@@ -143,7 +143,7 @@ def check(model: str, quantity: str, answer) -> CheckResult:
     text = answer if isinstance(answer, str) else unicode(answer)
     with time_limit(CHECK_SECONDS, f"checking {short_quote(text)}"):
         try:
-            written = _read_answer(answer, context.answer_symbols(quantity))
+            written = _read_answer(answer, context.answer_symbols(quantity), pair=bool(context.parts(quantity)))
         except ShapeError as error:
             transpose = missing_transpose(error)
             if transpose is None:
@@ -187,14 +187,16 @@ def _where(written, meanings) -> str:
     return ", ".join(f"{unicode(p)} = {unicode(meanings[p])}" for p in used)
 
 
-def _read_answer(answer, symbols):
-    """The answer as SymPy (a list for a pair written as parts); a SymPy answer is taken as it is."""
+def _read_answer(answer, symbols, pair: bool):
+    """The answer as SymPy (a list for a pair written as parts, when a pair is expected); a SymPy answer is
+    taken as it is."""
     if not isinstance(answer, str):
         if not isinstance(answer, sp.Basic):
             raise ParseError(f"cannot check a {type(answer).__name__}: give the answer as text or a SymPy expression")
         given = [answer]
     else:
-        given = [parse(student_text(piece, symbols), symbols=symbols) for piece in answer_parts(answer)]
+        pieces = answer_parts(answer) if pair else [answer]
+        given = [parse(student_text(piece, symbols), symbols=symbols) for piece in pieces]
     for piece in given:
         guard_sizes(piece, answer if isinstance(answer, str) else unicode(answer))
         for base in _bare_indexed(piece):

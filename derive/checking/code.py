@@ -301,8 +301,7 @@ def check_code(model: str, quantity: str, target: str, timeout: float = CODE_SEC
         if not np.all(np.isfinite(got)):
             code_cases.append(CodeCase(dimensions(env), None, note))
             continue
-        scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-12)
-        code_cases.append(CodeCase(dimensions(env), float(np.max(np.abs(got - want), initial=0.0)) / scale, note))
+        code_cases.append(CodeCase(dimensions(env), relative_error(got, want), note))
     finite = all(c.max_relative_error is not None for c in code_cases)
     correct = finite and all(c.max_relative_error <= TOLERANCE for c in code_cases)
     diagnosis, column_note = None, None
@@ -315,6 +314,12 @@ def check_code(model: str, quantity: str, target: str, timeout: float = CODE_SEC
     return CodeCheckResult(correct, model, quantity, path, function, call, expected, code_cases, TOLERANCE,
                            diagnosis, reply.get("latex"), reply.get("latex_note"), time.monotonic() - started,
                            part, column_note)
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    """max |got − want| / max |want| (the max-norm relative error of one result)."""
+    scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-12)
+    return float(np.max(np.abs(got - want), initial=0.0)) / scale
 
 
 def _stacked(arrays) -> np.ndarray:
@@ -356,8 +361,9 @@ def _best_part(outputs, whole, wanted, parts) -> Optional[str]:
 
 
 def _relative_error(output: dict, wanted: np.ndarray) -> float:
+    """The relative error of a reply's values against expected ones (infinite where not finite)."""
     values = np.array([np.nan if v is None else v for v in output["values"]], dtype=float)
-    error = float(np.max(np.abs(values - wanted.ravel()))) / max(float(np.max(np.abs(wanted))), 1e-12)
+    error = relative_error(values, wanted.ravel())
     return error if np.isfinite(error) else np.inf
 
 
@@ -366,7 +372,7 @@ def _matched(output: list, whole, wanted: list, parts, target: str, quantity: st
     None): the whole result, every part of a pair (a tuple), or one part alone (Σ̂ of the mvn solution)."""
     if len(output) == 1 and whole is not None and _fits(output[0], whole):
         return [_shaped(output[0], whole, target, quantity, env, call)], [whole], None
-    if len(output) == len(parts) > 1 or whole is None and len(output) == len(parts):
+    if len(output) == len(parts) > 1:
         return [_shaped(o, w, target, quantity, env, call) for o, w in zip(output, wanted)], wanted, None
     if len(output) == 1 and part is not None:
         w = next(w for (name, _), w in zip(parts, wanted) if name == part)
@@ -392,7 +398,7 @@ def _failure(context, quantity, code_cases, matched, envs, parts) -> str:
     if all(c.note for c in bad):
         worst = bad[-1]
         what = "NaN or infinity" if worst.max_relative_error is None else "wrong values"
-        return (f"the function returns {what} where {worst.note} (it is right at the other inputs): "
+        return (f"the function returns {what} at inputs with {worst.note} (it is right at the other inputs): "
                 "e^{z} overflows for large z; compute σ(z) as scipy.special.expit(z), log(1 + e^{z}) as "
                 "np.logaddexp(0, z), and softmax after subtracting each row's maximum")
     case = next((c for c in bad if c.max_relative_error is None), None)
@@ -408,7 +414,7 @@ def _failure(context, quantity, code_cases, matched, envs, parts) -> str:
     for index, (name, value) in enumerate(parts):
         got = [matched[k][0][index] for k in ordinary]
         want = [matched[k][1][index] for k in ordinary]
-        if not all(np.allclose(g, w, rtol=TOLERANCE, atol=0) for g, w in zip(got, want)):
+        if any(relative_error(g, w) > TOLERANCE for g, w in zip(got, want)):
             wrong.append(f"part {index + 1}, {name}, is wrong: "
                          + _diagnose(context, quantity, value, got, want, [envs[k] for k in ordinary], name))
     return "; ".join(wrong)
@@ -564,6 +570,6 @@ def _diagnose(context, quantity: str, expected, outputs, expected_values, envs, 
     others, related = confusable_results(context, quantity)
     c = Comparison(outputs, expected_values, envs, None, expected,
                    reference=f"the expected {part or quantity_noun(quantity)}", subject="the function's result",
-                   quantity=quantity, model=context.name, function="the loss",
+                   quantity=quantity, model=context.name, function="the loss", parameter=context.parameter,
                    others=values_by_name(others, envs), related=values_by_name(related, envs))
     return diagnose(c)

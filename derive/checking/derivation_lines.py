@@ -1,4 +1,10 @@
-r"""A derivation as a person writes it (``align*`` or plain lines), read into numbered lines.
+r"""A derivation as a person writes it (``align*``, plain lines, or Markdown with prose), read into numbered lines.
+
+Markdown headings and prose sentences are skipped, a sentence with an inline ``$…$`` formula keeps the
+formula, a leading "so", "hence", "therefore" (or ``\text{…}`` of one) joins the line to the one before,
+and ``dL/db``, ``\frac{dL}{db}`` on the left are derivatives. `student_text` spells out course notation the
+grammar does not know (an estimate's hat, softmax), `answer_parts` splits a pair, `read_shapes` reads
+``--shapes`` with assumptions (``S:dxd pd``), and `inferred_shapes` reads a regression's shapes off the text.
 
 Each line becomes a `WrittenLine`: its sides as SymPy, and what kind of line it is: a continuation
 (``&= …``), a derivative of the line before (``\nabla_\beta L = …``, ``\frac{\partial L}{\partial\beta}``,
@@ -9,7 +15,7 @@ punctuation) is blanked out, not removed, so that column numbers in messages sti
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -37,6 +43,11 @@ class WrittenLine:
     source: str
     named: bool = False           # the line starts with a bare name for its value (L = ...)
     shape_error: Optional[ShapeError] = None   # operands that do not fit: the line has no sides
+    written: list = field(default_factory=list)   # the sides as written (x̄, S), for display; `sides` are checked
+
+    def with_meanings(self, meanings) -> "WrittenLine":
+        """The line with the names it uses for longer expressions (x̄, S) replaced by what they stand for."""
+        return replace(self, sides=[side.xreplace(meanings) for side in self.sides], written=list(self.sides))
 
 
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{[A-Za-z*]+\}(?:\{[^}]*\})?|\$\$|\\\[|\\\]")
@@ -120,7 +131,8 @@ def answer_parts(text: str) -> list[str]:
     outer = _OUTER.match(text)
     if outer and {outer.group(1), outer.group(3)} in ({"(", ")"}, {"[", "]"}):
         pieces = _split_top_level(outer.group(2))
-        if len(pieces) > 1 and all(p.strip() for p in pieces):
+        matrix = len(_split_top_level(outer.group(2), ",")) > 1 and len(_split_top_level(outer.group(2), ";")) > 1
+        if len(pieces) > 1 and all(p.strip() for p in pieces) and not matrix:
             return [_value_of(p) for p in pieces]
     return [_value_of(text)] if _split_top_level(text, "=")[1:] else [text]
 

@@ -4,15 +4,17 @@ The diagnosis compares values, never strings. `Comparison` holds both sides' val
 (and the expressions where known, so code output can be diagnosed too); the finders in `FINDERS` are tried
 in order, each returning a sentence or None: names the context does not define; a wrong shape (the
 transpose of the result, another quantity); another of the model's results (the Hessian given for the
-gradient); a constant factor, with 1/n recognised by a factor that changes with n (sign flipped: for
+gradient); a classic mistake of the catalogue in `derive.checking.mistakes` (1/(n − 1), XᵀX without its
+weights, σ(1 + σ), ...); some entries of a vector or matrix wrong and the others right; a constant factor, with 1/n recognised by a factor that changes with n (sign flipped: for
 likelihood models "the gradient of the log-likelihood", a missing 2: "the ½-scaled loss", the mean loss);
 one term extra, missing, with the wrong sign or factor; equality only for symmetric matrices; a transpose
 or the order of a product (variants built structurally from the expected result and from the answer); a
 related model's result (ridge without its penalty); a loss off by a term free of β; otherwise the size of
 the discrepancy.
 
-An answer whose operands do not fit never gets as far as values: `explained_shape_error` spells out what
-was probably meant.
+An answer whose operands do not fit never gets as far as values: `missing_transpose` names a transpose
+that is missing (a wrong answer), and `explained_shape_error` spells out what was probably meant. An answer
+that is not finite where the expected result is gets `undefined_answer` (the catalogue, matched by form).
 """
 from __future__ import annotations
 
@@ -127,6 +129,37 @@ def mixed_up(c: Comparison) -> Optional[str]:
     return _one_of(c, c.others)
 
 
+def wrong_entries(c: Comparison) -> Optional[str]:
+    """Some entries of a vector or matrix right and others wrong: which, and what is wrong with the first."""
+    if any(a.shape != e.shape or a.size < 2 for a, e in zip(c.answer_values, c.expected_values)):
+        return None
+    if len({a.shape for a in c.answer_values}) != 1:
+        return None
+    wrong = np.zeros(c.answer_values[0].shape, dtype=bool)
+    for a, e in zip(c.answer_values, c.expected_values):
+        wrong |= ~np.isclose(a, e, rtol=1e-8, atol=1e-10 * max(1.0, float(np.max(np.abs(e)))))
+    if wrong.all() or not wrong.any():
+        return None
+    positions = [tuple(int(k) + 1 for k in index) for index in zip(*np.nonzero(wrong))]
+    column = wrong.shape[1] == 1
+    names = [str(p[0]) if column else f"({p[0]}, {p[1]})" for p in positions]
+    text = f"entr{'y' if len(names) == 1 else 'ies'} {_listed(names)} of {c.subject} {'is' if len(names) == 1 else 'are'} wrong"
+    if isinstance(c.answer, sp.MatrixBase) and isinstance(c.expected, sp.MatrixBase):
+        row, col = (k - 1 for k in (positions[0] if not column else (positions[0][0], 1)))
+        entry = Comparison([a[row:row + 1, col:col + 1] for a in c.answer_values],
+                           [e[row:row + 1, col:col + 1] for e in c.expected_values], c.envs, c.answer[row, col],
+                           c.expected[row, col], reference=f"entry {names[0]} of {c.reference}", subject="it",
+                           quantity=c.quantity, model=c.model, function=c.function, parameter=c.parameter)
+        text += f" (the others are right); entry {names[0]}: {diagnose(entry)}"
+    else:
+        text += " (the others are right)"
+    return text
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def catalogued_mistake(c: Comparison) -> Optional[str]:
     """A classic mistake of `derive.checking.mistakes`: the answer equals the expected result transformed by it."""
     if c.expected is None:
@@ -137,14 +170,14 @@ def catalogued_mistake(c: Comparison) -> Optional[str]:
         for change in mistake.variants(c.expected):
             try:
                 if all_close(c.answer_values, values_of(change.variant, c.envs, "a variant")):
-                    return mistake.sentence(change, c.reference, c.subject)
+                    return mistake.sentence(change, c.reference, c.subject, c.parameter)
             except DeriveError:
                 continue
     return None
 
 
 def undefined_answer(answer, expected, error: DeriveError, *, quantity=None, reference: str,
-                     subject: str = "the answer") -> str:
+                     subject: str = "the answer", parameter=None) -> str:
     """The diagnosis of an answer that cannot be evaluated where the expected result can (a log of a
     negative number): a classic mistake it is identical to, else where it fails."""
     for mistake in MISTAKES:
@@ -152,7 +185,7 @@ def undefined_answer(answer, expected, error: DeriveError, *, quantity=None, ref
             continue
         for change in mistake.variants(expected):
             if _identical(change.variant, answer):
-                return mistake.sentence(change, reference, subject)
+                return mistake.sentence(change, reference, subject, parameter)
     return f"{error}, where {reference} is defined"
 
 
@@ -201,6 +234,9 @@ def constant_factor(c: Comparison) -> Optional[str]:
     if any(k is None for k in ks):
         return None
     k = consistent(ks)
+    if k is not None and abs(k) < 1e-12:
+        shown_expected = f" {shown(c.expected)}" if c.expected is not None else ""
+        return f"{c.subject} is zero, but {c.reference}{shown_expected} is not zero in general"
     if k is not None:
         return describe_factor(c, k, None)
     for name in _varying_dimensions(c.envs):
@@ -449,8 +485,12 @@ def symmetric_only(c: Comparison) -> Optional[str]:
     """Equal once every square matrix is made symmetric: the answer assumed Aᵀ = A."""
     if c.answer is None or c.expected is None:
         return None
+    # only matrices the expected result has both as A and as Aᵀ (A + Aᵀ): where it has Aᵀ alone, as in
+    # ∂tr(AX)/∂X = Aᵀ, the transpose itself is what is missing (structural_variant says so)
+    transposed = {t.arg for t in sp.preorder_traversal(c.expected) if isinstance(t, sp.Transpose)}
     square = sorted({m for e in (c.answer, c.expected) for m in e.atoms(sp.MatrixSymbol)
-                     if m.shape[0] == m.shape[1] and m.shape[0] != 1}, key=str)
+                     if m.shape[0] == m.shape[1] and m.shape[0] != 1
+                     and (m not in transposed or _appears_untransposed(c.expected, m))}, key=str)
     if not square:
         return None
     envs = []
@@ -469,6 +509,15 @@ def symmetric_only(c: Comparison) -> Optional[str]:
     return None
 
 
+def _appears_untransposed(expr, m) -> bool:
+    """m occurs in expr other than as the argument of a transpose."""
+    if expr == m:
+        return True
+    if isinstance(expr, sp.Transpose) and expr.arg == m:
+        return False
+    return any(_appears_untransposed(a, m) for a in expr.args if isinstance(a, sp.Basic))
+
+
 def discrepancy(c: Comparison) -> str:
     worst, where = -1.0, 0
     for k, (a, e) in enumerate(zip(c.answer_values, c.expected_values)):
@@ -483,7 +532,8 @@ def discrepancy(c: Comparison) -> str:
             f"up to {worst:.3g} (relative difference {relative:.2g})")
 
 
-FINDERS: list[Finder] = [unknown_symbols, wrong_shape, mixed_up, catalogued_mistake, constant_factor, term_error,
+FINDERS: list[Finder] = [unknown_symbols, wrong_shape, mixed_up, catalogued_mistake, wrong_entries, constant_factor,
+                         term_error,
                          symmetric_only, structural_variant, related_result, parameter_free_difference]
 
 
@@ -515,8 +565,11 @@ def shape_text(expr) -> str:
 # Operands that do not fit: the answer cannot be evaluated, so the parser's error is the diagnosis
 # ---------------------------------------------------------------------------------------------------
 def missing_transpose(error: ShapeError) -> Optional[str]:
-    """For a product whose operands do not fit but would with one of them transposed (X(y − Xβ) with X n×d):
-    the diagnosis, naming the transpose that is needed; None for any other shape error."""
+    """For a product or sum whose operands do not fit but would with one of them transposed (X(y − Xβ) with X
+    n×d, 2XᵀXβ − 2yᵀX): the diagnosis, naming the transpose that is needed; None for any other shape error."""
+    if getattr(error, "operation", None) in ("add", "subtract") and isinstance(error.operand, tuple):
+        hint = _row_for_column_hint(*error.operand)
+        return f"a transpose is missing{hint}" if hint else None
     if getattr(error, "operation", None) != "multiply" or not isinstance(error.operand, tuple):
         return None
     a, b = (_without_scalar(m) for m in error.operand)
@@ -540,6 +593,23 @@ def _is_column(m) -> bool:
 
 def _size(m) -> str:
     return "×".join(unicode(s) for s in m.shape)
+
+
+def _row_for_column_hint(a, b) -> str:
+    """": bᵀ is a row; b is meant" when one operand is a column and the other the same vector transposed."""
+    for column, row in ((a, b), (b, a)):
+        if _is_column(column) and row.shape == column.shape[::-1]:
+            meant = row.arg if isinstance(row, sp.Transpose) else _tidied_transpose(row)
+            return f": {unicode(row)} is a row; the column {unicode(meant)} is probably meant"
+    return ""
+
+
+def _tidied_transpose(m):
+    """(2yᵀX)ᵀ as 2Xᵀy."""
+    try:
+        return sp.Transpose(m).doit()
+    except Exception:  # noqa: BLE001 - shown as a transpose
+        return sp.Transpose(m)
 
 
 def _gram_hint(*operands) -> Optional[str]:
@@ -585,10 +655,10 @@ def explained_shape_error(error: ShapeError) -> ShapeError:
     if getattr(error, "operation", None) in ("add", "subtract") and isinstance(operand, tuple):
         a, b = operand
         if error.operation == "subtract":
-            return ShapeError(f"cannot subtract {unicode(b)} ({_size(b)}) from {unicode(a)} ({_size(a)})",
-                              operation="subtract", operand=operand)
-        return ShapeError(f"cannot add {unicode(a)} ({_size(a)}) and {unicode(b)} ({_size(b)})",
-                          operation="add", operand=operand)
+            return ShapeError(f"cannot subtract {unicode(b)} ({_size(b)}) from {unicode(a)} ({_size(a)})"
+                              + _row_for_column_hint(a, b), operation="subtract", operand=operand)
+        return ShapeError(f"cannot add {unicode(a)} ({_size(a)}) and {unicode(b)} ({_size(b)})"
+                          + _row_for_column_hint(a, b), operation="add", operand=operand)
     if getattr(error, "operation", None) == "inverse" and operand is not None and operand.is_Matrix:
         rows, cols = operand.shape
         name = unicode(operand)

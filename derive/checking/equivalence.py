@@ -47,7 +47,7 @@ def compare(answer, expected, domains: Domains, *, reference: str, subject: str 
         raise
     except DeriveError as error:   # not finite where the expected result is: a wrong answer, diagnosed
         return False, method, undefined_answer(answer, expected, error, quantity=quantity, reference=reference,
-                                               subject=subject)
+                                               subject=subject, parameter=parameter)
     c = Comparison(answer_values, expected_values, envs, answer, expected, reference=reference, subject=subject,
                    quantity=quantity, model=model, function=function, others=values_by_name(others, envs),
                    related=values_by_name(related, envs), parameter=parameter, unknown=unknown, known=known)

@@ -122,16 +122,20 @@ def check_steps(text: str, model: Optional[str] = None, shapes=None) -> StepsRes
     warnings: list[str] = []
     if model is not None:
         context = model_context(model)
-        symbols, domains, parameter, known_shapes = dict(context.symbols), context.domains, context.parameter, None
+        # S, P and x̄ read as the derivation names them (the estimate μ̂ is a line's label here, not a name)
+        symbols, domains, parameter, known_shapes = (context.answer_symbols("gradient"), context.domains,
+                                                     context.parameter, None)
+        meanings = context.meanings("gradient")
     else:
         known_shapes, samplers = read_shapes(shapes)
+        meanings = {}
         if not known_shapes:
             inferred, warning = inferred_shapes(text)
             known_shapes = inferred or {}
             warnings += [warning] if warning else []
         symbols, parameter = None, None
     with time_limit(STEPS_SECONDS, "checking the derivation"):
-        lines = read_lines(text, known_shapes, symbols)
+        lines = [line.with_meanings(meanings) for line in read_lines(text, known_shapes, symbols)]
         if not lines:
             raise ParseError("the derivation has no lines to check")
         if model is None:
@@ -169,8 +173,9 @@ class _StepChecker:
             # the next line is compared with the last line that could be read
             return LineResult(line.number, "", False, f"dimension error: {line.shape_error}",
                               " ".join(line.source.split()))
-        shown_latex = " = ".join(latex(s) for s in line.sides)
-        shown_text = " = ".join(unicode(s) for s in line.sides)
+        written = line.written or line.sides
+        shown_latex = " = ".join(latex(s) for s in written)
+        shown_text = " = ".join(unicode(s) for s in written)
         if line.label is not None:
             shown_text = f"{' '.join(line.label.text.split())} = {shown_text}"
         elif line.derivative:
@@ -326,9 +331,9 @@ class _StepChecker:
             raise
         except DeriveError as error:   # not finite where the derivative is: a wrong line, diagnosed
             return False, undefined_answer(answer, expected, error, quantity=quantity, reference=noun,
-                                           subject="this line")
+                                           subject="this line", parameter=variable)
         c = Comparison(answer_values, expected_values, envs, answer, expected, reference=noun, subject="this line",
-                       quantity=quantity, model=self.model,
+                       quantity=quantity, model=self.model, parameter=variable,
                        function=f"line {base_line}")
         if c.equal:
             return True, noun

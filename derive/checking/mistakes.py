@@ -44,7 +44,8 @@ class Mistake:
     """A classic mistake: the variants of the expected result it produces, and how a tutor names it.
 
     `message` is formatted with `before` and `after` (the changed sub-expression, in Unicode), `variant`
-    (the whole wrong result), `reference` and `subject` (as the comparison names them). `quantities`
+    (the whole wrong result), `reference` and `subject` (as the comparison names them) and `parameter` (β, or
+    the variable a derivation uses). `quantities`
     limits it to some quantities (None: any).
     """
 
@@ -55,10 +56,11 @@ class Mistake:
     def applies_to(self, quantity: Optional[str]) -> bool:
         return self.quantities is None or quantity in self.quantities
 
-    def sentence(self, change: Change, reference: str, subject: str) -> str:
+    def sentence(self, change: Change, reference: str, subject: str, parameter=None) -> str:
         shown = {k: unicode(_tidied(v)) if v is not None else "" for k, v in
                  (("before", change.before), ("after", change.after), ("variant", change.variant))}
-        return self.message.format(reference=reference, subject=subject, **shown)
+        return self.message.format(reference=reference, subject=subject, **shown,
+                                   parameter=unicode(parameter) if parameter is not None else "β")
 
 
 def _tidied(expr):
@@ -247,10 +249,10 @@ MISTAKES: list[Mistake] = [
             "must be divided by its sum, the {before} of {reference}"),
     Mistake(replacing(_penalty, on_every_entry), "λ is added to every entry of XᵀX, not to its diagonal: "
             "write XᵀX + λI, with I the d×d identity"),
-    Mistake(substituting("lambda", lambda s: s / 2), "λ where 2λ is meant: the penalty λ‖β‖² has gradient 2λβ "
-            "(λβ is the gradient of (λ/2)‖β‖²)"),
-    Mistake(substituting("lambda", lambda s: 2 * s), "2λ where λ is meant: the 2 of the penalty's gradient 2λβ "
-            "cancels against the 2 of 2XᵀXβ − 2Xᵀy"),
+    Mistake(substituting("lambda", lambda s: s / 2), "λ where 2λ is meant: the penalty λ‖{parameter}‖² has gradient "
+            "2λ{parameter} (λ{parameter} is the gradient of (λ/2)‖{parameter}‖²)"),
+    Mistake(substituting("lambda", lambda s: 2 * s), "2λ where λ is meant: the 2 of the penalty's gradient "
+            "2λ{parameter} cancels against the 2 of 2XᵀX{parameter} − 2Xᵀy"),
     Mistake(replacing(_exp, log_of), "log and exp are mixed up: {subject} has {after} where {before} belongs "
             "(with the log link the mean is exp of the linear predictor)"),
     Mistake(replacing(_exp, argument_of), "the exp is missing: {subject} has {after} where {before} belongs "

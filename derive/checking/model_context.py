@@ -74,17 +74,18 @@ class ModelContext:
 
     def named(self, quantity: str) -> dict:
         """Names an answer may use for a longer expression, as name: (placeholder, value): the matrices the
-        derivation names (XᵀSX with S = diag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))), and in a solution the sample mean x̄ and
-        the estimate μ̂ it is built of. The placeholder prints as the name, so the answer reads as written."""
+        derivation names (XᵀSX with S = diag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))), the sample mean x̄, and in a solution the
+        estimate μ̂. The placeholder prints as the name, so the answer reads as written."""
         found = {name: (sp.MatrixSymbol(name, *value.shape), value) for name, value in self.definitions.items()}
-        if quantity == "solution":
-            for (_, value), parameter in zip(self.parts(quantity), self.parameters):
-                if parameter.name != "mu":
-                    continue
-                value = _relabelled(value)
-                for name, shown in (("xbar", "x̄"), ("muhat", estimate_name(parameter))):
-                    placeholder = sp.MatrixSymbol(shown, *value.shape) if value.is_Matrix else sp.Symbol(shown, real=True)
-                    found[name] = (placeholder, value)
+        estimates = self.parts("solution") if "solution" in self.results else []
+        for (_, value), parameter in zip(estimates, self.parameters):
+            if parameter.name != "mu":
+                continue
+            value = _relabelled(value)
+            # x̄ is the sample mean wherever it is written; μ̂ names the estimate only in the solution
+            for name in ("xbar", f"{parameter.name}hat") if quantity == "solution" else ("xbar",):
+                placeholder = WrittenMatrix(name, *value.shape) if value.is_Matrix else Written(name, real=True)
+                found[name] = (placeholder, value)
         return found
 
     def result(self, quantity: str) -> sp.Basic:
@@ -136,6 +137,27 @@ def _context(model) -> ModelContext:
             symbols.setdefault(alias, parameter)
     return ModelContext(display_name(model), dict(D.results), symbols, D.domains, parameter, _pair_parameters(D),
                         _named_matrices(D))
+
+
+def _decorated(self, printer) -> str:
+    """xbar as x̄ and muhat as μ̂ in text (SymPy's LaTeX printer already writes \\bar{x}, \\hat{\\mu})."""
+    for suffix, mark in (("bar", "\u0304"), ("hat", "\u0302")):
+        if self.name.endswith(suffix) and len(self.name) > len(suffix):
+            text = printer._print(sp.Symbol(self.name[:-len(suffix)]))
+            return text[0] + mark + text[1:]
+    return self.name
+
+
+class Written(sp.Symbol):
+    """A scalar an answer names for a longer expression (x̄, μ̂): printed as the person wrote it."""
+
+    _unicode = _decorated
+
+
+class WrittenMatrix(sp.MatrixSymbol):
+    """A vector or matrix an answer names for a longer expression (the mean vector x̄)."""
+
+    _unicode = _decorated
 
 
 def _relabelled(mean):
