@@ -12,6 +12,7 @@ import dataclasses
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+from sympy.matrices.expressions.matadd import canonicalize as matadd_canonicalize
 
 from derive.core.limits import time_limit
 from derive.errors import LimitExceeded
@@ -119,7 +120,9 @@ def textbook_form(D, expr, lhs):
               "arguments; simplify that formula (σ(−z) = 1 − σ(z), collect factors).", simplify_entrywise),
              ("take the signs out", "A(−B − C)D = −A(B + C)D: a factor whose terms are all negative gives its sign "
               "to the product.", signs_out),
-             ("add the explicit matrices", "Explicit matrices are added entry by entry.", add_explicit)]
+             ("add the explicit matrices", "Explicit matrices are added entry by entry.", add_explicit),
+             ("collect equal terms", "Equal terms of a sum are counted once with their coefficients added: "
+              "a + 2a = 3a.", collect_equal_terms)]
     canonical = canonical_sums(expr)
     if canonical != expr and D.steps and D.steps[-1].after == expr:
         # the same sum with its terms in derive's canonical order (as `derive.parse` builds it)
@@ -171,6 +174,15 @@ def add_explicit(expr):
             rest = [a for a in args if not isinstance(a, sp.MatrixBase)]
             return total if not rest else sp.MatAdd(total, *rest)
     return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+
+
+def collect_equal_terms(expr):
+    """x + 2x = 3x in every matrix sum (SymPy's own grouping of a sum's terms, nothing else evaluated)."""
+    if not expr.args:
+        return expr
+    args = [collect_equal_terms(a) for a in expr.args]
+    rebuilt = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    return matadd_canonicalize(rebuilt) if isinstance(rebuilt, sp.MatAdd) else rebuilt
 
 
 def canonical_sums(expr):

@@ -746,7 +746,7 @@ class Builder:
                 raise self.fail(token, "division by zero")
             return {"tr": x, "det": x, "inv": 1 / x, "logdet": sp.log(x)}[name]
         if name == "diag":
-            if 1 in (x.shape[0], x.shape[1]) and x.shape[0] != x.shape[1]:
+            if 1 in (x.shape[0], x.shape[1]):  # a vector (or one number, 1×1: diag is the same either way)
                 return DiagMatrix(x)
             return DiagonalOf(self.square(x, "diagonal"))
         what = {"tr": "trace", "det": "determinant", "logdet": "log-determinant", "inv": "inverse"}[name]
