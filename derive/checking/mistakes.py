@@ -204,6 +204,13 @@ def identity_of(node):
     return sp.Identity(node.shape[0])
 
 
+def _square_matrix(node) -> bool:
+    """A square matrix of the model (a weight matrix W, a covariance Σ, or its inverse): one a student may drop."""
+    if isinstance(node, sp.Inverse):
+        node = node.args[0]
+    return isinstance(node, sp.MatrixSymbol) and node.shape[0] == node.shape[1] and node.shape[0] != 1
+
+
 def _normaliser(node) -> bool:
     """diag(v)⁻¹: dividing each row by its own number (the softmax's row sums)."""
     return isinstance(node, sp.Inverse) and isinstance(node.args[0], DiagMatrix)
@@ -245,6 +252,8 @@ MISTAKES: list[Mistake] = [
             "is XᵀSX", ("hessian",)),
     Mistake(replacing(_weights, identity_of), "the Hessian in it is missing its weights S = {before} "
             "(it is XᵀSX, not XᵀX)", ("update",)),
+    Mistake(replacing(_square_matrix, identity_of), "{before} is missing: {subject} equals {reference} with "
+            "{before} left out"),
     Mistake(replacing(_normaliser, identity_of), "softmax without its normaliser: each row of the exponentials "
             "must be divided by its sum, the {before} of {reference}"),
     Mistake(replacing(_penalty, on_every_entry), "λ is added to every entry of XᵀX, not to its diagonal: "
