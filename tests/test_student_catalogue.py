@@ -133,6 +133,8 @@ DERIVATIONS = [
     ("logistic_named_weights.txt", {"model": "logistic"}, None, ""),
     ("quadratic_plus_linear_row.txt", {"shapes": "x:n, A:nxn, b:n"}, 2, "the column b is probably meant"),
     ("trace_missing_transpose.txt", {"shapes": "X:nxn, A:nxn"}, 2, "a transpose is missing or misplaced"),
+    ("wls_missing_weights.txt", {"shapes": "X:nxd, y:n, W:nxn sym, b:d"}, 2, "W is missing"),
+    ("wls_forgot_transpose.txt", {"shapes": "X:nxd, y:n, W:nxn sym, b:d"}, 2, "Xᵀ is needed: X is n×d and W is n×n"),
 ]
 
 # (model, quantity, function in tests/fixtures/code/students_*.py, correct, words of the diagnosis or note)

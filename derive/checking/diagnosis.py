@@ -574,8 +574,8 @@ def missing_transpose(error: ShapeError) -> Optional[str]:
         return None
     a, b = (_without_scalar(m) for m in error.operand)
     sizes = f"{unicode(a)} is {_size(a)} and {unicode(b)} is {_size(b)}"
-    # only the classic slip: a data matrix (n×d) next to an n-vector, where its transpose was meant
-    if _is_data_matrix(a) and _is_column(b) and _same(a.shape[0], b.shape[0]):
+    # only the classic slip: a data matrix (n×d) before something with n rows, where its transpose was meant
+    if _is_data_matrix(a) and _same(a.shape[0], b.shape[0]):
         return f"{unicode(a)}ᵀ is needed: {sizes}, so {_named(a)}{_named(b)} cannot be multiplied"
     if _is_column(a) and _is_data_matrix(b) and _same(a.shape[0], b.shape[0]):
         return (f"{unicode(b)}ᵀ{_named(a)} is meant: {sizes}, so {_named(a)}{_named(b)} cannot be multiplied "

@@ -15,6 +15,7 @@ Adding a mistake is one line in the table (and, for a new kind of change, one sm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from string import Formatter
 from typing import Callable, Iterator, Optional
 
 import sympy as sp
@@ -23,6 +24,7 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 
 from derive.expr.functions import Elementwise, sigmoid
 from derive.expr.printing import unicode
+from derive.expr.prose import Prose, prose
 
 MAX_VARIANTS_PER_MISTAKE = 12
 
@@ -56,11 +58,19 @@ class Mistake:
     def applies_to(self, quantity: Optional[str]) -> bool:
         return self.quantities is None or quantity in self.quantities
 
-    def sentence(self, change: Change, reference: str, subject: str, parameter=None) -> str:
-        shown = {k: unicode(_tidied(v)) if v is not None else "" for k, v in
-                 (("before", change.before), ("after", change.after), ("variant", change.variant))}
-        return self.message.format(reference=reference, subject=subject, **shown,
-                                   parameter=unicode(parameter) if parameter is not None else "β")
+    def sentence(self, change: Change, reference: str, subject: str, parameter=None) -> Prose:
+        """The tutor's sentence, its formulas the changed expressions themselves (a `Prose`: text and LaTeX)."""
+        words = {"reference": reference, "subject": subject,
+                 "parameter": unicode(parameter) if parameter is not None else "β"}
+        formulas = {"before": change.before, "after": change.after, "variant": change.variant}
+        parts = []
+        for literal, field, _, _ in Formatter().parse(self.message):
+            parts.append(literal)
+            if field in formulas and formulas[field] is not None:
+                parts.append(_tidied(formulas[field]))
+            elif field:
+                parts.append(words.get(field, ""))
+        return prose(*parts)
 
 
 def _tidied(expr):
@@ -204,6 +214,13 @@ def identity_of(node):
     return sp.Identity(node.shape[0])
 
 
+def _square_matrix(node) -> bool:
+    """A square matrix of the model (a weight matrix W, a covariance Σ, or its inverse): one a student may drop."""
+    if isinstance(node, sp.Inverse):
+        node = node.args[0]
+    return isinstance(node, sp.MatrixSymbol) and node.shape[0] == node.shape[1] and node.shape[0] != 1
+
+
 def _normaliser(node) -> bool:
     """diag(v)⁻¹: dividing each row by its own number (the softmax's row sums)."""
     return isinstance(node, sp.Inverse) and isinstance(node.args[0], DiagMatrix)
@@ -245,6 +262,8 @@ MISTAKES: list[Mistake] = [
             "is XᵀSX", ("hessian",)),
     Mistake(replacing(_weights, identity_of), "the Hessian in it is missing its weights S = {before} "
             "(it is XᵀSX, not XᵀX)", ("update",)),
+    Mistake(replacing(_square_matrix, identity_of), "{before} is missing: {subject} equals {reference} with "
+            "{before} left out"),
     Mistake(replacing(_normaliser, identity_of), "softmax without its normaliser: each row of the exponentials "
             "must be divided by its sum, the {before} of {reference}"),
     Mistake(replacing(_penalty, on_every_entry), "λ is added to every entry of XᵀX, not to its diagonal: "
