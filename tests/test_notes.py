@@ -28,7 +28,7 @@ def test_notes_tex_from_the_command_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["notes", "no-such-model.toml", "-o", "x.tex"], "unknown model"),
+    (["notes", "no-such-model.toml", "-o", "x.tex"], "no model file 'no-such-model.toml'"),
     (["notes", "--forms", "matrix,sideways", "-o", "x.tex"], "--forms"),
     (["notes", "-o", "notes.docx"], "give a .pdf or a .tex"),
 ])

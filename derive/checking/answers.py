@@ -142,13 +142,22 @@ def check(model: str, quantity: str, answer) -> CheckResult:
     expected = context.result(quantity)
     text = answer if isinstance(answer, str) else unicode(answer)
     with time_limit(CHECK_SECONDS, f"checking {short_quote(text)}"):
+        symbols, pair = context.answer_symbols(quantity), bool(context.parts(quantity))
         try:
-            written = _read_answer(answer, context.answer_symbols(quantity), pair=bool(context.parts(quantity)))
+            written = _read_answer(answer, symbols, pair)
         except ShapeError as error:
-            transpose = missing_transpose(error)
-            if transpose is None:
+            if error.operation == "scalar on a square matrix":
+                # XᵀX + λ: a student's answer is read as written (λ in every entry), so that the catalogue
+                # can say what is wrong with it (the identity is missing) rather than refuse it
+                written = _read_answer(answer, symbols, pair, scalar_on_square="every entry")
+            else:
+                written = None
+            transpose = None if written is not None else missing_transpose(error)
+            if written is None and transpose is None:
                 raise explained_shape_error(error) from None
-            return CheckResult(False, model, quantity, None, expected, transpose, "the shapes of the operands", text)
+            if written is None:
+                return CheckResult(False, model, quantity, None, expected, transpose, "the shapes of the operands",
+                                   text)
         meanings = context.meanings(quantity)
         given = [w.xreplace(meanings) for w in written] if isinstance(written, list) else written.xreplace(meanings)
         parameters = _parameters_in_estimate(context, quantity, given)
@@ -187,7 +196,7 @@ def _where(written, meanings) -> str:
     return ", ".join(f"{unicode(p)} = {unicode(meanings[p])}" for p in used)
 
 
-def _read_answer(answer, symbols, pair: bool):
+def _read_answer(answer, symbols, pair: bool, scalar_on_square: str = "refuse"):
     """The answer as SymPy (a list for a pair written as parts, when a pair is expected); a SymPy answer is
     taken as it is."""
     if not isinstance(answer, str):
@@ -196,7 +205,8 @@ def _read_answer(answer, symbols, pair: bool):
         given = [answer]
     else:
         pieces = answer_parts(answer) if pair else [answer]
-        given = [parse(student_text(piece, symbols), symbols=symbols) for piece in pieces]
+        given = [parse(student_text(piece, symbols), symbols=symbols, scalar_on_square=scalar_on_square)
+                 for piece in pieces]
     for piece in given:
         guard_sizes(piece, answer if isinstance(answer, str) else unicode(answer))
         for base in _bare_indexed(piece):

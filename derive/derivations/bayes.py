@@ -58,7 +58,7 @@ def complete_the_square(D: Derivation, precision, linear, theta, lhs, inverse=No
         mean = Abbreviation("m", "m", linear / precision)
         before = -precision * theta ** 2 / 2 + linear * theta
         after = -precision * (theta - mean) ** 2 / 2 + precision * mean ** 2 / 2
-        why = "With m = b/a: expanding −½a(θ − m)² gives back −½aθ² + bθ − ½am²."
+        why = "With m = b/a: expanding −½a(θ − m)² gives back −½aθ² + bθ − ½a m²."
     D.step("complete the square", why, before, after, lhs=lhs)
     return mean
 

@@ -156,7 +156,7 @@ def categorical() -> Derivation:
     total = sp.Sum(sp.Indexed(sp.IndexedBase("c", shape=(K,)), k), (k, 1, K))
     loss = sp.MatMul(-1, c.T, Elementwise("log", p))
     D.step("negative log-likelihood", "Each observation in category k has probability pₖ, so the likelihood is "
-           "Πₖ pₖ^cₖ and the negative log-likelihood is −Σₖ cₖ log pₖ, written with the elementwise log.", loss, loss,
+           "Πₖ pₖ^{cₖ} and the negative log-likelihood is −Σₖ cₖ log pₖ, written with the elementwise log.", loss, loss,
            lhs=Notation("ℓ(p)", r"\ell(p)"))
     D.section("The Lagrangian and its stationary point")
     constraint = Constraint(sp.MatAdd(ones.T * p, -sp.OneMatrix(1, 1)), multiplier)

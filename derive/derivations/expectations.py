@@ -154,7 +154,7 @@ FULL_RANK = Domains({"n": dimension(6, 9), "d": dimension(2, 5)})   # n > d: X�
 
 
 def ols_moments() -> Derivation:
-    D = Derivation("The least-squares estimate is unbiased, with covariance σ²(XᵀX)⁻¹", model="ols-moments",
+    D = Derivation("Least squares is unbiased, with covariance σ²(XᵀX)⁻¹", model="ols-moments",
                    form="matrix", domains=FULL_RANK)
     D.symbols = [(X, "n×d fixed design matrix of full column rank"),
                  (y, "n×1 random targets, y = Xβ + ε with E[ε] = 0 and Cov(ε) = σ²I"), (beta, "the true coefficients")]
@@ -187,7 +187,7 @@ def ols_moments() -> Derivation:
                         sp.MatMul(sigma2, gram_inverse), lhs=cov_label)
     D.results = {"mean": unbiased, "covariance": covariance}
     D.notes.append("Normality of ε was not used: unbiasedness and the covariance need only E[ε] = 0 and "
-                   "Cov(ε) = σ²I (Gauss–Markov).")
+                   "Cov(ε) = σ²I (the Gauss-Markov theorem).")
     return D
 
 

@@ -19,6 +19,8 @@ that only needs text treats it as one; renderers that can do better read `.latex
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from derive.expr.printing import latex, unicode
@@ -26,6 +28,9 @@ from derive.expr.printing import latex, unicode
 # LaTeX text-mode escapes for the words (never for the formulas, which come from the LaTeX printer)
 _TEXT_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                  "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+_ADJACENT_FORMULAS = re.compile(r"(?<!\\)\$(\s*)\$")
 
 
 class Math:
@@ -77,4 +82,5 @@ def prose(*parts) -> Prose:
             tex.append(f"${latex(part)}$")
         else:
             raise TypeError(f"prose() takes words, SymPy expressions, Math and Prose, not {type(part).__name__}")
-    return Prose("".join(text), "".join(tex))
+    # formulas separated by nothing but spaces are one formula ($A$ $=$ $B$ is $A = B$)
+    return Prose("".join(text), _ADJACENT_FORMULAS.sub(r"\1", "".join(tex)))

@@ -109,7 +109,8 @@ __all__ = ["parse", "parse_equation", "parse_shapes", "reading", "Equation", "La
 # ---------------------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------------------
-def parse(text: str, shapes: Optional[Shapes] = None, *, symbols: Optional[Symbols] = None) -> sp.Basic:
+def parse(text: str, shapes: Optional[Shapes] = None, *, symbols: Optional[Symbols] = None,
+          scalar_on_square: str = "refuse") -> sp.Basic:
     r"""The SymPy expression `text` denotes.
 
     `shapes` declares matrices by name, ``{"x": ("n", 1), "A": ("n", "n")}`` (dimensions are names or
@@ -117,7 +118,9 @@ def parse(text: str, shapes: Optional[Shapes] = None, *, symbols: Optional[Symbo
     already has (a model: ``{"X": X, "y": y, "beta": beta, "b": beta, "lambda": lam}``) and wins over
     `shapes`.  Raises `ParseError` for text that is not an expression, `ShapeError` for operands whose
     shapes do not fit, `LimitExceeded` for input too large or too slow, `NotSupported` for notation
-    outside the grammar.
+    outside the grammar. A scalar added to a square matrix (XᵀX + λ) has two readings, λI and λ in every
+    entry, and is refused naming both; `scalar_on_square="every entry"` takes it as written, entry by entry
+    (the checker does, to tell a student that the identity is missing).
 
     >>> parse(r"\frac{1}{2}x^2 + 0.5")
     x**2/2 + 1/2
@@ -125,6 +128,7 @@ def parse(text: str, shapes: Optional[Shapes] = None, *, symbols: Optional[Symbo
     x.T*A*x
     """
     context = ParseContext(text, shapes, symbols)
+    context.scalar_on_square = scalar_on_square
     with time_limit(PARSE_SECONDS, f"parsing {quote(text, 0)}"):
         lexemes = Lexer(text, context.known).run()
         for lexeme in lexemes:

@@ -92,6 +92,7 @@ class ParseContext:
         self.known = frozenset(self.symbols) | frozenset(self.declared) | frozenset(powers)
         self.lexemes: dict[int, Lexeme] = {}
         self.placeholders: set = set()
+        self.scalar_on_square = "refuse"   # or "every entry": see derive.parse.parse
 
     def lookup(self, name: str) -> Optional[sp.Basic]:
         """A declared or context object, or None."""
@@ -314,11 +315,13 @@ class Builder:
         if scalar == 0:
             return sp.ZeroMatrix(*like.shape)
         rows, cols = like.shape
-        if rows == cols and rows != 1 and rows not in self.context.placeholders:
+        if (rows == cols and rows != 1 and rows not in self.context.placeholders
+                and self.context.scalar_on_square == "refuse"):
             size = to_plain(rows)
             raise ShapeError(f"{_operand(scalar)} + {_described(like)} adds a scalar to a square matrix: write "
                              f"{_operand(scalar)}*I for {_operand(scalar)} times the identity, or "
-                             f"{_operand(scalar)}*ones({size}, {size}) to add it to every entry")
+                             f"{_operand(scalar)}*ones({size}, {size}) to add it to every entry",
+                             operation="scalar on a square matrix", operand=(scalar, like))
         return _product(scalar, sp.OneMatrix(*like.shape))
 
     def multiply(self, a, b):

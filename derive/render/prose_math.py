@@ -23,6 +23,7 @@ GREEK = {
     "σ": r"\sigma", "τ": r"\tau", "φ": r"\varphi", "χ": r"\chi", "ψ": r"\psi", "ω": r"\omega", "ℓ": r"\ell",
     "Γ": r"\Gamma", "Δ": r"\Delta", "Θ": r"\Theta", "Λ": r"\Lambda", "Σ": r"\Sigma", "Π": r"\Pi",
     "Φ": r"\Phi", "Ψ": r"\Psi", "Ω": r"\Omega", "ŷ": r"\hat{y}", "𝟏": r"\mathbf{1}", "ℝ": r"\mathbb{R}",
+    "𝓛": r"\mathcal{L}", "ŵ": r"\hat{w}",
 }
 OPERATORS = {
     "=": "=", "+": "+", "-": "-", "−": "-", "×": r"\times", "⊙": r"\odot", "⊗": r"\otimes", "·": r"\cdot",
@@ -30,9 +31,10 @@ OPERATORS = {
     "→": r"\to", "←": r"\leftarrow", "~": r"\sim", "∼": r"\sim", "⪰": r"\succeq", "∂": r"\partial",
     "∇": r"\nabla", "‖": r"\|", "|": r"\mid", "∘": r"\circ", "…": r"\ldots", "/": "/", "<": "<", ">": ">",
     "′": "'", "'": "'", "½": r"\tfrac{1}{2}", "√": r"\surd", "!": "!", "*": "*",
+    "⇔": r"\Leftrightarrow", "⇐": r"\Leftarrow", "∫": r"\int", "∞": r"\infty",
 }
-SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀⁿᵈᴷˣᶻᵘᵛʸ⊤", ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "-", r"\top",
-                                                   "n", "d", "K", "x", "z", "u", "v", "y", r"\top"]))
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀⁿᵈᴷˣᶻᵘᵛʸ⊤ᵏ⁺", ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "-", r"\top",
+                                                     "n", "d", "K", "x", "z", "u", "v", "y", r"\top", "k", "+"]))
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₗ", "0123456789ijkl"))
 FUNCTIONS = {"log": r"\log", "exp": r"\exp", "det": r"\det", "min": r"\min", "max": r"\max", "sin": r"\sin",
              "cos": r"\cos", "tanh": r"\tanh", "diag": r"\operatorname{diag}", "tr": r"\operatorname{tr}",
@@ -44,7 +46,9 @@ TWO_LETTER_WORDS = {"is", "of", "to", "by", "as", "so", "at", "in", "be", "on", 
 HAT = "\u0302"
 
 _TOKEN = re.compile(r"""
-    (?P<word>[A-Za-z]+(?:-[A-Za-z]+)+|[A-Za-z]+(?:['’][a-z]+)?)   # a word, or letters written together (Xb)
+    (?P<identifier>[A-Za-z]{2,}(?:_[A-Za-z]{2,})+)                # a name such as posterior_mean: words
+  | (?P<subscript>_(?:max|min|MAP|MLE|OLS|new|old)\b)            # a named subscript: σ_max, λ_min
+  | (?P<word>[A-Za-z]+(?:-[A-Za-z]+)+|[A-Za-z]+(?:['’][a-z]+)?)   # a word, or letters written together (Xb)
   | (?P<number>[0-9]+(?:\.[0-9]+)?)
   | (?P<space>\s+)
   | (?P<punct>[,;:.?])
@@ -64,6 +68,10 @@ def _tokens(text: str):
             previous = text[match.start() - 1] if match.start() else " "
             following = text[match.end()] if match.end() < len(text) else " "
             out += _word(token, previous, following)
+        elif kind == "identifier":
+            out.append((TEXT, token))
+        elif kind == "subscript":
+            out.append((MATH, r"_{\mathrm{%s}}" % token[1:]))
         elif kind == "space":
             out.append((SPACE, token))
         elif kind == "punct":
