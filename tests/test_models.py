@@ -276,3 +276,38 @@ def test_model_objects_and_paths_go_wherever_a_name_goes(tmp_path):
 def test_planned_models_refuse_the_index_form_in_one_line(capsys):
     assert main(["show", "wls", "--form", "index"]) == 2
     assert "matrix form only" in capsys.readouterr().err
+
+
+def _spector():
+    data = derive.datasets.load("spector").data()
+    design = np.column_stack([np.ones(len(data["GRADE"])), data["GPA"], data["TUCE"], data["PSI"]])
+    return design, data["GRADE"]
+
+
+def test_probit_derives_with_every_step_verified_in_weighted_residual_form():
+    d = derive.derivation("probit")
+    assert d.steps and all(s.verified for s in d.steps)
+    rules = [s.rule for s in d.steps]
+    assert "weighted residuals" in rules and "expected information plus a residual term" in rules
+    assert "positive semidefinite" not in rules          # not shown, so not claimed
+    assert any("Convexity in β not shown" in note for note in d.notes)
+    assert {"loss", "gradient", "hessian", "update"} <= set(d.results)
+
+
+def test_probit_gradient_and_hessian_match_finite_differences_of_numpy():
+    from scipy.special import log_ndtr
+    Xs, ys = _spector()
+    loss = lambda b: -(ys @ log_ndtr(Xs @ b) + (1 - ys) @ log_ndtr(-(Xs @ b)))     # noqa: E731
+    g, H = derive.lambdify("probit", "gradient"), derive.lambdify("probit", "hessian")
+    b = np.array([-7.0, 1.6, 0.05, 1.4])
+    assert np.allclose(g(b, Xs, ys), finite_gradient(loss, b), rtol=1e-6, atol=1e-8)
+    assert np.allclose(H(b, Xs, ys), finite_gradient(lambda v: g(v, Xs, ys), b), rtol=1e-6, atol=1e-6)
+
+
+def test_probit_fits_spector_like_statsmodels():
+    Xs, ys = _spector()
+    f = derive.fit("probit", Xs, ys)
+    reference = sm.Probit(ys, Xs).fit(disp=0, tol=1e-14)
+    assert f.converged and f.method == "newton"
+    assert np.allclose(f.coef, reference.params, rtol=1e-8)
+    assert np.allclose(f.std_errors, reference.bse, rtol=1e-8)

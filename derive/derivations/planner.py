@@ -41,9 +41,9 @@ from derive.derivations.distributions import multivariate_normal_log_density
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
 from derive.derivations.statement import read_statement
-from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form
+from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
 from derive.errors import NotSupported
-from derive.expr.algebra import multiply, split_product
+from derive.expr.algebra import hadamard, multiply, split_product
 from derive.expr.functions import sigmoid
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
@@ -74,6 +74,7 @@ class Plan:
     solutions: dict = field(default_factory=dict)     # parameter → closed form (in the earlier parameters)
     convex: dict = field(default_factory=dict)        # parameter → bool (shown)
     stopped: str | None = None                        # why the derivation ends early, if it does
+    statement: object = None                          # the likelihood's Statement, when there is one
 
 
 @lru_cache(maxsize=64)
@@ -89,7 +90,7 @@ def plan(model: Model) -> Plan:
     loss_label = Notation(f"ℓ({names})", r"\ell(%s)" % ", ".join(latex(p) for p in parameters))
     D.section("The loss")
     loss = _likelihood_loss(D, model, statement, loss_label) if statement else _stated_loss(D, model, loss_label)
-    P = Plan(model, D, loss, parameters)
+    P = Plan(model, D, loss, parameters, statement=statement)
     try:
         for p in parameters:
             _gradient_and_hessian(P, p, loss_label)
@@ -246,9 +247,11 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         f = recognise_special_functions(D, f, loss_label)
         g = gradient(D, f, p, lhs=loss_label, result_lhs=grad_label)
         g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
+        g = _mean_residual_form(D, P.statement, g, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
         H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
         H = textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label)
+        H = _information_form(D, P.statement, H, hess_label)
         P.convex[p] = _convexity(D, H, p, P.model)
     else:
         g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
@@ -256,6 +259,90 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         H = _scalar_derivative(D, g, p, grad_label, hess_label)
         P.convex[p] = _scalar_convexity(D, H, p)
     P.gradients[p], P.hessians[p] = g, H
+
+
+def _observation_formula(statement, r):
+    """(rᵢ, yᵢ, μᵢ) for an n-vector r of a likelihood whose first argument is the mean μ (Bernoulli's p,
+    Poisson's rate, the normal's mean), or None when r has no scalar formula per observation."""
+    if statement is None or not statement.index or not statement.arguments:
+        return None
+    count = statement.observed.rows
+    mean = statement.arguments[0]
+    if not getattr(mean, "is_Matrix", False) or getattr(r, "shape", None) != (count, 1):
+        return None
+    try:
+        return entry(r, INDEX, count), entry(statement.observed, INDEX, count), entry(mean, INDEX, count)
+    except NotSupported:
+        return None
+
+
+def _mean_residual_form(D: Derivation, statement, g, label):
+    """∇ℓ = Aᵀ(w ⊙ (μ − y)): the gradient of a likelihood weights the residuals μᵢ − yᵢ (the mean minus the
+    observation) by wᵢ, as a textbook writes a GLM's score. Applied when the gradient is Aᵀr with rᵢ linear in
+    yᵢ and zero at yᵢ = μᵢ; logistic and Poisson regression have w = 1 (the canonical link)."""
+    coefficient, factors = split_product(g)
+    if len(factors) != 2:
+        return g
+    found = _observation_formula(statement, factors[1])
+    if found is None:
+        return g
+    r_i, y_i, mu_i = found
+    r_i = coefficient * r_i
+    slope = sp.diff(r_i, y_i)
+    if slope.has(y_i) or sp.simplify(r_i.subs(y_i, mu_i)) != 0:
+        return g
+    w_i = _textbook_signs(-slope)
+    if w_i != 1 and not w_i.has(INDEX):
+        return g          # a weight common to all observations (1/σ²) stays the gradient's factor
+    count = statement.observed.rows
+    residual = sp.MatAdd(statement.arguments[0], -statement.observed)
+    weighted = residual if w_i == 1 else hadamard([vector(w_i, INDEX, count), residual])
+    after = multiply([factors[0], weighted], g)
+    if after == g:
+        return g
+    why = prose("Entry i of the vector is ", r_i, ", linear in ", y_i, " and zero at ", y_i, " = ", mu_i,
+                " (the mean): it is the residual ", mu_i - y_i, *([] if w_i == 1 else [" weighted by wᵢ = ", w_i]),
+                ".")
+    return D.step("weighted residuals", why, g, after, lhs=label)
+
+
+def _textbook_signs(formula):
+    """The formula simplified and factored, a factor c − 1 written 1 − c (as 1 − p, 1 − Φ(u) are written)."""
+    factored = sp.factor(sp.simplify(formula))
+    sign, factors = sp.S.One, []
+    for f in sp.Mul.make_args(factored):
+        base, exponent = f.as_base_exp()
+        if isinstance(base, sp.Add) and len(base.args) == 2 and any(a.is_Number and a < 0 for a in base.args) \
+                and exponent.is_Integer:
+            sign *= (-1) ** exponent
+            f = (-base) ** exponent
+        factors.append(f)
+    return sign * sp.Mul(*factors)
+
+
+def _information_form(D: Derivation, statement, H, label):
+    """Aᵀdiag(s)A with sᵢ = eᵢ + cᵢ(μᵢ − yᵢ): the weight that does not depend on the observation (the
+    expected information, what Fisher scoring uses) and the residual term that vanishes in expectation."""
+    coefficient, factors = split_product(H)
+    if coefficient != 1 or len(factors) != 3 or not isinstance(factors[1], DiagMatrix):
+        return H
+    found = _observation_formula(statement, factors[1].args[0])
+    if found is None:
+        return H
+    s_i, y_i, mu_i = found
+    slope = sp.diff(s_i, y_i)
+    if slope.has(y_i) or slope == 0:
+        return H
+    expected = _textbook_signs(s_i.subs(y_i, mu_i))
+    residual_weight = _textbook_signs(-slope)
+    count = statement.observed.rows
+    residual = sp.MatAdd(statement.arguments[0], -statement.observed)
+    weights = sp.MatAdd(vector(expected, INDEX, count), hadamard([vector(residual_weight, INDEX, count), residual]))
+    after = sp.MatMul(factors[0], DiagMatrix(weights), factors[2])
+    why = prose("Entry i of the weights is linear in ", y_i, ": at ", y_i, " = ", mu_i, " it is ", expected,
+                " (the expected information, free of the observation), plus ", residual_weight, " times the "
+                "residual ", mu_i - y_i, ", whose expectation is zero.")
+    return D.step("expected information plus a residual term", why, H, after, lhs=label)
 
 
 def _symmetric(D: Derivation, expr, model: Model, label):

@@ -188,12 +188,12 @@ class TextbookLatexPrinter(LatexPrinter):
     def _print_Rational(self, expr):
         return decimal(expr) or super()._print_Rational(expr)
 
-    def _print_Pow(self, expr, rational=False):
+    def _print_Pow(self, expr):
         v = norm_of(expr.base.arg) if isinstance(expr.base, sp.Trace) else None
         if v is not None:  # (vᵀv)^k, a number: ‖v‖^{2k}
             power = 2 * expr.exp
             return r"\left\|%s\right\|" % self._print(v) + ("" if power == 1 else "^{%s}" % self._print(power))
-        return super()._print_Pow(expr, rational)
+        return super()._print_Pow(expr)  # LatexPrinter's takes no `rational`
 
     def _print_MatMul(self, expr):
         coefficient, matrices = expr.as_coeff_matrices()
