@@ -311,3 +311,11 @@ def test_probit_fits_spector_like_statsmodels():
     assert f.converged and f.method == "newton"
     assert np.allclose(f.coef, reference.params, rtol=1e-8)
     assert np.allclose(f.std_errors, reference.bse, rtol=1e-8)
+
+
+def test_check_code_calls_a_model_file_in_the_order_of_lambdify(tmp_path):
+    from derive.checking.code import argument_names, check_code
+    assert tuple(argument_names("wls")) == derive.lambdify("wls", "gradient").arguments == ("beta", "X", "y", "W")
+    code = tmp_path / "wls_code.py"
+    code.write_text("def grad(beta, X, y, W):\n    return -2 * X.T @ W @ (y - X @ beta)\n")
+    assert check_code("wls", "gradient", f"{code}:grad").correct
