@@ -319,3 +319,29 @@ def test_check_code_calls_a_model_file_in_the_order_of_lambdify(tmp_path):
     code = tmp_path / "wls_code.py"
     code.write_text("def grad(beta, X, y, W):\n    return -2 * X.T @ W @ (y - X @ beta)\n")
     assert check_code("wls", "gradient", f"{code}:grad").correct
+
+
+GAMMA = '''name = "gamma-sample"
+symbols = { x = "n", a = "pos", b = "pos" }
+parameters = ["a", "b"]
+likelihood = "x_i ~ Gamma(a, b)"
+'''
+
+
+def test_a_gamma_sample_derives_with_log_gamma_and_solves_the_rate_given_the_shape(tmp_path):
+    path = tmp_path / "gamma.toml"
+    path.write_text(GAMMA)
+    d = derive.derivation(str(path))
+    assert d.steps and all(s.verified for s in d.steps)
+    assert "Newton update" in [s.rule for s in d.steps] and "solve for b" in [s.rule for s in d.steps]
+    assert any("No closed-form solution for a" in note for note in d.notes)
+    x = np.random.default_rng(5).gamma(2.0, 1 / 3.0, 50)
+    from derive.core.numeval import evaluate
+    env = {"x": x.reshape(-1, 1), "a": 2.0, "b": 3.0, "n": len(x)}
+    # the derived loss is the negative log-likelihood (a gamma sample has no constant to drop)
+    assert float(np.real(evaluate(d.results["loss"], env))) == pytest.approx(
+        -scipy.stats.gamma.logpdf(x, 2.0, scale=1 / 3.0).sum(), rel=1e-12)
+    gradient_a, gradient_b = d.results["gradient"]
+    nll = lambda a, b: -scipy.stats.gamma.logpdf(x, a, scale=1 / b).sum()     # noqa: E731
+    assert float(evaluate(gradient_a, env)) == pytest.approx((nll(2 + 1e-6, 3) - nll(2 - 1e-6, 3)) / 2e-6, rel=1e-6)
+    assert float(evaluate(gradient_b, env)) == pytest.approx((nll(2, 3 + 1e-6) - nll(2, 3 - 1e-6)) / 2e-6, rel=1e-6)

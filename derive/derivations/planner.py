@@ -488,8 +488,8 @@ def _scalar_convexity(D: Derivation, H, p) -> bool:
         D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain, so ℓ is convex in ",
                                                    p, "."), H, H, check=Nonnegative())
         return True
-    D.notes.append(str(prose("Convexity in ", p, " not shown: the second derivative ", H,
-                             " is not positive for every value.")))
+    D.notes.append(str(prose("Convexity in ", p, " not shown: derive does not show that the second derivative ",
+                             H, " is positive for every value.")))
     return False
 
 
@@ -515,7 +515,9 @@ def _solve(P: Plan, p) -> None:
         P.solutions[p] = _linear_solution(D, stationary, H, p)
     elif not p.is_Matrix:
         P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)])
-        if P.solutions[p] is not None and not P.convex[p]:
+        if P.solutions[p] is None:
+            _newton(D, g, H, p)
+        elif not P.convex[p]:
             _second_order_at(D, H, p, P.solutions[p])
     else:
         P.solutions[p] = None
@@ -585,11 +587,16 @@ def _tidy(expr):
 def _scalar_solution(D: Derivation, stationary, p, solved_before):
     """The stationarity equation of a scalar parameter solved exactly (quadratic forms held as numbers)."""
     held = {s: sp.Dummy(positive=None) for s in stationary.lhs.atoms(Scalar)}
-    solutions = sp.solve(stationary.lhs.xreplace(held), p)
+    try:
+        solutions = sp.solve(stationary.lhs.xreplace(held), p)
+    except NotImplementedError:   # transcendental in p (ψ(a) = log b − …): no closed form
+        solutions = []
     back = {v: k for k, v in held.items()}
     solutions = [s.xreplace(back) for s in solutions]
     if len(solutions) != 1:
-        D.notes.append(str(prose("No single closed-form solution for ", p, " (", len(solutions), " roots).")))
+        D.notes.append(str(prose("No closed-form solution for ", p, " (the equation is transcendental in ", p, ").")
+                           if not solutions else prose("No single closed-form solution for ", p, " (",
+                                                       len(solutions), " roots).")))
         return None
     solution = solutions[0]
     earlier = [q for q in solved_before if solution.has(q)]
@@ -626,18 +633,23 @@ def _is_sum_of_squares(M) -> bool:
 
 def _newton(D: Derivation, g, H, p):
     """No closed form: linearise the gradient and solve for the step (Newton; IRLS for a GLM)."""
-    Delta = sp.MatrixSymbol("Delta", *p.shape)
-    zero = sp.ZeroMatrix(*p.shape)
-    linearised = sp.Eq(sp.MatAdd(g, sp.MatMul(H, Delta)), zero, evaluate=False)
-    step = multiply([sp.S.NegativeOne, sp.Inverse(H), g], g)
+    if p.is_Matrix:
+        Delta = sp.MatrixSymbol("Delta", *p.shape)
+        linearised = sp.Eq(sp.MatAdd(g, sp.MatMul(H, Delta)), sp.ZeroMatrix(*p.shape), evaluate=False)
+        step = multiply([sp.S.NegativeOne, sp.Inverse(H), g], g)
+    else:
+        Delta = sp.Symbol("Delta", real=True)
+        linearised = sp.Eq(g + H * Delta, 0, evaluate=False)
+        step = -g / H
     D.step("Newton step", prose("The equations are nonlinear in ", p, ": no closed form. Linearise the gradient "
            "about the current ", p, ", ∇ℓ(", p, " + Δ) ≈ ∇ℓ(", p, ") + HΔ, and solve for the Δ that makes it zero."),
            linearised, sp.Eq(Delta, step, evaluate=False), check=Solves(Delta), relation="")
-    update = sp.MatAdd(p, step)
+    update = sp.MatAdd(p, step) if p.is_Matrix else p + step
     new = Notation(f"{unicode(p)}_new", r"%s_{\text{new}}" % latex(p))
     D.step("Newton update", prose("Move ", p, " by Δ and repeat until the gradient is zero (to rounding)."),
            update, update, lhs=new)
-    _irls_reading(D, g, H, p, update, new)
+    if p.is_Matrix:
+        _irls_reading(D, g, H, p, update, new)
 
 
 def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
@@ -688,7 +700,7 @@ def _record_results(P: Plan) -> None:
         results["solution"] = one_or_tuple([substituted[p] for p in ps])
     else:
         updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]), P.gradients[p]], p))
-                   for p in ps if P.solutions[p] is None]
+                   if p.is_Matrix else p - P.gradients[p] / P.hessians[p] for p in ps if P.solutions[p] is None]
         results["update"] = one_or_tuple(updates)
     if len(ps) > 1:
         P.derivation.notes.append("The results hold one entry per parameter, in the order "
