@@ -43,8 +43,8 @@ from derive.derivations.model import Model
 from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
 from derive.errors import NotSupported
-from derive.expr.algebra import hadamard, multiply, split_product
-from derive.expr.functions import sigmoid
+from derive.expr.algebra import expand, hadamard, multiply, split_product
+from derive.expr.functions import Elementwise, sigmoid
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
 from derive.expr.prose import Math, Prose
@@ -244,14 +244,16 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
     D.section(f"The gradient in {unicode(p)}")
     if p.is_Matrix:
         f = matrix_form(P.loss)
-        f = recognise_special_functions(D, f, loss_label)
+        f = _softplus_of_negatives(D, recognise_special_functions(D, f, loss_label), loss_label)
+        if len(P.parameters) == 1:   # the loss as it is differentiated, the textbook's (𝟏ᵀsoftplus(Xβ) − yᵀXβ)
+            P.loss = _flattened(f)
         g = gradient(D, f, p, lhs=loss_label, result_lhs=grad_label)
         g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
         g = _mean_residual_form(D, P.statement, g, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
         H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
         H = textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label)
-        H = _information_form(D, P.statement, H, hess_label)
+        H = _information_form(D, P.statement, _common_number(D, H, hess_label), hess_label)
         P.convex[p] = _convexity(D, H, p, P.model)
     else:
         g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
@@ -343,6 +345,40 @@ def _information_form(D: Derivation, statement, H, label):
                 " (the expected information, free of the observation), plus ", residual_weight, " times the "
                 "residual ", mu_i - y_i, ", whose expectation is zero.")
     return D.step("expected information plus a residual term", why, H, after, lhs=label)
+
+
+def _common_number(D: Derivation, H, label):
+    """2λI + 2XᵀX = 2(XᵀX + λI): a number every term shares taken out, the data term first (as for ridge)."""
+    if not isinstance(H, sp.MatAdd):
+        return H
+    split = [split_product(t) for t in H.args]
+    numbers = {sp.Mul(*[f for f in sp.Mul.make_args(c) if f.is_number]) for c, _ in split}
+    if len(numbers) != 1 or numbers == {1}:
+        return H
+    number = numbers.pop()
+    terms = sorted(H.args, key=lambda t: isinstance(split_product(t)[1][-1], sp.Identity))
+    inside = sp.MatAdd(*[multiply([split_product(t)[0] / number, *split_product(t)[1]], t) for t in terms],
+                       evaluate=False)
+    return D.step("common factor", prose("Every term has the factor ", number, ": take it out."), H,
+                  sp.MatMul(number, inside), lhs=label)
+
+
+def _flattened(expr):
+    """Products of products as one product and the sum's terms in SymPy's order (yᵀ(Xβ) is yᵀXβ): the
+    same expression whichever route built it."""
+    flat = expr.replace(lambda e: isinstance(e, sp.MatMul), lambda e: sp.MatMul(*e.args).doit(deep=False))
+    return flat.doit(deep=False) if isinstance(flat, sp.MatAdd) else flat
+
+
+def _softplus_of_negatives(D: Derivation, f, label):
+    """softplus(−u) = softplus(u) − u, multiplied out: (𝟏 − y)ᵀsoftplus(Xβ) + yᵀsoftplus(−Xβ) = 𝟏ᵀsoftplus(Xβ) − yᵀXβ."""
+    negative = lambda e: isinstance(e, Elementwise) and e.name == "softplus" and e.arg.could_extract_minus_sign()  # noqa: E731
+    if not f.has(Elementwise) or not any(negative(e) for e in sp.preorder_traversal(f)):
+        return f
+    split = f.replace(negative, lambda e: sp.MatAdd(Elementwise("softplus", -e.arg), e.arg))
+    D.step("softplus(−u) = softplus(u) − u", prose("log(1 + e⁻ᵘ) = log(1 + eᵘ) − u, entrywise; multiplied out, the "
+           "terms in softplus combine."), f, expand(split), lhs=label)
+    return expand(split)
 
 
 def _symmetric(D: Derivation, expr, model: Model, label):
