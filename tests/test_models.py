@@ -338,3 +338,17 @@ def test_a_gamma_sample_derives_with_log_gamma_and_solves_the_rate_given_the_sha
     nll = lambda a, b: -scipy.stats.gamma.logpdf(x, a, scale=1 / b).sum()     # noqa: E731
     assert float(evaluate(gradient_a, env)) == pytest.approx((nll(2 + 1e-6, 3) - nll(2 - 1e-6, 3)) / 2e-6, rel=1e-6)
     assert float(evaluate(gradient_b, env)) == pytest.approx((nll(2, 3 + 1e-6) - nll(2, 3 - 1e-6)) / 2e-6, rel=1e-6)
+
+
+@pytest.mark.parametrize("answer, correct, named", [
+    (r"((X'X)^{-1}X'y, (y - X\hat\beta)'(y - X\hat\beta)/n)", True, None),
+    (r"\hat\sigma^2 = ||y - X\hat\beta||^2/n", True, "σ̂²"),
+    (r"(y - X\hat\beta)'(y - X\hat\beta)/(n-1)", False, "σ̂²"),
+])
+def test_check_takes_each_part_of_a_planned_models_solution_with_the_earlier_estimate(answer, correct, named):
+    result = derive.check("gaussian-linear", "solution", answer)
+    assert result.correct is correct
+    if named:
+        assert named in str(result)
+    if not correct:
+        assert "1/(n − 1)" in result.diagnosis
