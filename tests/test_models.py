@@ -352,3 +352,12 @@ def test_check_takes_each_part_of_a_planned_models_solution_with_the_earlier_est
         assert named in str(result)
     if not correct:
         assert "1/(n − 1)" in result.diagnosis
+
+
+def test_cli_fits_probit_on_the_shipped_spector_data(capsys):
+    assert main(["fit", "probit", "spector", "--target", "GRADE", "--features", "GPA,TUCE,PSI", "--json"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    Xs, ys = _spector()
+    reference = sm.Probit(ys, Xs).fit(disp=0, tol=1e-14)
+    assert np.allclose(list(fitted["coefficients"].values()), reference.params, rtol=1e-8)
+    assert np.allclose(list(fitted["std_errors"].values()), reference.bse, rtol=1e-8)
