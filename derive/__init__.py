@@ -5,7 +5,7 @@
     >>> all(step.verified for step in d.steps)
     True
     >>> derive.expr.printing.unicode(d.results["gradient"])
-    '2XᵀXβ − 2Xᵀy'
+    '−2Xᵀ(y − Xβ)'
 
 Model names are case-insensitive (``derive.derivation("OLS")``); a misspelt one is refused with the
 nearest name suggested.

@@ -204,7 +204,7 @@ def test_to_dict_is_the_documented_json():
     assert {"correct", "model", "quantity", "answer", "expected", "diagnosis"} <= set(data)
     assert data["correct"] is False and data["model"] == "ols" and data["quantity"] == "gradient"
     assert "latex" in data["answer"] and "latex" in data["expected"]
-    assert data["expected"]["latex"] == r"2 X^{\top} X \beta - 2 X^{\top} y"
+    assert data["expected"]["latex"] == r"-2 X^{\top} \left(y - X \beta\right)"
     assert isinstance(data["diagnosis"], str)
     good = check("ols", "gradient", "2X'Xb - 2X'y").to_dict()
     assert good["correct"] is True and good["diagnosis"] is None

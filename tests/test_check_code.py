@@ -98,7 +98,7 @@ def test_json_and_text_say_it_runs_your_code():
     data = json.loads(json.dumps(result.to_dict()))
     assert data["correct"] is False and data["runs_your_code"] is True
     assert data["function"]["name"] == "ols_gradient_half" and data["function"]["latex"]
-    assert data["expected"]["latex"] == r"2 X^{\top} X \beta - 2 X^{\top} y"
+    assert data["expected"]["latex"] == r"-2 X^{\top} \left(y - X \beta\right)"
     assert len(data["cases"]) == 8 and "max_relative_error" in data["cases"][0]
     text = result.to_text()
     assert text.startswith("This runs your own code")

@@ -17,7 +17,7 @@ def run(*args, cwd=None):
 def test_show_ols_prints_every_step_verified():
     result = run("show", "ols")
     assert result.returncode == 0, result.stderr
-    assert "2XᵀXβ − 2Xᵀy" in result.stdout and "(XᵀX)⁻¹Xᵀy" in result.stdout
+    assert "−2Xᵀ(y − Xβ)" in result.stdout and "(XᵀX)⁻¹Xᵀy" in result.stdout
     assert "not verified" not in result.stdout
 
 

@@ -77,7 +77,7 @@ def test_results_evaluate_by_substitution_and_doit():
 
 def test_textbook_forms():
     ols = derive.derivation("ols").results
-    assert unicode(ols["gradient"]) == "2XᵀXβ − 2Xᵀy"
+    assert unicode(ols["gradient"]) == "−2Xᵀ(y − Xβ)"
     assert unicode(ols["hessian"]) == "2XᵀX"
     assert unicode(ols["solution"]) == "(XᵀX)⁻¹Xᵀy"
     assert unicode(derive.derivation("ridge").results["hessian"]) == "2(XᵀX + λI)"

@@ -246,7 +246,7 @@ def test_hat_mu_is_kept_as_the_estimate_and_echoed():
 def test_jupyter_shows_the_verdict_with_expected_and_given_side_by_side():
     html = check("ols", "gradient", r"X^T(y - X\beta)")._repr_html_()
     assert "wrong" in html and "<th>expected</th><th>given</th>" in html
-    assert r"2 X^{\top} X \beta - 2 X^{\top} y" in html and "sign is flipped" in html
+    assert r"-2 X^{\top} \left(y - X \beta\right)" in html and "sign is flipped" in html
 
 
 def test_a_sympy_expression_is_accepted_as_the_answer():

@@ -47,6 +47,7 @@ from derive.core.random_points import (
     values_by_name,
     values_of,
 )
+from derive.derivations import Model, resolve
 from derive.errors import DeriveError, NotSupported
 from derive.expr.printing import latex, unicode
 from derive.render.formats import expression_dict
@@ -232,6 +233,11 @@ def arguments(model: str) -> list:
             continue
         unique.append(obj)
     name = lambda o: str(o.label) if isinstance(o, sp.IndexedBase) else o.name
+    resolved = resolve(model)
+    if isinstance(resolved, Model):   # DESIGN §8: the parameters, then the other symbols in declared order
+        declared = resolved.parameter_objects() + [o for n, o in resolved.objects().items()
+                                                   if n not in resolved.parameters]
+        return declared + sorted((o for o in unique if o not in declared), key=name)
     is_data = lambda o: isinstance(o, (sp.MatrixSymbol, sp.IndexedBase)) and o != context.parameter
     parameters = [context.parameter] if context.parameter is not None else []
     parameters += sorted((o for o in unique if not is_data(o) and o not in parameters and name(o) != "lambda"),

@@ -79,11 +79,11 @@ class ModelContext:
         found = {name: (sp.MatrixSymbol(name, *value.shape), value) for name, value in self.definitions.items()}
         estimates = self.parts("solution") if "solution" in self.results else []
         for (_, value), parameter in zip(estimates, self.parameters):
-            if parameter.name != "mu":
-                continue
             value = _relabelled(value)
-            # x̄ is the sample mean wherever it is written; μ̂ names the estimate only in the solution
-            for name in ("xbar", f"{parameter.name}hat") if quantity == "solution" else ("xbar",):
+            # x̄ is the sample mean wherever it is written; μ̂ (β̂, any estimate) names the estimate only in the
+            # solution, where a later part uses the earlier ones (σ̂² = ‖y − Xβ̂‖²/n)
+            sample_mean = ("xbar",) if parameter.name == "mu" else ()
+            for name in (*sample_mean, f"{parameter.name}hat") if quantity == "solution" else sample_mean:
                 placeholder = WrittenMatrix(name, *value.shape) if value.is_Matrix else Written(name, real=True)
                 found[name] = (placeholder, value)
         return found

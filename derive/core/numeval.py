@@ -28,11 +28,31 @@ from derive.expr.printing import unicode
 
 COMPLEX_STEP = 1e-30
 
-# Scalar functions come from the registry (derive.expr.functions); the factorial is data-only (Poisson counts).
+# Scalar functions come from the registry (derive.expr.functions); the factorial is data-only (Poisson counts);
+# Γ, log Γ, B and the polygamma functions ψ⁽ᵏ⁾ (their derivatives) are for Gamma and Beta likelihoods.
 NUMPY_FUNCTIONS: dict[type, Callable] = {
     **{record.sympy: record.numpy for record in REGISTRY},
     sp.factorial: lambda x: _factorial(x),
+    sp.gamma: lambda x: _gamma(x),
+    sp.loggamma: lambda x: _log_gamma(x),
 }
+
+
+def _log_gamma(x):
+    """log Γ(x) (Gamma and Beta log-densities): scipy's complex log-gamma, analytic, so exact under a complex
+    step; real for real x > 0."""
+    from scipy.special import loggamma
+    values = np.asarray(x)
+    result = loggamma(values.astype(complex))
+    result = result if np.iscomplexobj(values) else result.real
+    return result[()] if result.ndim == 0 else result
+
+
+def _gamma(x):
+    """Γ(x) = exp(log Γ(x)), exact under a complex step."""
+    values = np.asarray(x)
+    result = np.exp(_log_gamma(values.astype(complex)))
+    return result if np.iscomplexobj(values) else np.real(result)
 
 
 def _factorial(x):
@@ -44,6 +64,15 @@ def _factorial(x):
         values = values.real
     result = np.vectorize(math.gamma, otypes=[float])(values + 1.0)
     return float(result) if result.ndim == 0 else result
+
+
+def _polygamma(order: int, x):
+    """ψ⁽ᵏ⁾(x), the derivatives of log Γ (from its `loggamma` record), exact under a complex step."""
+    from scipy.special import polygamma
+    values = np.asarray(x)
+    if np.iscomplexobj(values):
+        return polygamma(order, values.real) + 1j * values.imag * polygamma(order + 1, values.real)
+    return polygamma(order, values)
 
 
 Env = Mapping[str, object]
@@ -80,6 +109,22 @@ def _symbol(expr, env):
         return env[name]
     except KeyError:
         raise NotSupported(f"no value for {name}") from None
+
+
+@rule(sp.polygamma)
+def _polygamma_rule(expr, env):
+    order = expr.args[0]
+    if not order.is_Integer:
+        raise NotSupported(f"cannot evaluate {unicode(expr)}: the order of ψ must be a whole number")
+    result = _polygamma(int(order), evaluate(expr.args[1], env))
+    return result[()] if np.ndim(result) == 0 else result
+
+
+@rule(sp.beta)
+def _beta(expr, env):
+    """B(a, b) = Γ(a)Γ(b)/Γ(a + b)."""
+    a, b = (evaluate(arg, env) for arg in expr.args)
+    return _gamma(a) * _gamma(b) / _gamma(a + b)
 
 
 @rule(sp.Number, sp.NumberSymbol)

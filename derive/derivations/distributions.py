@@ -83,11 +83,12 @@ DISTRIBUTIONS = {d.name: d for d in (
     Distribution("Gamma", "gamma", (("shape", POSITIVE), ("rate", POSITIVE)), POSITIVE,
                  lambda x, a, b: sp.Mul(_pow(b, a), _pow(x, a - 1), sp.exp(-b * x), _pow(sp.gamma(a), -1),
                                         evaluate=False),
-                 lambda x, a, b: a * sp.log(b) + (a - 1) * sp.log(x) - b * x - sp.log(sp.gamma(a))),
+                 lambda x, a, b: a * sp.log(b) + (a - 1) * sp.log(x) - b * x - sp.loggamma(a)),
     Distribution("Beta", "beta", (("a", POSITIVE), ("b", POSITIVE)), UNIT_INTERVAL,
                  lambda x, a, b: sp.Mul(_pow(x, a - 1), _pow(1 - x, b - 1), _pow(sp.beta(a, b), -1),
                                         evaluate=False),
-                 lambda x, a, b: (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - sp.log(sp.beta(a, b))),
+                 lambda x, a, b: (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - sp.loggamma(a) - sp.loggamma(b)
+                 + sp.loggamma(a + b)),
     # a vector of class probabilities: declared for statements, its likelihood not derived yet
     Distribution("Categorical", "categorical", (("p", UNIT_INTERVAL),), COUNTS, None, None),
 )}

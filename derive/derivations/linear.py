@@ -79,7 +79,12 @@ def _matrix(ridge: bool) -> Derivation:
            "Differentiate term by term (" + "; ".join(f"{i.name}, {i.source}" for i in identities) + ").",
            combined, raw, check=IsGradient(beta), lhs=GRAD)
     A = X.T * X
-    grad = D.step("XᵀX is symmetric", "(XᵀX)ᵀ = XᵀX, so (XᵀX + (XᵀX)ᵀ)β = 2XᵀXβ.", raw, raw.doit(), lhs=GRAD)
+    multiplied_out = D.step("XᵀX is symmetric", "(XᵀX)ᵀ = XᵀX, so (XᵀX + (XᵀX)ᵀ)β = 2XᵀXβ.", raw, raw.doit(),
+                            lhs=GRAD)
+    data_term = sp.MatMul(-2, X.T, residual)     # −2Xᵀ(y − Xβ), the form of DESIGN §2 (and of the planner)
+    grad = D.step("collect the residual", "2XᵀXβ − 2Xᵀy = −2Xᵀ(y − Xβ): the gradient is −2Xᵀ times the residual"
+                  + (", plus the penalty's 2λβ." if ridge else "."), multiplied_out,
+                  sp.MatAdd(sp.MatMul(2 * lam, beta), data_term) if ridge else data_term, lhs=GRAD)
 
     D.section("The normal equations")
     zero = sp.ZeroMatrix(*beta.shape)
@@ -93,7 +98,7 @@ def _matrix(ridge: bool) -> Derivation:
            stationary, normal, check=Scaled(sp.Rational(1, 2)), relation="")
 
     D.section("Second-order condition")
-    hessian = jacobian_of_gradient(D, grad)
+    hessian = jacobian_of_gradient(D, multiplied_out)
     v = sp.MatrixSymbol("v", d, 1)
     quadratic = multiply([v.T, hessian, v], hessian)
     Xv = X * v

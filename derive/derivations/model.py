@@ -85,7 +85,7 @@ class Model:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ModelError(f"no model file {str(path)!r}") from None
+            raise ModelError(f"unknown model {str(path)!r}: there is no such model file") from None
         except (OSError, UnicodeDecodeError) as error:
             raise ModelError(f"cannot read the model file {path}: {error}") from None
         return cls.from_text(text, origin=str(path), default_name=path.stem)

@@ -41,10 +41,10 @@ from derive.derivations.distributions import multivariate_normal_log_density
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
 from derive.derivations.statement import read_statement
-from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form
+from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
 from derive.errors import NotSupported
-from derive.expr.algebra import multiply, split_product
-from derive.expr.functions import sigmoid
+from derive.expr.algebra import expand, hadamard, multiply, split_product
+from derive.expr.functions import Elementwise, sigmoid
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
 from derive.expr.prose import Math, Prose
@@ -74,6 +74,7 @@ class Plan:
     solutions: dict = field(default_factory=dict)     # parameter → closed form (in the earlier parameters)
     convex: dict = field(default_factory=dict)        # parameter → bool (shown)
     stopped: str | None = None                        # why the derivation ends early, if it does
+    statement: object = None                          # the likelihood's Statement, when there is one
 
 
 @lru_cache(maxsize=64)
@@ -89,7 +90,7 @@ def plan(model: Model) -> Plan:
     loss_label = Notation(f"ℓ({names})", r"\ell(%s)" % ", ".join(latex(p) for p in parameters))
     D.section("The loss")
     loss = _likelihood_loss(D, model, statement, loss_label) if statement else _stated_loss(D, model, loss_label)
-    P = Plan(model, D, loss, parameters)
+    P = Plan(model, D, loss, parameters, statement=statement)
     try:
         for p in parameters:
             _gradient_and_hessian(P, p, loss_label)
@@ -243,12 +244,16 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
     D.section(f"The gradient in {unicode(p)}")
     if p.is_Matrix:
         f = matrix_form(P.loss)
-        f = recognise_special_functions(D, f, loss_label)
+        f = _softplus_of_negatives(D, recognise_special_functions(D, f, loss_label), loss_label)
+        if len(P.parameters) == 1:   # the loss as it is differentiated, the textbook's (𝟏ᵀsoftplus(Xβ) − yᵀXβ)
+            P.loss = _flattened(f)
         g = gradient(D, f, p, lhs=loss_label, result_lhs=grad_label)
         g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
+        g = _mean_residual_form(D, P.statement, g, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
         H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
         H = textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label)
+        H = _information_form(D, P.statement, _common_number(D, H, hess_label), hess_label)
         P.convex[p] = _convexity(D, H, p, P.model)
     else:
         g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
@@ -256,6 +261,124 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         H = _scalar_derivative(D, g, p, grad_label, hess_label)
         P.convex[p] = _scalar_convexity(D, H, p)
     P.gradients[p], P.hessians[p] = g, H
+
+
+def _observation_formula(statement, r):
+    """(rᵢ, yᵢ, μᵢ) for an n-vector r of a likelihood whose first argument is the mean μ (Bernoulli's p,
+    Poisson's rate, the normal's mean), or None when r has no scalar formula per observation."""
+    if statement is None or not statement.index or not statement.arguments:
+        return None
+    count = statement.observed.rows
+    mean = statement.arguments[0]
+    if not getattr(mean, "is_Matrix", False) or getattr(r, "shape", None) != (count, 1):
+        return None
+    try:
+        return entry(r, INDEX, count), entry(statement.observed, INDEX, count), entry(mean, INDEX, count)
+    except NotSupported:
+        return None
+
+
+def _mean_residual_form(D: Derivation, statement, g, label):
+    """∇ℓ = Aᵀ(w ⊙ (μ − y)): the gradient of a likelihood weights the residuals μᵢ − yᵢ (the mean minus the
+    observation) by wᵢ, as a textbook writes a GLM's score. Applied when the gradient is Aᵀr with rᵢ linear in
+    yᵢ and zero at yᵢ = μᵢ; logistic and Poisson regression have w = 1 (the canonical link)."""
+    coefficient, factors = split_product(g)
+    if len(factors) != 2:
+        return g
+    found = _observation_formula(statement, factors[1])
+    if found is None:
+        return g
+    r_i, y_i, mu_i = found
+    r_i = coefficient * r_i
+    slope = sp.diff(r_i, y_i)
+    if slope.has(y_i) or sp.simplify(r_i.subs(y_i, mu_i)) != 0:
+        return g
+    w_i = _textbook_signs(-slope)
+    if w_i != 1 and not w_i.has(INDEX):
+        return g          # a weight common to all observations (1/σ²) stays the gradient's factor
+    count = statement.observed.rows
+    residual = sp.MatAdd(statement.arguments[0], -statement.observed)
+    weighted = residual if w_i == 1 else hadamard([vector(w_i, INDEX, count), residual])
+    after = multiply([factors[0], weighted], g)
+    if after == g:
+        return g
+    why = prose("Entry i of the vector is ", r_i, ", linear in ", y_i, " and zero at ", y_i, " = ", mu_i,
+                " (the mean): it is the residual ", mu_i - y_i, *([] if w_i == 1 else [" weighted by wᵢ = ", w_i]),
+                ".")
+    return D.step("weighted residuals", why, g, after, lhs=label)
+
+
+def _textbook_signs(formula):
+    """The formula simplified and factored, a factor c − 1 written 1 − c (as 1 − p, 1 − Φ(u) are written)."""
+    factored = sp.factor(sp.simplify(formula))
+    sign, factors = sp.S.One, []
+    for f in sp.Mul.make_args(factored):
+        base, exponent = f.as_base_exp()
+        if isinstance(base, sp.Add) and len(base.args) == 2 and any(a.is_Number and a < 0 for a in base.args) \
+                and exponent.is_Integer:
+            sign *= (-1) ** exponent
+            f = (-base) ** exponent
+        factors.append(f)
+    return sign * sp.Mul(*factors)
+
+
+def _information_form(D: Derivation, statement, H, label):
+    """Aᵀdiag(s)A with sᵢ = eᵢ + cᵢ(μᵢ − yᵢ): the weight that does not depend on the observation (the
+    expected information, what Fisher scoring uses) and the residual term that vanishes in expectation."""
+    coefficient, factors = split_product(H)
+    if coefficient != 1 or len(factors) != 3 or not isinstance(factors[1], DiagMatrix):
+        return H
+    found = _observation_formula(statement, factors[1].args[0])
+    if found is None:
+        return H
+    s_i, y_i, mu_i = found
+    slope = sp.diff(s_i, y_i)
+    if slope.has(y_i) or slope == 0:
+        return H
+    expected = _textbook_signs(s_i.subs(y_i, mu_i))
+    residual_weight = _textbook_signs(-slope)
+    count = statement.observed.rows
+    residual = sp.MatAdd(statement.arguments[0], -statement.observed)
+    weights = sp.MatAdd(vector(expected, INDEX, count), hadamard([vector(residual_weight, INDEX, count), residual]))
+    after = sp.MatMul(factors[0], DiagMatrix(weights), factors[2])
+    why = prose("Entry i of the weights is linear in ", y_i, ": at ", y_i, " = ", mu_i, " it is ", expected,
+                " (the expected information, free of the observation), plus ", residual_weight, " times the "
+                "residual ", mu_i - y_i, ", whose expectation is zero.")
+    return D.step("expected information plus a residual term", why, H, after, lhs=label)
+
+
+def _common_number(D: Derivation, H, label):
+    """2λI + 2XᵀX = 2(XᵀX + λI): a number every term shares taken out, the data term first (as for ridge)."""
+    if not isinstance(H, sp.MatAdd):
+        return H
+    split = [split_product(t) for t in H.args]
+    numbers = {sp.Mul(*[f for f in sp.Mul.make_args(c) if f.is_number]) for c, _ in split}
+    if len(numbers) != 1 or numbers == {1}:
+        return H
+    number = numbers.pop()
+    terms = sorted(H.args, key=lambda t: isinstance(split_product(t)[1][-1], sp.Identity))
+    inside = sp.MatAdd(*[multiply([split_product(t)[0] / number, *split_product(t)[1]], t) for t in terms],
+                       evaluate=False)
+    return D.step("common factor", prose("Every term has the factor ", number, ": take it out."), H,
+                  sp.MatMul(number, inside), lhs=label)
+
+
+def _flattened(expr):
+    """Products of products as one product and the sum's terms in SymPy's order (yᵀ(Xβ) is yᵀXβ): the
+    same expression whichever route built it."""
+    flat = expr.replace(lambda e: isinstance(e, sp.MatMul), lambda e: sp.MatMul(*e.args).doit(deep=False))
+    return flat.doit(deep=False) if isinstance(flat, sp.MatAdd) else flat
+
+
+def _softplus_of_negatives(D: Derivation, f, label):
+    """softplus(−u) = softplus(u) − u, multiplied out: (𝟏 − y)ᵀsoftplus(Xβ) + yᵀsoftplus(−Xβ) = 𝟏ᵀsoftplus(Xβ) − yᵀXβ."""
+    negative = lambda e: isinstance(e, Elementwise) and e.name == "softplus" and e.arg.could_extract_minus_sign()  # noqa: E731
+    if not f.has(Elementwise) or not any(negative(e) for e in sp.preorder_traversal(f)):
+        return f
+    split = f.replace(negative, lambda e: sp.MatAdd(Elementwise("softplus", -e.arg), e.arg))
+    D.step("softplus(−u) = softplus(u) − u", prose("log(1 + e⁻ᵘ) = log(1 + eᵘ) − u, entrywise; multiplied out, the "
+           "terms in softplus combine."), f, expand(split), lhs=label)
+    return expand(split)
 
 
 def _symmetric(D: Derivation, expr, model: Model, label):
@@ -401,8 +524,8 @@ def _scalar_convexity(D: Derivation, H, p) -> bool:
         D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain, so ℓ is convex in ",
                                                    p, "."), H, H, check=Nonnegative())
         return True
-    D.notes.append(str(prose("Convexity in ", p, " not shown: the second derivative ", H,
-                             " is not positive for every value.")))
+    D.notes.append(str(prose("Convexity in ", p, " not shown: derive does not show that the second derivative ",
+                             H, " is positive for every value.")))
     return False
 
 
@@ -428,7 +551,9 @@ def _solve(P: Plan, p) -> None:
         P.solutions[p] = _linear_solution(D, stationary, H, p)
     elif not p.is_Matrix:
         P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)])
-        if P.solutions[p] is not None and not P.convex[p]:
+        if P.solutions[p] is None:
+            _newton(D, g, H, p)
+        elif not P.convex[p]:
             _second_order_at(D, H, p, P.solutions[p])
     else:
         P.solutions[p] = None
@@ -498,11 +623,16 @@ def _tidy(expr):
 def _scalar_solution(D: Derivation, stationary, p, solved_before):
     """The stationarity equation of a scalar parameter solved exactly (quadratic forms held as numbers)."""
     held = {s: sp.Dummy(positive=None) for s in stationary.lhs.atoms(Scalar)}
-    solutions = sp.solve(stationary.lhs.xreplace(held), p)
+    try:
+        solutions = sp.solve(stationary.lhs.xreplace(held), p)
+    except NotImplementedError:   # transcendental in p (ψ(a) = log b − …): no closed form
+        solutions = []
     back = {v: k for k, v in held.items()}
     solutions = [s.xreplace(back) for s in solutions]
     if len(solutions) != 1:
-        D.notes.append(str(prose("No single closed-form solution for ", p, " (", len(solutions), " roots).")))
+        D.notes.append(str(prose("No closed-form solution for ", p, " (the equation is transcendental in ", p, ").")
+                           if not solutions else prose("No single closed-form solution for ", p, " (",
+                                                       len(solutions), " roots).")))
         return None
     solution = solutions[0]
     earlier = [q for q in solved_before if solution.has(q)]
@@ -539,18 +669,23 @@ def _is_sum_of_squares(M) -> bool:
 
 def _newton(D: Derivation, g, H, p):
     """No closed form: linearise the gradient and solve for the step (Newton; IRLS for a GLM)."""
-    Delta = sp.MatrixSymbol("Delta", *p.shape)
-    zero = sp.ZeroMatrix(*p.shape)
-    linearised = sp.Eq(sp.MatAdd(g, sp.MatMul(H, Delta)), zero, evaluate=False)
-    step = multiply([sp.S.NegativeOne, sp.Inverse(H), g], g)
+    if p.is_Matrix:
+        Delta = sp.MatrixSymbol("Delta", *p.shape)
+        linearised = sp.Eq(sp.MatAdd(g, sp.MatMul(H, Delta)), sp.ZeroMatrix(*p.shape), evaluate=False)
+        step = multiply([sp.S.NegativeOne, sp.Inverse(H), g], g)
+    else:
+        Delta = sp.Symbol("Delta", real=True)
+        linearised = sp.Eq(g + H * Delta, 0, evaluate=False)
+        step = -g / H
     D.step("Newton step", prose("The equations are nonlinear in ", p, ": no closed form. Linearise the gradient "
            "about the current ", p, ", ∇ℓ(", p, " + Δ) ≈ ∇ℓ(", p, ") + HΔ, and solve for the Δ that makes it zero."),
            linearised, sp.Eq(Delta, step, evaluate=False), check=Solves(Delta), relation="")
-    update = sp.MatAdd(p, step)
+    update = sp.MatAdd(p, step) if p.is_Matrix else p + step
     new = Notation(f"{unicode(p)}_new", r"%s_{\text{new}}" % latex(p))
     D.step("Newton update", prose("Move ", p, " by Δ and repeat until the gradient is zero (to rounding)."),
            update, update, lhs=new)
-    _irls_reading(D, g, H, p, update, new)
+    if p.is_Matrix:
+        _irls_reading(D, g, H, p, update, new)
 
 
 def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
@@ -601,7 +736,7 @@ def _record_results(P: Plan) -> None:
         results["solution"] = one_or_tuple([substituted[p] for p in ps])
     else:
         updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]), P.gradients[p]], p))
-                   for p in ps if P.solutions[p] is None]
+                   if p.is_Matrix else p - P.gradients[p] / P.hessians[p] for p in ps if P.solutions[p] is None]
         results["update"] = one_or_tuple(updates)
     if len(ps) > 1:
         P.derivation.notes.append("The results hold one entry per parameter, in the order "

@@ -38,6 +38,10 @@ class RowTimes(sp.Expr):
     def vector(self):
         return self.args[1]
 
+    def _eval_derivative(self, s):
+        # xᵢᵀβ does not depend on an observation yᵢ; in its own symbols the derivative stays unevaluated
+        return None if self.has(s) else sp.S.Zero
+
     def _row_name(self):
         name = self.matrix.name
         return name.lower() if name.isupper() else name
