@@ -20,6 +20,19 @@ TITLE = "The mathematics of machine learning, derived step by step"
 FORM_TITLES = {"matrix": "Matrix form", "index": "Index form", "components": "Components, written out for d = 3"}
 COMPONENTS_DIM = 3
 
+# The course's chapters in order, each with its derivations in the order a student meets them. A built-in
+# model missing here still appears, in a last chapter, so that the notes always hold every model.
+CHAPTERS = (
+    ("Linear algebra", ("projection", "spectral", "pca", "svd-least-squares", "min-norm")),
+    ("Multivariable calculus", ("categorical", "svm-dual")),
+    ("Probability", ("gaussian", "bernoulli", "exponential", "mvn", "random-vectors", "sigma2-bias",
+                     "beta-bernoulli", "bayes-gaussian")),
+    ("Optimisation", ("gd-quadratic", "descent-lemma", "sgd-unbiased")),
+    ("Linear regression", ("ols", "ridge", "wls", "gaussian-linear", "ols-moments", "bias-variance",
+                           "bayes-linear")),
+    ("Logistic regression and other GLMs", ("logistic", "poisson", "softmax")),
+)
+
 INTRODUCTION = r"""\section{Introduction}
 These notes derive the losses, gradients, Hessians and estimators of the common models of machine
 learning, one step at a time, the way a lecturer writes them on the board. Every step names the rule it
@@ -95,10 +108,12 @@ def _rule_index(used) -> str:
 def notes_latex(models=(), forms=("matrix",), figures: Path | None = None) -> str:
     """The course as one standalone document: the built-in models, then the given model files. With a
     `figures` folder, the figures the derivations suggest are drawn there (matplotlib) and included."""
-    from derive.derivations import names
     used: dict = {}
     chapters = []
-    for model, derivations in _derivations([*names(), *models], list(forms)):
+    part_of = {model: title for title, models_ in course_chapters(models) for model in models_[:1]}
+    for model, derivations in _derivations([m for _, ms in course_chapters(models) for m in ms], list(forms)):
+        if model in part_of:
+            chapters.append(f"\\part{{{prose(part_of[model])}}}")
         title = next((d.title for _, d in derivations if not isinstance(d, str)), model)
         chapters.append(f"\\section{{{prose(title)}}}")
         for form, derivation in derivations:
@@ -115,10 +130,26 @@ def notes_latex(models=(), forms=("matrix",), figures: Path | None = None) -> st
                 chapters += _figure(derivation, figures)
     front = (f"\\begin{{titlepage}}\\centering\\vspace*{{5cm}}{{\\LARGE {prose(TITLE)}\\par}}\\vspace{{1.5cm}}"
              r"{\large Every step machine-verified\par}\vspace{1cm}"
-             f"{{\\normalsize {prose(', '.join([*names(), *models]))}\\par}}\\vfill\\end{{titlepage}}\n"
+             f"{{\\normalsize {prose(', '.join(title for title, _ in course_chapters(models)))}\\par}}"
+             "\\vfill\\end{titlepage}\n"
              "\\tableofcontents\n\\newpage\n")
     return "\n\n".join([PREAMBLE + "\\usepackage{graphicx}\n\\begin{document}", front, INTRODUCTION % {"verified": VERIFIED_NOTE},
                         NOTATION, *chapters, _rule_index(used), "\\end{document}\n"])
+
+
+def course_chapters(models=()) -> list[tuple[str, tuple]]:
+    """(chapter title, model names) in course order: the chapters, any other built-in model, then `models`
+    (a user's model files or names) as a chapter of their own."""
+    from derive.derivations import names
+    known = set(names())
+    chapters = [(title, tuple(m for m in members if m in known)) for title, members in CHAPTERS]
+    listed = {m for _, members in chapters for m in members}
+    others = tuple(m for m in names() if m not in listed)
+    if others:
+        chapters.append(("More models", others))
+    if models:
+        chapters.append(("Your models", tuple(models)))
+    return [(title, members) for title, members in chapters if members]
 
 
 def figures_folder(tex_path: Path) -> Path:

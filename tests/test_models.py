@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,9 @@ import derive.datasets
 from derive.cli import main
 from derive.derivations import Model, ModelError, names, spec
 
+# Probit ships as an example model file: its derivation is verified, but its Hessian is not yet in a form
+# that typesets within a page, which a built-in model's document must
+PROBIT = Path(__file__).resolve().parents[1] / "worked_examples" / "probit.toml"
 RNG = np.random.default_rng(7)
 N = 60
 X = np.column_stack([np.ones(N), RNG.normal(size=(N, 2))])
@@ -278,7 +282,7 @@ def _spector():
 
 
 def test_probit_derives_with_every_step_verified_in_weighted_residual_form():
-    d = derive.derivation("probit")
+    d = derive.derivation(PROBIT)
     assert d.steps and all(s.verified for s in d.steps)
     rules = [s.rule for s in d.steps]
     assert "weighted residuals" in rules and "expected information plus a residual term" in rules
@@ -291,7 +295,7 @@ def test_probit_gradient_and_hessian_match_finite_differences_of_numpy():
     from scipy.special import log_ndtr
     Xs, ys = _spector()
     loss = lambda b: -(ys @ log_ndtr(Xs @ b) + (1 - ys) @ log_ndtr(-(Xs @ b)))     # noqa: E731
-    g, H = derive.lambdify("probit", "gradient"), derive.lambdify("probit", "hessian")
+    g, H = derive.lambdify(PROBIT, "gradient"), derive.lambdify(PROBIT, "hessian")
     b = np.array([-7.0, 1.6, 0.05, 1.4])
     assert np.allclose(g(b, Xs, ys), finite_gradient(loss, b), rtol=1e-6, atol=1e-8)
     assert np.allclose(H(b, Xs, ys), finite_gradient(lambda v: g(v, Xs, ys), b), rtol=1e-6, atol=1e-6)
@@ -299,7 +303,7 @@ def test_probit_gradient_and_hessian_match_finite_differences_of_numpy():
 
 def test_probit_fits_spector_like_statsmodels():
     Xs, ys = _spector()
-    f = derive.fit("probit", Xs, ys)
+    f = derive.fit(PROBIT, Xs, ys)
     reference = sm.Probit(ys, Xs).fit(disp=0, tol=1e-14)
     assert f.converged and f.method == "newton"
     assert np.allclose(f.coef, reference.params, rtol=1e-8)
@@ -355,7 +359,7 @@ def test_check_takes_each_part_of_a_planned_models_solution_with_the_earlier_est
 
 
 def test_cli_fits_probit_on_the_shipped_spector_data(capsys):
-    assert main(["fit", "probit", "spector", "--target", "GRADE", "--features", "GPA,TUCE,PSI", "--json"]) == 0
+    assert main(["fit", str(PROBIT), "spector", "--target", "GRADE", "--features", "GPA,TUCE,PSI", "--json"]) == 0
     fitted = json.loads(capsys.readouterr().out)
     Xs, ys = _spector()
     reference = sm.Probit(ys, Xs).fit(disp=0, tol=1e-14)

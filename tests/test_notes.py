@@ -21,6 +21,18 @@ def test_notes_have_front_matter_every_model_in_every_form_and_a_rule_index():
     assert "sum rule" in text.split("\\section*{Index of rules}")[1]
 
 
+def test_the_chapters_follow_the_course_and_hold_every_model_once():
+    text = notes_latex()
+    chapters = ["Linear algebra", "Multivariable calculus", "Probability", "Optimisation", "Linear regression",
+                "Logistic regression and other GLMs"]
+    positions = [text.index(f"\\part{{{title}}}") for title in chapters]
+    assert positions == sorted(positions)
+    # ols is derived in the linear-regression chapter, pca in linear algebra, logistic last
+    assert positions[4] < text.index("\\section{Ordinary least squares") < positions[5]
+    assert positions[0] < text.index("\\section{Principal components") < positions[1]
+    assert text.count("\\section{") == len(names()) + 2
+
+
 def test_notes_tex_from_the_command_line(tmp_path, capsys):
     target = tmp_path / "notes.tex"
     assert main(["notes", "--forms", "matrix", "-o", str(target)]) == 0
@@ -28,7 +40,7 @@ def test_notes_tex_from_the_command_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["notes", "no-such-model.toml", "-o", "x.tex"], "no model file 'no-such-model.toml'"),
+    (["notes", "no-such-model.toml", "-o", "x.tex"], "no such model file"),
     (["notes", "--forms", "matrix,sideways", "-o", "x.tex"], "--forms"),
     (["notes", "-o", "notes.docx"], "give a .pdf or a .tex"),
 ])

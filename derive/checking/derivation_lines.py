@@ -25,6 +25,7 @@ from derive.checking.diagnosis import explained_shape_error
 from derive.core.limits import MAX_INPUT_CHARS
 from derive.core.steps import positive, spd
 from derive.errors import DeriveError, LimitExceeded, ParseError, ShapeError
+from derive.expr.functions import BY_WORD
 from derive.expr.printing import unicode
 from derive.parse import Equation, Label, parse_equation, parse_shapes
 from derive.parse.lexer import GREEK, normalize_name
@@ -58,9 +59,10 @@ _CONNECTIVE = re.compile(r"^(\s*&?\s*)((?:\\(?:text|textrm|mbox)\{\s*)?(?:so|hen
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 _INLINE_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$")
 # Two plain words in a row that are not mathematics: a sentence ("Setting it to zero gives ...")
-_MATH_WORDS = set(GREEK) | {"log", "ln", "exp", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sqrt", "abs", "det",
-                            "tr", "diag", "inv", "sum", "prod", "sigmoid", "softplus", "softmax", "logdet", "eye",
-                            "ones", "zeros", "max", "min", "argmax", "argmin", "gradient", "hessian"}
+# every scalar function's words come from the one registry; the rest are matrix operations and labels
+_MATH_WORDS = set(GREEK) | {word.lower() for word in BY_WORD} | {
+    "sqrt", "det", "tr", "diag", "inv", "sum", "prod", "softmax", "logdet", "eye", "ones", "zeros", "max", "min",
+    "argmax", "argmin", "gradient", "hessian"}
 _WORD_PAIR = re.compile(r"(?<![\\A-Za-z_^{])([A-Za-z]{2,})[,;:]?\s+([A-Za-z]{2,})(?![A-Za-z_({])")
 _WORD_LABEL = re.compile(r"^(\s*&?\s*)(gradient|hessian|Hessian)\s*(?:[:=])", re.IGNORECASE)
 # Leibniz notation on the left, dL/db, d^2L/db^2, \frac{dL}{d\beta} (a derivative, like \nabla_\beta L)
