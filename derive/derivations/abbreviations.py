@@ -10,9 +10,10 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from derive.core.numeval import evaluate, rule
+from derive.expr.notation import NameForDefinition
 
 
-class Abbreviation(sp.Expr):
+class Abbreviation(NameForDefinition, sp.Expr):
     """A scalar named `text` (`latex` in LaTeX) that stands for `definition` (a scalar or a 1×1 matrix)."""
 
     is_commutative = True
@@ -22,25 +23,12 @@ class Abbreviation(sp.Expr):
         text, latex = (a if isinstance(a, Str) else Str(a) for a in (text, latex))
         return super().__new__(cls, text, latex, sp.sympify(definition))
 
-    @property
-    def definition(self):
-        return self.args[2]
-
     def doit(self, **hints):
         # Keeps the name while symbols remain; once numbers replace them (DESIGN §3), it is its value.
         value = self.definition.doit(**hints)
         if isinstance(value, sp.MatrixBase):
             return value[0, 0]
         return value if not value.free_symbols and not value.has(sp.MatrixSymbol) else self
-
-    def _latex(self, printer):
-        return self.args[1].name
-
-    def _unicode(self, printer):
-        return self.args[0].name
-
-    def _sympystr(self, printer):
-        return self.args[0].name
 
 
 @rule(Abbreviation)

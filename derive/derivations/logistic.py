@@ -41,14 +41,14 @@ from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.errors import NotSupported
 from derive.expr.algebra import factor_common, multiply
 from derive.expr.functions import Elementwise, sigmoid
-from derive.expr.notation import Notation
+from derive.expr.notation import NameForDefinition, Notation
 from derive.expr.symbols import X, beta, d, n, y
 
 
 # ---------------------------------------------------------------------------------------------------
 # Shared by the likelihood models
 # ---------------------------------------------------------------------------------------------------
-class Named(MatrixExpr):
+class Named(NameForDefinition, MatrixExpr):
     """A matrix shown by a short name (S, z, P) and evaluated by its definition.
 
     Typography for long formulas inside derivation steps, as a textbook writes "XᵀSX with S = diag(…)".
@@ -62,10 +62,6 @@ class Named(MatrixExpr):
         return super().__new__(cls, text, latex, sp.sympify(definition))
 
     @property
-    def definition(self):
-        return self.args[2]
-
-    @property
     def shape(self):
         return self.definition.shape
 
@@ -75,15 +71,6 @@ class Named(MatrixExpr):
     def doit(self, **hints):
         # Keeps the name (SymPy's * and − call doit() on every operand); `unfold` removes it.
         return self
-
-    def _latex(self, printer):
-        return self.args[1].name
-
-    def _unicode(self, printer):
-        return self.args[0].name
-
-    def _sympystr(self, printer):
-        return self.args[0].name
 
 
 @rule(Named)

@@ -130,3 +130,21 @@ class UnknownDerivative(sp.Expr):
     def _unicode(self, printer):
         primes = {1: "′", 2: "″", 3: "‴"}.get(self.order, "′" * self.order)
         return "%s%s(%s)" % (self.name, primes, printer._print(self.point))
+
+
+class NameForDefinition:
+    """What a short name for a longer formula shares, scalar or matrix (x̄, S = diag(…)): its arguments are
+    (text, latex, definition), and it prints as its name in every notation."""
+
+    @property
+    def definition(self):
+        return self.args[2]
+
+    def _latex(self, printer):
+        return self.args[1].name
+
+    def _unicode(self, printer):
+        return self.args[0].name
+
+    def _sympystr(self, printer):
+        return self.args[0].name
