@@ -8,7 +8,8 @@ numeric evaluator, the code generator, the printers, the component writer and th
 this table; `tests/test_registry.py` walks it through each of them.  A new function is one record here.
 
 Functions SymPy lacks are classes here: σ (`sigmoid`), `softplus`, `relu` (and its derivative `step`),
-Φ and φ (`Phi`, `phi`, the standard normal distribution function and density).
+Φ and φ (`Phi`, `phi`, the standard normal distribution function and density), ψ and ψ′ (`digamma`,
+`trigamma`, the derivatives of log Γ, which SymPy writes as `polygamma(k, z)`).
 
 Matrices: `Elementwise("sigmoid", Xβ)` is σ applied entry by entry. It is a first-class matrix expression
 with the shape of its argument, so σ(Xβ) prints as σ(Xβ), never as a SymPy `Lambda` or array object;
@@ -18,6 +19,7 @@ z (such as σ'(z) = σ(z)(1 − σ(z))) into the same formula applied entrywise 
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -26,6 +28,8 @@ import numpy as np
 import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from derive.errors import NotSupported
 
 SQRT_2PI = math.sqrt(2 * math.pi)
 
@@ -134,6 +138,41 @@ class phi(_Defined):
         return -self.args[0] * phi(self.args[0])
 
 
+class _Polygamma(_Defined):
+    """ψ⁽ᵏ⁾(z) = polygamma(k, z) as a one-argument function (the registry's functions take one argument)."""
+
+    order = 0
+
+    @classmethod
+    def definition(cls, z):
+        return sp.polygamma(cls.order, z)
+
+    def _code(self, printer):
+        # SymPy's plain Python printer has no polygamma; generated code calls scipy's
+        return "%s(%d, %s)" % (printer._module_format("scipy.special.polygamma"), self.order,
+                               printer._print(self.args[0]))
+
+    _numpycode = _pythoncode = _code
+
+
+class digamma(_Polygamma):
+    """ψ(z) = d/dz log Γ(z), the digamma function (Gamma and Beta likelihoods); ψ'(z) is the trigamma ψ′(z)."""
+
+    order = 0
+
+    def fdiff(self, argindex=1):
+        return trigamma(self.args[0])
+
+
+class trigamma(_Polygamma):
+    """ψ′(z) = d²/dz² log Γ(z), the trigamma function (the Hessians of Gamma and Beta likelihoods)."""
+
+    order = 1
+
+    def fdiff(self, argindex=1):
+        return sp.polygamma(2, self.args[0])
+
+
 # ---------------------------------------------------------------------------------------------------
 # Numeric forms.  `numpy` forms are exact under a complex step (f(x + ih) = f(x) + ih·f'(x) to rounding),
 # which is how derive verifies derivatives; `stable` forms are for fitting on real data.
@@ -189,6 +228,22 @@ _relu = _first_order(lambda x: np.maximum(x, 0.0), _step)
 _abs = _first_order(np.abs, lambda x: np.sign(x))
 _sign = _first_order(np.sign, lambda x: np.zeros_like(x))
 _Phi = _first_order(_normal_cdf, _normal_pdf)
+
+
+# log Γ and its derivatives ψ, ψ′, ψ″ (Gamma and Beta likelihoods), from scipy.special (imported when used)
+def _log_gamma_real(x):
+    from scipy.special import gammaln
+    return gammaln(x)
+
+
+def _polygamma(order: int, x):
+    from scipy.special import polygamma
+    return polygamma(order, x)
+
+
+_log_gamma = _first_order(_log_gamma_real, functools.partial(_polygamma, 0))
+_digamma = _first_order(functools.partial(_polygamma, 0), functools.partial(_polygamma, 1))
+_trigamma = _first_order(functools.partial(_polygamma, 1), functools.partial(_polygamma, 2))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -266,6 +321,14 @@ REGISTRY: tuple[ScalarFunction, ...] = (
                    called="the standard normal distribution function Φ"),
     ScalarFunction("phi", phi, lambda u: -u * phi(u), "d/du φ(u) = −u·φ(u)", _normal_pdf, "φ", r"\phi",
                    called="the standard normal density φ"),
+    # Gamma and Beta likelihoods: log Γ and its derivatives (scipy.special in fitted code)
+    ScalarFunction("loggamma", sp.loggamma, lambda u: digamma(u), "d/du log Γ(u) = ψ(u), the digamma function",
+                   _log_gamma, "log Γ", r"\log\Gamma", spellings=("lgamma", "gammaln"),
+                   called="the log-gamma function log Γ", domain="positive"),
+    ScalarFunction("digamma", digamma, lambda u: trigamma(u), "d/du ψ(u) = ψ′(u), the trigamma function",
+                   _digamma, "ψ", r"\psi", called="the digamma function ψ", domain="positive"),
+    ScalarFunction("trigamma", trigamma, lambda u: sp.polygamma(2, u), "d/du ψ′(u) = ψ″(u)", _trigamma, "ψ′",
+                   r"\psi'", called="the trigamma function ψ′", domain="positive"),
 )
 
 BY_NAME: dict[str, ScalarFunction] = {record.name: record for record in REGISTRY}
@@ -386,4 +449,19 @@ def lift(formula: sp.Expr, z: sp.Symbol, U: MatrixExpr) -> MatrixExpr:
 def elementwise_derivative(name: str, U: MatrixExpr) -> MatrixExpr:
     """f'(U) entrywise, from the scalar derivative: the ⊙-factor in d f(U) = f'(U) ⊙ dU."""
     z = sp.Dummy("z")
-    return lift(BY_NAME[name].derivative(z), z, U)
+    derivative = BY_NAME[name].derivative(z)
+    try:
+        return lift(derivative, z, U)
+    except ValueError:  # ψ′'s derivative ψ″ = polygamma(2, z) is no record: there is no entrywise ψ″ to write
+        raise NotSupported(f"cannot differentiate {name} entrywise: its derivative {derivative.subs(z, sp.Symbol('u'))} "
+                           "is not a function derive applies entrywise") from None
+
+
+def with_registry_functions(expr):
+    """`expr` with SymPy's polygamma(0, u) and polygamma(1, u) (what SymPy's diff of log Γ gives) written as
+    the registry's ψ(u) and ψ′(u), which every walker (printers, fitted code) knows."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.polygamma):
+        return expr
+    by_order = {0: digamma, 1: trigamma}
+    return expr.replace(lambda e: isinstance(e, sp.polygamma) and e.args[0] in by_order,
+                        lambda e: by_order[int(e.args[0])](e.args[1]))
