@@ -87,7 +87,8 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
         # every other model (a model file, a Model, wls, probit, ...) is fitted from its planned derivation
         from derive.fitting.model_fit import fit_model
         return fit_model(model, X, y, method, values=values, weights=weights, names=names, tol=tol, max_iter=max_iter,
-                         exact_data=exact_data)
+                         exact_data=exact_data, offset=None if offset is None and exposure is None else
+                         _offset(offset, exposure, len(np.asarray(y if y is not None else X))))
     if method not in METHODS[model]:
         raise NotSupported(f"method {method!r} does not apply to {model}; use one of: {', '.join(METHODS[model])}")
     if model in IID:

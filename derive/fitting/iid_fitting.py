@@ -36,14 +36,14 @@ def fit_iid(model: str, sample, names=None) -> FitResult:
     results = derived_results(model)
     symbols = {str(s): s for e in results.values() for s in e.free_symbols if isinstance(s, sp.Symbol)}
     scalars = {"n": n}
-    solution = _value(results["solution"], scalars, sample)
+    solution = value_of_sums(results["solution"], scalars, sample)
     estimates = np.atleast_1d(np.asarray(solution, dtype=float)).reshape(-1)
     scalars.update(zip(PARAMETERS[model], estimates.tolist()))
     missing = [p for p in PARAMETERS[model] if p not in symbols]
     if missing:
         raise NotSupported(f"the derived results of {model} have no parameter {missing[0]!r}")
-    hessian = np.atleast_2d(np.asarray(_value(results["hessian"], scalars, sample), dtype=float))
-    loss = float(_value(results["loss"], scalars, sample))
+    hessian = np.atleast_2d(np.asarray(value_of_sums(results["hessian"], scalars, sample), dtype=float))
+    loss = float(value_of_sums(results["loss"], scalars, sample))
     std_errors, condition = _hessian_errors(hessian)
     result = FitResult(model, "closed form", list(PARAMETERS[model]), estimates, std_errors, True, None, loss,
                        loglike=-loss, condition_number=condition, nobs=n)
@@ -80,11 +80,11 @@ def _hessian_errors(H):
     return np.sqrt(np.einsum("ij,ij->j", L_inv, L_inv)) / scale, float(np.linalg.cond(L)) ** 2
 
 
-def _value(expr, scalars, sample, index=None):
+def value_of_sums(expr, scalars, sample, index=None):
     """The value of a derived result in summation notation: scalars by name, x[i] as the sample (a vector
     over i inside Σᵢ), each Σ a correctly rounded sum."""
     if isinstance(expr, sp.MatrixBase):
-        return np.array([[_value(e, scalars, sample, index) for e in row] for row in expr.tolist()])
+        return np.array([[value_of_sums(e, scalars, sample, index) for e in row] for row in expr.tolist()])
     if expr.is_number:  # a constant: 2, 1/2, π
         return float(expr)
     if isinstance(expr, sp.Symbol):
@@ -99,16 +99,19 @@ def _value(expr, scalars, sample, index=None):
         (i, low, high), *rest = expr.limits
         if rest or low != 1 or str(high) != "n":
             raise NotSupported(f"cannot evaluate the sum {expr}")
-        terms = np.broadcast_to(_value(expr.function, scalars, sample, i), sample.shape)
+        terms = np.broadcast_to(value_of_sums(expr.function, scalars, sample, i), sample.shape)
         return math.fsum(terms.tolist())
     if isinstance(expr, sp.Add):
-        return sum((_value(a, scalars, sample, index) for a in expr.args), 0.0)
+        return sum((value_of_sums(a, scalars, sample, index) for a in expr.args), 0.0)
     if isinstance(expr, sp.Mul):
-        return math.prod((_value(a, scalars, sample, index) for a in expr.args), start=1.0)
+        return math.prod((value_of_sums(a, scalars, sample, index) for a in expr.args), start=1.0)
     if isinstance(expr, sp.Pow):
-        return _value(expr.base, scalars, sample, index) ** _value(expr.exp, scalars, sample, index)
+        return value_of_sums(expr.base, scalars, sample, index) ** value_of_sums(expr.exp, scalars, sample, index)
+    if isinstance(expr, sp.log) and isinstance(expr.args[0], sp.factorial):
+        from scipy.special import gammaln  # log(k!) = log Γ(k + 1): k! itself overflows beyond k = 170
+        return gammaln(value_of_sums(expr.args[0].args[0], scalars, sample, index) + 1.0)
     if type(expr) in _FUNCTIONS:
-        return _FUNCTIONS[type(expr)](_value(expr.args[0], scalars, sample, index))
+        return _FUNCTIONS[type(expr)](value_of_sums(expr.args[0], scalars, sample, index))
     raise NotSupported(f"cannot evaluate {type(expr).__name__} in a derived result: {expr}")
 
 

@@ -21,7 +21,8 @@ import sympy as sp
 
 from derive.derivations import Model, resolve
 from derive.derivations.planner import plan
-from derive.errors import DataError, NotSupported
+from derive.errors import DataError, NotSupported, VerificationError
+from derive.expr.printing import unicode
 from derive.fitting.codegen import lambdify
 from derive.fitting.result import FitResult
 from derive.fitting.separation import check_separation
@@ -30,7 +31,7 @@ MAX_HALVINGS = 40
 METHODS = ("auto", "exact", "qr", "cholesky", "newton")
 
 
-def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, names=None, tol=None,
+def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, offset=None, names=None, tol=None,
               max_iter=None, exact_data=None) -> FitResult:
     """Fit `model` (a Model, a model file, or a planner-derived built-in) to the data (see the module)."""
     resolved = resolve(model)
@@ -39,7 +40,7 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, n
                            "model the planner derives (model files; built-in: wls, gaussian-linear, probit, "
                            "exponential)")
     P = plan(resolved)
-    data, names = _bind(resolved, P, X, y, values, weights, names)
+    data, names = _bind(resolved, P, X, y, values, weights, names, offset)
     parameters = P.parameters
     if method not in METHODS:
         raise NotSupported(f"method {method!r} does not apply to {resolved.name}; use auto (the closed form when "
@@ -55,23 +56,76 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, n
     # a likelihood's from its Hessian; a least-squares loss's as for OLS/WLS, σ̂²(AᵀSA)⁻¹ with σ̂² = RSS/(n − d)
     errors = _standard_errors(P, estimates, data) if resolved.likelihood else (least_squares_errors or None)
     coef, labels, se = _flatten(resolved, parameters, estimates, names, errors)
+    constant = _dropped_constant(P, data)
+    is_likelihood = resolved.likelihood and not (resolved.prior or resolved.penalty)
     return FitResult(model=resolved.name, method=how, names=labels, coef=coef, std_errors=se,
                      converged=converged, iterations=iterations, loss=loss,
-                     loglike=-loss if resolved.likelihood and not (resolved.prior or resolved.penalty) else None)
+                     loglike=-(loss + (constant or 0.0)) if is_likelihood else None, nobs=_observations(data),
+                     loss_label=_loss_label(resolved, P, constant))
+
+
+def _dropped_constant(P, data):
+    """The value of the sum free of the parameters that the derivation dropped from the negative
+    log-likelihood (Σᵢ log yᵢ! of a Poisson), so that the log-likelihood is the whole one; None if none."""
+    from derive.fitting.iid_fitting import value_of_sums
+    dropped = [s for s in P.derivation.steps if s.rule == "drop a constant"]
+    if not dropped:
+        return None
+    constant = dropped[0].before - dropped[0].after
+    target = _target(P.model, P, {})
+    if any(str(i.base.label) != target for i in constant.atoms(sp.Indexed)):
+        raise NotSupported(f"cannot evaluate the dropped constant {constant} of {P.model.name}: it is not a sum "
+                           f"over the observations {target} alone")
+    return float(value_of_sums(constant, {"n": len(data[target])}, data[target]))
+
+
+def _observations(data):
+    lengths = [len(v) for v in data.values() if np.ndim(v) >= 1]
+    return max(lengths) if lengths else None
+
+
+def _loss_label(model: Model, P, constant) -> str:
+    """What the loss printed with a fit is, in words."""
+    if not model.likelihood:
+        return "loss (as stated in the model)"
+    what = "−log-likelihood"
+    if model.penalty:
+        what += " + penalty"
+    if model.prior:
+        what = "−log posterior, up to a constant"
+    if constant is not None:
+        dropped = [s for s in P.derivation.steps if s.rule == "drop a constant"][0]
+        what += f" without {unicode(dropped.before - dropped.after)}"
+    return f"loss ({what})"
 
 
 # ---------------------------------------------------------------------------------------------------
 # The data, bound to the model's symbols
 # ---------------------------------------------------------------------------------------------------
-def _bind(model: Model, P, X, y, values, weights, names):
-    """name → array for every symbol that is not a parameter; checks shapes and the support of the data."""
+def _bind(model: Model, P, X, y, values, weights, names, offset=None):
+    """name → array for every symbol that is not a parameter; checks shapes and the support of the data.
+
+    The observed vector of a likelihood (or a loss's one vector) is the target y (a sample given as X alone,
+    when the model has no design matrix, is that vector too); any other n-vector comes from `values` by
+    name, or is the `offset` when it is the only one."""
     objects = model.objects()
     known = dict(model.values) | dict(values or {})
-    data, y = {}, None if y is None else np.asarray(y, dtype=float).reshape(-1)
     X = None if X is None else np.asarray(X, dtype=float)
     if X is not None and X.ndim == 1:
         X = X[:, None]
+    matrices = [s.name for s in model.symbols if s.name not in model.parameters and len(s.shape) == 2
+                and objects[s.name].cols != 1 and objects[s.name].rows != objects[s.name].cols]
+    if y is None and X is not None and not matrices and X.shape[1] == 1:
+        X, y = None, X[:, 0]            # an iid sample: the observations
+    y = None if y is None else np.asarray(y, dtype=float).reshape(-1)
     n = len(y) if y is not None else (len(X) if X is not None else None)
+    target = _target(model, P, known)
+    others = [s.name for s in model.symbols if s.name not in model.parameters and s.name != target and s.shape
+              and objects[s.name].cols == 1 and s.name not in known]
+    if offset is not None and len(others) != 1:
+        raise DataError(f"an offset is one n-vector of the model; {model.name} has "
+                        f"{', '.join(others) or 'none'} besides the target {target}")
+    data = {}
     for spec in model.symbols:
         if spec.name in model.parameters:
             continue
@@ -82,9 +136,15 @@ def _bind(model: Model, P, X, y, values, weights, names):
                                 f"(or values={{'{spec.name}': …}}, or values in the model file)")
             data[spec.name] = float(known[spec.name])
         elif obj.cols == 1:
-            if y is None:
-                raise DataError(f"the model needs the vector {spec.name} (the target)")
-            data[spec.name] = y
+            vector = y if spec.name == target else known.get(spec.name, offset)
+            if vector is None:
+                raise DataError(f"the model needs the n-vector {spec.name}" + (
+                    " (the target)" if spec.name == target else
+                    f": give --offset COL (values={{'{spec.name}': array}} in Python)"))
+            vector = np.asarray(vector, dtype=float).reshape(-1)
+            if n is not None and len(vector) != n:
+                raise DataError(f"{spec.name} has {len(vector)} values for {n} rows")
+            data[spec.name] = vector
         elif obj.rows == obj.cols:
             if weights is None:
                 raise DataError(f"the model needs the n×n matrix {spec.name}: give --weights COL "
@@ -108,6 +168,17 @@ def _bind(model: Model, P, X, y, values, weights, names):
     if X is not None and n is not None and n < d:
         raise DataError(f"{n} rows are fewer than the {d} coefficients to fit")
     return data, names
+
+
+def _target(model: Model, P, known) -> str | None:
+    """The vector the data's y is: the observed vector of a likelihood, else a loss's one unnamed vector."""
+    if model.likelihood:
+        from derive.derivations.statement import read_statement
+        return read_statement(model.likelihood, model.context(), model.expression).observed.name
+    objects = model.objects()
+    vectors = [s.name for s in model.symbols if s.shape and s.name not in model.parameters
+               and objects[s.name].cols == 1 and s.name not in known]
+    return vectors[0] if vectors else None
 
 
 def _check_support(model: Model, P, data) -> None:
@@ -249,36 +320,33 @@ def _checked(value, p):
 
 
 def _newton(P, data, names, tol, max_iter):
-    unsolved = [p for p in P.parameters if P.solutions[p] is None]
-    if len(unsolved) != 1 or len(P.parameters) != 1:
-        raise NotSupported("Newton's method is implemented for one parameter (vector) without a closed form; "
-                           f"{P.model.name} has {', '.join(map(str, unsolved))} unsolved of "
-                           f"{', '.join(map(str, P.parameters))}")
-    p = unsolved[0]
-    results = P.derivation.results
-    functions = _function(P, [results["loss"], results["gradient"], results["hessian"]], _sizes(P, data))
-    shape = (int(data[_data_matrix(P)].shape[1]),) if p.is_Matrix else ()
-    theta = np.zeros(shape)
+    """Newton's method on all the parameters at once (one vector, or several scalars such as a Gamma's shape
+    and rate), from the start `_start` gives; the step solves HΔ = −g and is halved while the loss does not
+    decrease or a positive parameter would leave (0, ∞)."""
+    parameters = P.parameters
+    loss_expr = P.derivation.results["loss"]
+    functions = _function(P, [loss_expr, *_gradient_entries(P), *_hessian_entries(P)], _sizes(P, data))
+    shapes = [(int(data[_data_matrix(P)].shape[1]),) if p.is_Matrix else () for p in parameters]
+    theta = _start(P, data, shapes)
+    positive = np.concatenate([np.full(max(1, int(np.prod(shape))), _is_positive(p))
+                               for p, shape in zip(parameters, shapes)])
     observed = _bernoulli_target(P, data)
 
     def evaluate(value):
-        loss, g, H = functions(*_arguments(P, {p: value}, data))
-        return float(loss), np.atleast_1d(g).astype(float), np.atleast_2d(H).astype(float)
+        loss, g, H = _loss_gradient_hessian(functions, P, _unpacked(value, parameters, shapes), data)
+        return loss, g, H
 
     loss, g, H = evaluate(theta)
     for iteration in range(1, max_iter + 1):
-        try:
-            factor = np.linalg.cholesky(H)
-            step = -np.linalg.solve(factor.T, np.linalg.solve(factor, g))   # NOTE: solve, never inv(H)
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(H, g, rcond=None)[0]
-        decrement = float(np.sqrt(max(-g @ step, 0.0)))
+        step, newton = _descent_direction(g, H)
+        decrement = float(np.sqrt(max(-g @ step, 0.0))) if newton else np.inf
         t = 1.0
         for _ in range(MAX_HALVINGS):
-            trial = theta + t * step.reshape(shape)
-            trial_loss, trial_g, trial_H = evaluate(trial)
-            if np.isfinite(trial_loss) and trial_loss <= loss + 1e-12 * abs(loss):
-                break
+            trial = theta + t * step
+            if not np.any(positive & (trial <= 0)):
+                trial_loss, trial_g, trial_H = evaluate(trial)
+                if np.isfinite(trial_loss) and trial_loss <= loss + 1e-12 * abs(loss):
+                    break
             t /= 2
         else:
             raise DataError(f"Newton's method made no progress for {P.model.name} (the loss does not decrease "
@@ -288,8 +356,82 @@ def _newton(P, data, names, tol, max_iter):
             design = data[_data_matrix(P)]
             check_separation(design, design @ theta, observed, theta, names)
         if decrement < tol:
-            return {p: theta}, iteration, True
-    return {p: theta}, max_iter, False
+            return _unpacked(theta, parameters, shapes), iteration, True
+    return _unpacked(theta, parameters, shapes), max_iter, False
+
+
+def _descent_direction(g, H):
+    """(the Newton step −H⁻¹g, True) where H is positive definite, else (−g scaled by H's diagonal, False)."""
+    try:
+        factor = np.linalg.cholesky(H)
+        return -np.linalg.solve(factor.T, np.linalg.solve(factor, g)), True   # NOTE: solve, never inv(H)
+    except np.linalg.LinAlgError:
+        return -g / np.maximum(np.abs(np.diag(H)), 1e-12), False
+
+
+def _gradient_entries(P) -> list:
+    gradient = P.derivation.results["gradient"]
+    return list(gradient) if isinstance(gradient, sp.Tuple) else [gradient]
+
+
+def _hessian_entries(P) -> list:
+    """The Hessian of the loss in all the parameters: the derived one for one parameter; for several scalars
+    the matrix of second derivatives, the derived ones on the diagonal and the mixed ones ∂²L/∂θᵢ∂θⱼ (which the
+    derivation, one parameter at a time, does not state) differentiated from the derived gradient, both
+    orders, so that `_loss_gradient_hessian` checks they agree."""
+    hessians = P.derivation.results["hessian"]
+    hessians = list(hessians) if isinstance(hessians, sp.Tuple) else [hessians]
+    parameters = P.parameters
+    if len(parameters) == 1:
+        return hessians
+    if any(p.is_Matrix for p in parameters):
+        raise NotSupported(f"Newton's method on several parameters is implemented for scalars; {P.model.name} "
+                           f"has the vector {next(p for p in parameters if p.is_Matrix)} without a closed form "
+                           "among its parameters " + ", ".join(map(str, parameters)))
+    gradients = _gradient_entries(P)
+    return [hessians[i] if i == j else sp.diff(gradients[i], parameters[j])
+            for i in range(len(parameters)) for j in range(len(parameters))]
+
+
+def _loss_gradient_hessian(functions, P, estimates, data):
+    """The loss, the gradient (flat) and the Hessian (2-d) at `estimates`; the mixed second derivatives
+    are checked to agree in both orders (a failing check is a bug, never a result)."""
+    loss, *rest = functions(*_arguments(P, estimates, data))
+    k = len(P.parameters)
+    gradients, hessians = rest[:k], rest[k:]
+    g = np.concatenate([np.atleast_1d(np.real(v)).astype(float).reshape(-1) for v in gradients])
+    if k == 1:
+        return float(np.real(loss)), g, np.atleast_2d(np.real(hessians[0])).astype(float)
+    H = np.array([float(np.real(v)) for v in hessians]).reshape(k, k)
+    if not np.allclose(H, H.T, rtol=1e-8, atol=1e-12 * np.abs(H).max()):
+        raise VerificationError(f"the mixed second derivatives of {P.model.name} differ in the two orders: {H}")
+    return float(np.real(loss)), g, (H + H.T) / 2
+
+
+def _start(P, data, shapes):
+    """Zero for a vector, 1 for a positive scalar, 0 for another scalar; then each parameter with a closed
+    form given the others (a Gamma's rate, given its shape) at that value."""
+    estimates = {p: np.zeros(shape) if shape else (1.0 if _is_positive(p) else 0.0)
+                 for p, shape in zip(P.parameters, shapes)}
+    for p in P.parameters:
+        if P.solutions[p] is not None:
+            value = np.real(_function(P, P.solutions[p], _sizes(P, data))(*_arguments(P, estimates, data)))
+            if np.all(np.isfinite(value)) and not (_is_positive(p) and np.any(value <= 0)):
+                estimates[p] = np.asarray(value, dtype=float).reshape(np.shape(estimates[p]))
+    return np.concatenate([np.atleast_1d(estimates[p]).astype(float).reshape(-1) for p in P.parameters])
+
+
+def _unpacked(theta, parameters, shapes) -> dict:
+    values, at = {}, 0
+    for p, shape in zip(parameters, shapes):
+        size = int(np.prod(shape)) if shape else 1
+        values[p] = theta[at:at + size].reshape(shape) if shape else float(theta[at])
+        at += size
+    return values
+
+
+def _is_positive(p) -> bool:
+    return bool(p.is_positive)
 
 
 def _data_matrix(P) -> str:
@@ -308,20 +450,29 @@ def _bernoulli_target(P, data):
 
 
 def _standard_errors(P, estimates, data):
-    """√diag(H⁻¹) per parameter, H the Hessian of the negative log-likelihood in that parameter at the estimate."""
+    """√diag(H⁻¹), H the Hessian of the negative log-likelihood at the estimate (the observed information):
+    the whole Hessian for several scalar parameters (their mixed derivatives, a Gamma's −n/b, matter); per
+    parameter otherwise (for β and σ² of the Gaussian linear model the mixed block −Xᵀ(y − Xβ̂)/σ⁴ is 0)."""
+    parameters = P.parameters
+    if len(parameters) > 1 and not any(p.is_Matrix for p in parameters):
+        functions = _function(P, [P.derivation.results["loss"], *_gradient_entries(P), *_hessian_entries(P)],
+                              _sizes(P, data))
+        errors = _inverse_diagonal_root(_loss_gradient_hessian(functions, P, estimates, data)[2])
+        return dict(zip(parameters, [None] * len(parameters) if errors is None else errors.reshape(-1, 1)))
     hessians = P.derivation.results["hessian"]
     hessians = list(hessians) if isinstance(hessians, sp.Tuple) else [hessians]
-    errors = {}
-    for p, H in zip(P.parameters, hessians):
-        value = np.atleast_2d(np.real(_function(P, H, _sizes(P, data))(*_arguments(P, estimates, data))))
-        try:
-            factor = np.linalg.cholesky(value)
-        except np.linalg.LinAlgError:
-            errors[p] = None
-            continue
-        inverse_factor = np.linalg.solve(factor, np.eye(len(value)))   # L⁻¹: diag(H⁻¹) = column norms²
-        errors[p] = np.sqrt(np.sum(inverse_factor ** 2, axis=0))
-    return errors
+    return {p: _inverse_diagonal_root(np.atleast_2d(np.real(_function(P, H, _sizes(P, data))(
+        *_arguments(P, estimates, data))))) for p, H in zip(parameters, hessians)}
+
+
+def _inverse_diagonal_root(H):
+    """√diag(H⁻¹) from the Cholesky factor of H (column norms of L⁻¹), or None when H is not positive definite."""
+    try:
+        factor = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return None
+    inverse_factor = np.linalg.solve(factor, np.eye(len(H)))
+    return np.sqrt(np.sum(inverse_factor ** 2, axis=0))
 
 
 def _flatten(model, parameters, estimates, names, errors):

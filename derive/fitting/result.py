@@ -47,6 +47,7 @@ class FitResult:
     notes: list[str] = field(default_factory=list)  # what the reader must know to read the numbers
     classes: list | None = None  # softmax: the classes, the last one the reference
     covariance: np.ndarray | None = None  # mvn: the MLE Σ̂
+    loss_label: str | None = None  # what `loss` is, for a model file's fit ("loss (−log-likelihood)")
 
     @property
     def coef_matrix(self) -> np.ndarray | None:
@@ -134,6 +135,8 @@ class FitResult:
                 (self._condition_label(), self.condition_number)]
 
     def _loss_label(self) -> str:
+        if self.loss_label:
+            return self.loss_label
         if self.model == "ols":
             return "loss (residual sum of squares)"
         if self.model == "ridge":
