@@ -24,6 +24,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.calculus.differentials import gradient, jacobian
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
+from derive.core.numeval import evaluate
 from derive.core.steps import (
     Derivation,
     Domains,
@@ -44,7 +45,7 @@ from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
 from derive.errors import NotSupported
 from derive.expr.algebra import expand, hadamard, multiply, split_product
-from derive.expr.functions import Elementwise, sigmoid
+from derive.expr.functions import Elementwise, record_of, sigmoid, with_registry_functions
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
 from derive.expr.prose import Math, Prose
@@ -134,7 +135,7 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
     count = observed.rows
     y_i = entry(observed, INDEX, count)
     arguments_i = [entry(a, INDEX, count) for a in statement.arguments]
-    _check_domains(model, statement)
+    _check_domains(model, statement, D.domains)
     names = ", ".join(unicode(p) for p in model.parameter_objects())
     names_tex = ", ".join(latex(p) for p in model.parameter_objects())
     likelihood = Notation(f"L({names})", r"L(%s)" % names_tex)
@@ -214,10 +215,13 @@ def _posterior(D: Derivation, model: Model, loss, label):
     return posterior
 
 
-def _check_domains(model: Model, statement) -> None:
-    """A distribution's parameter given as a number (or a value in the file) must lie in its domain."""
+def _check_domains(model: Model, statement, domains: Domains) -> None:
+    """A distribution's parameter given as a number (or a value in the file) must lie in its domain; one
+    given as an expression must too at random values of the symbols it uses (drawn from their declared
+    domains): one value outside proves the statement wrong (a Poisson rate x_i'β that can be negative)."""
     import numpy as np
     values = dict(model.values)
+    rng = np.random.default_rng(0)
     for (name, domain), argument in zip(statement.family.parameters, statement.arguments):
         number = argument if argument.is_Number else None
         if isinstance(argument, sp.Symbol) and argument.name in values:
@@ -225,6 +229,16 @@ def _check_domains(model: Model, statement) -> None:
         if number is not None and not domain.contains(np.asarray(float(number))):
             raise model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
                               f"is {float(number):g}; it must be {domain.name}")
+        if number is not None or isinstance(argument, sp.Symbol):
+            continue   # a symbol is drawn from the parameter's domain itself
+        for _ in range(4):
+            value = np.real(np.asarray(evaluate(argument, domains.sample([argument], rng)), dtype=complex))
+            outside = ~domain.contains(value)
+            if outside.any():
+                raise model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
+                                  f"is {unicode(argument)}, which can be {float(value[outside][0]):.3g}; it must be "
+                                  f"{domain.name} (declare the symbols it uses pos, or write it through a function "
+                                  "into the domain: exp(x_i' beta) for a rate, sigmoid(x_i' beta) for a probability)")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -413,12 +427,12 @@ def _combine_like_terms(expr):
 def _scalar_derivative(D: Derivation, f, p, lhs, result_lhs):
     """∂f/∂p term by term for a scalar parameter p (the terms free of p, quadratic forms included, vanish)."""
     terms = [t for t in sp.Add.make_args(f) if t.has(p)]
-    derivative = sp.diff(f, p)
+    derivative = with_registry_functions(sp.diff(f, p))   # ψ(a), not SymPy's polygamma(0, a)
     parts = []
     for t in terms:
         parts += ["; " if parts else "", Math(f"∂({unicode(t)})/∂{unicode(p)}",
                                                r"\frac{\partial}{\partial %s}\left(%s\right)" % (latex(p), latex(t))),
-                  " = ", sp.diff(t, p)]
+                  " = ", with_registry_functions(sp.diff(t, p))]
     why = prose("Term by term (", *parts, "); terms free of ", p, " vanish.")
     return D.step(f"differentiate in {unicode(p)}", why, f, derivative, check=IsGradient(p), lhs=result_lhs)
 
@@ -542,6 +556,7 @@ def _hat(p):
 def _solve(P: Plan, p) -> None:
     D = P.derivation
     g, H = P.gradients[p], P.hessians[p]
+    _require_differentiable(g, p)
     zero = sp.ZeroMatrix(*p.shape) if p.is_Matrix else sp.S.Zero
     D.step("set the gradient to zero", prose("At a minimum of a differentiable function the ",
                                              "gradient" if p.is_Matrix else "derivative", " in ", p, " vanishes."),
@@ -558,6 +573,19 @@ def _solve(P: Plan, p) -> None:
     else:
         P.solutions[p] = None
         _newton(D, g, H, p)
+
+
+def _require_differentiable(g, p) -> None:
+    """Stationarity finds a minimum of a differentiable loss only: a gradient with sign or step in it (of |u|,
+    relu) jumps, so ∇ = 0 may have no solution and its Hessian is 0 wherever it exists (no Newton step)."""
+    for e in sp.preorder_traversal(g):
+        record = record_of(e)
+        if record is not None and record.caveat:
+            raise NotSupported(f"the gradient in {unicode(p)} contains {record.describe()}, and "
+                               f"{record.caveat.split(';')[0]}: the loss is not differentiable everywhere, so "
+                               "setting the gradient to zero (or a "
+                               "Newton step) does not find its minimum; a subgradient or linear-programming method "
+                               "is needed")
 
 
 def _linear_solution(D: Derivation, stationary, H, p):

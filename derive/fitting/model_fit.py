@@ -40,6 +40,8 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, o
                            "model the planner derives (model files; built-in: wls, gaussian-linear, probit, "
                            "exponential)")
     P = plan(resolved)
+    if P.stopped:
+        raise NotSupported(f"cannot fit {resolved.name}: {P.stopped}")
     data, names = _bind(resolved, P, X, y, values, weights, names, offset)
     parameters = P.parameters
     if method not in METHODS:
