@@ -305,6 +305,14 @@ def test_check_accepts_a_right_answer(capsys, name, quantity, answer):
     assert code == 0, out + err
 
 
+def test_check_takes_one_part_of_a_two_scalar_gradient(capsys):
+    code, out, _ = run(capsys, "check", model_file("gamma_sample"), "gradient", "sum(x) - n a/b", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["model"] == "gamma_sample" and result["part"] == "∂ℓ/∂b"
+    code, out, _ = run(capsys, "check", model_file("gamma_sample"), "gradient", "n a/b - sum(x)", "--json")
+    assert code == 1 and "sign" in json.loads(out)["diagnosis"]
+
+
 def test_check_names_a_missing_penalty_term(capsys):
     code, out, _ = run(capsys, "check", model_file("penalised_logistic"), "gradient", "X'(sigmoid(X w) - y)",
                        "--json")
@@ -337,6 +345,23 @@ def test_check_code_with_a_model_file(capsys, tmp_path):
     code, out, err = run(capsys, "check-code", model_file("probit"), "gradient", f"{code_file}:gradient")
     assert code == 0, out + err
     code, out, err = run(capsys, "check-code", model_file("probit"), "gradient", f"{code_file}:logistic_gradient")
+    assert code == 1, out + err
+
+
+def test_check_code_takes_one_array_for_several_scalar_parameters(capsys, tmp_path):
+    code_file = tmp_path / "gamma_code.py"
+    code_file.write_text(
+        "import numpy as np\n"
+        "from scipy.special import digamma\n\n"
+        "def gradient(a, b, x):\n"
+        "    n = len(x)\n"
+        "    return np.array([n * digamma(a) - n * np.log(b) - np.log(x).sum(), x.sum() - n * a / b])\n\n"
+        "def gradient_of_the_log_likelihood(a, b, x):\n"
+        "    return -gradient(a, b, x)\n", encoding="utf-8")
+    code, out, err = run(capsys, "check-code", model_file("gamma_sample"), "gradient", f"{code_file}:gradient")
+    assert code == 0, out + err
+    code, out, err = run(capsys, "check-code", model_file("gamma_sample"), "gradient",
+                         f"{code_file}:gradient_of_the_log_likelihood")
     assert code == 1, out + err
 
 

@@ -156,22 +156,22 @@ def check(model: str, quantity: str, answer) -> CheckResult:
             if written is None and transpose is None:
                 raise explained_shape_error(error) from None
             if written is None:
-                return CheckResult(False, model, quantity, None, expected, transpose, "the shapes of the operands",
+                return CheckResult(False, context.name, quantity, None, expected, transpose, "the shapes of the operands",
                                    text)
         meanings = context.meanings(quantity)
         given = [w.xreplace(meanings) for w in written] if isinstance(written, list) else written.xreplace(meanings)
         parameters = _parameters_in_estimate(context, quantity, given)
         if parameters:
-            return CheckResult(False, model, quantity, written, expected, parameters, "the answer's symbols", text,
+            return CheckResult(False, context.name, quantity, written, expected, parameters, "the answer's symbols", text,
                                where=_where(written, meanings))
         parts = context.parts(quantity)
         if parts:
             return _check_pair(context, quantity, given, parts, text, written)
         if isinstance(given, list):
-            raise ParseError(f"the {model} {quantity_noun(quantity)} is one result, but {short_quote(text)} "
+            raise ParseError(f"the {context.name} {quantity_noun(quantity)} is one result, but {short_quote(text)} "
                              f"has {len(given)} parts")
         equal, method, diagnosis = _compare(context, quantity, given, expected)
-    return CheckResult(equal, model, quantity, written, expected, diagnosis, method, text,
+    return CheckResult(equal, context.name, quantity, written, expected, diagnosis, method, text,
                        where=_where(written, meanings))
 
 

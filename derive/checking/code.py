@@ -280,7 +280,7 @@ def check_code(model: str, quantity: str, target: str, timeout: float = CODE_SEC
     path, function = _split_target(target)
     parts = context.parts(quantity) or [(None, expected)]
     if isinstance(expected, sp.Tuple) and parts[0][0] is None:
-        raise NotSupported(f"the {model} {quantity} is a pair of results that check-code cannot compare")
+        raise NotSupported(f"the {context.name} {quantity} is a pair of results that check-code cannot compare")
     symbols = arguments(model)
     names = argument_names(model)
     call = f"{function}({', '.join(python_name(n) for n in names)})"
@@ -317,7 +317,7 @@ def check_code(model: str, quantity: str, target: str, timeout: float = CODE_SEC
         diagnosis = _failure(context, quantity, code_cases, matched, envs, parts)
         order = _other_order(call, passed, reply.get("parameters"))
         diagnosis = f"{order}" if order else f"{diagnosis} ({_convention(call, passed)})"
-    return CodeCheckResult(correct, model, quantity, path, function, call, expected, code_cases, TOLERANCE,
+    return CodeCheckResult(correct, context.name, quantity, path, function, call, expected, code_cases, TOLERANCE,
                            diagnosis, reply.get("latex"), reply.get("latex_note"), time.monotonic() - started,
                            part, column_note)
 
@@ -378,6 +378,10 @@ def _matched(output: list, whole, wanted: list, parts, target: str, quantity: st
     None): the whole result, every part of a pair (a tuple), or one part alone (Σ̂ of the mvn solution)."""
     if len(output) == 1 and whole is not None and _fits(output[0], whole):
         return [_shaped(output[0], whole, target, quantity, env, call)], [whole], None
+    if len(output) == 1 and len(parts) > 1 and all(w.shape == (1, 1) for w in wanted) and \
+            tuple(output[0]["shape"]) == (len(parts),):
+        # several scalar parameters (a Gamma's a, b): one array of their derivatives, in the parameters' order
+        output = [{"shape": [], "values": [v]} for v in output[0]["values"]]
     if len(output) == len(parts) > 1:
         return [_shaped(o, w, target, quantity, env, call) for o, w in zip(output, wanted)], wanted, None
     if len(output) == 1 and part is not None:

@@ -135,7 +135,9 @@ def _context(model) -> ModelContext:
     if parameter is not None and parameter.name == "beta":
         for alias in PARAMETER_ALIASES:
             symbols.setdefault(alias, parameter)
-    return ModelContext(display_name(model), dict(D.results), symbols, D.domains, parameter, _pair_parameters(D),
+    # a model file states its parameters; a built-in's pair of them is read off its loss and solution
+    parameters = tuple(model.parameter_objects()) if isinstance(model, Model) else _pair_parameters(D)
+    return ModelContext(display_name(model), dict(D.results), symbols, D.domains, parameter, parameters,
                         _named_matrices(D))
 
 
