@@ -465,3 +465,34 @@ def with_registry_functions(expr):
     by_order = {0: digamma, 1: trigamma}
     return expr.replace(lambda e: isinstance(e, sp.polygamma) and e.args[0] in by_order,
                         lambda e: by_order[int(e.args[0])](e.args[1]))
+
+
+# Φ(−u) = 1 − Φ(u): 1 − Φ(u) is computed as Φ(−u), which keeps its digits where Φ(u) rounds to 1 (1 − Φ(9) is
+# 0 in floating point, Φ(−9) is 1.1e-19). (σ has the same symmetry, but its derived forms are softplus and
+# σ(1 − σ), where the cancellation is harmless, and σ(−u) would cost a second pass over Xβ.)
+_SYMMETRIC = (Phi,)
+
+
+def with_stable_complements(expr):
+    """`expr` with every 1 − Φ(u) (and 𝟏 − Φ(U) entrywise) written as Φ(−u): the same value, computed without
+    the cancellation that makes a probit's 1/(1 − Φ(xᵢᵀβ)) infinite for xᵢᵀβ > 8.3."""
+    if not isinstance(expr, sp.Basic) or not expr.has(*_SYMMETRIC, Elementwise):
+        return expr
+
+    def complement(e):
+        ones = [t for t in e.args if isinstance(t, sp.OneMatrix) or t == 1]
+        rest = [t for t in e.args if t not in ones]
+        if len(ones) != 1 or len(rest) != 1:
+            return None
+        coefficient, applied = rest[0].as_coeff_Mul() if not rest[0].is_Matrix else \
+            (rest[0].as_coeff_mmul()[0], sp.MatMul(*rest[0].as_coeff_mmul()[1].args))
+        applied = applied.args[0] if isinstance(applied, sp.MatMul) and len(applied.args) == 1 else applied
+        if coefficient != -1:
+            return None
+        if isinstance(applied, Elementwise) and applied.function in _SYMMETRIC:
+            return Elementwise(applied.name, -applied.arg)
+        if isinstance(applied, _SYMMETRIC):
+            return type(applied)(-applied.args[0])
+        return None
+
+    return expr.replace(lambda e: isinstance(e, (sp.Add, sp.MatAdd)) and complement(e) is not None, complement)

@@ -40,7 +40,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive.derivations.vector_form import Scalar
 from derive.errors import NotSupported
 from derive.expr import symbols as S
-from derive.expr.functions import REGISTRY, Elementwise, with_registry_functions
+from derive.expr.functions import REGISTRY, Elementwise, with_registry_functions, with_stable_complements
 
 # Sizes assumed when choosing the order of a matrix product: the number of observations is much larger
 # than the other dimensions, which are larger than small explicit sizes.
@@ -594,7 +594,7 @@ def lambdify(exprs, args: Sequence[sp.Basic], name: str = "derived") -> Callable
     function's `source` attribute.
     """
     single = isinstance(exprs, sp.Basic)
-    exprs = [with_registry_functions(sp.sympify(e)) for e in ([exprs] if single else exprs)]
+    exprs = [with_stable_complements(with_registry_functions(sp.sympify(e))) for e in ([exprs] if single else exprs)]
     args = list(args)
     prepared = [_solve_inverses(e) for e in exprs]
     used = set().union(*(e.free_symbols for e in exprs))

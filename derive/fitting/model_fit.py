@@ -47,23 +47,23 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, o
     if method not in METHODS:
         raise NotSupported(f"method {method!r} does not apply to {resolved.name}; use auto (the closed form when "
                            "there is one, else Newton), exact/qr/cholesky (a least-squares closed form) or newton")
-    least_squares_errors = {}
+    least_squares_errors, notes = {}, []
     if all(P.solutions[p] is not None for p in parameters) and method != "newton":
         estimates, how, least_squares_errors = _closed_forms(P, data, method, names, exact_data)
         iterations, converged = None, True
     else:
-        estimates, iterations, converged = _newton(P, data, names, tol or 1e-10, max_iter or 100)
+        estimates, iterations, converged = _newton(P, data, names, tol or 1e-10, max_iter or 100, notes)
         how = "newton"
     loss = float(np.real(_function(P, P.derivation.results["loss"], _sizes(P, data))(*_arguments(P, estimates, data))))
     # a likelihood's from its Hessian; a least-squares loss's as for OLS/WLS, σ̂²(AᵀSA)⁻¹ with σ̂² = RSS/(n − d)
-    errors = _standard_errors(P, estimates, data) if resolved.likelihood else (least_squares_errors or None)
+    errors = _standard_errors(P, estimates, data, notes) if resolved.likelihood else (least_squares_errors or None)
     coef, labels, se = _flatten(resolved, parameters, estimates, names, errors)
     constant = _dropped_constant(P, data)
     is_likelihood = resolved.likelihood and not (resolved.prior or resolved.penalty)
     return FitResult(model=resolved.name, method=how, names=labels, coef=coef, std_errors=se,
                      converged=converged, iterations=iterations, loss=loss,
                      loglike=-(loss + (constant or 0.0)) if is_likelihood else None, nobs=_observations(data),
-                     loss_label=_loss_label(resolved, P, constant))
+                     loss_label=_loss_label(resolved, P, constant), notes=notes)
 
 
 def _dropped_constant(P, data):
@@ -321,24 +321,16 @@ def _checked(value, p):
     return value
 
 
-def _newton(P, data, names, tol, max_iter):
+def _newton(P, data, names, tol, max_iter, notes):
     """Newton's method on all the parameters at once (one vector, or several scalars such as a Gamma's shape
     and rate), from the start `_start` gives; the step solves HΔ = −g and is halved while the loss does not
     decrease or a positive parameter would leave (0, ∞)."""
-    parameters = P.parameters
-    loss_expr = P.derivation.results["loss"]
-    functions = _function(P, [loss_expr, *_gradient_entries(P), *_hessian_entries(P)], _sizes(P, data))
-    shapes = [(int(data[_data_matrix(P)].shape[1]),) if p.is_Matrix else () for p in parameters]
-    theta = _start(P, data, shapes)
+    derivatives = _Derivatives(P, data)
+    theta = _start(P, data, derivatives.shapes)
     positive = np.concatenate([np.full(max(1, int(np.prod(shape))), _is_positive(p))
-                               for p, shape in zip(parameters, shapes)])
+                               for p, shape in zip(P.parameters, derivatives.shapes)])
     observed = _bernoulli_target(P, data)
-
-    def evaluate(value):
-        loss, g, H = _loss_gradient_hessian(functions, P, _unpacked(value, parameters, shapes), data)
-        return loss, g, H
-
-    loss, g, H = evaluate(theta)
+    loss, g, H = derivatives.at(theta)
     for iteration in range(1, max_iter + 1):
         step, newton = _descent_direction(g, H)
         decrement = float(np.sqrt(max(-g @ step, 0.0))) if newton else np.inf
@@ -346,7 +338,7 @@ def _newton(P, data, names, tol, max_iter):
         for _ in range(MAX_HALVINGS):
             trial = theta + t * step
             if not np.any(positive & (trial <= 0)):
-                trial_loss, trial_g, trial_H = evaluate(trial)
+                trial_loss, trial_g, trial_H = derivatives.at(trial)
                 if np.isfinite(trial_loss) and trial_loss <= loss + 1e-12 * abs(loss):
                     break
             t /= 2
@@ -358,8 +350,51 @@ def _newton(P, data, names, tol, max_iter):
             design = data[_data_matrix(P)]
             check_separation(design, design @ theta, observed, theta, names)
         if decrement < tol:
-            return _unpacked(theta, parameters, shapes), iteration, True
-    return _unpacked(theta, parameters, shapes), max_iter, False
+            notes.extend(derivatives.notes)
+            return derivatives.unpacked(theta), iteration, True
+    notes.extend(derivatives.notes)
+    return derivatives.unpacked(theta), max_iter, False
+
+
+class _Derivatives:
+    """The loss, gradient and Hessian in all the parameters at a point θ (the parameters' entries, flat), from
+    the generated code of the derived results.
+
+    Where the derived Hessian is not finite although the gradient is (the probit Hessian, written with
+    (𝟏 − Φ(Xβ))^∘-2, overflows once some |xᵢᵀβ| > 26), it is replaced by central differences of the derived
+    gradient, symmetrised, and a note says so: the estimate (where the gradient vanishes) is unchanged, and the
+    standard errors keep about 8 digits."""
+
+    def __init__(self, P, data):
+        self.P, self.data, self.notes = P, data, []
+        loss = P.derivation.results["loss"]
+        self.functions = _function(P, [loss, *_gradient_entries(P), *_hessian_entries(P)], _sizes(P, data))
+        self.shapes = [(int(data[_data_matrix(P)].shape[1]),) if p.is_Matrix else () for p in P.parameters]
+
+    def unpacked(self, theta) -> dict:
+        return _unpacked(theta, self.P.parameters, self.shapes)
+
+    def at(self, theta):
+        loss, g, H = _loss_gradient_hessian(self.functions, self.P, self.unpacked(theta), self.data)
+        if np.all(np.isfinite(g)) and not np.all(np.isfinite(H)):
+            H = self._differenced_hessian(theta)
+        return loss, g, H
+
+    def _differenced_hessian(self, theta):
+        def gradient(point):
+            return _loss_gradient_hessian(self.functions, self.P, self.unpacked(point), self.data)[1]
+        columns = []
+        for j in range(len(theta)):
+            h = 1e-5 * max(1.0, abs(float(theta[j])))
+            e = np.zeros_like(theta)
+            e[j] = h
+            columns.append((gradient(theta + e) - gradient(theta - e)) / (2 * h))
+        H = np.column_stack(columns)
+        note = ("the derived Hessian overflows at these data (large |linear predictor|): Newton's method and the "
+                "standard errors used central differences of the derived gradient there")
+        if note not in self.notes:
+            self.notes.append(note)
+        return (H + H.T) / 2
 
 
 def _descent_direction(g, H):
@@ -398,7 +433,8 @@ def _hessian_entries(P) -> list:
 def _loss_gradient_hessian(functions, P, estimates, data):
     """The loss, the gradient (flat) and the Hessian (2-d) at `estimates`; the mixed second derivatives
     are checked to agree in both orders (a failing check is a bug, never a result)."""
-    loss, *rest = functions(*_arguments(P, estimates, data))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):   # non-finite values are handled
+        loss, *rest = functions(*_arguments(P, estimates, data))
     k = len(P.parameters)
     gradients, hessians = rest[:k], rest[k:]
     g = np.concatenate([np.atleast_1d(np.real(v)).astype(float).reshape(-1) for v in gradients])
@@ -451,18 +487,20 @@ def _bernoulli_target(P, data):
     return data[statement.observed.name] if statement.family.name == "Bernoulli" else None
 
 
-def _standard_errors(P, estimates, data):
+def _standard_errors(P, estimates, data, notes):
     """√diag(H⁻¹), H the Hessian of the negative log-likelihood at the estimate (the observed information):
-    the whole Hessian for several scalar parameters (their mixed derivatives, a Gamma's −n/b, matter); per
-    parameter otherwise (for β and σ² of the Gaussian linear model the mixed block −Xᵀ(y − Xβ̂)/σ⁴ is 0)."""
+    the whole Hessian for one parameter or several scalars (their mixed derivatives, a Gamma's −n/b, matter);
+    per parameter otherwise (for β and σ² of the Gaussian linear model the mixed block −Xᵀ(y − Xβ̂)/σ⁴ is 0)."""
     parameters = P.parameters
-    if len(parameters) > 1 and not any(p.is_Matrix for p in parameters):
-        functions = _function(P, [P.derivation.results["loss"], *_gradient_entries(P), *_hessian_entries(P)],
-                              _sizes(P, data))
-        errors = _inverse_diagonal_root(_loss_gradient_hessian(functions, P, estimates, data)[2])
-        return dict(zip(parameters, [None] * len(parameters) if errors is None else errors.reshape(-1, 1)))
+    if len(parameters) == 1 or not any(p.is_Matrix for p in parameters):
+        derivatives = _Derivatives(P, data)
+        theta = np.concatenate([np.atleast_1d(np.asarray(estimates[p], dtype=float)).reshape(-1) for p in parameters])
+        errors = _inverse_diagonal_root(derivatives.at(theta)[2])
+        notes.extend(n for n in derivatives.notes if n not in notes)
+        if errors is None:
+            return dict.fromkeys(parameters)
+        return derivatives.unpacked(errors) if len(parameters) > 1 else {parameters[0]: errors}
     hessians = P.derivation.results["hessian"]
-    hessians = list(hessians) if isinstance(hessians, sp.Tuple) else [hessians]
     return {p: _inverse_diagonal_root(np.atleast_2d(np.real(_function(P, H, _sizes(P, data))(
         *_arguments(P, estimates, data))))) for p, H in zip(parameters, hessians)}
 
@@ -487,6 +525,6 @@ def _flatten(model, parameters, estimates, names, errors):
         labels += list(names) if p.is_Matrix and len(names) == len(value) else \
             ([spelled[p]] if not p.is_Matrix else [f"{spelled[p]}{k + 1}" for k in range(len(value))])
         e = None if errors is None else errors.get(p)
-        se += list(e) if e is not None else [np.nan] * len(value)
+        se += list(np.atleast_1d(e)) if e is not None else [np.nan] * len(value)
     se_array = None if errors is None else np.array(se)
     return np.array(coef), labels, se_array
