@@ -196,6 +196,27 @@ def cmd_check_code(args) -> int:
     return report(check_code(args.model, args.quantity, args.function), args.json)
 
 
+def cmd_lambdify(args) -> int:
+    import inspect
+
+    from derive import derivation, lambdify
+    from derive.derivations import display_name
+    from derive.expr.printing import unicode
+    from derive.render.formats import expression_dict
+    function = lambdify(args.model, args.quantity)
+    result = derivation(args.model).results[args.quantity]
+    name = display_name(args.model)
+    arguments = getattr(function, "arguments", None) or tuple(inspect.signature(function).parameters)
+    if args.json:
+        print_json({"model": name, "quantity": args.quantity, "arguments": list(arguments),
+                    "expression": expression_dict(result), "source": function.source})
+        return 0
+    emit(f"# The {args.quantity} of {name},\n#   {unicode(result)},\n# as the numpy code derive generates (solves, "
+         f"never inverses; stable forms of σ, softplus and 1 − Φ).\n# In Python, derive.lambdify({str(args.model)!r}, "
+         f"{args.quantity!r}) returns it: call it as f({', '.join(arguments)}).\n" + function.source, args.output)
+    return 0
+
+
 def read_text(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -362,6 +383,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("function", metavar="FILE.py:FUNCTION")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(run=cmd_check_code)
+
+    p = commands.add_parser("lambdify", help="the numpy code generated from a derived result",
+                            description="Print the numpy function derive generates from a model's derived "
+                            "result (the one derive.lambdify(MODEL, QUANTITY) returns and fit uses), with its "
+                            "arguments in the model's order. Example: derive lambdify logistic gradient")
+    p.add_argument("model", metavar="MODEL", help="a built-in model or a model file (.toml)")
+    p.add_argument("quantity", metavar="QUANTITY", help="loss, gradient, hessian, solution or update")
+    p.add_argument("--json", action="store_true", help="print the arguments, expression and source as JSON")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically); '-' is stdout")
+    p.set_defaults(run=cmd_lambdify)
 
     p = commands.add_parser("fit", help="fit a model to a CSV file with the derived formulas",
                             description="Fit a model to the columns of a CSV file (with a header line), using "

@@ -348,37 +348,15 @@ def test_check_steps_with_a_model_file(capsys, tmp_path):
     assert "W is missing" in result["lines"][-1]["reason"]
 
 
-def test_check_code_with_a_model_file(capsys, tmp_path):
-    code_file = tmp_path / "probit_code.py"
-    code_file.write_text(
-        "import numpy as np\n"
-        "from scipy.stats import norm\n\n"
-        "def gradient(beta, X, y):\n"
-        "    z = X @ beta\n"
-        "    w = norm.pdf(z) / (norm.cdf(z) * norm.sf(z))\n"
-        "    return X.T @ (w * (norm.cdf(z) - y))\n\n"
-        "def logistic_gradient(beta, X, y):\n"
-        "    return X.T @ (norm.cdf(X @ beta) - y)\n", encoding="utf-8")
-    code, out, err = run(capsys, "check-code", model_file("probit"), "gradient", f"{code_file}:gradient")
+@pytest.mark.parametrize("name, right, wrong", [
+    ("probit", "probit_gradient", "probit_gradient_as_logistic"),
+    ("gamma_sample", "gamma_gradient", "gamma_gradient_of_the_log_likelihood"),   # one array for a and b
+])
+def test_check_code_with_a_model_file(capsys, name, right, wrong):
+    code_file = FIXTURES / "code" / "user_models.py"
+    code, out, err = run(capsys, "check-code", model_file(name), "gradient", f"{code_file}:{right}")
     assert code == 0, out + err
-    code, out, err = run(capsys, "check-code", model_file("probit"), "gradient", f"{code_file}:logistic_gradient")
-    assert code == 1, out + err
-
-
-def test_check_code_takes_one_array_for_several_scalar_parameters(capsys, tmp_path):
-    code_file = tmp_path / "gamma_code.py"
-    code_file.write_text(
-        "import numpy as np\n"
-        "from scipy.special import digamma\n\n"
-        "def gradient(a, b, x):\n"
-        "    n = len(x)\n"
-        "    return np.array([n * digamma(a) - n * np.log(b) - np.log(x).sum(), x.sum() - n * a / b])\n\n"
-        "def gradient_of_the_log_likelihood(a, b, x):\n"
-        "    return -gradient(a, b, x)\n", encoding="utf-8")
-    code, out, err = run(capsys, "check-code", model_file("gamma_sample"), "gradient", f"{code_file}:gradient")
-    assert code == 0, out + err
-    code, out, err = run(capsys, "check-code", model_file("gamma_sample"), "gradient",
-                         f"{code_file}:gradient_of_the_log_likelihood")
+    code, out, err = run(capsys, "check-code", model_file(name), "gradient", f"{code_file}:{wrong}")
     assert code == 1, out + err
 
 
@@ -418,3 +396,16 @@ def test_a_non_differentiable_loss_is_refused_where_it_stops(capsys):
     assert "✓ verified" in out   # the verified part (the loss and its gradient) is shown
     with pytest.raises(derive.NotSupported, match="not differentiable"):
         derive.fit(model_file("least_absolute"), *longley())
+
+
+def test_lambdify_command_prints_the_generated_function(capsys, tmp_path):
+    code, out, _ = run(capsys, "lambdify", model_file("probit"), "gradient", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["arguments"] == ["beta", "X", "y"] and "def probit_gradient(beta, X, y):" in result["source"]
+    assert result["source"] == derive.lambdify(model_file("probit"), "gradient").source
+    target = tmp_path / "gradient.py"
+    code, _, _ = run(capsys, "lambdify", model_file("gamma_sample"), "gradient", "-o", target)
+    assert code == 0 and "_digamma(a)" in target.read_text(encoding="utf-8")
+    code, _, err = run(capsys, "lambdify", model_file("probit"), "gradiant")
+    assert code == 2 and "has no derived 'gradiant'" in err and len(err.strip().splitlines()) == 1
