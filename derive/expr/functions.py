@@ -237,8 +237,8 @@ def _log_gamma_real(x):
 
 
 def _polygamma(order: int, x):
-    from scipy.special import polygamma
-    return polygamma(order, x)
+    from scipy.special import polygamma, psi
+    return psi(x) if order == 0 else polygamma(order, x)   # psi is the ufunc; polygamma a wrapper around zeta
 
 
 _log_gamma = _first_order(_log_gamma_real, functools.partial(_polygamma, 0))

@@ -16,6 +16,8 @@ Standard errors, for a likelihood, are √diag(H⁻¹) of the negative log-likel
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 
@@ -175,8 +177,7 @@ def _bind(model: Model, P, X, y, values, weights, names, offset=None):
 def _target(model: Model, P, known) -> str | None:
     """The vector the data's y is: the observed vector of a likelihood, else a loss's one unnamed vector."""
     if model.likelihood:
-        from derive.derivations.statement import read_statement
-        return read_statement(model.likelihood, model.context(), model.expression).observed.name
+        return P.statement.observed.name
     objects = model.objects()
     vectors = [s.name for s in model.symbols if s.shape and s.name not in model.parameters
                and objects[s.name].cols == 1 and s.name not in known]
@@ -186,8 +187,7 @@ def _target(model: Model, P, known) -> str | None:
 def _check_support(model: Model, P, data) -> None:
     if not model.likelihood:
         return
-    from derive.derivations.statement import read_statement
-    statement = read_statement(model.likelihood, model.context(), model.expression)
+    statement = P.statement
     values = data.get(statement.observed.name)
     support = statement.family.support
     bad = np.flatnonzero(~support.contains(np.asarray(values)))
@@ -232,11 +232,20 @@ def _undeclared(P) -> list:
 def _function(P, expr, sizes=None):
     """The generated numpy function of `expr` (or a list of them), W as a diagonal; `sizes` gives the
     dimensions (n, d) that no argument's shape carries (n/λ² in the exponential model's Hessian)."""
-    sizes = {sp.Symbol(k, integer=True, positive=True): v for k, v in (sizes or {}).items()}
-    exprs = list(expr) if isinstance(expr, (sp.Tuple, list, tuple)) else [expr]
+    several = isinstance(expr, (sp.Tuple, list, tuple))
+    return _generated(P.model, tuple(expr) if several else expr, tuple(sorted((sizes or {}).items())), several)
+
+
+@functools.lru_cache(maxsize=256)
+def _generated(model: Model, expr, sizes: tuple, several: bool):
+    """`_function`'s code, generated once per model, expressions and data sizes (generating it takes longer
+    than a small fit)."""
+    P = plan(model)
+    sizes = {sp.Symbol(k, integer=True, positive=True): v for k, v in sizes}
+    exprs = list(expr) if several else [expr]
     exprs = [_diagonal_weights(P, e).subs(sizes) if sizes else _diagonal_weights(P, e) for e in exprs]
     arguments = [a.subs(sizes) if sizes else a for a in _argument_symbols(P)]
-    return lambdify(exprs if isinstance(expr, (sp.Tuple, list, tuple)) else exprs[0], arguments, name="fit")
+    return lambdify(exprs if several else exprs[0], arguments, name="fit")
 
 
 def _sizes(P, data) -> dict:
@@ -482,8 +491,7 @@ def _data_matrix(P) -> str:
 def _bernoulli_target(P, data):
     if not P.model.likelihood:
         return None
-    from derive.derivations.statement import read_statement
-    statement = read_statement(P.model.likelihood, P.model.context(), P.model.expression)
+    statement = P.statement
     return data[statement.observed.name] if statement.family.name == "Bernoulli" else None
 
 
