@@ -20,6 +20,7 @@ from derive.checking.model_context import model_context
 from derive.cli import CHECK_CODE_HELP, main
 
 FIXTURES = Path(__file__).parent / "fixtures"
+PROBIT = Path(__file__).parents[1] / "worked_examples" / "probit.toml"   # a model file, as a user writes one
 
 # (model, quantity, answer): correct, in the notations courses use
 CORRECT = [
@@ -105,6 +106,7 @@ WRONG = [
     ("ridge", "loss", r"\|y - X\beta\|^2 + \lambda\|\beta\|", ["not"]),
     ("ols", "hessian", r"2XX^T", ["order"]),
     ("ols", "gradient", r"2X^TX\beta - 2y^TX", ["a transpose is missing", "2Xᵀy is probably meant"]),
+    (str(PROBIT), "gradient", r"X^T(\Phi(X\beta) - y)", ["weights", "canonical link"]),
 ]
 # (file, options, first wrong line or None, words its reason must contain)
 DERIVATIONS = [

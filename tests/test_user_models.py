@@ -330,6 +330,11 @@ def test_check_takes_one_part_of_a_two_scalar_gradient(capsys):
     assert code == 1 and "sign" in json.loads(out)["diagnosis"]
 
 
+def test_check_names_the_weights_a_probit_gradient_keeps(capsys):
+    code, out, _ = run(capsys, "check", model_file("probit"), "gradient", "X'(Phi(X beta) - y)", "--json")
+    assert code == 1 and "weights" in json.loads(out)["diagnosis"] and "canonical link" in json.loads(out)["diagnosis"]
+
+
 def test_check_names_a_missing_penalty_term(capsys):
     code, out, _ = run(capsys, "check", model_file("penalised_logistic"), "gradient", "X'(sigmoid(X w) - y)",
                        "--json")

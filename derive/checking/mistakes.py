@@ -246,6 +246,25 @@ def log_of_target(node):
     return Elementwise("log", node)
 
 
+def _residual(node) -> bool:
+    """μ − y (or y − μ): the residual of a mean μ and the target y."""
+    return isinstance(node, sp.MatAdd) and any(t == sp.MatrixSymbol("y", *node.shape) or
+                                               _negative_part(t) == sp.MatrixSymbol("y", *node.shape)
+                                               for t in node.args)
+
+
+def weights_dropped(expr) -> Iterator[Change]:
+    """w ⊙ (μ − y) written as μ − y: the gradient's form for a canonical link, where the weights cancel."""
+    for node in _nodes(expr, lambda e: isinstance(e, HadamardProduct) and any(_residual(a) for a in e.args)):
+        residual = next(a for a in node.args if _residual(a))
+        rest = [a for a in node.args if a != residual]
+        weights = rest[0] if len(rest) == 1 else HadamardProduct(*rest)
+        try:
+            yield Change(expr.xreplace({node: residual}), weights, residual)
+        except Exception:  # noqa: BLE001 - a variant SymPy refuses to build is not a candidate
+            continue
+
+
 # ---------------------------------------------------------------------------------------------------
 # The catalogue: one line per mistake, tried in order
 # ---------------------------------------------------------------------------------------------------
@@ -272,6 +291,9 @@ MISTAKES: list[Mistake] = [
             "2λ{parameter} (λ{parameter} is the gradient of (λ/2)‖{parameter}‖²)"),
     Mistake(substituting("lambda", lambda s: 2 * s), "2λ where λ is meant: the 2 of the penalty's gradient "
             "2λ{parameter} cancels against the 2 of 2XᵀX{parameter} − 2Xᵀy"),
+    Mistake(weights_dropped, "the weights {before} on the residual {after} are missing: without them this is "
+            "the gradient's form for a canonical link (σ in logistic regression, exp in Poisson regression), "
+            "where the weights cancel; with this model's link they do not", ("gradient",)),
     Mistake(replacing(_exp, log_of), "log and exp are mixed up: {subject} has {after} where {before} belongs "
             "(with the log link the mean is exp of the linear predictor)"),
     Mistake(replacing(_exp, argument_of), "the exp is missing: {subject} has {after} where {before} belongs "

@@ -193,7 +193,7 @@ def _check_support(model: Model, P, data) -> None:
     bad = np.flatnonzero(~support.contains(np.asarray(values)))
     if bad.size:
         raise DataError(f"{model.name}: {statement.observed.name} must be {support.name} "
-                        f"({statement.family.signature}); it is {values[bad[0]]!r} at row {bad[0] + 1}")
+                        f"({statement.family.signature}); it is {float(values[bad[0]])!r} at row {bad[0] + 1}")
 
 
 # ---------------------------------------------------------------------------------------------------
