@@ -381,6 +381,8 @@ def test_notes_include_a_model_file(tmp_path, capsys):
     ("bad_undefined_symbol", 3, "'theta' is not declared"),
     ("bad_shape", 4, "cannot multiply X (n×d) by beta (n×1)"),
     ("bad_domain", 4, "positive"),
+    ("bad_distribution", 4, "unknown distribution 'Weibull'"),
+    ("bad_row", 4, "row i of the matrix X is written x_i'"),
 ])
 def test_bad_model_files_exit_2_naming_the_line(capsys, name, line, words):
     for command in (["show"], ["check", "gradient", "X'y"], ["fit", "--target", "y"]):

@@ -43,7 +43,7 @@ from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
 from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
-from derive.errors import NotSupported
+from derive.errors import NotSupported, ParseError
 from derive.expr.algebra import expand, hadamard, multiply, split_product
 from derive.expr.functions import Elementwise, record_of, sigmoid, with_registry_functions
 from derive.expr.notation import Notation
@@ -83,7 +83,10 @@ def plan(model: Model) -> Plan:
     """The planned, verified derivation of `model` (cached: a Model is a frozen record)."""
     objects = model.context()
     parameters = model.parameter_objects()
-    statement = read_statement(model.likelihood, objects, model.expression) if model.likelihood else None
+    try:
+        statement = read_statement(model.likelihood, objects, model.expression) if model.likelihood else None
+    except (NotSupported, ParseError) as error:   # named with the model file's line
+        raise model.error("likelihood", str(error)) from None
     D = Derivation(model.title or _default_title(model), model=model.name, form="matrix",
                    domains=_domains(model, statement))
     D.symbols = [(objects[s.name], _describe(model, s, statement)) for s in model.symbols]
@@ -229,8 +232,8 @@ def _check_domains(model: Model, statement, domains: Domains) -> None:
         if number is not None and not domain.contains(np.asarray(float(number))):
             raise model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
                               f"is {float(number):g}; it must be {domain.name}")
-        if number is not None or isinstance(argument, sp.Symbol):
-            continue   # a symbol is drawn from the parameter's domain itself
+        if number is not None or isinstance(argument, sp.Symbol) or argument.has(sp.Indexed):
+            continue   # a symbol is drawn from the parameter's domain itself; entries x_i are read later
         for _ in range(4):
             value = np.real(np.asarray(evaluate(argument, domains.sample([argument], rng)), dtype=complex))
             outside = ~domain.contains(value)

@@ -86,6 +86,11 @@ def _as_vectors(text: str, index: str, objects: dict) -> str:
         found = objects.get(match["name"])
         if isinstance(found, sp.MatrixSymbol) and found.cols == 1:
             return f" {match['name']} "
+        matrix = objects.get(match["name"].upper())
+        if found is None and isinstance(matrix, sp.MatrixSymbol) and matrix.cols != 1:
+            raise NotSupported(f"{match.group()} is entry {index} of a vector {match['name']}, which is not declared; "
+                               f"row {index} of the matrix {matrix.name} is written {match['name']}_{index}' "
+                               f"(as in {match['name']}_{index}' beta)")
         return match.group()
 
     return ENTRY.sub(entry, ROW.sub(row, text))
