@@ -153,9 +153,11 @@ def test_gaussian_linear_model_matches_ols_and_the_mle_of_the_variance():
     beta, s2 = ours.coef[:d], ours.coef[d]
     np.testing.assert_allclose(beta, reference.params, rtol=1e-7)   # statsmodels' pinv loses digits on Longley
     np.testing.assert_allclose(beta, [float(v) for v in certified["certified"].values()], rtol=1e-13)
-    assert s2 == pytest.approx(float(certified["anova"]["residual"]["ss"]) / n, rel=1e-11)   # NIST: LRE ≥ 11
+    rss = float(certified["anova"]["residual"]["ss"])   # NIST's, to its 15 digits
+    assert s2 == pytest.approx(rss / n, rel=1e-14)       # σ̂² = RSS/n from the fit's RSS, not float residuals
     assert s2 == pytest.approx(reference.ssr / n, rel=1e-9)   # σ̂² = RSS/n, the MLE
     assert s2 == pytest.approx(reference.scale * reference.df_resid / n, rel=1e-9)
+    assert ours.loglike == pytest.approx(-n / 2 * (math.log(2 * math.pi * rss / n) + 1), rel=1e-14)
     assert ours.loglike == pytest.approx(reference.llf, rel=1e-10)
     # observed information at the MLE: σ̂²(XᵀX)⁻¹ with σ̂² = RSS/n, statsmodels' bse rescaled from RSS/(n − d)
     np.testing.assert_allclose(ours.std_errors[:d], reference.bse * math.sqrt(reference.df_resid / n), rtol=1e-6)

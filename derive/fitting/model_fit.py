@@ -23,6 +23,7 @@ import sympy as sp
 
 from derive.derivations import Model, resolve
 from derive.derivations.planner import plan
+from derive.derivations.vector_form import Scalar
 from derive.errors import DataError, NotSupported, VerificationError
 from derive.expr.printing import unicode
 from derive.fitting.codegen import lambdify
@@ -49,14 +50,15 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, o
     if method not in METHODS:
         raise NotSupported(f"method {method!r} does not apply to {resolved.name}; use auto (the closed form when "
                            "there is one, else Newton), exact/qr/cholesky (a least-squares closed form) or newton")
-    least_squares_errors, notes = {}, []
+    least_squares_errors, notes, sums_of_squares = {}, [], {}
     if all(P.solutions[p] is not None for p in parameters) and method != "newton":
-        estimates, how, least_squares_errors = _closed_forms(P, data, method, names, exact_data)
+        estimates, how, least_squares_errors, sums_of_squares = _closed_forms(P, data, method, names, exact_data)
         iterations, converged = None, True
     else:
         estimates, iterations, converged = _newton(P, data, names, tol or 1e-10, max_iter or 100, notes)
         how = "newton"
-    loss = float(np.real(_function(P, P.derivation.results["loss"], _sizes(P, data))(*_arguments(P, estimates, data))))
+    loss_expr = _with_sums_of_squares(P.derivation.results["loss"], sums_of_squares)
+    loss = float(np.real(_function(P, loss_expr, _sizes(P, data))(*_arguments(P, estimates, data))))
     # a likelihood's from its Hessian; a least-squares loss's as for OLS/WLS, σ̂²(AᵀSA)⁻¹ with σ̂² = RSS/(n − d)
     errors = _standard_errors(P, estimates, data, notes) if resolved.likelihood else (least_squares_errors or None)
     coef, labels, se = _flatten(resolved, parameters, estimates, names, errors)
@@ -270,16 +272,62 @@ def _arguments(P, estimates, data):
 def _closed_forms(P, data, method, names, exact_data):
     """Each parameter's closed form in turn; a least-squares form (AᵀSA + κI)⁻¹AᵀSb is evaluated by the
     least-squares methods (exact rational arithmetic, QR, Cholesky), as accurate as `fit ols` on NIST data."""
-    estimates, how, errors = {}, "closed form", {}
+    estimates, how, errors, sums_of_squares = {}, "closed form", {}, {}
     for p in P.parameters:
         form = least_squares_form(P.solutions[p])
         if form is not None:
             solved = _least_squares(P, form, estimates, data, method, names, exact_data)
             estimates[p], how, errors[p] = solved.coef, solved.method, solved.std_errors
+            if form[3] is None:   # no penalty: the fit's loss is the residual sum of squares at p̂
+                sums_of_squares[_residual(form, p)] = solved.loss
             continue
-        value = _function(P, P.solutions[p], _sizes(P, data))(*_arguments(P, estimates, data))
+        factor, rss = _of_a_residual_sum_of_squares(P.solutions[p], sums_of_squares)
+        if rss is not None:
+            # NOTE: c·(b − Ap̂)ᵀS(b − Ap̂) with the least-squares fit's RSS (exact, or from residuals in
+            # double-double), not from residuals in floating point: σ̂² = RSS/n keeps its digits on Longley
+            value = float(_function(P, factor, _sizes(P, data))(*_arguments(P, estimates, data))) * rss
+        else:
+            value = _function(P, P.solutions[p], _sizes(P, data))(*_arguments(P, estimates, data))
         estimates[p] = _checked(np.real(value), p)
-    return estimates, how, errors
+    return estimates, how, errors, sums_of_squares
+
+
+def _residual(form, p):
+    """(b − Ap, S): the residual of a least-squares form in the parameter p (its terms, in any order), and its
+    weight matrix."""
+    A, S, b, _ = form
+    return frozenset((b, sp.MatMul(-1, A, p))), S
+
+
+def _of_a_residual_sum_of_squares(solution, sums_of_squares):
+    """(c, RSS) when `solution` is c·rᵀr (or c·rᵀSr) for a residual r whose sum of squares a least-squares
+    fit has computed; (None, None) otherwise."""
+    if not isinstance(solution, sp.Mul):
+        return None, None
+    factor, quadratic = solution.as_independent(sp.MatrixExpr)
+    rss = _known_sum_of_squares(quadratic, sums_of_squares)
+    return (factor, rss) if rss is not None else (None, None)
+
+
+def _known_sum_of_squares(quadratic, sums_of_squares):
+    """The least-squares fit's value of rᵀr (or rᵀSr), or None when `quadratic` is no such form."""
+    quadratic = quadratic.args[0] if isinstance(quadratic, Scalar) else quadratic   # rᵀr, 1×1, as a scalar
+    if not isinstance(quadratic, sp.MatMul) or not isinstance(quadratic.args[0], sp.Transpose):
+        return None
+    r, *middle = quadratic.args[0].arg, *quadratic.args[1:-1]
+    if quadratic.args[-1] != r or len(middle) > 1:
+        return None
+    terms = frozenset(r.args) if isinstance(r, sp.MatAdd) else None
+    return sums_of_squares.get((terms, middle[0] if middle else None))
+
+
+def _with_sums_of_squares(expr, sums_of_squares):
+    """`expr` with each residual sum of squares a least-squares fit computed written as its value (the
+    Gaussian linear model's loss at β̂ keeps its digits)."""
+    if not sums_of_squares:
+        return expr
+    return expr.replace(lambda e: isinstance(e, Scalar) and _known_sum_of_squares(e, sums_of_squares) is not None,
+                        lambda e: sp.Float(repr(_known_sum_of_squares(e, sums_of_squares)), 17))
 
 
 def least_squares_form(solution):
