@@ -1,18 +1,27 @@
 """Fitting any model from its derived results (DESIGN §8): a model file, a `Model`, or a built-in the planner
-derives (wls, gaussian-linear, probit, exponential).
+derives (wls, gaussian-linear, exponential).
 
-What the data are: the model's n×d matrix is the design matrix X, its observed n-vector the target y (for
-an iid sample, the sample), an n×n matrix is diag(weights) (`--weights COL`), and known scalars come from
-`values` (the file's, overridden by `fit(..., values=)` / `--set lam=0.5`).
+What the data are: the model's n×d matrix is the design matrix X; the observed n-vector of the likelihood
+(a loss's one vector) is the target y, and an iid sample may be given as X alone; any other n-vector (an
+offset o in exp(x_i' beta + o_i)) comes from `values={"o": array}` or, when it is the only one, from
+`offset=`/`--offset COL` (`exposure=` adds its log); an n×n matrix is diag(weights) (`--weights COL`); known
+scalars come from `values` (the file's, overridden by `fit(..., values=)` / `--set lam=0.5`).
 
 How it is fitted, from the planner's results:
 - every parameter has a closed form: the closed forms, in the order they were solved (σ̂² after β̂),
-  through generated code (solve, never an explicit inverse);
-- otherwise Newton on the generated loss, gradient and Hessian: the step solves HΔ = −g (Cholesky),
-  is halved while the loss does not decrease, and stops when the Newton decrement √(gᵀH⁻¹g) is below
-  `tol`; a Bernoulli likelihood is checked for separated classes (which have no maximum).
+  through generated code (solve, never an explicit inverse); a least-squares form (AᵀSA + κI)⁻¹AᵀSb by the
+  least-squares methods (exact, QR, Cholesky), and a later c·(b − Aβ̂)ᵀS(b − Aβ̂) (σ̂² = RSS/n) with that
+  fit's residual sum of squares rather than from residuals in floating point;
+- otherwise Newton on all the parameters at once (one vector, or several scalars such as a Gamma's shape
+  and rate, whose mixed second derivatives are differentiated from the derived gradient and checked in both
+  orders): the step solves HΔ = −g (Cholesky), is halved while the loss does not decrease or a positive
+  parameter would leave (0, ∞), and stops when the Newton decrement √(gᵀH⁻¹g) is below `tol`; a Bernoulli
+  likelihood is checked for separated classes (which have no maximum).
 Standard errors, for a likelihood, are √diag(H⁻¹) of the negative log-likelihood's Hessian at the estimate
-(the observed information; σ̂² the MLE for the Gaussian linear model).
+(the observed information; σ̂² the MLE for the Gaussian linear model). Where the derived Hessian overflows
+(probit at |xᵢᵀβ| > 26) central differences of the derived gradient stand in for it, with a note. The
+log-likelihood includes the constant the derivation dropped (Σᵢ log yᵢ! of a Poisson).
+A model the planner derives only in part (a non-differentiable loss) is refused with where it stopped.
 """
 from __future__ import annotations
 
