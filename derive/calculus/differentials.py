@@ -29,7 +29,7 @@ from derive.expr.algebra import (
     transpose_shallow,
     zero_like,
 )
-from derive.expr.functions import Elementwise, elementwise_derivative, record_of
+from derive.expr.functions import VECTOR_REGISTRY, Elementwise, VectorApplication, elementwise_derivative, record_of
 from derive.expr.notation import (
     Differential,
     Notation,
@@ -94,6 +94,8 @@ def differential_rule(u, variables):
         return "log-determinant", sp.Trace(sp.Inverse(A) * dd(A))
     if isinstance(u, Elementwise):
         return "chain rule (elementwise)", HadamardProduct(elementwise_derivative(u.name, u.arg), dd(u.arg))
+    if isinstance(u, VectorApplication):
+        return f"{u.name} rule", u.record.differential(u.arg, dd(u.arg))
     if isinstance(u, HadamardProduct):
         factors = list(u.args)
         terms = [HadamardProduct(*(factors[:k] + [dd(f)] + factors[k + 1:]))
@@ -183,6 +185,7 @@ RULE_EXPLANATIONS = {
     "diag is linear": "d diag(u) = diag(du)",
     "power rule": "d uᵏ = k uᵏ⁻¹ du",
     "chain rule": "d f(u) = f′(u) du",
+    **{f"{record.name} rule": record.rule for record in VECTOR_REGISTRY},
 }
 
 

@@ -1,6 +1,8 @@
 """The textbook form: the rewrites that make a matrix derivative look as a person writes it.
 
-Before differentiating, log(1 + eᵘ) is recognised as softplus(u) (`recognise_special_functions`); after,
+Before differentiating, formulas written out by hand are recognised as the functions they are
+(`recognise_special_functions`: log(1 + eᵘ) is softplus(u), log 𝟏ᵀeᶻ is logsumexp(z), log softmax(z) is
+z − 𝟏 logsumexp(z)), so that the derivative comes out as a textbook writes it (σ(u), softmax(z)); after,
 `textbook_form` collects terms, drops the transposes of 1×1 matrices, merges diagonal matrices and
 simplifies entrywise formulas. Each rewrite is a verified step of the derivation; a rewrite that takes too
 long is skipped, leaving the untidied (still verified) form.
@@ -22,67 +24,126 @@ from derive.expr.algebra import (
     split_product,
     transpose_shallow,
 )
-from derive.expr.functions import Elementwise, record_of, sigmoid, softplus
+from derive.expr.functions import Elementwise, VectorApplication, record_of, sigmoid, softplus
 from derive.expr.printing import negate
 
 SIMPLIFY_SECONDS = 2.0     # for tidying one result; past it the untidied (still verified) form is kept
 
 
-# --- before differentiating: log(1 + eᵘ) is softplus(u) ----------------------------------------------
+# --- before differentiating: the functions a formula spells out by hand ---------------------------------
 def recognise_special_functions(D, f, lhs):
-    """Rewrite log(𝟏 + exp(u)) as softplus(u), and log σ(u), log(𝟏 − σ(u)) as −softplus(∓u), as a step."""
-    rewritten = _softplus_forms(f)
-    if rewritten == f:
+    """Rewrite the formulas that are special functions, each kind a step: log(𝟏 + exp(u)) as softplus(u) (and
+    log σ(u), log(𝟏 − σ(u)) as −softplus(∓u)); log 𝟏ᵀexp(z) as logsumexp(z); exp(z)/𝟏ᵀexp(z) as softmax(z);
+    and log softmax(z) as z − 𝟏 logsumexp(z), whose derivative is softmax(z) without a quotient."""
+    for rule_name, why, match in RECOGNITIONS:
+        rewritten = _rewrite(f, match)
+        if rewritten != f:
+            f = D.step(rule_name, why, f, rewritten, lhs=lhs)
+    return f
+
+
+def _rewrite(f, match):
+    """f with every sub-expression that `match` recognises replaced, outermost first."""
+    if not f.args:
         return f
-    return D.step("recognise softplus", "log(1 + eᵘ) is softplus(u), whose derivative is σ(u); log σ(u) = "
-                  "−softplus(−u) and log(1 − σ(u)) = −softplus(u). Entrywise on vectors.", f, rewritten, lhs=lhs)
+    found = match(f)
+    if found is not None:
+        return found
+    args = [_rewrite(a, match) for a in f.args]
+    if all(a is b for a, b in zip(args, f.args)):
+        return f
+    return _flat_product(args) if isinstance(f, sp.MatMul) else f.func(*args)
 
 
-def _softplus_forms(f):
-    def is_one(e):
-        return isinstance(e, sp.OneMatrix) or e == 1
+def _is_one(e) -> bool:
+    return isinstance(e, sp.OneMatrix) or e == 1
 
-    def match(e):
-        if isinstance(e, Elementwise) and e.name == "log":
-            inner = e.arg
-        elif isinstance(e, sp.log):
-            inner = e.args[0]
-        else:
-            return None
-        vector = isinstance(e, Elementwise)
-        terms = inner.args if isinstance(inner, (sp.MatAdd, sp.Add)) else (inner,)
-        if len(terms) == 2:
-            one = [t for t in terms if is_one(t)]
-            rest = [t for t in terms if not is_one(t)]
-            if len(one) == 1 and len(rest) == 1:
-                t = rest[0]
-                if isinstance(t, Elementwise) and t.name == "exp":
-                    return Elementwise("softplus", t.arg)
-                if isinstance(t, sp.exp) and not vector:
-                    return softplus(t.args[0])
-                negated = _negated(t)
-                if negated is not None and isinstance(negated, Elementwise) and negated.name == "sigmoid":
-                    return -Elementwise("softplus", negated.arg)              # log(1 − σ(u)) = −softplus(u)
-                if negated is not None and isinstance(negated, sigmoid) and not vector:
-                    return -softplus(negated.args[0])
-        if isinstance(inner, Elementwise) and inner.name == "sigmoid":
-            return -Elementwise("softplus", -inner.arg)                       # log σ(u) = −softplus(−u)
-        if isinstance(inner, sigmoid):
-            return -softplus(-inner.args[0])
+
+def _softplus_form(e):
+    """softplus(u) for log(1 + eᵘ); −softplus(u) for log(1 − σ(u)); −softplus(−u) for log σ(u); else None."""
+    if isinstance(e, Elementwise) and e.name == "log":
+        inner = e.arg
+    elif isinstance(e, sp.log):
+        inner = e.args[0]
+    else:
         return None
+    vector = isinstance(e, Elementwise)
+    terms = inner.args if isinstance(inner, (sp.MatAdd, sp.Add)) else (inner,)
+    if len(terms) == 2:
+        one = [t for t in terms if _is_one(t)]
+        rest = [t for t in terms if not _is_one(t)]
+        if len(one) == 1 and len(rest) == 1:
+            t = rest[0]
+            if isinstance(t, Elementwise) and t.name == "exp":
+                return Elementwise("softplus", t.arg)
+            if isinstance(t, sp.exp) and not vector:
+                return softplus(t.args[0])
+            negated = _negated(t)
+            if negated is not None and isinstance(negated, Elementwise) and negated.name == "sigmoid":
+                return -Elementwise("softplus", negated.arg)              # log(1 − σ(u)) = −softplus(u)
+            if negated is not None and isinstance(negated, sigmoid) and not vector:
+                return -softplus(negated.args[0])
+    if isinstance(inner, Elementwise) and inner.name == "sigmoid":
+        return -Elementwise("softplus", -inner.arg)                       # log σ(u) = −softplus(−u)
+    if isinstance(inner, sigmoid):
+        return -softplus(-inner.args[0])
+    return None
 
-    def go(e):
-        if not e.args:
-            return e
-        found = match(e)
-        if found is not None:
-            return found
-        args = [go(a) for a in e.args]
-        if all(a is b for a, b in zip(args, e.args)):
-            return e
-        return _flat_product(args) if isinstance(e, sp.MatMul) else e.func(*args)
 
-    return go(f)
+def _sum_of_exponentials(e):
+    """z for 𝟏ᵀexp(z) (z a column vector) or U for exp(U)𝟏 (the row sums of a matrix), else None."""
+    if not isinstance(e, sp.MatMul) or len(e.args) != 2:
+        return None
+    first, second = e.args
+    if isinstance(first, sp.OneMatrix) and isinstance(second, Elementwise) and second.name == "exp" \
+            and second.arg.cols == 1:
+        return second.arg
+    if isinstance(second, sp.OneMatrix) and isinstance(first, Elementwise) and first.name == "exp" \
+            and first.arg.cols != 1:
+        return first.arg
+    return None
+
+
+def _logsumexp_form(e):
+    """logsumexp(z) for log 𝟏ᵀexp(z) (and of each row for log(exp(U)𝟏)), else None."""
+    if isinstance(e, Elementwise) and e.name == "log":
+        z = _sum_of_exponentials(e.arg)
+        return VectorApplication("logsumexp", z) if z is not None else None
+    return None
+
+
+def _softmax_form(e):
+    """softmax(z) for exp(z)(𝟏ᵀexp(z))⁻¹, the exponentials divided by their sum, else None."""
+    if isinstance(e, sp.MatMul) and len(e.args) == 2:
+        exps, inverse = e.args
+        if isinstance(exps, Elementwise) and exps.name == "exp" and isinstance(inverse, sp.Inverse) \
+                and exps.arg.cols == 1 and _sum_of_exponentials(inverse.arg) == exps.arg:
+            return VectorApplication("softmax", exps.arg)
+    return None
+
+
+def _log_softmax_form(e):
+    """z − 𝟏 logsumexp(z) for log softmax(z); U − logsumexp(U)𝟏ᵀ for the row-wise log softmax(U)."""
+    if isinstance(e, Elementwise) and e.name == "log" and isinstance(e.arg, VectorApplication) \
+            and e.arg.name == "softmax":
+        U = e.arg.arg
+        normaliser = VectorApplication("logsumexp", U)
+        spread = sp.MatMul(sp.OneMatrix(U.rows, 1), normaliser) if U.cols == 1 else \
+            sp.MatMul(normaliser, sp.OneMatrix(1, U.cols))
+        return sp.MatAdd(U, -spread)
+    return None
+
+
+RECOGNITIONS = (
+    ("recognise softplus", "log(1 + eᵘ) is softplus(u), whose derivative is σ(u); log σ(u) = −softplus(−u) and "
+     "log(1 − σ(u)) = −softplus(u). Entrywise on vectors.", _softplus_form),
+    ("recognise log-sum-exp", "log 𝟏ᵀexp(z) is logsumexp(z), whose gradient is softmax(z) = exp(z)/𝟏ᵀexp(z) "
+     "(of each row, for a matrix).", _logsumexp_form),
+    ("recognise softmax", "exp(z)/𝟏ᵀexp(z) is softmax(z), whose Jacobian is diag(p) − ppᵀ with p = softmax(z).",
+     _softmax_form),
+    ("log of a softmax", "log softmax(z) = z − 𝟏 logsumexp(z): the log of a quotient is a difference, and the "
+     "normaliser's log is the log-sum-exp (of each row, for a matrix).", _log_softmax_form),
+)
 
 
 def _flat_product(args):

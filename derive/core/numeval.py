@@ -22,7 +22,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import NotSupported
-from derive.expr.functions import REGISTRY, Elementwise
+from derive.expr.functions import REGISTRY, Elementwise, VectorApplication
 from derive.expr.notation import Differential, ScalarDifferential, UnknownDerivative, differential_key
 from derive.expr.printing import unicode
 
@@ -236,6 +236,11 @@ def _hadamard_power(expr, env):
 @rule(Elementwise)
 def _elementwise(expr, env):
     return expr.record.numpy(evaluate(expr.arg, env))
+
+
+@rule(VectorApplication)
+def _vector_function(expr, env):
+    return expr.record.numpy(np.asarray(evaluate(expr.arg, env)), expr.axis)
 
 
 @rule(DiagMatrix)

@@ -101,6 +101,8 @@ class PlainPrinter(StrPrinter):
     def _print_Elementwise(self, expr):
         return "%s(%s)" % (expr.name, self._print(expr.arg))
 
+    _print_VectorApplication = _print_Elementwise
+
     def _print_Indexed(self, expr):
         indices = ",".join(self._print(i).replace(" ", "") for i in expr.indices)
         return "%s_{%s}" % (self._print(expr.base.label), indices)

@@ -318,6 +318,8 @@ class TextbookTextPrinter(StrPrinter):
     def _print_Elementwise(self, expr):
         return "%s(%s)" % (expr.record.text, self._print(expr.arg))
 
+    _print_VectorApplication = _print_Elementwise
+
     def _print_Pi(self, expr):
         return "π"
 
@@ -404,7 +406,7 @@ class TextbookTextPrinter(StrPrinter):
         body = parts[0] if parts else ""
         for m, part in zip(matrices[1:], parts[1:]):
             # a·cos(aᵀx), not acos(aᵀx): a function's name written after a letter would merge with it
-            merges = type(m).__name__ == "Elementwise" and body[-1:].isascii() and body[-1:].isalpha() \
+            merges = type(m).__name__ in ("Elementwise", "VectorApplication") and body[-1:].isascii() and body[-1:].isalpha() \
                 and part[:1].isascii() and part[:1].isalpha()
             body += ("·" if merges else "") + part
         return sign + c + body

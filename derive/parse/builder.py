@@ -20,7 +20,7 @@ from sympy.strategies import do_one, exhaust, typed
 
 from derive.core.limits import MAX_EXPONENT, MAX_NESTING, MAX_RESULT_DIGITS
 from derive.errors import LimitExceeded, NotSupported, ParseError, ShapeError
-from derive.expr.functions import BY_NAME, Elementwise
+from derive.expr.functions import BY_NAME, VECTOR_BY_NAME, Elementwise, VectorApplication
 from derive.expr.notation import UnknownDerivative
 from derive.expr.plain import to_plain
 from derive.expr.symbols import MATRIX_ASSUMPTIONS, Eye
@@ -708,7 +708,7 @@ class Builder:
         shown = self.source(token)
         if name in ("ones", "zeros", "eye"):
             return self.constant_matrix(name, args, token)
-        if name not in BY_NAME and name not in _MATRIX_WORDS:
+        if name not in BY_NAME and name not in VECTOR_BY_NAME and name not in _MATRIX_WORDS:
             return self.abstract_function(name, args, token)
         if len(args) != 1:
             raise self.fail(token, f"{shown} takes one argument, not {len(args)},")
@@ -725,6 +725,11 @@ class Builder:
             return self.big_operator(_BigOp(token, None, None), x)
         if name == "sqrt":  # √u is u^{1/2}, entrywise on a matrix
             return sp.HadamardPower(x, sp.S.Half) if _is_matrix(x) else sp.sqrt(x)
+        if name in VECTOR_BY_NAME:
+            if not _is_matrix(x):
+                raise self.fail(token, f"{shown} is a function of a vector (or of each row of a matrix), and "
+                                f"{_operand(x)} is a scalar; declare the vector's shape (z:n)")
+            return VectorApplication(name, x)
         record = BY_NAME[name]
         return Elementwise(record.name, x) if _is_matrix(x) else record.sympy(x)
 
