@@ -207,7 +207,7 @@ def _d_label(lhs):
 # ---------------------------------------------------------------------------------------------------
 def _terms(expr):
     """The differential as a list of terms, each with dv occurring once (products distributed over sums)."""
-    expr = sp.expand(_split_traces(expr)) if not expr.is_Matrix else _distribute(expr)
+    expr = sp.expand(_split_traces(expr)) if not expr.is_Matrix else _distribute(_split_traces(expr))
     return list(expr.args) if isinstance(expr, (sp.MatAdd, sp.Add)) else [expr]
 
 
@@ -248,6 +248,8 @@ def _distribute(expr):
 
 def gradient_coefficient(term, dv):
     """G with term = tr(Gᵀ dV), for one term linear in dV (Minka's canonical form)."""
+    if isinstance(term, sp.Add):   # a scalar sum of differentials: 4(tr(dxᵀx) + tr(xᵀdx)) in d(4‖x‖²x)
+        return add([gradient_coefficient(t, dv) for t in term.args], dv)
     if isinstance(term, sp.Trace) and isinstance(term.arg, sp.MatAdd):   # tr(A + B) = tr(A) + tr(B)
         return add([gradient_coefficient(sp.Trace(t), dv) for t in term.arg.args], dv)
     if isinstance(term, sp.Trace):

@@ -173,6 +173,8 @@ def _negated(t):
 def textbook_form(D, expr, lhs):
     """Collect terms, merge diagonal matrices and simplify entrywise expressions, each change a verified step."""
     moves = [("a 1×1 matrix equals its transpose", "uᵀ = u for a 1×1 matrix u.", untranspose_scalars),
+             ("a 1×1 factor is a number", "A 1×1 factor of a product is a number and moves to the front: "
+              "x(xᵀx) = (xᵀx)x = ‖x‖²x, a·exp(aᵀx)aᵀ = exp(aᵀx)aaᵀ.", scalars_in_front),
              ("collect terms", "Take out the factors the terms share: AB + AC = A(B + C), BA + CA = (B + C)A.",
               collect_terms),
              ("diag(a)diag(b) = diag(a ⊙ b)", "Products and sums of diagonal matrices are taken entry by entry.",
@@ -262,10 +264,60 @@ def untranspose_scalars(expr):
     expr = expr.replace(lambda e: isinstance(e, sp.Transpose) and e.arg.shape == (1, 1), lambda e: e.arg)
 
     def fewer_transposes(m):
+        # of two with as many transposes (aᵀx and xᵀa), one chosen always, so that equal terms look equal
         flipped = transpose_shallow(m)
-        return flipped if flipped.count(sp.Transpose) < m.count(sp.Transpose) else m
+        return min((m, flipped), key=lambda e: (e.count(sp.Transpose), sp.default_sort_key(e)))
 
     return expr.replace(lambda e: isinstance(e, sp.MatMul) and e.shape == (1, 1), fewer_transposes)
+
+
+def scalars_in_front(expr):
+    """x xᵀx = ‖x‖²x: in a product that is not itself 1×1, a run of factors whose product is 1×1 is a number;
+    it becomes part of the coefficient (as the trace of that 1×1 matrix, which is its entry), a negative power
+    of it a divisor (Aᵀr‖r‖⁻¹ = Aᵀr/‖r‖)."""
+    expr = expr.replace(lambda e: isinstance(e, sp.Trace) and e.arg.shape == (1, 1), lambda e: _as_number(e.arg))
+    return _pull_scalars(expr)
+
+
+def _pull_scalars(expr):
+    if not expr.args:
+        return expr
+    args = [_pull_scalars(a) for a in expr.args]
+    rebuilt = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if not isinstance(rebuilt, sp.MatMul) or rebuilt.shape == (1, 1):
+        return rebuilt
+    coefficient, factors = split_product(rebuilt)
+    for i, first in enumerate(factors):
+        if first.rows != 1:
+            continue
+        j = next((k for k in range(i, len(factors)) if factors[k].cols == 1), None)
+        if j is None:
+            break
+        run = factors[i:j + 1]
+        rest = factors[:i] + factors[j + 1:]
+        number = _as_number(run[0] if len(run) == 1 else sp.MatMul(*run))
+        return multiply([coefficient * number, *rest], rebuilt)
+    return rebuilt
+
+
+def _as_number(matrix):
+    """The number a 1×1 matrix expression holds, tr(s); s^{∘k} as tr(s)ᵏ, s⁻¹ as 1/tr(s) and ⊙, + as the
+    product and sum of numbers, so that powers of one norm combine
+    (‖x‖⁻¹‖x‖⁻² = ‖x‖⁻³) and a negative power prints as a divisor."""
+    if isinstance(matrix, HadamardPower):
+        return _as_number(matrix.base) ** matrix.exp
+    if isinstance(matrix, sp.Inverse):
+        return 1 / _as_number(matrix.arg)
+    if isinstance(matrix, HadamardProduct):  # for 1×1 matrices ⊙ is the product of numbers
+        return sp.Mul(*[_as_number(a) for a in matrix.args])
+    if isinstance(matrix, sp.MatAdd):
+        return sp.Add(*[_as_number(a) for a in matrix.args])
+    if isinstance(matrix, (sp.Identity, sp.OneMatrix)):
+        return sp.S.One
+    coefficient, factors = split_product(matrix)
+    if coefficient != 1 and len(factors) == 1:
+        return coefficient * _as_number(factors[0])
+    return sp.Trace(matrix)
 
 
 def collect_terms(expr):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -46,6 +46,19 @@ def norm_of(expr):
                 if column.shape[1] == 1 and sp.Transpose(column).doit() == row.doit():
                     return column
     return None
+
+
+def _is_call(expr) -> bool:
+    """f(u) for a function of derive's registry applied to a matrix, or a norm: printed without brackets."""
+    return type(expr).__name__ in ("Elementwise", "VectorApplication") or \
+        isinstance(expr, HadamardPower) and norm_of(expr.base) is not None
+
+
+def scalar_divisor(coefficient):
+    """(numerator, denominator) of a matrix product's coefficient when it divides by more than a number
+    (Aᵀr/‖r‖), else None."""
+    numerator, denominator = coefficient.as_numer_denom()
+    return None if denominator.is_Number else (numerator, denominator)
 
 
 def decimal(r) -> "str | None":
@@ -139,7 +152,10 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _print_Trace(self, expr):
         if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
-            return self._wrap(expr.arg)
+            v = norm_of(expr.arg)
+            if v is not None:
+                return r"\left\|%s\right\|^{2}" % self._print(v)
+            return self._print(expr.arg) if _is_call(expr.arg) else self._wrap(expr.arg)
         return r"\operatorname{tr}\left(%s\right)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):
@@ -197,6 +213,9 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _print_MatMul(self, expr):
         coefficient, matrices = expr.as_coeff_matrices()
+        divided = scalar_divisor(coefficient)
+        if divided is not None:  # \frac{A^{\top} r}{\|r\|}
+            return r"\frac{%s}{%s}" % (self._print(sp.MatMul(divided[0], *matrices)), self._print(divided[1]))
         parts = []
         for m in matrices:
             text = self._print(m)
@@ -296,7 +315,10 @@ class TextbookTextPrinter(StrPrinter):
 
     def _print_Trace(self, expr):
         if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
-            return self._wrap(expr.arg)
+            v = norm_of(expr.arg)
+            if v is not None:
+                return "‖%s‖²" % self._print(v)
+            return self._print(expr.arg) if _is_call(expr.arg) else self._wrap(expr.arg)
         return "tr(%s)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):
@@ -397,6 +419,15 @@ class TextbookTextPrinter(StrPrinter):
         sign = ""
         if coefficient.could_extract_minus_sign():
             sign, coefficient = "−", -coefficient
+        divided = scalar_divisor(coefficient)
+        if divided is not None:  # Aᵀ(Ax − b)/‖Ax − b‖
+            denominator = self._print(divided[1])
+            if isinstance(divided[1], (sp.Add, sp.Mul)):
+                denominator = "(%s)" % denominator
+            return sign + self._print(sp.MatMul(divided[0], *matrices)) + "/" + denominator
+        number, rest = coefficient.as_coeff_Mul()
+        if number != 1 and rest != 1 and not isinstance(rest, sp.Add):  # 4‖x‖²x, not 4·‖x‖²x
+            return sign + self._print(number) + self._print(sp.MatMul(rest, *matrices))
         parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct))
                  else self._print(m) for m in matrices]
         c = "" if coefficient == 1 else (self._wrap(coefficient) if isinstance(coefficient, sp.Add)
