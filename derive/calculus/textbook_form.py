@@ -175,6 +175,8 @@ def textbook_form(D, expr, lhs):
     moves = [("a 1×1 matrix equals its transpose", "uᵀ = u for a 1×1 matrix u.", untranspose_scalars),
              ("a 1×1 factor is a number", "A 1×1 factor of a product is a number and moves to the front: "
               "x(xᵀx) = (xᵀx)x = ‖x‖²x, a·exp(aᵀx)aᵀ = exp(aᵀx)aaᵀ.", scalars_in_front),
+             ("probabilities sum to 1", "𝟏ᵀy = 1 for probabilities y, and Y𝟏 = 𝟏 when each row of Y holds "
+              "probabilities (declared prob, as one-hot labels are).", probabilities_sum_to_one),
              ("collect terms", "Take out the factors the terms share: AB + AC = A(B + C), BA + CA = (B + C)A.",
               collect_terms),
              ("diag(a)diag(b) = diag(a ⊙ b)", "Products and sums of diagonal matrices are taken entry by entry.",
@@ -320,6 +322,48 @@ def _as_number(matrix):
     return sp.Trace(matrix)
 
 
+def _probabilities(m) -> bool:
+    return getattr(m, "assumption", None) == "prob"
+
+
+def _summed(left, right):
+    """The all-ones matrix that left·right is when one of them sums probabilities (𝟏ᵀy, Y𝟏, 𝟏Yᵀ, yᵀ𝟏), else None."""
+    ones = isinstance(left, sp.OneMatrix), isinstance(right, sp.OneMatrix)
+    if ones[1] and _probabilities(left) and left.cols != 1:                   # Y𝟏 = 𝟏 (rows sum to 1)
+        return sp.OneMatrix(left.rows, right.cols)
+    if ones[0] and _probabilities(right) and right.cols == 1:                 # 𝟏ᵀy = 1
+        return sp.OneMatrix(left.rows, 1)
+    if ones[0] and isinstance(right, sp.Transpose) and _probabilities(right.arg) and right.arg.cols != 1:
+        return sp.OneMatrix(left.rows, right.cols)                            # 𝟏Yᵀ = 𝟏
+    if ones[1] and isinstance(left, sp.Transpose) and _probabilities(left.arg) and left.arg.cols == 1:
+        return sp.OneMatrix(1, right.cols)                                    # yᵀ𝟏 = 1
+    return None
+
+
+def probabilities_sum_to_one(expr):
+    """(𝟏ᵀy)softmax(z) − y = softmax(z) − y and Y𝟏𝟏ᵀ = 𝟏𝟏ᵀ for y, Y declared prob."""
+    if not expr.args:
+        return expr
+    args = [probabilities_sum_to_one(a) for a in expr.args]
+    rebuilt = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if isinstance(rebuilt, sp.Trace) and isinstance(rebuilt.arg, sp.OneMatrix) and rebuilt.arg.shape == (1, 1):
+        return sp.S.One
+    if not isinstance(rebuilt, sp.MatMul):
+        return rebuilt
+    coefficient, factors = split_product(rebuilt)
+    merged: list = []
+    for f in factors:
+        summed = _summed(merged[-1], f) if merged else None
+        if summed is None:
+            merged.append(f)
+        else:
+            merged[-1] = summed
+    if len(merged) == len(factors):
+        return rebuilt
+    kept = [f for f in merged if f.shape != (1, 1)] or merged[:1]   # a 1×1 all-ones factor is the number 1
+    return multiply([coefficient, *kept], rebuilt)
+
+
 def collect_terms(expr):
     """Xᵀa − Xᵀb = Xᵀ(a − b); Ax + Aᵀx + b = (A + Aᵀ)x + b; 2a − 2b = 2(a − b). Recursively inside products."""
     if isinstance(expr, sp.MatMul):
@@ -418,10 +462,23 @@ _ENTRYWISE = (HadamardProduct, HadamardPower, Elementwise)
 
 
 def simplify_entrywise(expr):
-    """Simplify every entrywise sub-expression through its scalar formula (σ(−u) = 𝟏 − σ(u), factor)."""
+    """Simplify every entrywise sub-expression through its scalar formula (σ(−u) = 𝟏 − σ(u), factor; 𝟏 ⊙ A = A)."""
+    return _simplify_entrywise(expr.replace(_has_ones_factor, _without_ones))
+
+
+def _has_ones_factor(e) -> bool:
+    return isinstance(e, HadamardProduct) and any(isinstance(a, sp.OneMatrix) for a in e.args)
+
+
+def _without_ones(e):
+    kept = [a for a in e.args if not isinstance(a, sp.OneMatrix)]
+    return e.args[0] if not kept else kept[0] if len(kept) == 1 else HadamardProduct(*kept)
+
+
+def _simplify_entrywise(expr):
     if not getattr(expr, "is_Matrix", False) or not expr.has(*_ENTRYWISE):
         if expr.args and expr.has(*_ENTRYWISE):
-            args = [simplify_entrywise(a) for a in expr.args]
+            args = [_simplify_entrywise(a) for a in expr.args]
             return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
         return expr
     if _is_entrywise(expr):
@@ -437,7 +494,7 @@ def simplify_entrywise(expr):
         if lifted is None or sp.count_ops(better) >= sp.count_ops(scalar):
             return expr
         return lifted
-    args = [simplify_entrywise(a) for a in expr.args]
+    args = [_simplify_entrywise(a) for a in expr.args]
     return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
 
 

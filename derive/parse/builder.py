@@ -23,7 +23,7 @@ from derive.errors import LimitExceeded, NotSupported, ParseError, ShapeError
 from derive.expr.functions import BY_NAME, VECTOR_BY_NAME, Elementwise, VectorApplication
 from derive.expr.notation import UnknownDerivative
 from derive.expr.plain import to_plain
-from derive.expr.symbols import MATRIX_ASSUMPTIONS, Eye
+from derive.expr.symbols import MATRIX_ASSUMPTIONS, SQUARE_ASSUMPTIONS, Eye
 from derive.parse.input_text import quote, where
 from derive.parse.lexer import Lexeme, normalize_name
 
@@ -79,10 +79,11 @@ class ParseContext:
             if not shape:
                 self.declared[name] = sp.Symbol(name, positive=True) if assumption == "pos" else sp.Symbol(name)
                 if assumption not in (None, "pos"):
-                    raise ParseError(f"{name} is a scalar: '{assumption}' is said of a square matrix")
+                    raise ParseError(f"{name} is a scalar: '{assumption}' is said of "
+                                     + ("a vector or matrix" if assumption == "prob" else "a square matrix"))
             else:
                 rows, cols = (shape + (1,))[:2]
-                if assumption == "pos" or (assumption and rows != cols):
+                if assumption == "pos" or (assumption in SQUARE_ASSUMPTIONS and rows != cols):
                     raise ParseError(f"'{assumption}' is said of a {'scalar' if assumption == 'pos' else 'square matrix'}"
                                      f", not of the {rows}×{cols} {name}")
                 matrix = MATRIX_ASSUMPTIONS[assumption] if assumption else sp.MatrixSymbol
