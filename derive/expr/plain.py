@@ -139,6 +139,9 @@ class PlainPrinter(StrPrinter):
     def _print_Determinant(self, expr):
         return "det(%s)" % self._print(expr.arg)
 
+    def _print_KroneckerProduct(self, expr):
+        return "kron(%s)" % ", ".join(self._print(a) for a in expr.args)
+
     def _print_HadamardProduct(self, expr):
         return " .* ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in expr.args)
 

@@ -24,6 +24,15 @@ GREEK = {
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
+_SUBSCRIPT_LETTERS = dict(zip("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+
+
+def _subscript(text: str) -> str:
+    """ₘ, ₙ₁; a size with other characters after an underscore: _(d)."""
+    return "".join(_SUBSCRIPT_LETTERS[c] for c in text) if all(c in _SUBSCRIPT_LETTERS for c in text) \
+        else "_(%s)" % text
+
+
 def _superscript(text: str) -> str:
     """⁻¹, ³; a power with other characters in brackets: ^(1/2)."""
     return text.translate(SUPERSCRIPTS) if all(c in "0123456789-−" for c in text) else "^(%s)" % text
@@ -52,6 +61,11 @@ def _is_call(expr) -> bool:
     """f(u) for a function of derive's registry applied to a matrix, or a norm: printed without brackets."""
     return type(expr).__name__ in ("Elementwise", "VectorApplication") or \
         isinstance(expr, HadamardPower) and norm_of(expr.base) is not None
+
+
+def _is_sum_or_negative(m) -> bool:
+    """Whether a factor of ⊗ needs brackets: a sum or a negated product (a product binds tighter than ⊗)."""
+    return isinstance(m, sp.MatAdd) or isinstance(m, sp.MatMul) and m.could_extract_minus_sign()
 
 
 def scalar_divisor(coefficient):
@@ -131,6 +145,12 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _print_DiagMatrix(self, expr):
         return r"\operatorname{diag}\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_KroneckerProduct(self, expr):
+        r"""I_{m} \otimes (A + A^{\top}): an identity with its size, which the Kronecker product does not show."""
+        return r" \otimes ".join(r"I_{%s}" % self._print(a.rows) if isinstance(a, sp.Identity) else
+                                  r"\left(%s\right)" % self._print(a) if _is_sum_or_negative(a)
+                                  else self._print(a) for a in expr.args)
 
     def _print_HadamardProduct(self, expr):
         if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
@@ -219,7 +239,7 @@ class TextbookLatexPrinter(LatexPrinter):
         parts = []
         for m in matrices:
             text = self._print(m)
-            parts.append(r"\left(%s\right)" % text if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct)) else text)
+            parts.append(r"\left(%s\right)" % text if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct, sp.KroneckerProduct)) else text)
         body = " ".join(parts)
         if coefficient == 1:
             return body
@@ -297,6 +317,12 @@ class TextbookTextPrinter(StrPrinter):
 
     def _print_DiagMatrix(self, expr):
         return "diag(%s)" % self._print(expr.args[0])
+
+    def _print_KroneckerProduct(self, expr):
+        """Iₘ ⊗ (A + Aᵀ): an identity with its size, which the Kronecker product does not show."""
+        return " ⊗ ".join("I" + _subscript(self._print(a.rows)) if isinstance(a, sp.Identity) else
+                          "(%s)" % self._print(a) if _is_sum_or_negative(a) else self._print(a)
+                          for a in expr.args)
 
     def _print_HadamardProduct(self, expr):
         if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
@@ -428,7 +454,7 @@ class TextbookTextPrinter(StrPrinter):
         number, rest = coefficient.as_coeff_Mul()
         if number != 1 and rest != 1 and not isinstance(rest, sp.Add):  # 4‖x‖²x, not 4·‖x‖²x
             return sign + self._print(number) + self._print(sp.MatMul(rest, *matrices))
-        parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct))
+        parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct, sp.KroneckerProduct))
                  else self._print(m) for m in matrices]
         c = "" if coefficient == 1 else (self._wrap(coefficient) if isinstance(coefficient, sp.Add)
                                          else self._print(coefficient))
