@@ -363,7 +363,10 @@ PROBLEMS = SCALAR_CASES + VECTOR_CASES + LOSS_CASES + MATRIX_CASES + JACOBIAN_CA
     MATRIX_HESSIAN_CASES
 
 # Refused, with the reason derive gives; each must still be refused (an answer would need its own row).
-REFUSED: set = set()
+REFUSED: set = {
+    "MC (49): det(X) [hessian]",            # d(det(X)X⁻ᵀ) holds tr(X⁻¹dX)X⁻ᵀ: a vec(·)vec(·)ᵀ term
+    "entrywise: sum(exp(X)) [hessian]",     # exp(X) ⊙ dX: diag(vec(exp(X))) in vec form
+}
 
 
 def problem_id(case: Case) -> str:
