@@ -357,16 +357,18 @@ MATRIX_HESSIAN_CASES = [Case(source, text, "X", shapes, f, order=2, kind="hessia
     ("MC (124)", "tr(A*inv(X)*B)", _SQA, lambda v: np.trace(v["A"] @ np.linalg.inv(v["X"]) @ v["B"]), ("X",)),
     ("MC (49)", "det(X)", _SQ, lambda v: np.linalg.det(v["X"]), ("X",)),
     ("entrywise", "sum(exp(X))", {"X": ("n", "m")}, lambda v: np.sum(np.exp(v["X"])), ()),
+    ("entrywise", "tr(sin(X))", _SQ, lambda v: np.trace(np.sin(v["X"])), ()),
+    ("ML: Poisson scores", "sum(exp(A*X))", {"X": ("n", "m"), "A": ("k", "n")},
+     lambda v: np.sum(np.exp(v["A"] @ v["X"])), ()),
+    ("ML: logistic scores", "sum(softplus(A*X)) - tr(B'*A*X)", {"X": ("n", "m"), "A": ("k", "n"), "B": ("k", "m")},
+     lambda v: np.sum(np.logaddexp(0, v["A"] @ v["X"])) - np.trace(v["B"].T @ v["A"] @ v["X"]), ()),
 ]]
 
 PROBLEMS = SCALAR_CASES + VECTOR_CASES + LOSS_CASES + MATRIX_CASES + JACOBIAN_CASES + SOFTMAX_CASES + \
     MATRIX_HESSIAN_CASES
 
 # Refused, with the reason derive gives; each must still be refused (an answer would need its own row).
-REFUSED: set = {
-    "MC (49): det(X) [hessian]",            # d(det(X)X⁻ᵀ) holds tr(X⁻¹dX)X⁻ᵀ: a vec(·)vec(·)ᵀ term
-    "entrywise: sum(exp(X)) [hessian]",     # exp(X) ⊙ dX: diag(vec(exp(X))) in vec form
-}
+REFUSED: set = set()
 
 
 def problem_id(case: Case) -> str:

@@ -184,6 +184,13 @@ CASES = [
          lambda v: v["b"].T @ v["X"].T @ v["X"] @ v["b"], order=2, kind="hessian", textbook="2(bbᵀ ⊗ Iₙ)"),
     Case("MC (57), Hessian", "log(det(X))", "X", {"X": ("n", "n")}, lambda v: np.log(np.linalg.det(v["X"])),
          order=2, kind="hessian", spd=("X",), textbook="−(X⁻¹ ⊗ X⁻ᵀ)K"),
+    Case("MC (49), Hessian", "det(X)", "X", {"X": ("n", "n")}, lambda v: np.linalg.det(v["X"]), order=2,
+         kind="hessian", spd=("X",)),
+    Case("𝟏ᵀexp(X)𝟏, Hessian", "sum(exp(X))", "X", {"X": ("n", "m")}, lambda v: np.sum(np.exp(v["X"])), order=2,
+         kind="hessian", textbook="diag(vec(exp(X)))"),
+    Case("Poisson scores, Hessian", "sum(exp(A*X))", "X", {"X": ("n", "m"), "A": ("k", "n")},
+         lambda v: np.sum(np.exp(v["A"] @ v["X"])), order=2, kind="hessian",
+         textbook="(Iₘ ⊗ Aᵀ)diag(vec(exp(AX)))(Iₘ ⊗ A)"),
     Case("MC (70), Hessian", "a'*X*b", "X", {"X": ("n", "m"), "a": N, "b": M},
          lambda v: v["a"].T @ v["X"] @ v["b"], order=2, kind="hessian", textbook="0"),
 ]

@@ -26,7 +26,7 @@ from derive.errors import NotSupported
 from derive.expr.functions import REGISTRY, Elementwise, VectorApplication
 from derive.expr.notation import Differential, ScalarDifferential, UnknownDerivative, differential_key
 from derive.expr.printing import unicode
-from derive.expr.symbols import Commutation
+from derive.expr.vec import Commutation, Vec
 
 COMPLEX_STEP = 1e-30
 
@@ -244,6 +244,11 @@ def _elementwise(expr, env):
 def _commutation(expr, env):
     m, n = (dimension(k, env) for k in expr.args)
     return np.array(expr.explicit(m, n), dtype=float)
+
+
+@rule(Vec)
+def _vec(expr, env):
+    return np.reshape(np.asarray(evaluate(expr.arg, env)), (-1, 1), order="F")
 
 
 @rule(KroneckerProduct)

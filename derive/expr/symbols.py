@@ -92,34 +92,3 @@ def evaluable(expr):
         .replace(lambda e: type(e) is sp.Identity, lambda e: Eye(e.rows)) \
         .replace(lambda e: type(e) is DiagMatrix, lambda e: Diag(e.args[0]))
 
-
-class Commutation(sp.MatrixExpr):
-    """K, the commutation matrix of an m×n matrix A: K vec(A) = vec(Aᵀ) (Magnus & Neudecker, ch. 3.7), with
-    vec stacking the columns. It is mn×mn; `.doit()` writes it out once m and n are numbers."""
-
-    def __new__(cls, rows, cols):
-        return super().__new__(cls, sp.sympify(rows), sp.sympify(cols))
-
-    @property
-    def shape(self):
-        return (self.args[0] * self.args[1], self.args[0] * self.args[1])
-
-    def explicit(self, m: int, n: int):
-        entries = sp.zeros(m * n, m * n)
-        for i in range(m):
-            for j in range(n):
-                entries[i * n + j, j * m + i] = 1  # vec(Aᵀ) holds A[i, j] at i·n + j; vec(A) at j·m + i
-        return sp.ImmutableMatrix(entries)
-
-    def doit(self, **hints):
-        m, n = (sp.sympify(k).doit(**hints) for k in self.args)
-        return self.explicit(int(m), int(n)) if m.is_Integer and n.is_Integer else Commutation(m, n)
-
-    def _latex(self, printer):
-        return "K"
-
-    def _unicode(self, printer):
-        return "K"
-
-    def _sympystr(self, printer):
-        return "K"
