@@ -365,16 +365,23 @@ def probabilities_sum_to_one(expr):
 
 
 def collect_terms(expr):
-    """Xᵀa − Xᵀb = Xᵀ(a − b); Ax + Aᵀx + b = (A + Aᵀ)x + b; 2a − 2b = 2(a − b). Recursively inside products."""
+    """Xᵀa − Xᵀb = Xᵀ(a − b); Ax + Aᵀx + b = (A + Aᵀ)x + b; 2a − 2b = 2(a − b); sA + sB = s(A + B) for a
+    number s (A/‖x‖² + Aᵀ/‖x‖² = (A + Aᵀ)/‖x‖²). Recursively inside products and terms."""
     if isinstance(expr, sp.MatMul):
         c, ms = expr.as_coeff_matrices()
         inner = [collect_terms(m) for m in ms]
         return multiply([c] + inner, expr) if inner != list(ms) else expr
     if not isinstance(expr, sp.MatAdd):
         return expr
+    inside = [collect_terms(t) for t in expr.args]
+    if inside != list(expr.args):
+        return sp.MatAdd(*inside)
     whole = factor_common(expr)
     if whole != expr:
         return _numeric_factor(whole)
+    by_scalar = _collect_scalar_factors(expr)
+    if by_scalar != expr:
+        return by_scalar
     for side in (-1, 0):
         groups: dict = {}
         for t in expr.args:
@@ -387,6 +394,24 @@ def collect_terms(expr):
                 terms.extend(ts if key is None or len(ts) == 1 else [_numeric_factor(factor_common(sp.MatAdd(*ts)))])
             return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
     return _numeric_factor(expr)
+
+
+def _collect_scalar_factors(expr):
+    """sA + sB + C = s(A + B) + C for the terms of a matrix sum that share their coefficient s up to a number."""
+    groups: dict = {}
+    for t in expr.args:
+        coefficient, ms = split_product(t)
+        number, scalar = coefficient.as_coeff_Mul()
+        groups.setdefault(scalar, []).append(multiply([number, *ms], t))
+    if not any(scalar != 1 and len(ts) > 1 for scalar, ts in groups.items()):
+        return expr
+    terms = []
+    for scalar, ts in groups.items():
+        if scalar == 1 or len(ts) == 1:
+            terms.extend(multiply([scalar, t], t) for t in ts)
+        else:
+            terms.append(multiply([scalar, _numeric_factor(sp.MatAdd(*ts))], ts[0]))
+    return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
 
 
 def _numeric_factor(expr):

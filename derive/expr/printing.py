@@ -57,6 +57,26 @@ def norm_of(expr):
     return None
 
 
+def _is_number_of_1x1(expr) -> bool:
+    """tr(s) of a 1×1 s: it prints as s in brackets already, (xᵀAx), so it is not bracketed twice."""
+    return isinstance(expr, sp.Trace) and _is_1x1(expr.arg)
+
+
+def _one_group(text: str, opening: str, closing: str) -> bool:
+    """Whether text is one bracketed group: (a)(b) is two, (a + b) one."""
+    if not (text.startswith(opening) and text.endswith(closing)):
+        return False
+    depth = 0
+    for k in range(len(text)):
+        if text.startswith(opening, k):
+            depth += 1
+        elif text.startswith(closing, k):
+            depth -= 1
+            if depth == 0 and k + len(closing) < len(text):
+                return False
+    return True
+
+
 def _is_call(expr) -> bool:
     """f(u) for a function of derive's registry applied to a matrix, or a norm: printed without brackets."""
     return type(expr).__name__ in ("Elementwise", "VectorApplication") or \
@@ -69,10 +89,10 @@ def _is_sum_or_negative(m) -> bool:
 
 
 def scalar_divisor(coefficient):
-    """(numerator, denominator) of a matrix product's coefficient when it divides by more than a number
-    (Aᵀr/‖r‖), else None."""
+    """(numerator, denominator) of a matrix product's coefficient when it divides by a number a matrix holds
+    (Aᵀr/‖r‖, A/(xᵀAx)), else None: a quotient of scalars stays a coefficient, (σ²/τ²)I."""
     numerator, denominator = coefficient.as_numer_denom()
-    return None if denominator.is_Number else (numerator, denominator)
+    return (numerator, denominator) if denominator.has(sp.Trace) else None
 
 
 def decimal(r) -> "str | None":
@@ -130,7 +150,9 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _wrap(self, arg):
         text = self._print(arg)
-        return text if _is_atom(arg) else r"\left(%s\right)" % text
+        if _is_atom(arg) or _is_number_of_1x1(arg) and _one_group(text, r"\left(", r"\right)"):
+            return text
+        return r"\left(%s\right)" % text
 
     def _print_OneMatrix(self, expr):
         if _is_1x1(expr):
@@ -290,7 +312,7 @@ class TextbookTextPrinter(StrPrinter):
 
     def _wrap(self, arg):
         text = self._print(arg)
-        return text if _is_atom(arg) else "(%s)" % text
+        return text if _is_atom(arg) or _is_number_of_1x1(arg) and _one_group(text, "(", ")") else "(%s)" % text
 
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, sp.Inverse):
