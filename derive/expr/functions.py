@@ -277,19 +277,22 @@ def record_of(expr) -> Optional[ScalarFunction]:
 # ---------------------------------------------------------------------------------------------------
 # Elementwise application
 # ---------------------------------------------------------------------------------------------------
-class Elementwise(MatrixExpr):
-    """f(A): the scalar function named `name` applied to every entry of the matrix A."""
+class _Applied(MatrixExpr):
+    """A registry's function applied to a matrix, by name: the arguments are (Str(name), the matrix), and
+    `records` is the registry it is looked up in."""
 
     is_commutative = False
+    records: dict = {}
+    on_a_scalar = ""       # why a scalar argument is refused
 
     def __new__(cls, name, arg):
         if isinstance(name, Str):
             name = name.name
-        if name not in BY_NAME:
-            raise ValueError(f"no elementwise function named {name!r}")
+        if name not in cls.records:
+            raise ValueError(f"no {cls.__name__} function named {name!r}")
         arg = sp.sympify(arg)
         if not arg.is_Matrix:
-            raise TypeError("Elementwise applies to a matrix; use the scalar function on a scalar")
+            raise TypeError(f"{name} {cls.on_a_scalar}")
         return super().__new__(cls, Str(name), arg)
 
     @property
@@ -297,16 +300,29 @@ class Elementwise(MatrixExpr):
         return self.args[0].name
 
     @property
-    def record(self) -> ScalarFunction:
-        return BY_NAME[self.name]
-
-    @property
-    def function(self):
-        return self.record.sympy
+    def record(self):
+        return self.records[self.name]
 
     @property
     def arg(self):
         return self.args[1]
+
+    def _latex(self, printer):
+        return r"%s\left(%s\right)" % (self.record.latex, printer._print(self.arg))
+
+    def _sympystr(self, printer):
+        return "%s(%s)" % (self.name, printer._print(self.arg))
+
+
+class Elementwise(_Applied):
+    """f(A): the scalar function named `name` applied to every entry of the matrix A."""
+
+    records = BY_NAME
+    on_a_scalar = "applies entrywise to a matrix; use the scalar function on a scalar"
+
+    @property
+    def function(self):
+        return self.record.sympy
 
     @property
     def shape(self):
@@ -328,12 +344,6 @@ class Elementwise(MatrixExpr):
 
     def _eval_transpose(self):
         return Elementwise(self.name, sp.Transpose(self.arg))
-
-    def _latex(self, printer):
-        return r"%s\left(%s\right)" % (self.record.latex, printer._print(self.arg))
-
-    def _sympystr(self, printer):
-        return "%s(%s)" % (self.name, printer._print(self.arg))
 
     def _numpycode(self, printer):
         """numpy's functions act entrywise on arrays: f(A) is the scalar function's code with A inside."""
@@ -467,33 +477,12 @@ VECTOR_REGISTRY: tuple[VectorFunction, ...] = (
 VECTOR_BY_NAME: dict[str, VectorFunction] = {record.name: record for record in VECTOR_REGISTRY}
 
 
-class VectorApplication(MatrixExpr):
+class VectorApplication(_Applied):
     """f(z) for the vector function named `name`: of the column vector z, or of each row of the matrix Z."""
 
-    is_commutative = False
+    records = VECTOR_BY_NAME
+    on_a_scalar = "applies to a vector or a matrix, not to a scalar"
     prints_as_symbol = True   # a call: softmax(z)ᵀ, not (softmax(z))ᵀ
-
-    def __new__(cls, name, arg):
-        if isinstance(name, Str):
-            name = name.name
-        if name not in VECTOR_BY_NAME:
-            raise ValueError(f"no vector function named {name!r}")
-        arg = sp.sympify(arg)
-        if not arg.is_Matrix:
-            raise TypeError(f"{name} applies to a vector or a matrix, not to a scalar")
-        return super().__new__(cls, Str(name), arg)
-
-    @property
-    def name(self) -> str:
-        return self.args[0].name
-
-    @property
-    def record(self) -> VectorFunction:
-        return VECTOR_BY_NAME[self.name]
-
-    @property
-    def arg(self):
-        return self.args[1]
 
     @property
     def rowwise(self) -> bool:
@@ -519,9 +508,3 @@ class VectorApplication(MatrixExpr):
     def _eval_evalf(self, prec):
         value = self.doit()
         return value.evalf(prec) if isinstance(value, sp.MatrixBase) else value
-
-    def _latex(self, printer):
-        return r"%s\left(%s\right)" % (self.record.latex, printer._print(self.arg))
-
-    def _sympystr(self, printer):
-        return "%s(%s)" % (self.name, printer._print(self.arg))
