@@ -297,6 +297,13 @@ def test_diff_json_has_the_design_keys():
     ("log(1 + exp(x'*a))", "x", {"x": ("n", 1), "a": ("n", 1)}, 2),  # diag of a 1×1
     ("x'*diag(x)*x", "x", {"x": ("n", 1)}, 2),
     ("f(x^2)", "x", None, 2),
+    ("log(sum(exp(x)))", "x", {"x": ("n", 1)}, 2),                 # diag(softmax(x)) − softmax(x)softmax(x)ᵀ
+    ("-y'*log(softmax(z))", "z", {"z": ("n", 1), "y": ("n", 1, "prob")}, 1),
+    ("||A*x - b||", "x", {"x": ("n", 1), "A": ("m", "n"), "b": ("m", 1)}, 1),   # a divisor ‖Ax − b‖
+    ("tr(X'*A*X)", "X", {"X": ("n", "m"), "A": ("n", "n")}, 2),    # kron(eye(m), A + A')
+    ("tr(X^2)", "X", {"X": ("n", "n")}, 2),                        # the commutation matrix
+    ("det(X)", "X", {"X": ("n", "n")}, 2),                         # vec(X⁻ᵀ)vec(X⁻ᵀ)ᵀ
+    ("sum(exp(A*X))", "X", {"X": ("n", "m"), "A": ("k", "n")}, 2),  # diag(vec(exp(AX)))
 ])
 def test_json_text_parses_back_to_the_result(text, wrt, shapes, order):
     r = derive.diff(text, wrt=wrt, shapes=shapes, order=order)

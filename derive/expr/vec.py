@@ -66,4 +66,4 @@ class Commutation(sp.MatrixExpr):
         return "K"
 
     def _sympystr(self, printer):
-        return "K"
+        return "commutation(%s, %s)" % tuple(printer._print(k) for k in self.args)  # as derive reads it

@@ -24,6 +24,7 @@ from derive.expr.functions import BY_NAME, VECTOR_BY_NAME, Elementwise, VectorAp
 from derive.expr.notation import UnknownDerivative
 from derive.expr.plain import to_plain
 from derive.expr.symbols import MATRIX_ASSUMPTIONS, SQUARE_ASSUMPTIONS, Eye
+from derive.expr.vec import Commutation, Vec
 from derive.parse.input_text import quote, where
 from derive.parse.lexer import Lexeme, normalize_name
 
@@ -31,7 +32,8 @@ Shapes = Mapping[str, tuple]
 # The assumptions a declaration may carry (DESIGN §5): symmetric, positive definite, diagonal; positive.
 _ASSUMPTIONS = frozenset(MATRIX_ASSUMPTIONS) | {"pos"}
 # The function words that are not scalar functions of the registry.
-_MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye"})
+_MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye", "kron", "vec",
+                           "commutation"})
 Symbols = Mapping[str, sp.Basic]
 
 
@@ -707,8 +709,12 @@ class Builder:
     def apply_function(self, token, sub, args):
         name = token.value
         shown = self.source(token)
-        if name in ("ones", "zeros", "eye"):
+        if name in ("ones", "zeros", "eye", "commutation"):
             return self.constant_matrix(name, args, token)
+        if name == "kron":  # the vec form of a Hessian with respect to a matrix, as derive prints it
+            if len(args) != 2 or not all(_is_matrix(a) for a in args):
+                raise self.fail(token, f"{shown} takes two matrices")
+            return sp.KroneckerProduct(*args)
         if name not in BY_NAME and name not in VECTOR_BY_NAME and name not in _MATRIX_WORDS:
             return self.abstract_function(name, args, token)
         if len(args) != 1:
@@ -720,6 +726,10 @@ class Builder:
             base = sp.Integer(int(sub.value)) if sub.value.isdigit() else self.symbol(sub.value)
             natural = self.apply_function(token, None, [x])
             return natural if base == sp.E else self.divide(natural, sp.log(base), token)
+        if name == "vec":
+            if not _is_matrix(x):
+                raise self.fail(token, f"{shown} takes a matrix, and {_operand(x)} is a scalar")
+            return Vec(x)
         if name in ("tr", "det", "inv", "logdet", "diag"):
             return self.matrix_function(name, x, token)
         if name == "sum":  # sum(v), sum v: \sum without an index
@@ -764,8 +774,9 @@ class Builder:
                 "logdet": lambda m: sp.log(sp.Determinant(m))}[name](x)
 
     def constant_matrix(self, name: str, args, token):
-        if not 1 <= len(args) <= 2 or (name == "eye" and len(args) != 1):
-            raise self.fail(token, f"{name} takes {'one size' if name == 'eye' else 'one or two sizes'}")
+        if not 1 <= len(args) <= 2 or (name == "eye" and len(args) != 1) or (name == "commutation" and len(args) != 2):
+            raise self.fail(token, f"{name} takes " + {"eye": "one size", "commutation": "two sizes (of the "
+                                                       "matrix whose vec it transposes)"}.get(name, "one or two sizes"))
         sizes = []
         for a in args:
             if isinstance(a, sp.Symbol):
@@ -776,6 +787,8 @@ class Builder:
                 raise self.fail(token, f"{name} needs sizes that are names or positive integers, not {a}")
         if name == "eye":
             return Eye(sizes[0])
+        if name == "commutation":
+            return Commutation(*sizes)
         rows, cols = (sizes + [sp.Integer(1)])[:2]
         return sp.OneMatrix(rows, cols) if name == "ones" else sp.ZeroMatrix(rows, cols)
 

@@ -27,7 +27,8 @@ _GREEK_CHARACTERS = dict(zip("αβγδεζηθικλμνξοπρστυφχψωΓ
 # Function words (plain or after a backslash) and the function each one means: the registry's scalar
 # functions and vector functions (derive.expr.functions), then the matrix functions and constructors the builder knows.
 _MATRIX_FUNCTIONS = {"sqrt": "sqrt", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det", "logdet": "logdet",
-                     "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye", "sum": "sum"}
+                     "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye", "sum": "sum",
+                     "kron": "kron", "vec": "vec", "commutation": "commutation"}
 _FUNCTIONS = {**{word: record.name for word, record in BY_WORD.items()}, **{name: name for name in VECTOR_BY_NAME},
               **_MATRIX_FUNCTIONS}
 _LATEX_FUNCTIONS = {word for record in REGISTRY if record.latex_command for word in record.words} | \
