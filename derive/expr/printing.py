@@ -479,7 +479,7 @@ class TextbookTextPrinter(StrPrinter):
         parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct, sp.KroneckerProduct))
                  else self._print(m) for m in matrices]
         c = "" if coefficient == 1 else (self._wrap(coefficient) if isinstance(coefficient, sp.Add)
-                                         else self._print(coefficient))
+                                         else self._numbers_of_matrices(coefficient) or self._print(coefficient))
         if "/" in c and parts:
             c = "(%s)" % c  # (1/n)Xᵀ𝟏, not 1/nXᵀ𝟏
         body = parts[0] if parts else ""
@@ -489,6 +489,16 @@ class TextbookTextPrinter(StrPrinter):
                 and part[:1].isascii() and part[:1].isalpha()
             body += ("·" if merges else "") + part
         return sign + c + body
+
+    def _numbers_of_matrices(self, coefficient) -> str:
+        """σ(aᵀx)(1 − σ(aᵀx)) for a product of the numbers 1×1 matrices hold, as a textbook orders it (a sum
+        after the plain factors, no ·); "" for any other coefficient."""
+        factors = sp.Mul.make_args(coefficient)
+        if len(factors) < 2 or not coefficient.has(sp.Trace) or \
+                not all(isinstance(f, (sp.Add, sp.Trace, sp.Function)) for f in factors):
+            return ""
+        ordered = sorted(factors, key=lambda f: isinstance(f, sp.Add))
+        return "".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in ordered)
 
     def _print_Sum(self, expr):
         body = self._print(expr.function)
