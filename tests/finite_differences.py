@@ -26,6 +26,7 @@ class Case:
     kind: str = "gradient"           # "gradient", "hessian", "jacobian", "derivative", "second derivative"
     textbook: Optional[str] = None   # the printed result, where the form is part of the promise
     positive: tuple = ()             # names drawn with positive entries (inside logs and square roots)
+    # (a shape may end with an assumption of DESIGN §5: ("n", "prob") is drawn on the simplex, by rows for a matrix)
     scalars: tuple = (0.3, 1.5)      # the range of the scalars (the variable of a scalar problem included)
 
 
@@ -44,12 +45,21 @@ def ones(v):
 # ---------------------------------------------------------------------------------------------------
 # Evaluating a derived result (DESIGN §3) and the finite-difference reference
 # ---------------------------------------------------------------------------------------------------
+ASSUMPTIONS = ("sym", "pd", "diag", "pos", "prob")
+
+
 def draw(case: Case, rng) -> tuple[dict, dict]:
     """(sizes by dimension name, values by variable name) at random sizes."""
-    dims = sorted({k for shape in case.shapes.values() for k in shape if isinstance(k, str)})
+    dims = sorted({k for shape in case.shapes.values() for k in shape if isinstance(k, str) and k not in ASSUMPTIONS})
     sizes = {k: int(rng.integers(2, 5)) for k in dims}
     values = {}
-    for name, shape in case.shapes.items():
+    for name, declared in case.shapes.items():
+        shape = tuple(k for k in declared if k not in ASSUMPTIONS)
+        if "prob" in declared:  # probabilities: a column summing to 1, or rows that do
+            rows, cols = (tuple(sizes.get(k, k) for k in shape) + (1,))[:2]
+            weights = rng.uniform(0.1, 1.0, (rows, cols))
+            values[name] = weights / weights.sum(axis=0 if cols == 1 else 1, keepdims=True)
+            continue
         if not shape:
             values[name] = float(rng.uniform(*case.scalars))
             continue
@@ -99,13 +109,15 @@ def central_gradient(f, values, wrt, h=1e-6):
 
 
 def central_hessian(f, values, wrt, h=1e-4):
+    """The Hessian in vec order (columns stacked, as derive writes a Hessian with respect to a matrix:
+    d vec(∇f) = H d vec(X)); for a column vector that is its own order."""
     base = np.asarray(values[wrt], dtype=float)
-    x = base.ravel()
+    x = base.ravel(order="F")
     k = x.size
     H = np.zeros((k, k))
 
     def at(vector):
-        value = vector.reshape(base.shape) if base.ndim else float(vector[0])
+        value = vector.reshape(base.shape, order="F") if base.ndim else float(vector[0])
         return float(np.sum(f(_with(values, wrt, value))))
 
     for i in range(k):

@@ -14,14 +14,19 @@ losses of machine learning (Bishop, *Pattern Recognition and Machine Learning*, 
 from __future__ import annotations
 
 import math
+import re
 import zlib
+from typing import Optional
 
 import numpy as np
 import pytest
+import sympy as sp
 from finite_differences import Case, agrees, sigmoid, softplus
 
 import derive
 from derive.errors import NotSupported
+from derive.expr.algebra import split_product
+from derive.expr.printing import unicode
 
 N, M, D = ("n",), ("m",), ("d",)
 SQ = ("n", "n")
@@ -285,7 +290,82 @@ JACOBIAN_CASES = [Case(source, text, "x", shapes, f, kind="jacobian") for source
     ("Jacobian", "x .* x", {"x": N}, lambda v: v["x"] ** 2),
 ]]
 
-PROBLEMS = SCALAR_CASES + VECTOR_CASES + LOSS_CASES + MATRIX_CASES + JACOBIAN_CASES
+# ---------------------------------------------------------------------------------------------------
+# Softmax and log-sum-exp, named (Bishop, PRML §4.3.4; Boyd & Vandenberghe §3.1.5)
+# ---------------------------------------------------------------------------------------------------
+def _softmax(z, axis=0):
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _logsumexp(z, axis=0):
+    top = np.max(z, axis=axis, keepdims=True)
+    return top + np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
+
+
+_P = {"x": N, "y": ("n", "prob")}
+_PA = {"x": N, "A": ("m", "n"), "y": ("m", "prob")}
+SOFTMAX_CASES = [
+    *vector("BV (3.1.5): log-sum-exp", "logsumexp(x)", r"\operatorname{logsumexp}(x)", {"x": N},
+            lambda v: np.sum(_logsumexp(v["x"]))),
+    *vector("log-sum-exp of a linear map", "logsumexp(A*x)", r"\operatorname{logsumexp}(Ax)", {"x": N, "A": ("m", "n")},
+            lambda v: np.sum(_logsumexp(v["A"] @ v["x"]))),
+    *vector("PRML (4.108): softmax cross-entropy", "-y'*log(softmax(x))", r"-y^T \log \operatorname{softmax}(x)", _P,
+            lambda v: -np.sum(v["y"] * np.log(_softmax(v["x"])))),
+    *vector("softmax cross-entropy, no assumption on y", "-a'*log(softmax(x))",
+            r"-a^T \log \operatorname{softmax}(x)", {"x": N, "a": N}, lambda v: -np.sum(v["a"] * np.log(_softmax(v["x"])))),
+    *vector("PRML (4.108): scores Ax", "-y'*log(softmax(A*x))", r"-y^T \log \operatorname{softmax}(A x)", _PA,
+            lambda v: -np.sum(v["y"] * np.log(_softmax(v["A"] @ v["x"])))),
+    *vector("cross-entropy with log-sum-exp", "logsumexp(x) - y'*x", r"\operatorname{logsumexp}(x) - y^T x", _P,
+            lambda v: np.sum(_logsumexp(v["x"])) - np.sum(v["y"] * v["x"])),
+    *vector("expected score under softmax", "a'*softmax(x)", r"a^T \operatorname{softmax}(x)", {"x": N, "a": N},
+            lambda v: np.sum(v["a"] * _softmax(v["x"])), orders=(1,)),
+    *[Case("softmax Jacobian", text, "x", shapes, f, kind="jacobian") for text, shapes, f in [
+        ("softmax(x)", {"x": N}, lambda v: _softmax(v["x"])),
+        (r"\operatorname{softmax}(A x)", {"x": N, "A": ("m", "n")}, lambda v: _softmax(v["A"] @ v["x"])),
+        ("exp(A*x)/sum(exp(A*x))", {"x": N, "A": ("m", "n")}, lambda v: _softmax(v["A"] @ v["x"]))]],
+    *matrix("row-wise log-sum-exp", "sum(logsumexp(X))", r"\mathbf{1}^T \operatorname{logsumexp}(X)",
+            {"X": ("n", "m")}, lambda v: np.sum(_logsumexp(v["X"], axis=1))),
+    *matrix("PRML (4.109): multinomial cross-entropy", "-tr(A'*log(softmax(X)))",
+            r"-\operatorname{tr}(A^T \log \operatorname{softmax}(X))", {"X": ("n", "m"), "A": ("n", "m", "prob")},
+            lambda v: -np.sum(v["A"] * np.log(_softmax(v["X"], axis=1)))),
+    *matrix("PRML (4.109): multinomial regression in W", "-tr(A'*log(softmax(B*X)))",
+            r"-\operatorname{tr}(A^T \log \operatorname{softmax}(B X))",
+            {"X": ("m", "k"), "B": ("n", "m"), "A": ("n", "k", "prob")},
+            lambda v: -np.sum(v["A"] * np.log(_softmax(v["B"] @ v["X"], axis=1)))),
+]
+
+# ---------------------------------------------------------------------------------------------------
+# Hessians with respect to a matrix, d vec(∇f) = H d vec(X) (MC §2.5 with Magnus & Neudecker ch. 10)
+# ---------------------------------------------------------------------------------------------------
+MATRIX_HESSIAN_CASES = [Case(source, text, "X", shapes, f, order=2, kind="hessian", spd=spd)
+                        for source, text, shapes, f, spd in [
+    ("MC (108)", "tr(X'*A*X)", {"X": ("n", "m"), "A": SQ}, lambda v: np.trace(v["X"].T @ v["A"] @ v["X"]), ()),
+    ("MC (113)", "tr(X*A*X')", {"X": ("n", "m"), "A": ("m", "m")}, lambda v: np.trace(v["X"] @ v["A"] @ v["X"].T), ()),
+    ("MC (106)", "tr(X^2)", _SQ, lambda v: np.trace(v["X"] @ v["X"]), ()),
+    ("MC (115)", "tr(X'*X)", {"X": ("n", "m")}, lambda v: np.trace(v["X"].T @ v["X"]), ()),
+    ("MC (116)", "tr(X*B*X'*A)", {"X": ("n", "m"), "A": SQ, "B": ("m", "m")},
+     lambda v: np.trace(v["X"] @ v["B"] @ v["X"].T @ v["A"]), ()),
+    ("MC (77)", "b'*X'*X*b", _REC, lambda v: v["b"].T @ v["X"].T @ v["X"] @ v["b"], ()),
+    ("MC (70)", "a'*X*b", _REC, lambda v: v["a"].T @ v["X"] @ v["b"], ()),
+    ("MC (101)", "tr(A*X*B)", {"X": ("n", "m"), "A": ("m", "n"), "B": ("m", "m")},
+     lambda v: np.trace(v["A"] @ v["X"] @ v["B"]), ()),
+    ("MC (145), residual", "||A*X - B||_F^2", {"X": ("n", "m"), "A": SQ, "B": ("n", "m")},
+     lambda v: np.sum((v["A"] @ v["X"] - v["B"]) ** 2), ()),
+    ("MC (121)", "tr(X^3)", _SQ, lambda v: np.trace(v["X"] @ v["X"] @ v["X"]), ()),
+    ("MC (57)", "log(det(X))", _SQ, lambda v: np.log(np.linalg.det(v["X"])), ("X",)),
+    ("MC (124)", "tr(A*inv(X)*B)", _SQA, lambda v: np.trace(v["A"] @ np.linalg.inv(v["X"]) @ v["B"]), ("X",)),
+    ("MC (49)", "det(X)", _SQ, lambda v: np.linalg.det(v["X"]), ("X",)),
+    ("entrywise", "sum(exp(X))", {"X": ("n", "m")}, lambda v: np.sum(np.exp(v["X"])), ()),
+    ("entrywise", "tr(sin(X))", _SQ, lambda v: np.trace(np.sin(v["X"])), ()),
+    ("ML: Poisson scores", "sum(exp(A*X))", {"X": ("n", "m"), "A": ("k", "n")},
+     lambda v: np.sum(np.exp(v["A"] @ v["X"])), ()),
+    ("ML: logistic scores", "sum(softplus(A*X)) - tr(B'*A*X)", {"X": ("n", "m"), "A": ("k", "n"), "B": ("k", "m")},
+     lambda v: np.sum(np.logaddexp(0, v["A"] @ v["X"])) - np.trace(v["B"].T @ v["A"] @ v["X"]), ()),
+]]
+
+PROBLEMS = SCALAR_CASES + VECTOR_CASES + LOSS_CASES + MATRIX_CASES + JACOBIAN_CASES + SOFTMAX_CASES + \
+    MATRIX_HESSIAN_CASES
 
 # Refused, with the reason derive gives; each must still be refused (an answer would need its own row).
 REFUSED: set = set()
@@ -295,27 +375,61 @@ def problem_id(case: Case) -> str:
     return f"{case.source}: {case.text} [{case.kind}]"
 
 
-def outcome(case: Case) -> tuple[str, str]:
-    """("right" | "refused" | "wrong" | "crash", detail)."""
+_OUTCOMES: dict = {}  # by problem id: each problem is derived once, for its own test and for the counts
+
+
+def outcome(case: Case) -> tuple[str, str, object]:
+    """("right" | "refused" | "wrong" | "crash", detail, the derived result or None)."""
+    key = problem_id(case)
+    if key not in _OUTCOMES:
+        _OUTCOMES[key] = _derive_and_compare(case)
+    return _OUTCOMES[key]
+
+
+def _derive_and_compare(case: Case) -> tuple[str, str, object]:
     try:
         r = derive.diff(case.text, wrt=case.wrt, shapes=case.shapes, order=case.order)
     except NotSupported as error:
-        return "refused", str(error)
+        return "refused", str(error), None
     except Exception as error:  # noqa: BLE001 - anything else escaping is a crash, which this suite counts
-        return "crash", f"{type(error).__name__}: {error}"
+        return "crash", f"{type(error).__name__}: {error}", None
     if not all(step.verified for step in r.steps) or case.kind not in r.results:
-        return "wrong", f"unverified steps or no {case.kind} in {list(r.results)}"
+        return "wrong", f"unverified steps or no {case.kind} in {list(r.results)}", None
+    result = r.results[case.kind]
     rng = np.random.default_rng(zlib.crc32(problem_id(case).encode()))
     try:
-        problem = agrees(case, r.results[case.kind], rng)
+        problem = agrees(case, result, rng)
     except Exception as error:  # noqa: BLE001 - a result that cannot be evaluated is a crash too
-        return "crash", f"evaluating the result: {type(error).__name__}: {error}"
-    return ("right", "") if problem is None else ("wrong", problem)
+        return "crash", f"evaluating the result: {type(error).__name__}: {error}", result
+    return ("right", "", result) if problem is None else ("wrong", problem, result)
+
+
+# What a textbook never prints: SymPy's class names, a sign written twice, an entrywise negative power
+# (1/u is written as a division), equal terms of a sum left uncollected.
+_SYMPY_NOTATION = re.compile(r"\b(?:Kronecker\w*|Hadamard\w*|Trace|Mat(?:Mul|Add|Pow)|Lambda|Array\w*|PermuteDims|"
+                             r"Elementwise|VectorApplication|Dummy|Str)\b|_\d")
+
+
+def textbook_issue(result) -> Optional[str]:
+    """Why the printed result is not as a textbook writes it, or None."""
+    text = unicode(result)
+    if any(twice in text for twice in ("+ −", "− −", "−−", "+ -")):
+        return f"a sign written twice: {text}"
+    if _SYMPY_NOTATION.search(text):
+        return f"SymPy's notation: {text}"
+    if "^∘−" in text or "^∘-" in text:
+        return f"a negative entrywise power: {text}"
+    for node in sp.preorder_traversal(result):
+        if isinstance(node, (sp.Add, sp.MatAdd)):
+            shapes = [tuple(split_product(t)[1]) if node.is_Matrix else t.as_coeff_Mul()[1] for t in node.args]
+            if len(shapes) != len(set(shapes)):
+                return f"equal terms not collected: {text}"
+    return None
 
 
 @pytest.mark.parametrize("case", PROBLEMS, ids=problem_id)
 def test_problem(case: Case):
-    result, detail = outcome(case)
+    result, detail, _ = outcome(case)
     if problem_id(case) in REFUSED:
         assert result == "refused", f"{problem_id(case)} is answered now ({result}): take it off REFUSED"
     else:
@@ -329,12 +443,25 @@ def test_the_suite_is_large_and_answers_at_least_96_percent():
     assert 1 - len(REFUSED) / len(ids) >= 0.96
 
 
+def test_at_least_96_percent_are_answered_in_textbook_form():
+    answers = [outcome(case) for case in PROBLEMS]
+    textbook = [a for a in answers if a[0] == "right" and textbook_issue(a[2]) is None]
+    assert len(textbook) / len(PROBLEMS) >= 0.96, [textbook_issue(a[2]) for a in answers if a[0] == "right"
+                                                   and textbook_issue(a[2])][:10]
+
+
 if __name__ == "__main__":  # the counts: python tests/test_cookbook_suite.py
     counts: dict = {}
+    in_textbook_form = 0
     for case in PROBLEMS:
-        result, detail = outcome(case)
+        result, detail, expr = outcome(case)
         counts[result] = counts.get(result, 0) + 1
         if result != "right":
             print(f"{result}: {problem_id(case)}: {detail.splitlines()[0] if detail else ''}")
+        elif textbook_issue(expr) is not None:
+            print(f"not in textbook form: {problem_id(case)}: {textbook_issue(expr)}")
+        else:
+            in_textbook_form += 1
     print(f"{len(PROBLEMS)} problems: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in
-                                                   ("right", "refused", "wrong", "crash")))
+                                                   ("right", "refused", "wrong", "crash"))
+          + f"; {in_textbook_form} ({in_textbook_form / len(PROBLEMS):.1%}) in textbook form")

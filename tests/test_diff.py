@@ -214,7 +214,7 @@ def test_python_functions_derive_cannot_trace(fn, shapes, words):
 # Requests derive refuses (NotSupported, naming what it cannot do), never answering wrongly
 # ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("expr, wrt, shapes, order, words", [
-    ("tr(A*X)", "X", {"A": ("n", "n"), "X": ("n", "n")}, 2, "fourth-order tensor"),
+    ("sum(logsumexp(X))", "X", {"X": ("n", "m")}, 2, "in vec form"),
     ("A*X", "X", {"A": ("n", "n"), "X": ("n", "n")}, 1, "matrix expression"),
     ("sigmoid(A*x)", "x", {"A": ("n", "n"), "x": ("n", 1)}, 2, "third-order tensor"),
     ("x'*x + c", "x, c", {"x": ("n", 1)}, 1, "one vector or matrix at a time"),
@@ -297,6 +297,13 @@ def test_diff_json_has_the_design_keys():
     ("log(1 + exp(x'*a))", "x", {"x": ("n", 1), "a": ("n", 1)}, 2),  # diag of a 1×1
     ("x'*diag(x)*x", "x", {"x": ("n", 1)}, 2),
     ("f(x^2)", "x", None, 2),
+    ("log(sum(exp(x)))", "x", {"x": ("n", 1)}, 2),                 # diag(softmax(x)) − softmax(x)softmax(x)ᵀ
+    ("-y'*log(softmax(z))", "z", {"z": ("n", 1), "y": ("n", 1, "prob")}, 1),
+    ("||A*x - b||", "x", {"x": ("n", 1), "A": ("m", "n"), "b": ("m", 1)}, 1),   # a divisor ‖Ax − b‖
+    ("tr(X'*A*X)", "X", {"X": ("n", "m"), "A": ("n", "n")}, 2),    # kron(eye(m), A + A')
+    ("tr(X^2)", "X", {"X": ("n", "n")}, 2),                        # the commutation matrix
+    ("det(X)", "X", {"X": ("n", "n")}, 2),                         # vec(X⁻ᵀ)vec(X⁻ᵀ)ᵀ
+    ("sum(exp(A*X))", "X", {"X": ("n", "m"), "A": ("k", "n")}, 2),  # diag(vec(exp(AX)))
 ])
 def test_json_text_parses_back_to_the_result(text, wrt, shapes, order):
     r = derive.diff(text, wrt=wrt, shapes=shapes, order=order)
@@ -442,3 +449,12 @@ def test_declared_matrices_are_drawn_as_declared():
         parse(r"W", {"W": ("n", "d", "sym")})
     s2 = parse("s2", parse_shapes("s2:pos"))
     assert s2.is_positive
+
+
+def test_hessian_with_respect_to_a_matrix_is_in_vec_form():
+    r = derive.diff("tr(X'*A*X)", wrt="X", shapes="X:nxm, A:nxn", order=2)
+    assert all(s.verified for s in r.steps)
+    assert unicode(r.results["hessian"]) == "Iₘ ⊗ (A + Aᵀ)"
+    assert latex(r.results["hessian"]) == r"I_{m} \otimes \left(A + A^{\top}\right)"
+    assert any("vec(P dX Q) = (Qᵀ ⊗ P) vec(dX)" in s.explanation for s in r.steps)
+    assert any("d vec(∂f/∂X) = H d vec(X)" in note for note in r.notes)

@@ -1,4 +1,4 @@
-"""Every scalar function in the registry works in every part of derive that meets it.
+"""Every scalar and vector function in the registries works in every part of derive that meets it.
 
 One record per function (derive.expr.functions.REGISTRY); this walks each record through each walker:
 the parser (plain and LaTeX), the printers (text, LaTeX, plain text that re-parses), the numeric
@@ -18,7 +18,7 @@ import sympy as sp
 
 import derive
 from derive.core.numeval import evaluate
-from derive.expr.functions import REGISTRY, Elementwise
+from derive.expr.functions import REGISTRY, VECTOR_REGISTRY, Elementwise, VectorApplication
 from derive.expr.plain import to_plain
 from derive.expr.printing import latex, unicode
 from derive.fitting.codegen import lambdify
@@ -131,3 +131,89 @@ def test_sympy_lambdify_and_pycode_accept_it(record):
     g = sp.lambdify(v, Elementwise(record.name, v), modules=["scipy", "numpy"])
     assert np.allclose(np.ravel(g(np.array([[t], [t / 2]]))), [f(t), f(t / 2)], rtol=1e-12)
     assert sp.pycode(record.sympy(x))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Vector functions (softmax, logsumexp): of a column vector, and of each row of a matrix
+# ---------------------------------------------------------------------------------------------------
+def _softmax_reference(values, axis):
+    from scipy.special import softmax
+    return softmax(values, axis=axis)
+
+
+def _logsumexp_reference(values, axis):
+    from scipy.special import logsumexp
+    return logsumexp(values, axis=axis, keepdims=True)
+
+
+# Independent values (scipy.special), and a scalar function of a vector for the differentiation walk,
+# written by hand in numpy.
+VECTOR_REFERENCE = {"softmax": _softmax_reference, "logsumexp": _logsumexp_reference}
+VECTOR_EXAMPLE = {
+    "softmax": ("a'*softmax(v)", lambda a, t: np.sum(a * np.exp(t) / np.exp(t).sum())),
+    "logsumexp": ("logsumexp(v) + a'*v", lambda a, t: np.log(np.exp(t).sum()) + np.sum(a * t)),
+}
+VECTOR_RECORDS = pytest.mark.parametrize("record", VECTOR_REGISTRY, ids=[r.name for r in VECTOR_REGISTRY])
+V = sp.MatrixSymbol("V", n, 3)
+COLUMN = np.array([[-0.7], [0.4], [1.3]])
+ROWS = np.array([[-0.7, 0.4, 1.3], [2.0, -1.0, 0.5]])
+
+
+def test_every_vector_record_has_an_independent_reference():
+    assert {r.name for r in VECTOR_REGISTRY} == set(VECTOR_REFERENCE) == set(VECTOR_EXAMPLE)
+
+
+@VECTOR_RECORDS
+def test_parser_reads_a_vector_function_and_refuses_a_scalar(record):
+    assert parse(f"{record.name}(v)", {"v": ("n", 1)}) == VectorApplication(record.name, v)
+    assert parse(f"\\operatorname{{{record.name}}}(V)", {"V": ("n", 3)}) == VectorApplication(record.name, V)
+    with pytest.raises(derive.ParseError, match="function of a vector"):
+        parse(f"{record.name}(x)")
+
+
+@VECTOR_RECORDS
+def test_vector_function_printers_and_plain_text_reparses(record):
+    applied = VectorApplication(record.name, v)
+    assert unicode(applied) == f"{record.name}(v)" and unicode(applied.T) == f"{record.name}(v)ᵀ"
+    assert latex(applied) == r"\operatorname{%s}\left(v\right)" % record.name
+    assert parse(to_plain(applied), {"v": ("n", 1)}) == applied
+    assert VectorApplication(record.name, V).shape == ((n, 1) if record.scalar else (n, 3))
+
+
+@VECTOR_RECORDS
+def test_vector_function_values_are_stable_and_exact_under_a_complex_step(record):
+    reference = VECTOR_REFERENCE[record.name]
+    for values, symbol, axis in ((COLUMN, v, 0), (ROWS, V, 1)):
+        got = evaluate(VectorApplication(record.name, symbol), {symbol.name: values, "n": values.shape[0]})
+        assert np.allclose(got, reference(values, axis), rtol=1e-13, atol=0)
+        huge = values * 1000  # e^{1300} overflows a float: the max-shifted forms never form it
+        assert np.allclose(record.numpy(huge, axis), reference(huge, axis), rtol=1e-13, atol=1e-300)
+        direction = np.random.default_rng(1).standard_normal(values.shape)
+        stepped = record.numpy(values + 1e-30j * direction, axis).imag / 1e-30
+        central_difference = (reference(values + 1e-6 * direction, axis)
+                              - reference(values - 1e-6 * direction, axis)) / 2e-6
+        assert np.allclose(stepped, central_difference, rtol=1e-6, atol=1e-9)
+
+
+@VECTOR_RECORDS
+def test_vector_function_explicit_value_and_generated_code(record):
+    reference = VECTOR_REFERENCE[record.name]
+    for values, symbol, axis in ((COLUMN, v, 0), (ROWS, V, 1)):
+        explicit = VectorApplication(record.name, sp.ImmutableMatrix(values)).doit()  # DESIGN §3
+        assert np.allclose(np.array(explicit.evalf(), dtype=float), reference(values, axis), rtol=1e-12)
+        code = lambdify(VectorApplication(record.name, symbol), [symbol])
+        assert np.allclose(np.ravel(code(values)), np.ravel(reference(values, axis)), rtol=1e-13)
+
+
+@VECTOR_RECORDS
+def test_vector_function_differential_is_verified_against_finite_differences(record):
+    text, f = VECTOR_EXAMPLE[record.name]
+    r = derive.diff(text, wrt="v", shapes="v:n, a:n")
+    assert all(s.verified for s in r.steps)
+    assert any(f"{record.name} rule" in s.rule and record.rule in s.explanation for s in r.steps)
+    a = np.array([[0.3], [-1.1], [0.8]])
+    gradient = np.array(r.results["gradient"].subs(n, 3).xreplace(
+        {sp.MatrixSymbol("v", 3, 1): sp.ImmutableMatrix(COLUMN), sp.MatrixSymbol("a", 3, 1): sp.ImmutableMatrix(a)})
+        .doit().evalf(), dtype=float)
+    expected = [(f(a, COLUMN + 1e-6 * e) - f(a, COLUMN - 1e-6 * e)) / 2e-6 for e in np.eye(3)[:, :, None]]
+    assert np.allclose(gradient.ravel(), expected, rtol=1e-6, atol=1e-8)

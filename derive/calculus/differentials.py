@@ -29,7 +29,7 @@ from derive.expr.algebra import (
     transpose_shallow,
     zero_like,
 )
-from derive.expr.functions import Elementwise, elementwise_derivative, record_of
+from derive.expr.functions import VECTOR_REGISTRY, Elementwise, VectorApplication, elementwise_derivative, record_of
 from derive.expr.notation import (
     Differential,
     Notation,
@@ -94,6 +94,8 @@ def differential_rule(u, variables):
         return "log-determinant", sp.Trace(sp.Inverse(A) * dd(A))
     if isinstance(u, Elementwise):
         return "chain rule (elementwise)", HadamardProduct(elementwise_derivative(u.name, u.arg), dd(u.arg))
+    if isinstance(u, VectorApplication):
+        return f"{u.name} rule", u.record.differential(u.arg, dd(u.arg))
     if isinstance(u, HadamardProduct):
         factors = list(u.args)
         terms = [HadamardProduct(*(factors[:k] + [dd(f)] + factors[k + 1:]))
@@ -183,6 +185,7 @@ RULE_EXPLANATIONS = {
     "diag is linear": "d diag(u) = diag(du)",
     "power rule": "d uᵏ = k uᵏ⁻¹ du",
     "chain rule": "d f(u) = f′(u) du",
+    **{f"{record.name} rule": record.rule for record in VECTOR_REGISTRY},
 }
 
 
@@ -204,7 +207,7 @@ def _d_label(lhs):
 # ---------------------------------------------------------------------------------------------------
 def _terms(expr):
     """The differential as a list of terms, each with dv occurring once (products distributed over sums)."""
-    expr = sp.expand(_split_traces(expr)) if not expr.is_Matrix else _distribute(expr)
+    expr = sp.expand(_split_traces(expr)) if not expr.is_Matrix else _distribute(_split_traces(expr))
     return list(expr.args) if isinstance(expr, (sp.MatAdd, sp.Add)) else [expr]
 
 
@@ -245,6 +248,8 @@ def _distribute(expr):
 
 def gradient_coefficient(term, dv):
     """G with term = tr(Gᵀ dV), for one term linear in dV (Minka's canonical form)."""
+    if isinstance(term, sp.Add):   # a scalar sum of differentials: 4(tr(dxᵀx) + tr(xᵀdx)) in d(4‖x‖²x)
+        return add([gradient_coefficient(t, dv) for t in term.args], dv)
     if isinstance(term, sp.Trace) and isinstance(term.arg, sp.MatAdd):   # tr(A + B) = tr(A) + tr(B)
         return add([gradient_coefficient(sp.Trace(t), dv) for t in term.arg.args], dv)
     if isinstance(term, sp.Trace):

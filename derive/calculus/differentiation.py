@@ -41,6 +41,7 @@ import sympy as sp
 
 from derive.calculus.components import dimension_symbols, write_components
 from derive.calculus.differentials import gradient, jacobian
+from derive.calculus.matrix_hessian import matrix_hessian
 from derive.calculus.scalar_rules import EqualIn, leibniz_derivative
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
 from derive.core.limits import time_limit
@@ -334,10 +335,6 @@ def _dispatch(D: DiffDerivation, f, variables, order: int) -> None:
                                "derive gives its Jacobian (order 1)")
         return _matrix_jacobian(D, f, matrix_variable)
     if matrix_variable is not None:
-        if matrix_variable.cols != 1 and order == 2:
-            raise NotSupported(f"the second derivative with respect to the {_shape(matrix_variable)} matrix "
-                               f"{matrix_variable.name} is a fourth-order tensor; derive gives Hessians with "
-                               "respect to column vectors (order 2) and gradients with respect to matrices (order 1)")
         if matrix_variable.rows == 1 and matrix_variable.cols != 1:
             raise NotSupported(f"{matrix_variable.name} is a row vector: differentiate with respect to a column "
                                "vector (declare it as n×1)")
@@ -487,7 +484,17 @@ def _matrix_gradient(D, f, v, order):
     D.results["gradient"] = G
     D.notes.append(f"Denominator layout: the gradient has the shape of the variable ({unicode(v)} is "
                    f"{_shape(v)}, and so is ∂f/∂{unicode(v)}).")
-    if order == 2:
+    if order == 2 and v.cols != 1:
+        D.section("The Hessian (vec form)")
+        hessian_label = Notation(f"∂²f/∂vec({unicode(v)})∂vec({unicode(v)})ᵀ",
+                                 r"\frac{\partial^{2} f}{\partial \operatorname{vec}(%s) \partial \operatorname{vec}(%s)^{\top}}"
+                                 % (latex(v), latex(v)))
+        D.results["hessian"] = textbook_form(D, matrix_hessian(D, G, v, grad_label, hessian_label), hessian_label)
+        name = unicode(v)
+        D.notes.append(f"The Hessian with respect to the {_shape(v)} matrix {name} is the matrix H with "
+                       f"d vec(∂f/∂{name}) = H d vec({name}), vec stacking the columns; ⊗ is the Kronecker product "
+                       "and K the commutation matrix (K vec(A) = vec(Aᵀ)).")
+    elif order == 2:
         D.section("The Hessian")
         H = _jacobian_of(D, G, v, grad_label, hess_label)
         D.results["hessian"] = H

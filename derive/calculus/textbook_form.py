@@ -1,6 +1,8 @@
 """The textbook form: the rewrites that make a matrix derivative look as a person writes it.
 
-Before differentiating, log(1 + eᵘ) is recognised as softplus(u) (`recognise_special_functions`); after,
+Before differentiating, formulas written out by hand are recognised as the functions they are
+(`recognise_special_functions`: log(1 + eᵘ) is softplus(u), log 𝟏ᵀeᶻ is logsumexp(z), log softmax(z) is
+z − 𝟏 logsumexp(z)), so that the derivative comes out as a textbook writes it (σ(u), softmax(z)); after,
 `textbook_form` collects terms, drops the transposes of 1×1 matrices, merges diagonal matrices and
 simplifies entrywise formulas. Each rewrite is a verified step of the derivation; a rewrite that takes too
 long is skipped, leaving the untidied (still verified) form.
@@ -22,67 +24,126 @@ from derive.expr.algebra import (
     split_product,
     transpose_shallow,
 )
-from derive.expr.functions import Elementwise, record_of, sigmoid, softplus
+from derive.expr.functions import Elementwise, VectorApplication, record_of, sigmoid, softplus
 from derive.expr.printing import negate
 
 SIMPLIFY_SECONDS = 2.0     # for tidying one result; past it the untidied (still verified) form is kept
 
 
-# --- before differentiating: log(1 + eᵘ) is softplus(u) ----------------------------------------------
+# --- before differentiating: the functions a formula spells out by hand ---------------------------------
 def recognise_special_functions(D, f, lhs):
-    """Rewrite log(𝟏 + exp(u)) as softplus(u), and log σ(u), log(𝟏 − σ(u)) as −softplus(∓u), as a step."""
-    rewritten = _softplus_forms(f)
-    if rewritten == f:
+    """Rewrite the formulas that are special functions, each kind a step: log(𝟏 + exp(u)) as softplus(u) (and
+    log σ(u), log(𝟏 − σ(u)) as −softplus(∓u)); log 𝟏ᵀexp(z) as logsumexp(z); exp(z)/𝟏ᵀexp(z) as softmax(z);
+    and log softmax(z) as z − 𝟏 logsumexp(z), whose derivative is softmax(z) without a quotient."""
+    for rule_name, why, match in RECOGNITIONS:
+        rewritten = _rewrite(f, match)
+        if rewritten != f:
+            f = D.step(rule_name, why, f, rewritten, lhs=lhs)
+    return f
+
+
+def _rewrite(f, match):
+    """f with every sub-expression that `match` recognises replaced, outermost first."""
+    if not f.args:
         return f
-    return D.step("recognise softplus", "log(1 + eᵘ) is softplus(u), whose derivative is σ(u); log σ(u) = "
-                  "−softplus(−u) and log(1 − σ(u)) = −softplus(u). Entrywise on vectors.", f, rewritten, lhs=lhs)
+    found = match(f)
+    if found is not None:
+        return found
+    args = [_rewrite(a, match) for a in f.args]
+    if all(a is b for a, b in zip(args, f.args)):
+        return f
+    return _flat_product(args) if isinstance(f, sp.MatMul) else f.func(*args)
 
 
-def _softplus_forms(f):
-    def is_one(e):
-        return isinstance(e, sp.OneMatrix) or e == 1
+def _is_one(e) -> bool:
+    return isinstance(e, sp.OneMatrix) or e == 1
 
-    def match(e):
-        if isinstance(e, Elementwise) and e.name == "log":
-            inner = e.arg
-        elif isinstance(e, sp.log):
-            inner = e.args[0]
-        else:
-            return None
-        vector = isinstance(e, Elementwise)
-        terms = inner.args if isinstance(inner, (sp.MatAdd, sp.Add)) else (inner,)
-        if len(terms) == 2:
-            one = [t for t in terms if is_one(t)]
-            rest = [t for t in terms if not is_one(t)]
-            if len(one) == 1 and len(rest) == 1:
-                t = rest[0]
-                if isinstance(t, Elementwise) and t.name == "exp":
-                    return Elementwise("softplus", t.arg)
-                if isinstance(t, sp.exp) and not vector:
-                    return softplus(t.args[0])
-                negated = _negated(t)
-                if negated is not None and isinstance(negated, Elementwise) and negated.name == "sigmoid":
-                    return -Elementwise("softplus", negated.arg)              # log(1 − σ(u)) = −softplus(u)
-                if negated is not None and isinstance(negated, sigmoid) and not vector:
-                    return -softplus(negated.args[0])
-        if isinstance(inner, Elementwise) and inner.name == "sigmoid":
-            return -Elementwise("softplus", -inner.arg)                       # log σ(u) = −softplus(−u)
-        if isinstance(inner, sigmoid):
-            return -softplus(-inner.args[0])
+
+def _softplus_form(e):
+    """softplus(u) for log(1 + eᵘ); −softplus(u) for log(1 − σ(u)); −softplus(−u) for log σ(u); else None."""
+    if isinstance(e, Elementwise) and e.name == "log":
+        inner = e.arg
+    elif isinstance(e, sp.log):
+        inner = e.args[0]
+    else:
         return None
+    vector = isinstance(e, Elementwise)
+    terms = inner.args if isinstance(inner, (sp.MatAdd, sp.Add)) else (inner,)
+    if len(terms) == 2:
+        one = [t for t in terms if _is_one(t)]
+        rest = [t for t in terms if not _is_one(t)]
+        if len(one) == 1 and len(rest) == 1:
+            t = rest[0]
+            if isinstance(t, Elementwise) and t.name == "exp":
+                return Elementwise("softplus", t.arg)
+            if isinstance(t, sp.exp) and not vector:
+                return softplus(t.args[0])
+            negated = _negated(t)
+            if negated is not None and isinstance(negated, Elementwise) and negated.name == "sigmoid":
+                return -Elementwise("softplus", negated.arg)              # log(1 − σ(u)) = −softplus(u)
+            if negated is not None and isinstance(negated, sigmoid) and not vector:
+                return -softplus(negated.args[0])
+    if isinstance(inner, Elementwise) and inner.name == "sigmoid":
+        return -Elementwise("softplus", -inner.arg)                       # log σ(u) = −softplus(−u)
+    if isinstance(inner, sigmoid):
+        return -softplus(-inner.args[0])
+    return None
 
-    def go(e):
-        if not e.args:
-            return e
-        found = match(e)
-        if found is not None:
-            return found
-        args = [go(a) for a in e.args]
-        if all(a is b for a, b in zip(args, e.args)):
-            return e
-        return _flat_product(args) if isinstance(e, sp.MatMul) else e.func(*args)
 
-    return go(f)
+def _sum_of_exponentials(e):
+    """z for 𝟏ᵀexp(z) (z a column vector) or U for exp(U)𝟏 (the row sums of a matrix), else None."""
+    if not isinstance(e, sp.MatMul) or len(e.args) != 2:
+        return None
+    first, second = e.args
+    if isinstance(first, sp.OneMatrix) and isinstance(second, Elementwise) and second.name == "exp" \
+            and second.arg.cols == 1:
+        return second.arg
+    if isinstance(second, sp.OneMatrix) and isinstance(first, Elementwise) and first.name == "exp" \
+            and first.arg.cols != 1:
+        return first.arg
+    return None
+
+
+def _logsumexp_form(e):
+    """logsumexp(z) for log 𝟏ᵀexp(z) (and of each row for log(exp(U)𝟏)), else None."""
+    if isinstance(e, Elementwise) and e.name == "log":
+        z = _sum_of_exponentials(e.arg)
+        return VectorApplication("logsumexp", z) if z is not None else None
+    return None
+
+
+def _softmax_form(e):
+    """softmax(z) for exp(z)(𝟏ᵀexp(z))⁻¹, the exponentials divided by their sum, else None."""
+    if isinstance(e, sp.MatMul) and len(e.args) == 2:
+        exps, inverse = e.args
+        if isinstance(exps, Elementwise) and exps.name == "exp" and isinstance(inverse, sp.Inverse) \
+                and exps.arg.cols == 1 and _sum_of_exponentials(inverse.arg) == exps.arg:
+            return VectorApplication("softmax", exps.arg)
+    return None
+
+
+def _log_softmax_form(e):
+    """z − 𝟏 logsumexp(z) for log softmax(z); U − logsumexp(U)𝟏ᵀ for the row-wise log softmax(U)."""
+    if isinstance(e, Elementwise) and e.name == "log" and isinstance(e.arg, VectorApplication) \
+            and e.arg.name == "softmax":
+        U = e.arg.arg
+        normaliser = VectorApplication("logsumexp", U)
+        spread = sp.MatMul(sp.OneMatrix(U.rows, 1), normaliser) if U.cols == 1 else \
+            sp.MatMul(normaliser, sp.OneMatrix(1, U.cols))
+        return sp.MatAdd(U, -spread)
+    return None
+
+
+RECOGNITIONS = (
+    ("recognise softplus", "log(1 + eᵘ) is softplus(u), whose derivative is σ(u); log σ(u) = −softplus(−u) and "
+     "log(1 − σ(u)) = −softplus(u). Entrywise on vectors.", _softplus_form),
+    ("recognise log-sum-exp", "log 𝟏ᵀexp(z) is logsumexp(z), whose gradient is softmax(z) = exp(z)/𝟏ᵀexp(z) "
+     "(of each row, for a matrix).", _logsumexp_form),
+    ("recognise softmax", "exp(z)/𝟏ᵀexp(z) is softmax(z), whose Jacobian is diag(p) − ppᵀ with p = softmax(z).",
+     _softmax_form),
+    ("log of a softmax", "log softmax(z) = z − 𝟏 logsumexp(z): the log of a quotient is a difference, and the "
+     "normaliser's log is the log-sum-exp (of each row, for a matrix).", _log_softmax_form),
+)
 
 
 def _flat_product(args):
@@ -112,6 +173,10 @@ def _negated(t):
 def textbook_form(D, expr, lhs):
     """Collect terms, merge diagonal matrices and simplify entrywise expressions, each change a verified step."""
     moves = [("a 1×1 matrix equals its transpose", "uᵀ = u for a 1×1 matrix u.", untranspose_scalars),
+             ("a 1×1 factor is a number", "A 1×1 factor of a product is a number and moves to the front: "
+              "x(xᵀx) = (xᵀx)x = ‖x‖²x, a·exp(aᵀx)aᵀ = exp(aᵀx)aaᵀ.", scalars_in_front),
+             ("probabilities sum to 1", "𝟏ᵀy = 1 for probabilities y, and Y𝟏 = 𝟏 when each row of Y holds "
+              "probabilities (declared prob, as one-hot labels are).", probabilities_sum_to_one),
              ("collect terms", "Take out the factors the terms share: AB + AC = A(B + C), BA + CA = (B + C)A.",
               collect_terms),
              ("diag(a)diag(b) = diag(a ⊙ b)", "Products and sums of diagonal matrices are taken entry by entry.",
@@ -201,23 +266,122 @@ def untranspose_scalars(expr):
     expr = expr.replace(lambda e: isinstance(e, sp.Transpose) and e.arg.shape == (1, 1), lambda e: e.arg)
 
     def fewer_transposes(m):
+        # of two with as many transposes (aᵀx and xᵀa), one chosen always, so that equal terms look equal
         flipped = transpose_shallow(m)
-        return flipped if flipped.count(sp.Transpose) < m.count(sp.Transpose) else m
+        return min((m, flipped), key=lambda e: (e.count(sp.Transpose), sp.default_sort_key(e)))
 
     return expr.replace(lambda e: isinstance(e, sp.MatMul) and e.shape == (1, 1), fewer_transposes)
 
 
+def scalars_in_front(expr):
+    """x xᵀx = ‖x‖²x: in a product that is not itself 1×1, a run of factors whose product is 1×1 is a number;
+    it becomes part of the coefficient (as the trace of that 1×1 matrix, which is its entry), a negative power
+    of it a divisor (Aᵀr‖r‖⁻¹ = Aᵀr/‖r‖)."""
+    expr = expr.replace(lambda e: isinstance(e, sp.Trace) and e.arg.shape == (1, 1), lambda e: _as_number(e.arg))
+    return _pull_scalars(expr)
+
+
+def _pull_scalars(expr):
+    if not expr.args:
+        return expr
+    args = [_pull_scalars(a) for a in expr.args]
+    rebuilt = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if not isinstance(rebuilt, sp.MatMul) or rebuilt.shape == (1, 1):
+        return rebuilt
+    coefficient, factors = split_product(rebuilt)
+    for i, first in enumerate(factors):
+        if first.rows != 1:
+            continue
+        j = next((k for k in range(i, len(factors)) if factors[k].cols == 1), None)
+        if j is None:
+            break
+        run = factors[i:j + 1]
+        rest = factors[:i] + factors[j + 1:]
+        number = _as_number(run[0] if len(run) == 1 else sp.MatMul(*run))
+        return multiply([coefficient * number, *rest], rebuilt)
+    return rebuilt
+
+
+def _as_number(matrix):
+    """The number a 1×1 matrix expression holds, tr(s); s^{∘k} as tr(s)ᵏ, s⁻¹ as 1/tr(s) and ⊙, + as the
+    product and sum of numbers, so that powers of one norm combine
+    (‖x‖⁻¹‖x‖⁻² = ‖x‖⁻³) and a negative power prints as a divisor."""
+    if isinstance(matrix, HadamardPower):
+        return _as_number(matrix.base) ** matrix.exp
+    if isinstance(matrix, sp.Inverse):
+        return 1 / _as_number(matrix.arg)
+    if isinstance(matrix, HadamardProduct):  # for 1×1 matrices ⊙ is the product of numbers
+        return sp.Mul(*[_as_number(a) for a in matrix.args])
+    if isinstance(matrix, sp.MatAdd):
+        return sp.Add(*[_as_number(a) for a in matrix.args])
+    if isinstance(matrix, (sp.Identity, sp.OneMatrix)):
+        return sp.S.One
+    coefficient, factors = split_product(matrix)
+    if coefficient != 1 and len(factors) == 1:
+        return coefficient * _as_number(factors[0])
+    return sp.Trace(matrix)
+
+
+def _probabilities(m) -> bool:
+    return getattr(m, "assumption", None) == "prob"
+
+
+def _summed(left, right):
+    """The all-ones matrix that left·right is when one of them sums probabilities (𝟏ᵀy, Y𝟏, 𝟏Yᵀ, yᵀ𝟏), else None."""
+    ones = isinstance(left, sp.OneMatrix), isinstance(right, sp.OneMatrix)
+    if ones[1] and _probabilities(left) and left.cols != 1:                   # Y𝟏 = 𝟏 (rows sum to 1)
+        return sp.OneMatrix(left.rows, right.cols)
+    if ones[0] and _probabilities(right) and right.cols == 1:                 # 𝟏ᵀy = 1
+        return sp.OneMatrix(left.rows, 1)
+    if ones[0] and isinstance(right, sp.Transpose) and _probabilities(right.arg) and right.arg.cols != 1:
+        return sp.OneMatrix(left.rows, right.cols)                            # 𝟏Yᵀ = 𝟏
+    if ones[1] and isinstance(left, sp.Transpose) and _probabilities(left.arg) and left.arg.cols == 1:
+        return sp.OneMatrix(1, right.cols)                                    # yᵀ𝟏 = 1
+    return None
+
+
+def probabilities_sum_to_one(expr):
+    """(𝟏ᵀy)softmax(z) − y = softmax(z) − y and Y𝟏𝟏ᵀ = 𝟏𝟏ᵀ for y, Y declared prob."""
+    if not expr.args:
+        return expr
+    args = [probabilities_sum_to_one(a) for a in expr.args]
+    rebuilt = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if isinstance(rebuilt, sp.Trace) and isinstance(rebuilt.arg, sp.OneMatrix) and rebuilt.arg.shape == (1, 1):
+        return sp.S.One
+    if not isinstance(rebuilt, sp.MatMul):
+        return rebuilt
+    coefficient, factors = split_product(rebuilt)
+    merged: list = []
+    for f in factors:
+        summed = _summed(merged[-1], f) if merged else None
+        if summed is None:
+            merged.append(f)
+        else:
+            merged[-1] = summed
+    if len(merged) == len(factors):
+        return rebuilt
+    kept = [f for f in merged if f.shape != (1, 1)] or merged[:1]   # a 1×1 all-ones factor is the number 1
+    return multiply([coefficient, *kept], rebuilt)
+
+
 def collect_terms(expr):
-    """Xᵀa − Xᵀb = Xᵀ(a − b); Ax + Aᵀx + b = (A + Aᵀ)x + b; 2a − 2b = 2(a − b). Recursively inside products."""
+    """Xᵀa − Xᵀb = Xᵀ(a − b); Ax + Aᵀx + b = (A + Aᵀ)x + b; 2a − 2b = 2(a − b); sA + sB = s(A + B) for a
+    number s (A/‖x‖² + Aᵀ/‖x‖² = (A + Aᵀ)/‖x‖²). Recursively inside products and terms."""
     if isinstance(expr, sp.MatMul):
         c, ms = expr.as_coeff_matrices()
         inner = [collect_terms(m) for m in ms]
         return multiply([c] + inner, expr) if inner != list(ms) else expr
     if not isinstance(expr, sp.MatAdd):
         return expr
+    inside = [collect_terms(t) for t in expr.args]
+    if inside != list(expr.args):
+        return sp.MatAdd(*inside)
     whole = factor_common(expr)
     if whole != expr:
         return _numeric_factor(whole)
+    by_scalar = _collect_scalar_factors(expr)
+    if by_scalar != expr:
+        return by_scalar
     for side in (-1, 0):
         groups: dict = {}
         for t in expr.args:
@@ -230,6 +394,24 @@ def collect_terms(expr):
                 terms.extend(ts if key is None or len(ts) == 1 else [_numeric_factor(factor_common(sp.MatAdd(*ts)))])
             return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
     return _numeric_factor(expr)
+
+
+def _collect_scalar_factors(expr):
+    """sA + sB + C = s(A + B) + C for the terms of a matrix sum that share their coefficient s up to a number."""
+    groups: dict = {}
+    for t in expr.args:
+        coefficient, ms = split_product(t)
+        number, scalar = coefficient.as_coeff_Mul()
+        groups.setdefault(scalar, []).append(multiply([number, *ms], t))
+    if not any(scalar != 1 and len(ts) > 1 for scalar, ts in groups.items()):
+        return expr
+    terms = []
+    for scalar, ts in groups.items():
+        if scalar == 1 or len(ts) == 1:
+            terms.extend(multiply([scalar, t], t) for t in ts)
+        else:
+            terms.append(multiply([scalar, _numeric_factor(sp.MatAdd(*ts))], ts[0]))
+    return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
 
 
 def _numeric_factor(expr):
@@ -305,10 +487,23 @@ _ENTRYWISE = (HadamardProduct, HadamardPower, Elementwise)
 
 
 def simplify_entrywise(expr):
-    """Simplify every entrywise sub-expression through its scalar formula (σ(−u) = 𝟏 − σ(u), factor)."""
+    """Simplify every entrywise sub-expression through its scalar formula (σ(−u) = 𝟏 − σ(u), factor; 𝟏 ⊙ A = A)."""
+    return _simplify_entrywise(expr.replace(_has_ones_factor, _without_ones))
+
+
+def _has_ones_factor(e) -> bool:
+    return isinstance(e, HadamardProduct) and any(isinstance(a, sp.OneMatrix) for a in e.args)
+
+
+def _without_ones(e):
+    kept = [a for a in e.args if not isinstance(a, sp.OneMatrix)]
+    return e.args[0] if not kept else kept[0] if len(kept) == 1 else HadamardProduct(*kept)
+
+
+def _simplify_entrywise(expr):
     if not getattr(expr, "is_Matrix", False) or not expr.has(*_ENTRYWISE):
         if expr.args and expr.has(*_ENTRYWISE):
-            args = [simplify_entrywise(a) for a in expr.args]
+            args = [_simplify_entrywise(a) for a in expr.args]
             return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
         return expr
     if _is_entrywise(expr):
@@ -324,7 +519,7 @@ def simplify_entrywise(expr):
         if lifted is None or sp.count_ops(better) >= sp.count_ops(scalar):
             return expr
         return lifted
-    args = [simplify_entrywise(a) for a in expr.args]
+    args = [_simplify_entrywise(a) for a in expr.args]
     return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
 
 

@@ -19,12 +19,14 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+from sympy.matrices.expressions.kronecker import KroneckerProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import NotSupported
-from derive.expr.functions import REGISTRY, Elementwise
+from derive.expr.functions import REGISTRY, Elementwise, VectorApplication
 from derive.expr.notation import Differential, ScalarDifferential, UnknownDerivative, differential_key
 from derive.expr.printing import unicode
+from derive.expr.vec import Commutation, Vec
 
 COMPLEX_STEP = 1e-30
 
@@ -236,6 +238,30 @@ def _hadamard_power(expr, env):
 @rule(Elementwise)
 def _elementwise(expr, env):
     return expr.record.numpy(evaluate(expr.arg, env))
+
+
+@rule(Commutation)
+def _commutation(expr, env):
+    m, n = (dimension(k, env) for k in expr.args)
+    return np.array(expr.explicit(m, n), dtype=float)
+
+
+@rule(Vec)
+def _vec(expr, env):
+    return np.reshape(np.asarray(evaluate(expr.arg, env)), (-1, 1), order="F")
+
+
+@rule(KroneckerProduct)
+def _kronecker(expr, env):
+    value = evaluate(expr.args[0], env)
+    for factor in expr.args[1:]:
+        value = np.kron(value, evaluate(factor, env))
+    return value
+
+
+@rule(VectorApplication)
+def _vector_function(expr, env):
+    return expr.record.numpy(np.asarray(evaluate(expr.arg, env)), expr.axis)
 
 
 @rule(DiagMatrix)

@@ -65,9 +65,16 @@ def _diagonal(rng, shape):
     return np.diag(rng.uniform(0.5, 2.0, shape[0]))
 
 
+def _probabilities(rng, shape):
+    """Entries in (0, 1) summing to 1: over the column of a vector, along each row of a matrix."""
+    axis = 0 if shape[1] == 1 else 1
+    weights = rng.uniform(0.1, 1.0, shape)
+    return weights / weights.sum(axis=axis, keepdims=True)
+
+
 def _declared(matrices) -> dict:
-    """Samplers for the matrices declared sym, pd or diag: the checks draw what was declared."""
-    by_assumption = {"sym": _symmetric, "pd": spd, "diag": _diagonal}
+    """Samplers for the matrices declared sym, pd, diag or prob: the checks draw what was declared."""
+    by_assumption = {"sym": _symmetric, "pd": spd, "diag": _diagonal, "prob": _probabilities}
     return {m.name: by_assumption[m.assumption] for m in matrices if getattr(m, "assumption", None) in by_assumption}
 
 

@@ -16,6 +16,11 @@ with the shape of its argument, so σ(Xβ) prints as σ(Xβ), never as a SymPy `
 `.doit()` on an explicit matrix applies the scalar function to every entry, and SymPy's own printers
 (`sympy.lambdify`, `sympy.pycode`) write it as the entrywise numpy call.  `lift` turns a scalar formula in
 z (such as σ'(z) = σ(z)(1 − σ(z))) into the same formula applied entrywise (σ(U) ⊙ (1 − σ(U))).
+
+Vector functions act on a whole vector, not entry by entry: `VECTOR_REGISTRY` declares softmax(z) =
+exp(z)/𝟏ᵀexp(z) and logsumexp(z) = log 𝟏ᵀexp(z) the same way (reading, max-shifted numeric value, explicit
+entries, differential), and `VectorApplication("softmax", z)` is the node. Of an n×K matrix they act on each
+row, as softmax(XW) gives the class probabilities of multinomial regression.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ from typing import Callable, Optional
 import numpy as np
 import sympy as sp
 from sympy.core.symbol import Str
+from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derive.errors import NotSupported
@@ -39,11 +46,22 @@ SQRT_2PI = math.sqrt(2 * math.pi)
 # ---------------------------------------------------------------------------------------------------
 class _Defined(sp.Function):
     """A function with a definition in SymPy's own functions (`definition`): it evaluates numerically,
-    rewrites to that definition, and prints for SymPy's code printers through it."""
+    rewrites to that definition, and prints for SymPy's code printers through it. Its derivative is its
+    registry record's (one place for it); `at_zero` is its exact value at 0, where that is a simple number."""
+
+    at_zero = None
+
+    @classmethod
+    def eval(cls, z):
+        if cls.at_zero is not None and z.is_zero:
+            return cls.at_zero
 
     @classmethod
     def definition(cls, z):
         raise NotImplementedError
+
+    def fdiff(self, argindex=1):
+        return BY_CLASS[type(self)].derivative(self.args[0])
 
     def _eval_rewrite_as_exp(self, z, **kwargs):
         return self.definition(z)
@@ -63,17 +81,11 @@ class _Defined(sp.Function):
 class sigmoid(_Defined):
     """σ(z) = 1 / (1 + e^{−z}), the logistic function; σ'(z) = σ(z)(1 − σ(z))."""
 
-    @classmethod
-    def eval(cls, z):
-        if z.is_zero:
-            return sp.S.Half
+    at_zero = sp.S.Half
 
     @classmethod
     def definition(cls, z):
         return 1 / (1 + sp.exp(-z))
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
 
 
 class softplus(_Defined):
@@ -85,19 +97,13 @@ class softplus(_Defined):
 
     _eval_rewrite_as_log = _Defined._eval_rewrite_as_exp
 
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
 
 class step(_Defined):
-    """step(z) = 1 for z > 0 and 0 for z < 0: the derivative of relu away from 0."""
+    """step(z) = 1 for z > 0 and 0 for z < 0: the derivative of relu away from 0 (where its own is 0)."""
 
     @classmethod
     def definition(cls, z):
         return sp.Heaviside(z)
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero  # away from 0, the only place it has a derivative
 
 
 class relu(_Defined):
@@ -107,24 +113,15 @@ class relu(_Defined):
     def definition(cls, z):
         return z * sp.Heaviside(z)
 
-    def fdiff(self, argindex=1):
-        return step(self.args[0])
-
 
 class Phi(_Defined):
     """Φ(z), the standard normal distribution function; Φ'(z) = φ(z)."""
 
-    @classmethod
-    def eval(cls, z):
-        if z.is_zero:
-            return sp.S.Half
+    at_zero = sp.S.Half
 
     @classmethod
     def definition(cls, z):
         return sp.erfc(-z / sp.sqrt(2)) / 2
-
-    def fdiff(self, argindex=1):
-        return phi(self.args[0])
 
 
 class phi(_Defined):
@@ -133,9 +130,6 @@ class phi(_Defined):
     @classmethod
     def definition(cls, z):
         return sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi)
-
-    def fdiff(self, argindex=1):
-        return -self.args[0] * phi(self.args[0])
 
 
 class _Polygamma(_Defined):
@@ -160,17 +154,11 @@ class digamma(_Polygamma):
 
     order = 0
 
-    def fdiff(self, argindex=1):
-        return trigamma(self.args[0])
-
 
 class trigamma(_Polygamma):
     """ψ′(z) = d²/dz² log Γ(z), the trigamma function (the Hessians of Gamma and Beta likelihoods)."""
 
     order = 1
-
-    def fdiff(self, argindex=1):
-        return sp.polygamma(2, self.args[0])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -346,19 +334,22 @@ def record_of(expr) -> Optional[ScalarFunction]:
 # ---------------------------------------------------------------------------------------------------
 # Elementwise application
 # ---------------------------------------------------------------------------------------------------
-class Elementwise(MatrixExpr):
-    """f(A): the scalar function named `name` applied to every entry of the matrix A."""
+class _Applied(MatrixExpr):
+    """A registry's function applied to a matrix, by name: the arguments are (Str(name), the matrix), and
+    `records` is the registry it is looked up in."""
 
     is_commutative = False
+    records: dict = {}
+    on_a_scalar = ""       # why a scalar argument is refused
 
     def __new__(cls, name, arg):
         if isinstance(name, Str):
             name = name.name
-        if name not in BY_NAME:
-            raise ValueError(f"no elementwise function named {name!r}")
+        if name not in cls.records:
+            raise ValueError(f"no {cls.__name__} function named {name!r}")
         arg = sp.sympify(arg)
         if not arg.is_Matrix:
-            raise TypeError("Elementwise applies to a matrix; use the scalar function on a scalar")
+            raise TypeError(f"{name} {cls.on_a_scalar}")
         return super().__new__(cls, Str(name), arg)
 
     @property
@@ -366,16 +357,29 @@ class Elementwise(MatrixExpr):
         return self.args[0].name
 
     @property
-    def record(self) -> ScalarFunction:
-        return BY_NAME[self.name]
-
-    @property
-    def function(self):
-        return self.record.sympy
+    def record(self):
+        return self.records[self.name]
 
     @property
     def arg(self):
         return self.args[1]
+
+    def _latex(self, printer):
+        return r"%s\left(%s\right)" % (self.record.latex, printer._print(self.arg))
+
+    def _sympystr(self, printer):
+        return "%s(%s)" % (self.name, printer._print(self.arg))
+
+
+class Elementwise(_Applied):
+    """f(A): the scalar function named `name` applied to every entry of the matrix A."""
+
+    records = BY_NAME
+    on_a_scalar = "applies entrywise to a matrix; use the scalar function on a scalar"
+
+    @property
+    def function(self):
+        return self.record.sympy
 
     @property
     def shape(self):
@@ -397,12 +401,6 @@ class Elementwise(MatrixExpr):
 
     def _eval_transpose(self):
         return Elementwise(self.name, sp.Transpose(self.arg))
-
-    def _latex(self, printer):
-        return r"%s\left(%s\right)" % (self.record.latex, printer._print(self.arg))
-
-    def _sympystr(self, printer):
-        return "%s(%s)" % (self.name, printer._print(self.arg))
 
     def _numpycode(self, printer):
         """numpy's functions act entrywise on arrays: f(A) is the scalar function's code with A inside."""
@@ -496,3 +494,120 @@ def with_stable_complements(expr):
         return None
 
     return expr.replace(lambda e: isinstance(e, (sp.Add, sp.MatAdd)) and complement(e) is not None, complement)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Vector functions: of a whole vector, or of each row of a matrix
+# ---------------------------------------------------------------------------------------------------
+def _max_shift(Z, axis):
+    """The largest real part along `axis`: subtracted before exp so that nothing overflows. A real constant,
+    so the shifted forms stay analytic in Z (exact under a complex step) and equal the textbook ones."""
+    return np.max(np.real(Z), axis=axis, keepdims=True)
+
+
+def _softmax(Z, axis):
+    e = np.exp(Z - _max_shift(Z, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _logsumexp(Z, axis):
+    shift = _max_shift(Z, axis)
+    return shift + np.log(np.sum(np.exp(Z - shift), axis=axis, keepdims=True))
+
+
+def _softmax_explicit(entries):
+    exps = [sp.exp(e) for e in entries]
+    return [e / sp.Add(*exps) for e in exps]
+
+
+def _logsumexp_explicit(entries):
+    return [sp.log(sp.Add(*[sp.exp(e) for e in entries]))]
+
+
+def _softmax_differential(U, dU):
+    """d softmax(z) = (diag(p) − ppᵀ)dz with p = softmax(z); row by row, dP = P ⊙ dU − diag((P ⊙ dU)𝟏)P."""
+    P = VectorApplication("softmax", U)
+    if U.cols == 1:
+        return sp.MatMul(DiagMatrix(P), dU) - sp.MatMul(P, P.T, dU)
+    weighted = HadamardProduct(P, dU)
+    return weighted - sp.MatMul(DiagMatrix(sp.MatMul(weighted, sp.OneMatrix(U.cols, 1))), P)
+
+
+def _logsumexp_differential(U, dU):
+    """d logsumexp(z) = softmax(z)ᵀdz; row by row, (softmax(U) ⊙ dU)𝟏."""
+    P = VectorApplication("softmax", U)
+    if U.cols == 1:
+        return sp.MatMul(P.T, dU)
+    return sp.MatMul(HadamardProduct(P, dU), sp.OneMatrix(U.cols, 1))
+
+
+@dataclass(frozen=True)
+class VectorFunction:
+    """A function of a whole vector, declared once. Of a column vector z it acts on z's entries together; of
+    an n×K matrix, on each row (a row per example, as softmax(XW) in multinomial regression)."""
+
+    name: str                       # its plain spelling, which the parser reads
+    numpy: Callable                 # (values, axis) ↦ value, max-shifted: stable and exact under a complex step
+    explicit: Callable              # the entries of one vector (SymPy) ↦ the entries of the value
+    differential: Callable          # (U, dU) ↦ d f(U)
+    rule: str                       # the differential in words
+    scalar: bool                    # one number per vector (logsumexp) rather than a vector (softmax)
+    called: str                     # how a sentence names it
+
+    @property
+    def text(self) -> str:
+        return self.name
+
+    @property
+    def latex(self) -> str:
+        return r"\operatorname{%s}" % self.name
+
+    def shape(self, arg) -> tuple:
+        rows, cols = arg.shape
+        if not self.scalar:
+            return rows, cols
+        return (1, 1) if cols == 1 else (rows, 1)
+
+
+VECTOR_REGISTRY: tuple[VectorFunction, ...] = (
+    VectorFunction("softmax", _softmax, _softmax_explicit, _softmax_differential,
+                   "d softmax(z) = (diag(p) − ppᵀ)dz with p = softmax(z) = exp(z)/𝟏ᵀexp(z)", scalar=False,
+                   called="the softmax"),
+    VectorFunction("logsumexp", _logsumexp, _logsumexp_explicit, _logsumexp_differential,
+                   "d logsumexp(z) = softmax(z)ᵀdz, with logsumexp(z) = log 𝟏ᵀexp(z)", scalar=True,
+                   called="the log-sum-exp"),
+)
+VECTOR_BY_NAME: dict[str, VectorFunction] = {record.name: record for record in VECTOR_REGISTRY}
+
+
+class VectorApplication(_Applied):
+    """f(z) for the vector function named `name`: of the column vector z, or of each row of the matrix Z."""
+
+    records = VECTOR_BY_NAME
+    on_a_scalar = "applies to a vector or a matrix, not to a scalar"
+    prints_as_symbol = True   # a call: softmax(z)ᵀ, not (softmax(z))ᵀ
+
+    @property
+    def rowwise(self) -> bool:
+        """Whether it acts on each row (a matrix argument) rather than on the whole column vector."""
+        return self.arg.cols != 1
+
+    @property
+    def axis(self) -> int:
+        return 1 if self.rowwise else 0
+
+    @property
+    def shape(self):
+        return self.record.shape(self.arg)
+
+    def doit(self, **hints):
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if not isinstance(arg, sp.MatrixBase):
+            return VectorApplication(self.name, arg)
+        if not self.rowwise:
+            return sp.ImmutableMatrix(self.record.explicit(list(arg)))
+        return sp.ImmutableMatrix([self.record.explicit(list(arg.row(i))) for i in range(arg.rows)])
+
+    def _eval_evalf(self, prec):
+        value = self.doit()
+        return value.evalf(prec) if isinstance(value, sp.MatrixBase) else value

@@ -101,6 +101,8 @@ class PlainPrinter(StrPrinter):
     def _print_Elementwise(self, expr):
         return "%s(%s)" % (expr.name, self._print(expr.arg))
 
+    _print_VectorApplication = _print_Elementwise
+
     def _print_Indexed(self, expr):
         indices = ",".join(self._print(i).replace(" ", "") for i in expr.indices)
         return "%s_{%s}" % (self._print(expr.base.label), indices)
@@ -136,6 +138,9 @@ class PlainPrinter(StrPrinter):
 
     def _print_Determinant(self, expr):
         return "det(%s)" % self._print(expr.arg)
+
+    def _print_KroneckerProduct(self, expr):
+        return "kron(%s)" % ", ".join(self._print(a) for a in expr.args)
 
     def _print_HadamardProduct(self, expr):
         return " .* ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in expr.args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -22,6 +22,15 @@ GREEK = {
     "Theta": "Θ", "Lambda": "Λ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
 }
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+_SUBSCRIPT_LETTERS = dict(zip("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+
+
+def _subscript(text: str) -> str:
+    """ₘ, ₙ₁; a size with other characters after an underscore: _(d)."""
+    return "".join(_SUBSCRIPT_LETTERS[c] for c in text) if all(c in _SUBSCRIPT_LETTERS for c in text) \
+        else "_(%s)" % text
 
 
 def _superscript(text: str) -> str:
@@ -46,6 +55,44 @@ def norm_of(expr):
                 if column.shape[1] == 1 and sp.Transpose(column).doit() == row.doit():
                     return column
     return None
+
+
+def _is_number_of_1x1(expr) -> bool:
+    """tr(s) of a 1×1 s: it prints as s in brackets already, (xᵀAx), so it is not bracketed twice."""
+    return isinstance(expr, sp.Trace) and _is_1x1(expr.arg)
+
+
+def _one_group(text: str, opening: str, closing: str) -> bool:
+    """Whether text is one bracketed group: (a)(b) is two, (a + b) one."""
+    if not (text.startswith(opening) and text.endswith(closing)):
+        return False
+    depth = 0
+    for k in range(len(text)):
+        if text.startswith(opening, k):
+            depth += 1
+        elif text.startswith(closing, k):
+            depth -= 1
+            if depth == 0 and k + len(closing) < len(text):
+                return False
+    return True
+
+
+def _is_call(expr) -> bool:
+    """f(u) for a function of derive's registry applied to a matrix, or a norm: printed without brackets."""
+    return type(expr).__name__ in ("Elementwise", "VectorApplication") or \
+        isinstance(expr, HadamardPower) and norm_of(expr.base) is not None
+
+
+def _is_sum_or_negative(m) -> bool:
+    """Whether a factor of ⊗ needs brackets: a sum or a negated product (a product binds tighter than ⊗)."""
+    return isinstance(m, sp.MatAdd) or isinstance(m, sp.MatMul) and m.could_extract_minus_sign()
+
+
+def scalar_divisor(coefficient):
+    """(numerator, denominator) of a matrix product's coefficient when it divides by a number a matrix holds
+    (Aᵀr/‖r‖, A/(xᵀAx)), else None: a quotient of scalars stays a coefficient, (σ²/τ²)I."""
+    numerator, denominator = coefficient.as_numer_denom()
+    return (numerator, denominator) if denominator.has(sp.Trace) else None
 
 
 def decimal(r) -> "str | None":
@@ -103,7 +150,9 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _wrap(self, arg):
         text = self._print(arg)
-        return text if _is_atom(arg) else r"\left(%s\right)" % text
+        if _is_atom(arg) or _is_number_of_1x1(arg) and _one_group(text, r"\left(", r"\right)"):
+            return text
+        return r"\left(%s\right)" % text
 
     def _print_OneMatrix(self, expr):
         if _is_1x1(expr):
@@ -118,6 +167,12 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _print_DiagMatrix(self, expr):
         return r"\operatorname{diag}\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_KroneckerProduct(self, expr):
+        r"""I_{m} \otimes (A + A^{\top}): an identity with its size, which the Kronecker product does not show."""
+        return r" \otimes ".join(r"I_{%s}" % self._print(a.rows) if isinstance(a, sp.Identity) else
+                                  r"\left(%s\right)" % self._print(a) if _is_sum_or_negative(a)
+                                  else self._print(a) for a in expr.args)
 
     def _print_HadamardProduct(self, expr):
         if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
@@ -139,7 +194,10 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _print_Trace(self, expr):
         if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
-            return self._wrap(expr.arg)
+            v = norm_of(expr.arg)
+            if v is not None:
+                return r"\left\|%s\right\|^{2}" % self._print(v)
+            return self._print(expr.arg) if _is_call(expr.arg) else self._wrap(expr.arg)
         return r"\operatorname{tr}\left(%s\right)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):
@@ -197,10 +255,13 @@ class TextbookLatexPrinter(LatexPrinter):
 
     def _print_MatMul(self, expr):
         coefficient, matrices = expr.as_coeff_matrices()
+        divided = scalar_divisor(coefficient)
+        if divided is not None:  # \frac{A^{\top} r}{\|r\|}
+            return r"\frac{%s}{%s}" % (self._print(sp.MatMul(divided[0], *matrices)), self._print(divided[1]))
         parts = []
         for m in matrices:
             text = self._print(m)
-            parts.append(r"\left(%s\right)" % text if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct)) else text)
+            parts.append(r"\left(%s\right)" % text if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct, sp.KroneckerProduct)) else text)
         body = " ".join(parts)
         if coefficient == 1:
             return body
@@ -251,7 +312,7 @@ class TextbookTextPrinter(StrPrinter):
 
     def _wrap(self, arg):
         text = self._print(arg)
-        return text if _is_atom(arg) else "(%s)" % text
+        return text if _is_atom(arg) or _is_number_of_1x1(arg) and _one_group(text, "(", ")") else "(%s)" % text
 
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, sp.Inverse):
@@ -279,6 +340,12 @@ class TextbookTextPrinter(StrPrinter):
     def _print_DiagMatrix(self, expr):
         return "diag(%s)" % self._print(expr.args[0])
 
+    def _print_KroneckerProduct(self, expr):
+        """Iₘ ⊗ (A + Aᵀ): an identity with its size, which the Kronecker product does not show."""
+        return " ⊗ ".join("I" + _subscript(self._print(a.rows)) if isinstance(a, sp.Identity) else
+                          "(%s)" % self._print(a) if _is_sum_or_negative(a) else self._print(a)
+                          for a in expr.args)
+
     def _print_HadamardProduct(self, expr):
         if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
             return "".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
@@ -296,7 +363,10 @@ class TextbookTextPrinter(StrPrinter):
 
     def _print_Trace(self, expr):
         if _is_1x1(expr.arg):  # the trace of a 1×1 matrix is the number it holds: xᵀx, not tr(xᵀx)
-            return self._wrap(expr.arg)
+            v = norm_of(expr.arg)
+            if v is not None:
+                return "‖%s‖²" % self._print(v)
+            return self._print(expr.arg) if _is_call(expr.arg) else self._wrap(expr.arg)
         return "tr(%s)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr):
@@ -317,6 +387,8 @@ class TextbookTextPrinter(StrPrinter):
 
     def _print_Elementwise(self, expr):
         return "%s(%s)" % (expr.record.text, self._print(expr.arg))
+
+    _print_VectorApplication = _print_Elementwise
 
     def _print_Pi(self, expr):
         return "π"
@@ -395,19 +467,38 @@ class TextbookTextPrinter(StrPrinter):
         sign = ""
         if coefficient.could_extract_minus_sign():
             sign, coefficient = "−", -coefficient
-        parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct))
+        divided = scalar_divisor(coefficient)
+        if divided is not None:  # Aᵀ(Ax − b)/‖Ax − b‖
+            denominator = self._print(divided[1])
+            if isinstance(divided[1], (sp.Add, sp.Mul)):
+                denominator = "(%s)" % denominator
+            return sign + self._print(sp.MatMul(divided[0], *matrices)) + "/" + denominator
+        number, rest = coefficient.as_coeff_Mul()
+        if number != 1 and rest != 1 and not isinstance(rest, sp.Add):  # 4‖x‖²x, not 4·‖x‖²x
+            return sign + self._print(number) + self._print(sp.MatMul(rest, *matrices))
+        parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct, sp.KroneckerProduct))
                  else self._print(m) for m in matrices]
         c = "" if coefficient == 1 else (self._wrap(coefficient) if isinstance(coefficient, sp.Add)
-                                         else self._print(coefficient))
+                                         else self._numbers_of_matrices(coefficient) or self._print(coefficient))
         if "/" in c and parts:
             c = "(%s)" % c  # (1/n)Xᵀ𝟏, not 1/nXᵀ𝟏
         body = parts[0] if parts else ""
         for m, part in zip(matrices[1:], parts[1:]):
             # a·cos(aᵀx), not acos(aᵀx): a function's name written after a letter would merge with it
-            merges = type(m).__name__ == "Elementwise" and body[-1:].isascii() and body[-1:].isalpha() \
+            merges = type(m).__name__ in ("Elementwise", "VectorApplication") and body[-1:].isascii() and body[-1:].isalpha() \
                 and part[:1].isascii() and part[:1].isalpha()
             body += ("·" if merges else "") + part
         return sign + c + body
+
+    def _numbers_of_matrices(self, coefficient) -> str:
+        """σ(aᵀx)(1 − σ(aᵀx)) for a product of the numbers 1×1 matrices hold, as a textbook orders it (a sum
+        after the plain factors, no ·); "" for any other coefficient."""
+        factors = sp.Mul.make_args(coefficient)
+        if len(factors) < 2 or not coefficient.has(sp.Trace) or \
+                not all(isinstance(f, (sp.Add, sp.Trace, sp.Function)) for f in factors):
+            return ""
+        ordered = sorted(factors, key=lambda f: isinstance(f, sp.Add))
+        return "".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in ordered)
 
     def _print_Sum(self, expr):
         body = self._print(expr.function)

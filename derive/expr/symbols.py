@@ -68,8 +68,19 @@ class DiagonalMatrixSymbol(SymmetricMatrix):
     assumption = "diag"
 
 
+class ProbabilityMatrix(sp.MatrixSymbol):
+    """Probabilities (``y:n prob``, ``Y:nxK prob``): a column vector whose entries are ≥ 0 and sum to 1, or a
+    matrix each of whose rows does (one-hot labels, class probabilities), as softmax makes them: 𝟏ᵀy = 1,
+    Y𝟏 = 𝟏. Results use it: the cross-entropy gradient is softmax(z) − y, not (𝟏ᵀy)softmax(z) − y."""
+
+    assumption = "prob"
+
+
 # The assumptions a declaration may carry after its shape (DESIGN §5), and the matrix each one makes.
-MATRIX_ASSUMPTIONS = {cls.assumption: cls for cls in (SymmetricMatrix, PositiveDefiniteMatrix, DiagonalMatrixSymbol)}
+MATRIX_ASSUMPTIONS = {cls.assumption: cls for cls in (SymmetricMatrix, PositiveDefiniteMatrix, DiagonalMatrixSymbol,
+                                                      ProbabilityMatrix)}
+# The assumptions said of a square matrix only.
+SQUARE_ASSUMPTIONS = frozenset({"sym", "pd", "diag"})
 
 
 def evaluable(expr):
@@ -80,3 +91,4 @@ def evaluable(expr):
     return expr.replace(lambda e: type(e) is sp.OneMatrix, lambda e: Ones(*e.shape)) \
         .replace(lambda e: type(e) is sp.Identity, lambda e: Eye(e.rows)) \
         .replace(lambda e: type(e) is DiagMatrix, lambda e: Diag(e.args[0]))
+

@@ -40,7 +40,14 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from derive.derivations.vector_form import Scalar
 from derive.errors import NotSupported
 from derive.expr import symbols as S
-from derive.expr.functions import REGISTRY, Elementwise, with_registry_functions, with_stable_complements
+from derive.expr.functions import (
+    REGISTRY,
+    VECTOR_REGISTRY,
+    Elementwise,
+    VectorApplication,
+    with_registry_functions,
+    with_stable_complements,
+)
 
 # Sizes assumed when choosing the order of a matrix product: the number of observations is much larger
 # than the other dimensions, which are larger than small explicit sizes.
@@ -101,6 +108,7 @@ _NUMPY_FUNCTIONS = {record.sympy: _code_name(record) for record in REGISTRY}
 _NAMESPACE = {
     "np": np, "_weighted_gram": _weighted_gram, "_matrix_argument": _matrix_argument,
     **{_code_name(record): record.fitted for record in REGISTRY if not _code_name(record).startswith("np.")},
+    **{f"_{record.name}": record.numpy for record in VECTOR_REGISTRY},  # max-shifted: stable as they are
 }
 
 
@@ -508,6 +516,11 @@ def _hadamard_power(gen, expr):
 @_handles(Elementwise)
 def _elementwise(gen, expr):
     return gen.assign(f"{_NUMPY_FUNCTIONS[expr.function]}({gen.value(expr.arg)})")
+
+
+@_handles(VectorApplication)
+def _vector_function(gen, expr):
+    return gen.assign(f"_{expr.name}({gen.value(expr.arg)}, {expr.axis})")
 
 
 @_handles(MatrixSolve)

@@ -326,7 +326,7 @@ def _shape_name(name: str, text: str) -> str:
     return normalized
 
 
-_ASSUMPTION_WORDS = ("sym", "pd", "diag", "pos")
+_ASSUMPTION_WORDS = ("sym", "pd", "diag", "pos", "prob")
 
 
 def _assumption(name: str, dims: str, text: str) -> tuple:
@@ -340,7 +340,8 @@ def _assumption(name: str, dims: str, text: str) -> tuple:
     if shape.strip() and re.fullmatch(r"[a-z]{2,}", last) and re.fullmatch(r"[A-Za-z0-9]+(\s*[x×*]\s*[A-Za-z0-9]+)?",
                                                                            shape.strip()):
         raise ParseError(f'cannot read "{last}" after the shape of {name} in the shapes "{text}": the assumptions '
-                         "are sym, pd, diag (a square matrix) and pos (a scalar)")
+                         "are sym, pd, diag (a square matrix), pos (a scalar) and prob (probabilities: a vector "
+                         "summing to 1, or a matrix whose rows do)")
     return dims, None
 
 

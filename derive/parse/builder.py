@@ -20,10 +20,11 @@ from sympy.strategies import do_one, exhaust, typed
 
 from derive.core.limits import MAX_EXPONENT, MAX_NESTING, MAX_RESULT_DIGITS
 from derive.errors import LimitExceeded, NotSupported, ParseError, ShapeError
-from derive.expr.functions import BY_NAME, Elementwise
+from derive.expr.functions import BY_NAME, VECTOR_BY_NAME, Elementwise, VectorApplication
 from derive.expr.notation import UnknownDerivative
 from derive.expr.plain import to_plain
-from derive.expr.symbols import MATRIX_ASSUMPTIONS, Eye
+from derive.expr.symbols import MATRIX_ASSUMPTIONS, SQUARE_ASSUMPTIONS, Eye
+from derive.expr.vec import Commutation, Vec
 from derive.parse.input_text import quote, where
 from derive.parse.lexer import Lexeme, normalize_name
 
@@ -31,7 +32,8 @@ Shapes = Mapping[str, tuple]
 # The assumptions a declaration may carry (DESIGN §5): symmetric, positive definite, diagonal; positive.
 _ASSUMPTIONS = frozenset(MATRIX_ASSUMPTIONS) | {"pos"}
 # The function words that are not scalar functions of the registry.
-_MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye"})
+_MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye", "kron", "vec",
+                           "commutation"})
 Symbols = Mapping[str, sp.Basic]
 
 
@@ -79,10 +81,11 @@ class ParseContext:
             if not shape:
                 self.declared[name] = sp.Symbol(name, positive=True) if assumption == "pos" else sp.Symbol(name)
                 if assumption not in (None, "pos"):
-                    raise ParseError(f"{name} is a scalar: '{assumption}' is said of a square matrix")
+                    raise ParseError(f"{name} is a scalar: '{assumption}' is said of "
+                                     + ("a vector or matrix" if assumption == "prob" else "a square matrix"))
             else:
                 rows, cols = (shape + (1,))[:2]
-                if assumption == "pos" or (assumption and rows != cols):
+                if assumption == "pos" or (assumption in SQUARE_ASSUMPTIONS and rows != cols):
                     raise ParseError(f"'{assumption}' is said of a {'scalar' if assumption == 'pos' else 'square matrix'}"
                                      f", not of the {rows}×{cols} {name}")
                 matrix = MATRIX_ASSUMPTIONS[assumption] if assumption else sp.MatrixSymbol
@@ -706,9 +709,13 @@ class Builder:
     def apply_function(self, token, sub, args):
         name = token.value
         shown = self.source(token)
-        if name in ("ones", "zeros", "eye"):
+        if name in ("ones", "zeros", "eye", "commutation"):
             return self.constant_matrix(name, args, token)
-        if name not in BY_NAME and name not in _MATRIX_WORDS:
+        if name == "kron":  # the vec form of a Hessian with respect to a matrix, as derive prints it
+            if len(args) != 2 or not all(_is_matrix(a) for a in args):
+                raise self.fail(token, f"{shown} takes two matrices")
+            return sp.KroneckerProduct(*args)
+        if name not in BY_NAME and name not in VECTOR_BY_NAME and name not in _MATRIX_WORDS:
             return self.abstract_function(name, args, token)
         if len(args) != 1:
             raise self.fail(token, f"{shown} takes one argument, not {len(args)},")
@@ -719,12 +726,21 @@ class Builder:
             base = sp.Integer(int(sub.value)) if sub.value.isdigit() else self.symbol(sub.value)
             natural = self.apply_function(token, None, [x])
             return natural if base == sp.E else self.divide(natural, sp.log(base), token)
+        if name == "vec":
+            if not _is_matrix(x):
+                raise self.fail(token, f"{shown} takes a matrix, and {_operand(x)} is a scalar")
+            return Vec(x)
         if name in ("tr", "det", "inv", "logdet", "diag"):
             return self.matrix_function(name, x, token)
         if name == "sum":  # sum(v), sum v: \sum without an index
             return self.big_operator(_BigOp(token, None, None), x)
         if name == "sqrt":  # √u is u^{1/2}, entrywise on a matrix
             return sp.HadamardPower(x, sp.S.Half) if _is_matrix(x) else sp.sqrt(x)
+        if name in VECTOR_BY_NAME:
+            if not _is_matrix(x):
+                raise self.fail(token, f"{shown} is a function of a vector (or of each row of a matrix), and "
+                                f"{_operand(x)} is a scalar; declare the vector's shape (z:n)")
+            return VectorApplication(name, x)
         record = BY_NAME[name]
         return Elementwise(record.name, x) if _is_matrix(x) else record.sympy(x)
 
@@ -758,8 +774,9 @@ class Builder:
                 "logdet": lambda m: sp.log(sp.Determinant(m))}[name](x)
 
     def constant_matrix(self, name: str, args, token):
-        if not 1 <= len(args) <= 2 or (name == "eye" and len(args) != 1):
-            raise self.fail(token, f"{name} takes {'one size' if name == 'eye' else 'one or two sizes'}")
+        if not 1 <= len(args) <= 2 or (name == "eye" and len(args) != 1) or (name == "commutation" and len(args) != 2):
+            raise self.fail(token, f"{name} takes " + {"eye": "one size", "commutation": "two sizes (of the "
+                                                       "matrix whose vec it transposes)"}.get(name, "one or two sizes"))
         sizes = []
         for a in args:
             if isinstance(a, sp.Symbol):
@@ -770,6 +787,8 @@ class Builder:
                 raise self.fail(token, f"{name} needs sizes that are names or positive integers, not {a}")
         if name == "eye":
             return Eye(sizes[0])
+        if name == "commutation":
+            return Commutation(*sizes)
         rows, cols = (sizes + [sp.Integer(1)])[:2]
         return sp.OneMatrix(rows, cols) if name == "ones" else sp.ZeroMatrix(rows, cols)
 

@@ -10,7 +10,7 @@ from typing import Optional
 
 from derive.core.limits import MAX_DECIMAL_EXPONENT, MAX_NESTING, MAX_NUMBER_DIGITS
 from derive.errors import LimitExceeded, NotSupported, ParseError
-from derive.expr.functions import BY_NAME, BY_WORD, REGISTRY
+from derive.expr.functions import BY_NAME, BY_WORD, REGISTRY, VECTOR_BY_NAME
 from derive.parse.input_text import check_text, unexpected, where
 
 # ---------------------------------------------------------------------------------------------------
@@ -25,10 +25,12 @@ _GREEK_CHARACTERS = dict(zip("αβγδεζηθικλμνξοπρστυφχψωΓ
     "epsilon", "theta", "phi", "rho", "sigma", "ell"]))
 
 # Function words (plain or after a backslash) and the function each one means: the registry's scalar
-# functions (derive.expr.functions), then the matrix functions and constructors the builder knows.
+# functions and vector functions (derive.expr.functions), then the matrix functions and constructors the builder knows.
 _MATRIX_FUNCTIONS = {"sqrt": "sqrt", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det", "logdet": "logdet",
-                     "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye", "sum": "sum"}
-_FUNCTIONS = {**{word: record.name for word, record in BY_WORD.items()}, **_MATRIX_FUNCTIONS}
+                     "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye", "sum": "sum",
+                     "kron": "kron", "vec": "vec", "commutation": "commutation"}
+_FUNCTIONS = {**{word: record.name for word, record in BY_WORD.items()}, **{name: name for name in VECTOR_BY_NAME},
+              **_MATRIX_FUNCTIONS}
 _LATEX_FUNCTIONS = {word for record in REGISTRY if record.latex_command for word in record.words} | \
     {"ln", "det", "tr", "Tr", "trace"}
 LEIBNIZ_HINT = ("an expression is read without derivative signs (d/dx, ∂, ∇): write the function alone and "
@@ -309,7 +311,7 @@ class Lexer:
             product = f": for the product {word[:split]}·{word[split:]}(…) write {word[:split]}*{word[split:]}(…)" \
                 if split else ""
             raise ParseError(f"unknown function {word!r} {where(self.text, start)}{product}; derive knows "
-                             + ", ".join(sorted(BY_WORD, key=str.lower))
+                             + ", ".join(sorted([*BY_WORD, *VECTOR_BY_NAME], key=str.lower))
                              + ", and a one-letter name such as f(x) is an unknown function")
         letters = "·".join(word)
         raise ParseError(f"{word!r} {where(self.text, start)} could be the product {letters} or one name "
