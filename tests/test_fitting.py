@@ -99,6 +99,20 @@ def test_cholesky_falls_back_to_qr_when_ill_conditioned():
     assert nist_lres(f, certified)["coefficients"] >= 7
 
 
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_cholesky_residual_sum_of_squares_matches_statsmodels(offset):
+    """From the Gram sums when they do not cancel (offset 0), from the residuals when y's mean dwarfs its
+    spread (offset 1e6: yᵀy/RSS ≈ 1e12) and the sums would lose digits."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(7)
+    X = np.column_stack([np.ones(3000), rng.standard_normal((3000, 4))])
+    y = offset + X @ rng.standard_normal(5) + rng.standard_normal(3000)
+    ours, theirs = fit("ols", X, y, "cholesky"), sm.OLS(y, X).fit()
+    assert ours.method == "cholesky"
+    assert ours.loss == pytest.approx(theirs.ssr, rel=1e-12)
+    np.testing.assert_allclose(ours.std_errors, theirs.bse, rtol=1e-10)
+
+
 def test_to_dict_is_the_fit_json():
     X, y, exact, _ = nist_design("Norris")
     d = fit("ols", X, y, names=["intercept", "x"], exact_data=exact).to_dict()

@@ -23,7 +23,7 @@ from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import lambdify_results
 from derive.fitting.design_columns import check_collinear
-from derive.fitting.glm_fitting import newton, poisson_likelihood_terms
+from derive.fitting.glm_fitting import newton, poisson_likelihood_terms, sum_over_row_blocks
 from derive.fitting.least_squares import CHOLESKY_LIMIT
 from derive.fitting.linear_fitting import ILL_CONDITIONED
 from derive.fitting.result import FitResult
@@ -197,5 +197,5 @@ def _glm(model, X, y, names, n, constant, low, y_sum, tol, max_iter) -> FitResul
 
 
 def _block_sums(functions, beta, X, y):
-    loss, gradient, hessian, _ = functions(beta, X, y)
+    loss, gradient, hessian, _ = sum_over_row_blocks(functions, (X, y), beta)
     return float(loss), np.asarray(gradient), np.asarray(hessian)

@@ -20,6 +20,16 @@ def power_of_two_scale(values):
     return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
 
 
+def column_scale(X):
+    """`power_of_two_scale` of each column's largest |value|: 1 everywhere, known from the columns' sums of
+    squares (one fast pass), when none comes near overflow or underflow; else from the magnitudes."""
+    with np.errstate(over="ignore"):
+        squares = np.einsum("ij,ij->j", X, X)
+    if np.all((squares >= 2.0 ** -200) & (squares <= 2.0 ** 200)):  # then every |value| ≤ 2^100
+        return np.ones(X.shape[1])
+    return power_of_two_scale(column_magnitudes(X))
+
+
 def column_magnitudes(X):
     """max |xᵢⱼ| of each column, by two reductions (np.abs(X) would copy the whole design)."""
     return np.maximum(X.max(axis=0), -X.min(axis=0))

@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.design_columns import column_magnitudes, constant_column, power_of_two_scale
+from derive.fitting.design_columns import column_scale, constant_column, power_of_two_scale
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
     LeastSquaresSolution,
@@ -28,21 +28,21 @@ ILL_CONDITIONED = 1e8
 def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
     """The fit on the data scaled by powers of two (exact in binary floating point: no digit is lost),
     so that values near 1e±300 neither overflow nor look constant, then the result in the data's units."""
-    column_scale = np.ones(X.shape[1]) if lam else power_of_two_scale(column_magnitudes(X))  # λ‖β‖² fixes β's units
+    scale = np.ones(X.shape[1]) if lam else column_scale(X)  # λ‖β‖² fixes β's units
     y_scale = power_of_two_scale(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
-    if np.all(column_scale == 1) and y_scale == 1:
+    if np.all(scale == 1) and y_scale == 1:
         return _fit_linear(model, X, y, method, lam, names, exact_data)
     def scaled_exact():  # the exact data (by default the shortest decimals of the unscaled floats), scaled
         data = exact_data() if callable(exact_data) else exact_data
         rows, targets = data if data is not None else (
             [[fraction(v) for v in row] for row in X.tolist()], [fraction(v) for v in y.tolist()])
-        factors = [fraction(1 / s) for s in column_scale]
+        factors = [fraction(1 / s) for s in scale]
         return ([[Fraction(v) * f for v, f in zip(row, factors)] for row in rows],
                 [Fraction(v) * fraction(1 / y_scale) for v in targets])
     with np.errstate(over="ignore"):
-        result = _fit_linear(model, X / column_scale, y / y_scale, method, lam, names,
+        result = _fit_linear(model, X / scale, y / y_scale, method, lam, names,
                              scaled_exact)
-        units = y_scale / column_scale
+        units = y_scale / scale
         result.coef = result.coef * units
         if result.std_errors is not None:
             result.std_errors = result.std_errors * units
