@@ -1,7 +1,10 @@
 """`derive fit` end to end on the NIST StRD certified datasets, Spector and Poisson references."""
 import json
+import signal
 import subprocess
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import DATASETS, DERIVE
@@ -158,3 +161,18 @@ def test_engine_dask_with_a_formula_over_several_chunks(tmp_path, capsys):
         assert a == pytest.approx(b, rel=1e-10)
     assert main(["fit", "ols", str(tmp_path / "parts"), "--formula", "y ~ C(a)", "--engine", "dask"]) == 2
     assert "C() terms are not supported with --engine dask" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_the_fit_command_imports_is_one_line_and_exit_130():
+    """A SIGINT (Ctrl-C) while `derive fit` imports its libraries (numpy, SymPy, pyarrow: about a second)
+    ends it with exit code 130 and one line, never a KeyboardInterrupt traceback. The signal is sent as soon
+    as numpy's compiled core is mapped into the process (Linux /proc), so it lands among the imports."""
+    process = subprocess.Popen([*DERIVE, "fit", "ols", str(DATASETS / "Longley.csv"), "--target", "y"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline and "_multiarray_umath" not in maps.read_text():
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, err) == (130, "derive: interrupted\n"), err
