@@ -159,8 +159,6 @@ def test_engine_dask_with_a_formula_over_several_chunks(tmp_path, capsys):
     assert list(chunked["coefficients"]) == ["intercept", "a", "b", "a:b", "log(b)", "I(a^2)"]
     for a, b in zip(chunked["coefficients"].values(), memory["coefficients"].values()):
         assert a == pytest.approx(b, rel=1e-10)
-    assert main(["fit", "ols", str(tmp_path / "parts"), "--formula", "y ~ C(a)", "--engine", "dask"]) == 2
-    assert "C() terms are not supported with --engine dask" in capsys.readouterr().err
 
 
 def test_ctrl_c_while_the_fit_command_imports_is_one_line_and_exit_130():

@@ -23,9 +23,15 @@ from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import lambdify_results
 from derive.fitting.design_columns import check_collinear
-from derive.fitting.glm_fitting import newton, poisson_likelihood_terms, sum_over_row_blocks
+from derive.fitting.glm_fitting import (
+    newton,
+    offset_functions,
+    poisson_likelihood_terms,
+    restore_offset_loss,
+    sum_over_row_blocks,
+)
 from derive.fitting.least_squares import CHOLESKY_LIMIT
-from derive.fitting.linear_fitting import ILL_CONDITIONED
+from derive.fitting.linear_fitting import ILL_CONDITIONED, weighted_statistics
 from derive.fitting.result import FitResult
 from derive.fitting.triangular import inverse_gram_diagonal, scaled_condition, solve_gram, solve_upper
 
@@ -43,7 +49,7 @@ def fit_data_file(model, design, method, lam) -> FitResult:
     """Fit a design read chunk by chunk from a file (`derive fit --engine dask`); if a cell cannot be read
     as a finite number, the message names its line and column (found by one more streaming pass)."""
     try:
-        return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None)
+        return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None, **design.per_row)
     except (NonFiniteData, ValueError) as error:
         design.diagnose()
         raise DataError(f"the data could not be read: {' '.join(str(error).split())}") from None
@@ -77,16 +83,29 @@ def as_dask_arrays(X, y, names):
     return X, y, names
 
 
-def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
+def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, offset=None,
+                exposure=None) -> FitResult:
+    """`weights` (ols, ridge), `offset` and `exposure` (poisson): per-row vectors in the chunks of y (dask
+    arrays or Series, or numpy arrays, which are chunked like y)."""
     import dask
     import dask.array as da
     X, y, names = as_dask_arrays(X, y, names)
     d = X.shape[1]
+    weights, offset = _per_row(weights, y, "weights"), _offset(offset, exposure, y)
     # One pass over the data for the checks every model needs (size, finiteness, constant columns, the
     # targets' kind) and, for ols and ridge, the whole fit: XᵀX and Xᵀy, or the R factor of [X y].
     checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0), "total": X.sum() + y.sum(),
               "y_sum": y.sum(), "y_squares": (y * y).sum(),
               "not_binary": ((y != 0) & (y != 1)).sum(), "not_count": ((y < 0) | (y != da.round(y))).sum()}
+    if weights is not None:  # weighted least squares: least squares of √w·y on √w·X
+        checks.update(bad_weights=(~da.isfinite(weights) | (weights < 0)).sum(), zero_weights=(weights == 0).sum(),
+                      w_sum=weights.sum(), wy_sum=(weights * y).sum(), wyy=(weights * y * y).sum(),
+                      log_weights=da.log(da.where(weights > 0, weights, 1.0)).sum())
+        root = da.sqrt(da.maximum(weights, 0))
+        X, y = X * root[:, None], y * root
+    if offset is not None:
+        checks.update(bad_offset=(~da.isfinite(offset)).sum(), exp_offset_sum=da.exp(offset).sum(),
+                      y_dot_offset=(y * offset).sum())
     pieces = _linear_pieces(X, y, method, lam) if model in ("ols", "ridge") else {}
     lazy = {**checks, **pieces}
     values = dict(zip(lazy, dask.compute(*lazy.values())))
@@ -100,14 +119,47 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
         raise DataError(f"{n} rows are fewer than the {d} parameters to fit")
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]
     if model in ("ols", "ridge"):
-        return _linear(model, values, method, lam, names, n, constant)
+        if weights is None:
+            return _linear(model, values, method, lam, names, n, constant)
+        return _weighted_linear(model, values, method, lam, names, n, constant)
     if model == "logistic" and values["not_binary"]:
         raise DataError(f"logistic regression needs y in {{0, 1}}; {int(values['not_binary'])} values of y are not")
     if model == "poisson" and values["not_count"]:
         raise DataError(f"poisson regression needs counts (integers ≥ 0); {int(values['not_count'])} values of y are not")
+    if offset is not None and values["bad_offset"]:
+        raise DataError(f"every offset and exposure must be finite (exposures > 0); {int(values['bad_offset'])} "
+                        "rows' are not")
     if method == "gd":
         raise NotSupported("gradient descent is not offered for dask data: use --method newton")
-    return _glm(model, X, y, names, n, constant, low, values["y_sum"], tol or 1e-8, max_iter or 100)
+    return _glm(model, X, y, names, n, constant, low, values, offset, tol or 1e-8, max_iter or 100)
+
+
+def _per_row(values, y, what):
+    """A per-row vector as a dask vector in the chunks of y, or None."""
+    if values is None:
+        return None
+    import dask.array as da
+    if hasattr(values, "to_dask_array"):
+        values = values.to_dask_array()
+    values = da.asarray(values).astype(float).reshape(-1)
+    if not math.isnan(y.shape[0]) and not math.isnan(values.shape[0]) and values.shape[0] != y.shape[0]:
+        raise DataError(f"{values.shape[0]} {what} values for {y.shape[0]} rows")
+    if values.chunks[0] != y.chunks[0]:
+        if any(math.isnan(c) for c in values.chunks[0] + y.chunks[0]):
+            raise DataError(f"the {what} must come in the same chunks of rows as y (e.g. columns of one dask DataFrame)")
+        values = values.rechunk((y.chunks[0],))
+    return values
+
+
+def _offset(offset, exposure, y):
+    """offset + log(exposure) as a dask vector (a non-positive exposure gives a non-finite value, refused
+    with the offsets), or None."""
+    import dask.array as da
+    offset, exposure = _per_row(offset, y, "offset"), _per_row(exposure, y, "exposure")
+    if exposure is not None:
+        exposure = da.log(da.where(exposure > 0, exposure, np.nan))
+    terms = [t for t in (offset, exposure) if t is not None]
+    return sum(terms[1:], terms[0]) if terms else None
 
 
 def _linear_pieces(X, y, method, lam) -> dict:
@@ -124,6 +176,18 @@ def _linear_pieces(X, y, method, lam) -> dict:
     if not math.isnan(A.chunks[0][0]):  # each chunk of rows must be at least as tall as [X y] is wide
         A = A.rechunk({0: max(A.chunks[0][0], d + 1)})
     return {"R": da.linalg.tsqr(A, compute_svd=False)[1]}
+
+
+def _weighted_linear(model, values, method, lam, names, n, constant) -> FitResult:
+    """Least squares of √w·y on √w·X, with the statistics of weighted least squares."""
+    if values["bad_weights"]:
+        raise DataError(f"weights must be finite and ≥ 0; {int(values['bad_weights'])} weights are not")
+    if values["zero_weights"] == n:
+        raise DataError("every weight is 0: no row takes part in the fit")
+    result = _linear(model, {**values, "y_squares": values["wyy"]}, method, lam, names, n, constant)  # ‖√w·y‖²
+    w_sum, wy_sum, wyy = values["w_sum"], values["wy_sum"], values["wyy"]
+    total = wyy - wy_sum ** 2 / w_sum if constant else wyy
+    return weighted_statistics(result, lam, total, None if values["zero_weights"] else values["log_weights"])
 
 
 def _linear(model, values, method, lam, names, n, constant) -> FitResult:
@@ -150,7 +214,8 @@ def _linear(model, values, method, lam, names, n, constant) -> FitResult:
         R, z = R_full[:d, :d], R_full[:d, d]
         check_collinear(R, np.linalg.norm(R, axis=0), names, None)
         coef = solve_upper(R, z)
-        rss = float(R_full[d, d] ** 2) - (lam * float(coef @ coef) if lam else 0.0)
+        residual = R_full[d, d] if len(R_full) > d else 0.0  # no row is left over when n = d
+        rss = float(residual ** 2) - (lam * float(coef @ coef) if lam else 0.0)
         used = "qr"
     condition = scaled_condition(R)
     if condition > ILL_CONDITIONED:
@@ -169,33 +234,44 @@ def _linear(model, values, method, lam, names, n, constant) -> FitResult:
                      warnings=warnings, nobs=n, notes=[f"dask: {ACCURACY[used]}"])
 
 
-def _glm(model, X, y, names, n, constant, low, y_sum, tol, max_iter) -> FitResult:
+def _glm(model, X, y, names, n, constant, low, values, offset, tol, max_iter) -> FitResult:
     import dask
-    functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
-    blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel()))
+    if offset is None:
+        functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
+        blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel()))
+    else:
+        functions = offset_functions(model)
+        blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), offset.to_delayed().ravel()))
 
     def evaluate(beta):
-        parts = dask.compute(*[dask.delayed(_block_sums)(functions, beta, Xb, yb) for Xb, yb in blocks])
+        parts = dask.compute(*[dask.delayed(_block_sums)(functions, beta, *block) for block in blocks])
         loss, gradient, hessian = (sum(p[k] for p in parts) for k in range(3))
         return loss, gradient, hessian, None
 
     beta = np.zeros(X.shape[1])
     if constant:  # the intercept-only fit, as in memory
-        mean = y_sum / n
+        mean = values["y_sum"] / n
         c = constant[0]
-        beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(mean)) / low[c]
+        rate = values["y_sum"] / values["exp_offset_sum"] if offset is not None else mean
+        beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(rate)) / low[c]
     result = newton(model, evaluate, beta, names, tol, max_iter, None)
     result.nobs = n
+    if offset is not None:
+        restore_offset_loss(result, values["y_dot_offset"])
     if model == "logistic":
         result.loglike, result.deviance = -result.loss, 2 * result.loss
     else:
-        extras = dask.compute(*[dask.delayed(poisson_likelihood_terms)(result.coef, Xb, yb) for Xb, yb in blocks])
+        extras = dask.compute(*[dask.delayed(_poisson_terms)(result.coef, *block) for block in blocks])
         log_factorials, deviance = (sum(p[k] for p in extras) for k in range(2))
         result.loglike, result.deviance = -result.loss - log_factorials, deviance
     result.notes.append("dask: Newton's method with the derived gradient and Hessian summed over the chunks")
     return result
 
 
-def _block_sums(functions, beta, X, y):
-    loss, gradient, hessian, _ = sum_over_row_blocks(functions, (X, y), beta)
+def _block_sums(functions, beta, *arrays):
+    loss, gradient, hessian, _ = sum_over_row_blocks(functions, arrays, beta)
     return float(loss), np.asarray(gradient), np.asarray(hessian)
+
+
+def _poisson_terms(beta, X, y, offset=None):
+    return poisson_likelihood_terms(beta, X, y, offset)

@@ -159,6 +159,7 @@ class _Factor:
     expr: object = None  # the parsed expression (None for a categorical)
     category: str | None = None  # the column, for C(g) or a bare text column
     explicit: bool = False  # written C(g) (named so), rather than a bare column found to hold text
+    levels: list | None = None  # a categorical's levels, when known beforehand (data read in chunks)
 
 
 @dataclass
@@ -279,7 +280,7 @@ def _factor_columns(table: Table, factor: _Factor) -> list[_Column]:
 def _categorical(table: Table, factor: _Factor, full: bool) -> list[_Column]:
     """Treatment coding: a 0/1 column per level but the first (all of them when `full`)."""
     labels = table.labels(factor.category)
-    levels = _sorted_levels(np.unique(labels))
+    levels = factor.levels or _sorted_levels(np.unique(labels))
     if len(levels) < 2:
         raise DataError(f"{factor.text}: column {factor.category!r} has a single level {levels[0]!r}; "
                         "a categorical term needs two or more")
@@ -464,9 +465,8 @@ def fits_in_memory(path) -> bool:
 def dask_design(path, target: str | None, features: Sequence[str] | None = None, intercept: bool = True,
                 formula: str | None = None, per_row: dict | None = None, delimiter: str | None = None,
                 encoding: str | None = None):
-    """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
-    if any(column is not None for column in (per_row or {}).values()):
-        raise NotSupported("--weights, --offset and --exposure are not supported with --engine dask yet")
+    """X, y (dask arrays, chunks of rows read on demand), the names and the `per_row` columns ({"weights":
+    COL, ...}) in the same chunks, for `derive fit --engine dask`."""
     if formula is None and target is None:
         raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
     try:
@@ -476,41 +476,56 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     except ImportError:
         raise DeriveError("--engine dask needs dask: pip install 'derive[dask]'") from None
     source = read_table(path, delimiter=delimiter, encoding=encoding)
+    per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
+    for role, column in per_row.items():
+        if column not in source.columns:
+            raise DataError(missing_column_message(column, f"{role} column", source.path, source.columns))
+    extra = list(per_row.values())
     if formula is not None:
         parsed, factors = _chunkable_formula(source, formula, target, features, intercept)
         need = formula_columns(factors)
-        used = list(dict.fromkeys([*need.numeric, *need.maybe_text]))
+        text = list(dict.fromkeys(need.text))
+        used = list(dict.fromkeys([*need.numeric, *need.maybe_text, *extra, *text]))
     else:
+        text = []
+        if features is None:  # all the other columns, but not the weights
+            features = [c for c in source.columns if c != target and c not in extra]
         features = _features(source.columns, source.path, target, features)
-        used = [target, *features]
+        used = list(dict.fromkeys([target, *features, *extra]))
     layout = None if _is_parquet(source.path) else csv_layout(source.path, delimiter, encoding)
     if layout is None:
         frame = dd.read_parquet(source.path, columns=used)
     else:
         try:  # dask reads a sample of the file now, to learn the columns' types
-            frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
+            types = {**dict.fromkeys(used, "float64"), **dict.fromkeys(text, "object")}
+            frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=types,
                                 encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="16MB")
         except ValueError as error:
             first_bad_cell(source.path, used, layout)
             raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
-    if formula is not None:  # each chunk's design from its rows, as in memory
+    diagnose = lambda: first_bad_cell(source.path, used, layout)  # noqa: E731
+    if text:
+        _fix_levels(frame, factors, text)
+    if formula is not None:  # each chunk's design from its rows, as in memory: [y, X, the per-row columns]
         def chunk_design(part):
             d = formula_design(frame_table(part), parsed, factors, whole=False)
-            return np.column_stack([d.y, d.X])
+            return np.column_stack([d.y, d.X, *(part[column].to_numpy(float) for column in per_row.values())])
         names = formula_design(frame_table(frame._meta), parsed, factors, whole=False).names
-        chunks = [da.from_delayed(dask.delayed(chunk_design)(part), shape=(np.nan, len(names) + 1), dtype=float)
+        width = 1 + len(names) + len(per_row)
+        chunks = [da.from_delayed(dask.delayed(chunk_design)(part), shape=(np.nan, width), dtype=float)
                   for part in frame.to_delayed()]
         columns = da.concatenate(chunks, axis=0, allow_unknown_chunksizes=True)
-        return ChunkedDesign(columns[:, 1:], columns[:, 0], names, lambda: first_bad_cell(source.path, used, layout))
-    columns = frame[used].to_dask_array()  # chunks of unknown length: no pass over the file to count them
+        by_role = {role: columns[:, 1 + len(names) + k] for k, role in enumerate(per_row)}
+        return ChunkedDesign(columns[:, 1:1 + len(names)], columns[:, 0], names, diagnose, by_role)
+    by_role = {role: frame[column].to_dask_array() for role, column in per_row.items()}  # the chunks of y
+    columns = frame[[target, *features]].to_dask_array()  # chunks of unknown length: no pass to count them
     y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
         ones = y[:, None].map_blocks(np.ones_like)
         X = ones if X is None else da.concatenate([ones, X], axis=1, allow_unknown_chunksizes=True).rechunk({1: -1})
     if X is None:
         raise DataError("the model has no columns: give features, or keep the intercept")
-    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features,
-                         lambda: first_bad_cell(source.path, used, layout))
+    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features, diagnose, by_role)
 
 
 def _chunkable_formula(source, formula, target, features, intercept):
@@ -521,11 +536,21 @@ def _chunkable_formula(source, formula, target, features, intercept):
     parsed.intercept = parsed.intercept and intercept
     if target is not None and target != parsed.target:
         raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
-    factors = parse_factors(parsed, source.columns, source.path)
-    if formula_columns(factors).text:
-        raise NotSupported("C() terms are not supported with --engine dask: their levels would have to be known "
-                           "before the chunks are read")
-    return parsed, factors
+    return parsed, parse_factors(parsed, source.columns, source.path)
+
+
+def _fix_levels(frame, factors, text_columns):
+    """Each categorical factor's levels, from one pass over its column's chunks, so that every chunk codes
+    the same levels (a chunk may lack some)."""
+    import dask
+
+    def chunk_levels(part):
+        table = frame_table(part)
+        return {column: set(table.labels(column).tolist()) for column in text_columns}
+    found = dask.compute(*[dask.delayed(chunk_levels)(part) for part in frame[text_columns].to_delayed()])
+    for factor in factors.values():
+        if factor.category in text_columns:
+            factor.levels = _sorted_levels(set().union(*(part[factor.category] for part in found)))
 
 
 @dataclass
@@ -535,3 +560,4 @@ class ChunkedDesign:
     y: object
     names: list[str]
     diagnose: Callable[[], None]  # raises a DataError naming the first bad cell's line and column
+    per_row: dict = field(default_factory=dict)  # weights, offset, exposure: dask vectors in the chunks of y

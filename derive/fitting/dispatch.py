@@ -114,10 +114,8 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
     if (offset is not None or exposure is not None) and model != "poisson":
         raise NotSupported(f"an offset or exposure applies to poisson, not to {model}")
     if is_dask(X) or is_dask(y):
-        if weights is not None or offset is not None or exposure is not None:
-            raise NotSupported("weights, offsets and exposures are not supported for dask data yet")
         from derive.fitting.chunked import fit_chunked
-        return fit_chunked(model, X, y, method, lam, names, tol, max_iter)
+        return fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights, offset, exposure)
     if model == "softmax":  # y holds class labels, of any kind
         X, _, names = _validated(X, np.zeros(len(X)), names)
         from derive.fitting.softmax_fitting import fit_softmax

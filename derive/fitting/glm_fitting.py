@@ -52,13 +52,16 @@ def _fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -
     else:
         result = _gradient_descent(model, X, y, beta, names, tol or 1e-6, max_iter or 100_000, progress)
     if offset is not None:
-        # The derived loss with Xβ + o in place of Xβ lacks the constant −yᵀo: the loss is restored.
-        constant = float(y @ offset)
-        result.loss -= constant
-        result.history = [h - constant for h in result.history]
-        result.notes.append("offset: log μ = Xβ + offset (its coefficient fixed at 1)")
+        restore_offset_loss(result, float(y @ offset))
     _add_likelihood(model, result, X, y, offset)
     return result
+
+
+def restore_offset_loss(result: FitResult, y_dot_offset: float):
+    """The derived loss with Xβ + o in place of Xβ lacks the constant −yᵀo: the loss is restored."""
+    result.loss -= y_dot_offset
+    result.history = [h - y_dot_offset for h in result.history]
+    result.notes.append("offset: log μ = Xβ + offset (its coefficient fixed at 1)")
 
 
 def sum_over_row_blocks(functions, arrays, beta):

@@ -140,14 +140,22 @@ def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
                            "use --method qr or cholesky")
     root = np.sqrt(weights)
     result = fit_linear(model, X * root[:, None], y * root, "qr" if method == "auto" else method, lam, names, None)
-    rss = result.loss - (lam * float(result.coef @ result.coef) if lam else 0.0)
     if constant_column(X) is not None:
         mean = float(weights @ y / weights.sum())
         total = float(weights @ (y - mean) ** 2)
     else:
         total = float(weights @ (y * y))
+    log_weights = float(np.sum(np.log(weights))) if np.all(weights > 0) else None
+    return weighted_statistics(result, lam, total, log_weights)
+
+
+def weighted_statistics(result: FitResult, lam, total, log_weights) -> FitResult:
+    """The fit of √w·y on √w·X with the statistics statsmodels' WLS reports: R² about the weighted mean
+    (`total` = Σ wᵢ(yᵢ − ȳ_w)², or Σ wᵢyᵢ² without an intercept) and the log-likelihood of
+    yᵢ ~ N(xᵢᵀβ, σ²/wᵢ) (`log_weights` = Σ log wᵢ; None when a weight is 0, and then no log-likelihood)."""
+    rss = result.loss - (lam * float(result.coef @ result.coef) if lam else 0.0)
     result.r_squared = None if total == 0 else 1 - rss / total
     if result.loglike is not None:
-        result.loglike = result.loglike + 0.5 * float(np.sum(np.log(weights))) if np.all(weights > 0) else None
+        result.loglike = result.loglike + 0.5 * log_weights if log_weights is not None else None
     result.notes.append("weighted least squares: the loss is Σ wᵢ(yᵢ − xᵢᵀβ)²")
     return result
