@@ -411,22 +411,21 @@ def frame_design(frame, target: str | None = None, features: Sequence[str] | Non
     return source_design(source, target, features, intercept, formula)
 
 
-def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None,
-                  labels: bool = False) -> Design:
+def _per_row_columns(source: DataSource, per_row: dict | None) -> dict:
+    """The columns given by role ({"weights": COL, ...}, None for a role not given), each checked to exist."""
     per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
     for role, column in per_row.items():
         if column not in source.columns:
             raise DataError(missing_column_message(column, f"{role} column", source.path, source.columns))
+    return per_row
+
+
+def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None,
+                  labels: bool = False) -> Design:
+    per_row = _per_row_columns(source, per_row)
     extra = list(per_row.values())
     if formula is not None:
-        if features is not None:
-            raise DataError("give either --formula or --features, not both")
-        parsed = parse_formula(formula)
-        if not intercept:
-            parsed.intercept = False
-        if target is not None and target != parsed.target:
-            raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
-        factors = parse_factors(parsed, source.columns, source.path)
+        parsed, factors = _parsed_formula(source, formula, target, features, intercept)
         need = formula_columns(factors)
         need.numeric += extra
         table = source.read(need)
@@ -476,13 +475,10 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     except ImportError:
         raise DeriveError("--engine dask needs dask: pip install 'derive[dask]'") from None
     source = read_table(path, delimiter=delimiter, encoding=encoding)
-    per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
-    for role, column in per_row.items():
-        if column not in source.columns:
-            raise DataError(missing_column_message(column, f"{role} column", source.path, source.columns))
+    per_row = _per_row_columns(source, per_row)
     extra = list(per_row.values())
     if formula is not None:
-        parsed, factors = _chunkable_formula(source, formula, target, features, intercept)
+        parsed, factors = _parsed_formula(source, formula, target, features, intercept)
         need = formula_columns(factors)
         text = list(dict.fromkeys(need.text))
         used = list(dict.fromkeys([*need.numeric, *need.maybe_text, *extra, *text]))
@@ -528,8 +524,8 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features, diagnose, by_role)
 
 
-def _chunkable_formula(source, formula, target, features, intercept):
-    """The parsed formula and factors, if each chunk of rows can be designed on its own."""
+def _parsed_formula(source, formula, target, features, intercept):
+    """The parsed formula (without its intercept unless `intercept`) and its factors over the columns."""
     if features is not None:
         raise DataError("give either --formula or --features, not both")
     parsed = parse_formula(formula)
