@@ -93,6 +93,20 @@ def test_bad_fits_exit_2_with_one_line(capsys, args, message):
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("model, cells, extra, message", [
+    ("logistic", "0,1,1\n1,2,1\n2,3,1\n", [], "bad.csv, line 4, column 'y': logistic regression needs y in {0, 1}; y = 2.0"),
+    ("poisson", "0,1,1\n1,2,1\n-2,3,1\n", [], "bad.csv, line 4, column 'y': poisson regression needs counts"),
+    ("ols", "0,1,1\n1,2,1\n2,3,-1\n", ["--weights", "w"], "bad.csv, line 4, column 'w': the weights must be finite and ≥ 0"),
+    ("poisson", "0,1,1\n1,2,0\n2,3,1\n", ["--exposure", "w"], "bad.csv, line 3, column 'w': the exposure must be"),
+])
+def test_a_value_the_fit_cannot_take_is_named_by_its_line_in_the_file(tmp_path, capsys, model, cells, extra, message):
+    """Line numbers as an editor counts them (the header is line 1), not the row of the arrays."""
+    (tmp_path / "bad.csv").write_text("y,x,w\n" + cells)
+    assert main(["fit", model, str(tmp_path / "bad.csv"), "--target", "y", "--features", "x", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize("method", ["auto", "qr", "cholesky"])
 def test_extreme_magnitudes_fit_or_give_one_clear_line(tmp_path, capsys, method):
     """Columns near 1e-170 or 1e300 are neither 'constant' nor 'collinear': the fit is scaled by powers

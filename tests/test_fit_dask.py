@@ -127,3 +127,18 @@ def test_engine_dask_weights_and_categorical_terms_from_files(client, tmp_path, 
                  "--engine", "dask", "--json"]) == 0
     np.testing.assert_allclose(list(json.loads(capsys.readouterr().out)["coefficients"].values()),
                                reference.params, rtol=1e-9)
+
+
+@pytest.mark.parametrize("magnitude", [1e-170, 1e300])
+def test_values_near_the_limits_of_double_precision_fit_on_dask_as_in_memory(client, data, magnitude):
+    """Columns near 1e±300 are fitted scaled by powers of two (exactly), as in memory: no column looks
+    constant or all zeros, nothing overflows; a y whose squares cannot be represented is one clear error."""
+    X = data["X"] * [1, magnitude, 1, 1]
+    for model, target in (("ols", "y"), ("logistic", "binary")):
+        y = data[target]
+        chunked = derive.fit(model, da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700))
+        in_memory = derive.fit(model, X, y, "qr" if model == "ols" else "newton")
+        np.testing.assert_allclose(chunked.coef, in_memory.coef, rtol=1e-9)
+        np.testing.assert_allclose(chunked.std_errors, in_memory.std_errors, rtol=1e-7)
+    with pytest.raises(derive.DataError, match="too large to fit in double precision"):
+        derive.fit("ols", da.from_array(data["X"], chunks=(700, 4)), da.from_array(1e300 * data["y"], chunks=700))

@@ -16,13 +16,14 @@ Logistic and Poisson regression: Newton's method as in memory, one pass over the
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import lambdify_results
-from derive.fitting.design_columns import check_collinear
+from derive.fitting.design_columns import check_collinear, power_of_two_scale
 from derive.fitting.glm_fitting import (
     newton,
     offset_functions,
@@ -31,7 +32,7 @@ from derive.fitting.glm_fitting import (
     sum_over_row_blocks,
 )
 from derive.fitting.least_squares import CHOLESKY_LIMIT
-from derive.fitting.linear_fitting import ILL_CONDITIONED, weighted_statistics
+from derive.fitting.linear_fitting import ILL_CONDITIONED, in_data_units, weighted_statistics
 from derive.fitting.result import FitResult
 from derive.fitting.triangular import inverse_gram_diagonal, scaled_condition, solve_gram, solve_upper
 
@@ -94,8 +95,9 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
     weights, offset = _per_row(weights, y, "weights"), _offset(offset, exposure, y)
     # One pass over the data for the checks every model needs (size, finiteness, constant columns, the
     # targets' kind) and, for ols and ridge, the whole fit: XᵀX and Xᵀy, or the R factor of [X y].
+    data = (X, y)
     checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0), "total": X.sum() + y.sum(),
-              "y_sum": y.sum(), "y_squares": (y * y).sum(),
+              "y_sum": y.sum(), "y_squares": (y * y).sum(), "y_low": y.min(), "y_high": y.max(),
               "not_binary": ((y != 0) & (y != 1)).sum(), "not_count": ((y < 0) | (y != da.round(y))).sum()}
     if weights is not None:  # weighted least squares: least squares of √w·y on √w·X
         checks.update(bad_weights=(~da.isfinite(weights) | (weights < 0)).sum(), zero_weights=(weights == 0).sum(),
@@ -108,7 +110,9 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
                       y_dot_offset=(y * offset).sum())
     pieces = _linear_pieces(X, y, method, lam) if model in ("ols", "ridge") else {}
     lazy = {**checks, **pieces}
-    values = dict(zip(lazy, dask.compute(*lazy.values())))
+    with warnings.catch_warnings():  # squares of values near 1e300 overflow here: found below, and refitted scaled
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = dict(zip(lazy, dask.compute(*lazy.values())))
     n, low, high = int(values["n"]), values["low"], values["high"]
     if not np.isfinite(values["total"]) and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
         raise NonFiniteData("the data hold NaN or infinite values (dask data are checked as a whole; "
@@ -117,8 +121,17 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
         raise NonFiniteData("y holds NaN or infinite values")
     if n < d:
         raise DataError(f"{n} rows are fewer than the {d} parameters to fit")
+    linear = model in ("ols", "ridge")
+    # Values near 1e±300: fitted as in memory, on the data scaled by powers of two (one more pass).
+    scale = np.ones(d) if lam else power_of_two_scale(np.maximum(-low, high))
+    y_scale = power_of_two_scale(max(-values["y_low"], values["y_high"])) if linear else 1.0
+    if np.any(scale != 1) or y_scale != 1:
+        with np.errstate(over="ignore"):
+            result = fit_chunked(model, data[0] / scale, data[1] / y_scale, method, lam, names, tol, max_iter,
+                                 weights, offset)
+        return in_data_units(result, scale, y_scale, n)
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]
-    if model in ("ols", "ridge"):
+    if linear:
         if weights is None:
             return _linear(model, values, method, lam, names, n, constant)
         return _weighted_linear(model, values, method, lam, names, n, constant)

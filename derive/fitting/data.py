@@ -25,6 +25,7 @@ import sympy as sp
 
 from derive.datasets import path_of
 from derive.errors import DataError, DeriveError, NotSupported
+from derive.fitting.design_columns import PER_ROW_REQUIREMENTS, first_invalid
 from derive.fitting.formula import Formula, parse_formula
 from derive.fitting.tables import (
     DECIMAL,
@@ -96,6 +97,7 @@ class Design:
     _exact_target: object = field(default=None, repr=False)
     _exact: tuple | None = field(default=None, repr=False)
     per_row: dict = field(default_factory=dict)  # columns given to the fit by role: weights, offset, exposure
+    where: Callable[[int, str], str] | None = field(default=None, repr=False)  # (row, column) → "data.csv, line 4, …"
 
     @property
     def exact_data(self):
@@ -440,6 +442,12 @@ def source_design(source: DataSource, target, features, intercept, formula, per_
                             else Columns([target, *features, *extra]))
         result = design(table, target, features, intercept, labels)
     result.per_row = {role: table.floats(column) for role, column in per_row.items()}
+    result.where = table.where
+    for role, column in per_row.items():  # checked here, where the line of a bad value is known
+        bad = first_invalid(role, result.per_row[role])
+        if bad is not None:
+            raise DataError(f"{table.where(bad, column)}: the {role} must be {PER_ROW_REQUIREMENTS[role]}; "
+                            f"{float(result.per_row[role][bad])!r} is not")
     return result
 
 

@@ -45,6 +45,7 @@ from typing import Sequence
 import numpy as np
 
 from derive.errors import DataError, NotSupported
+from derive.fitting.design_columns import PER_ROW_REQUIREMENTS, ValueAtRow, first_invalid
 from derive.fitting.glm_fitting import fit_glm
 from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
@@ -137,10 +138,10 @@ def _offset(offset, exposure, n):
         values = np.asarray(values, dtype=float).reshape(-1)
         if len(values) != n:
             raise DataError(f"{len(values)} {what} values for {n} rows")
-        bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if what == "exposure" else False))
-        if bad.size:
-            need = "finite and > 0" if what == "exposure" else "finite"
-            raise DataError(f"every {what} must be {need}; {what} {float(values[bad[0]])!r} at row {bad[0] + 1}")
+        bad = first_invalid(what, values)
+        if bad is not None:
+            raise ValueAtRow(f"every {what} must be {PER_ROW_REQUIREMENTS[what]}; {what} {float(values[bad])!r}",
+                             bad)
         term = np.log(values) if what == "exposure" else values
         total = term if total is None else total + term
     return total
@@ -180,9 +181,8 @@ def _validated(X, y, names):
             continue
         first_bad = np.argwhere(~np.isfinite(values))[0]
         i, *j = first_bad
-        where = f"row {i + 1}" + (f", column {names[j[0]]!r}" if j else "")
-        raise DataError(f"{what} has a {'NaN' if np.isnan(values[tuple(first_bad)]) else 'infinite'} value "
-                        f"at {where}")
+        raise ValueAtRow(f"{what} has a {'NaN' if np.isnan(values[tuple(first_bad)]) else 'infinite'} value", int(i),
+                         names[j[0]] if j else None)
     if d == 0:
         raise DataError("X has no columns")
     if n < d:

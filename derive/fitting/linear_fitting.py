@@ -10,7 +10,14 @@ from fractions import Fraction
 import numpy as np
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.design_columns import column_scale, constant_column, power_of_two_scale
+from derive.fitting.design_columns import (
+    PER_ROW_REQUIREMENTS,
+    ValueAtRow,
+    column_scale,
+    constant_column,
+    first_invalid,
+    power_of_two_scale,
+)
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
     LeastSquaresSolution,
@@ -40,8 +47,14 @@ def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
         return ([[Fraction(v) * f for v, f in zip(row, factors)] for row in rows],
                 [Fraction(v) * fraction(1 / y_scale) for v in targets])
     with np.errstate(over="ignore"):
-        result = _fit_linear(model, X / scale, y / y_scale, method, lam, names,
-                             scaled_exact)
+        result = _fit_linear(model, X / scale, y / y_scale, method, lam, names, scaled_exact)
+    return in_data_units(result, scale, y_scale, len(y))
+
+
+def in_data_units(result: FitResult, scale, y_scale, n) -> FitResult:
+    """The result of a fit to X/scale and y/y_scale (powers of two) in the data's units; DataError when its
+    values are too large for double precision."""
+    with np.errstate(over="ignore"):
         units = y_scale / scale
         result.coef = result.coef * units
         if result.std_errors is not None:
@@ -50,7 +63,7 @@ def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
         if result.residual_sd is not None:
             result.residual_sd *= y_scale
         if result.loglike is not None:
-            result.loglike -= len(y) * math.log(float(y_scale))
+            result.loglike -= n * math.log(float(y_scale))
     values = [result.loss, *result.coef, *(result.std_errors if result.std_errors is not None else [])]
     if not np.all(np.isfinite(values)):
         raise DataError("the fit's values are too large to fit in double precision (at most about 1.8e308): "
@@ -130,9 +143,9 @@ def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
     weights = np.asarray(weights, dtype=float).reshape(-1)
     if len(weights) != len(y):
         raise DataError(f"{len(weights)} weights for {len(y)} rows")
-    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
-    if bad.size:
-        raise DataError(f"weights must be finite and ≥ 0; weight {float(weights[bad[0]])!r} at row {bad[0] + 1}")
+    bad = first_invalid("weights", weights)
+    if bad is not None:
+        raise ValueAtRow(f"weights must be {PER_ROW_REQUIREMENTS['weights']}; weight {float(weights[bad])!r}", bad)
     if not np.any(weights > 0):
         raise DataError("every weight is 0: no row takes part in the fit")
     if method == "exact":
