@@ -142,3 +142,15 @@ def test_values_near_the_limits_of_double_precision_fit_on_dask_as_in_memory(cli
         np.testing.assert_allclose(chunked.std_errors, in_memory.std_errors, rtol=1e-7)
     with pytest.raises(derive.DataError, match="too large to fit in double precision"):
         derive.fit("ols", da.from_array(data["X"], chunks=(700, 4)), da.from_array(1e300 * data["y"], chunks=700))
+
+
+def test_gradient_descent_on_a_cluster_matches_newton_in_memory(client, data):
+    """Each step of gradient descent is one pass over the chunks (21 steps here, in the standardised
+    coordinates); the same iterates as in memory."""
+    model, X, y = "logistic", data["X"], data["binary"]
+    chunked = derive.fit(model, da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000), "gd", tol=1e-9)
+    reference = derive.fit(model, X, y, "newton")
+    assert chunked.method == "gd" and chunked.converged
+    np.testing.assert_allclose(chunked.coef, reference.coef, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(chunked.std_errors, reference.std_errors, rtol=1e-5)
+    np.testing.assert_allclose(chunked.coef, derive.fit(model, X, y, "gd", tol=1e-9).coef, rtol=1e-9)

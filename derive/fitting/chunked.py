@@ -25,10 +25,12 @@ from derive.expr import symbols as S
 from derive.fitting.codegen import lambdify_results
 from derive.fitting.design_columns import check_collinear, power_of_two_scale
 from derive.fitting.glm_fitting import (
+    gradient_descent,
     newton,
     offset_functions,
     poisson_likelihood_terms,
     restore_offset_loss,
+    standardising_map,
     sum_over_row_blocks,
 )
 from derive.fitting.least_squares import CHOLESKY_LIMIT
@@ -143,7 +145,9 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
         raise DataError(f"every offset and exposure must be finite (exposures > 0); {int(values['bad_offset'])} "
                         "rows' are not")
     if method == "gd":
-        raise NotSupported("gradient descent is not offered for dask data: use --method newton")
+        if offset is not None:
+            raise NotSupported("gradient descent with an offset or exposure is not implemented: use --method newton")
+        return _gradient_descent(model, X, y, names, n, constant, low, values, tol or 1e-6, max_iter or 100_000)
     return _glm(model, X, y, names, n, constant, low, values, offset, tol or 1e-8, max_iter or 100)
 
 
@@ -247,42 +251,80 @@ def _linear(model, values, method, lam, names, n, constant) -> FitResult:
                      warnings=warnings, nobs=n, notes=[f"dask: {ACCURACY[used]}"])
 
 
-def _glm(model, X, y, names, n, constant, low, values, offset, tol, max_iter) -> FitResult:
+def _summed_over_chunks(functions, blocks):
+    """evaluate(β): the derived sums (`functions(β, *chunk)` = sums..., Xβ) added over the chunks, and
+    None for Xβ (which stays where the chunks are)."""
     import dask
-    if offset is None:
-        functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
-        blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel()))
-    else:
-        functions = offset_functions(model)
-        blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), offset.to_delayed().ravel()))
 
     def evaluate(beta):
         parts = dask.compute(*[dask.delayed(_block_sums)(functions, beta, *block) for block in blocks])
-        loss, gradient, hessian = (sum(p[k] for p in parts) for k in range(3))
-        return loss, gradient, hessian, None
+        return (*(sum(p[k] for p in parts) for k in range(len(parts[0]))), None)
+    return evaluate
 
-    beta = np.zeros(X.shape[1])
-    if constant:  # the intercept-only fit, as in memory
+
+def _blocks(*arrays) -> list:
+    """The chunks of the arrays, chunk by chunk (lazy)."""
+    return list(zip(*(a.to_delayed().ravel() for a in arrays)))
+
+
+def _starting_point(model, d, n, constant, low, values, offset=None):
+    """The intercept-only fit when X has a constant column (zero otherwise), as in memory."""
+    beta = np.zeros(d)
+    if constant:
         mean = values["y_sum"] / n
         c = constant[0]
         rate = values["y_sum"] / values["exp_offset_sum"] if offset is not None else mean
         beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(rate)) / low[c]
-    result = newton(model, evaluate, beta, names, tol, max_iter, None)
-    result.nobs = n
+    return beta
+
+
+def _gradient_descent(model, X, y, names, n, constant, low, values, tol, max_iter) -> FitResult:
+    """Gradient descent as in memory, each step one pass over the chunks; the centring and scaling map and
+    XᵀX from one more pass."""
+    import dask
+    blocks = _blocks(X, y)
+    sums, squares, gram = dask.compute(X.sum(axis=0), (X * X).sum(axis=0), X.T @ X)
+    means = sums / n
+    c = constant[0] if constant else None
+    spread = np.sqrt(np.maximum(squares / n - (means ** 2 if c is not None else 0), 0))
+    T = standardising_map(means, spread, c, low[c] if c is not None else 1)
+    hessian = _summed_over_chunks(lambdify_results(model, ("hessian",), (S.X * S.beta,)), blocks)
+    result = gradient_descent(model, _summed_over_chunks(lambdify_results(model, ("loss", "gradient"), (S.X * S.beta,)),
+                                                         blocks),
+                              lambda beta: hessian(beta)[0], T, gram,
+                              _starting_point(model, X.shape[1], n, constant, low, values), names, tol, max_iter, None)
+    result.notes.append("dask: gradient descent with the derived gradient summed over the chunks")
+    return _with_likelihood(model, result, n, blocks)
+
+
+def _glm(model, X, y, names, n, constant, low, values, offset, tol, max_iter) -> FitResult:
+    if offset is None:
+        functions, blocks = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,)), _blocks(X, y)
+    else:
+        functions, blocks = offset_functions(model), _blocks(X, y, offset)
+    beta = _starting_point(model, X.shape[1], n, constant, low, values, offset)
+    result = newton(model, _summed_over_chunks(functions, blocks), beta, names, tol, max_iter, None)
     if offset is not None:
         restore_offset_loss(result, values["y_dot_offset"])
+    result.notes.append("dask: Newton's method with the derived gradient and Hessian summed over the chunks")
+    return _with_likelihood(model, result, n, blocks)
+
+
+def _with_likelihood(model, result, n, blocks) -> FitResult:
+    """The log-likelihood and deviance, as in memory (Poisson's: one more pass over the chunks)."""
+    import dask
+    result.nobs = n
     if model == "logistic":
         result.loglike, result.deviance = -result.loss, 2 * result.loss
     else:
         extras = dask.compute(*[dask.delayed(_poisson_terms)(result.coef, *block) for block in blocks])
         result.loglike, result.deviance = (sum(p[k] for p in extras) for k in range(2))
-    result.notes.append("dask: Newton's method with the derived gradient and Hessian summed over the chunks")
     return result
 
 
 def _block_sums(functions, beta, *arrays):
-    loss, gradient, hessian, _ = sum_over_row_blocks(functions, arrays, beta)
-    return float(loss), np.asarray(gradient), np.asarray(hessian)
+    *sums, _ = sum_over_row_blocks(functions, arrays, beta)
+    return tuple(float(part) if np.ndim(part) == 0 else np.asarray(part) for part in sums)
 
 
 def _poisson_terms(beta, X, y, offset=None):
