@@ -11,7 +11,11 @@ Methods for ols and ridge, as the data cannot all be in memory at once:
   QR, about 16 − log10(κ) digits for a design of condition number κ. `exact` says that it was replaced.
 - `cholesky`: the normal equations summed over chunks, about 16 − 2·log10(κ) digits, refused above
   κ² = 1e12 (then use qr).
-Logistic and Poisson regression: Newton's method as in memory, one pass over the chunks per iteration.
+Logistic and Poisson regression: Newton's method as in memory, one pass over the chunks per iteration;
+`gd`, gradient descent as in memory, one pass per step.
+
+As in memory: weights (weighted least squares, on √w·X and √w·y), a Poisson offset and exposure, and
+columns or y near 1e±300, refitted on the data scaled by powers of two (one more pass).
 """
 from __future__ import annotations
 
