@@ -16,7 +16,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from derive import datasets
-from derive.core.steps import Derivation, Step
 from derive.errors import (
     DataError,
     DeriveError,
@@ -26,12 +25,12 @@ from derive.errors import (
     ShapeError,
     VerificationError,
 )
-from derive.expr import printing
 
 if TYPE_CHECKING:  # the result classes, for the annotations only: importing them costs start-up time
     from derive.checking.answers import CheckResult
     from derive.checking.code import CodeCheckResult
     from derive.checking.line_checking import StepsResult
+    from derive.core.steps import Derivation, Step
     from derive.derivations.model import Model
     from derive.fitting.result import FitResult
 
@@ -52,11 +51,19 @@ def models() -> list[str]:
 
 
 def __getattr__(name):
-    # `derive.Model` without importing the derivations (and SymPy's heavier parts) at `import derive`
+    # NOTE: SymPy is imported on first use, not at `import derive`: the command line starts in a moment, and
+    # a Ctrl-C while SymPy loads is caught by `derive.cli.main` (one line, exit 130), not a traceback.
     if name == "Model":
-        from derive.derivations.model import Model
-        return Model
-    raise AttributeError(f"module 'derive' has no attribute {name!r}")
+        from derive.derivations.model import Model as value
+    elif name in ("Derivation", "Step"):
+        from derive.core import steps
+        value = getattr(steps, name)
+    elif name == "printing":
+        from derive.expr import printing as value
+    else:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}")
+    globals()[name] = value  # found once: later lookups are plain attributes
+    return value
 
 
 def model(**statement: Any) -> Model:

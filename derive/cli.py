@@ -231,6 +231,7 @@ def read_text(path: str) -> str:
 def cmd_fit(args) -> int:
     from derive.derivations import resolve
     from derive.fitting.data import PER_ROW, dask_design, fits_in_memory, load, sample_columns
+    from derive.fitting.design_columns import ValueAtRow
     from derive.fitting.dispatch import IID, fit
     model = resolve(args.model)  # a built-in's name in its own spelling, or the Model of a model file
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
@@ -252,8 +253,11 @@ def cmd_fit(args) -> int:
         design = None
     else:
         design = load(args.data, labels=model == "softmax", **columns)
-        result = fit(model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
-                     exact_data=lambda: design.exact_data, **design.per_row, **values)
+        try:
+            result = fit(model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
+                         exact_data=lambda: design.exact_data, **design.per_row, **values)
+        except ValueAtRow as error:  # "at row 3" of the arrays is line 4 of the file
+            raise error.located(design.where, design.target) if design.where else error from None
     for warning in result.warnings:
         print(f"derive: warning: {warning}", file=sys.stderr)
     if args.json:

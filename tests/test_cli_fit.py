@@ -1,7 +1,10 @@
 """`derive fit` end to end on the NIST StRD certified datasets, Spector and Poisson references."""
 import json
+import signal
 import subprocess
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import DATASETS, DERIVE
@@ -90,6 +93,20 @@ def test_bad_fits_exit_2_with_one_line(capsys, args, message):
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("model, cells, extra, message", [
+    ("logistic", "0,1,1\n1,2,1\n2,3,1\n", [], "bad.csv, line 4, column 'y': logistic regression needs y in {0, 1}; y = 2.0"),
+    ("poisson", "0,1,1\n1,2,1\n-2,3,1\n", [], "bad.csv, line 4, column 'y': poisson regression needs counts"),
+    ("ols", "0,1,1\n1,2,1\n2,3,-1\n", ["--weights", "w"], "bad.csv, line 4, column 'w': the weights must be finite and ≥ 0"),
+    ("poisson", "0,1,1\n1,2,0\n2,3,1\n", ["--exposure", "w"], "bad.csv, line 3, column 'w': the exposure must be"),
+])
+def test_a_value_the_fit_cannot_take_is_named_by_its_line_in_the_file(tmp_path, capsys, model, cells, extra, message):
+    """Line numbers as an editor counts them (the header is line 1), not the row of the arrays."""
+    (tmp_path / "bad.csv").write_text("y,x,w\n" + cells)
+    assert main(["fit", model, str(tmp_path / "bad.csv"), "--target", "y", "--features", "x", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize("method", ["auto", "qr", "cholesky"])
 def test_extreme_magnitudes_fit_or_give_one_clear_line(tmp_path, capsys, method):
     """Columns near 1e-170 or 1e300 are neither 'constant' nor 'collinear': the fit is scaled by powers
@@ -156,5 +173,18 @@ def test_engine_dask_with_a_formula_over_several_chunks(tmp_path, capsys):
     assert list(chunked["coefficients"]) == ["intercept", "a", "b", "a:b", "log(b)", "I(a^2)"]
     for a, b in zip(chunked["coefficients"].values(), memory["coefficients"].values()):
         assert a == pytest.approx(b, rel=1e-10)
-    assert main(["fit", "ols", str(tmp_path / "parts"), "--formula", "y ~ C(a)", "--engine", "dask"]) == 2
-    assert "C() terms are not supported with --engine dask" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_the_fit_command_imports_is_one_line_and_exit_130():
+    """A SIGINT (Ctrl-C) while `derive fit` imports its libraries (numpy, SymPy, pyarrow: about a second)
+    ends it with exit code 130 and one line, never a KeyboardInterrupt traceback. The signal is sent as soon
+    as numpy's compiled core is mapped into the process (Linux /proc), so it lands among the imports."""
+    process = subprocess.Popen([*DERIVE, "fit", "ols", str(DATASETS / "Longley.csv"), "--target", "y"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline and "_multiarray_umath" not in maps.read_text():
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, err) == (130, "derive: interrupted\n"), err

@@ -59,3 +59,98 @@ def test_ridge_on_dask(client, data):
     X, y = data["X"], data["y"]
     chunked = derive.fit("ridge", da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000), lam=2.5)
     np.testing.assert_allclose(chunked.coef, derive.fit("ridge", X, y, "qr", lam=2.5).coef, rtol=1e-10)
+
+
+def test_weighted_least_squares_on_a_cluster_matches_statsmodels_wls(client, data):
+    X, y = data["X"], data["y"]
+    weights = np.random.default_rng(3).uniform(0.2, 5.0, len(y))
+    reference = sm.WLS(y, X, weights=weights).fit()
+    for method in ("qr", "cholesky"):
+        chunked = derive.fit("ols", da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700), method,
+                             weights=da.from_array(weights, chunks=700))
+        np.testing.assert_allclose(chunked.coef, reference.params, rtol=1e-9)
+        np.testing.assert_allclose(chunked.std_errors, reference.bse, rtol=1e-8)
+        assert chunked.r_squared == pytest.approx(reference.rsquared, rel=1e-10)
+        assert chunked.loglike == pytest.approx(reference.llf, rel=1e-10)
+    in_memory = derive.fit("ols", X, y, "qr", weights=weights)
+    np.testing.assert_allclose(chunked.coef, in_memory.coef, rtol=1e-9)
+
+
+def test_weights_on_dask_are_checked(client, data):
+    X, y = data["X"], data["y"]
+    weights = np.ones(len(y))
+    weights[5] = -1
+    with pytest.raises(derive.DataError, match="finite and ≥ 0; 1 weights are not"):
+        derive.fit("ols", da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700), weights=weights)
+
+
+def test_poisson_offset_and_exposure_on_a_cluster_match_statsmodels(client, data):
+    X, counts = data["X"], data["counts"]
+    rng = np.random.default_rng(5)
+    offset, exposure = rng.normal(scale=0.3, size=len(counts)), rng.uniform(0.5, 2.0, len(counts))
+    reference = sm.GLM(counts, X, family=sm.families.Poisson(), offset=offset, exposure=exposure).fit(tol=1e-12)
+    chunked = derive.fit("poisson", da.from_array(X, chunks=(700, 4)), da.from_array(counts, chunks=700),
+                         offset=da.from_array(offset, chunks=700), exposure=exposure)
+    np.testing.assert_allclose(chunked.coef, reference.params, rtol=1e-8)
+    np.testing.assert_allclose(chunked.std_errors, reference.bse, rtol=1e-7)
+    assert chunked.loglike == pytest.approx(reference.llf, rel=1e-10)
+    assert chunked.deviance == pytest.approx(reference.deviance, rel=1e-8)
+    in_memory = derive.fit("poisson", X, counts, offset=offset, exposure=exposure)
+    np.testing.assert_allclose(chunked.coef, in_memory.coef, rtol=1e-9)
+    assert chunked.loss == pytest.approx(in_memory.loss, rel=1e-12)
+
+
+def test_engine_dask_weights_and_categorical_terms_from_files(client, tmp_path, capsys):
+    """--weights and C(g) with --engine dask, on a Parquet folder whose second part lacks a level: the
+    levels are found over all the chunks first, so both chunks code the same columns."""
+    import json
+
+    from derive.cli import main
+    rng = np.random.default_rng(11)
+    n = 600
+    frame = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["north", "south", "west"], n),
+                          "w": rng.uniform(0.5, 2.0, n)})
+    frame.loc[300:, "g"] = frame.loc[300:, "g"].replace("west", "north")
+    frame["y"] = 1 + 2 * frame["x"] + frame["g"].map({"north": 0, "south": 1.5, "west": -1}) + rng.normal(size=n)
+    (tmp_path / "parts").mkdir()
+    for k, part in enumerate((frame.iloc[:300], frame.iloc[300:])):
+        part.to_parquet(tmp_path / "parts" / f"part-{k}.parquet")
+    reference = sm.WLS.from_formula("y ~ x + C(g)", frame, weights=frame["w"]).fit()
+    assert main(["fit", "ols", str(tmp_path / "parts"), "--formula", "y ~ x + C(g)", "--weights", "w",
+                 "--engine", "dask", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result["coefficients"]) == ["intercept", *reference.params.index[1:]]  # patsy's order and names
+    np.testing.assert_allclose(list(result["coefficients"].values()), reference.params, rtol=1e-9)
+    np.testing.assert_allclose(list(result["std_errors"].values()), reference.bse, rtol=1e-8)
+    frame.to_csv(tmp_path / "data.csv", index=False)  # the same from a CSV file (text read as text)
+    assert main(["fit", "ols", str(tmp_path / "data.csv"), "--formula", "y ~ x + C(g)", "--weights", "w",
+                 "--engine", "dask", "--json"]) == 0
+    np.testing.assert_allclose(list(json.loads(capsys.readouterr().out)["coefficients"].values()),
+                               reference.params, rtol=1e-9)
+
+
+@pytest.mark.parametrize("magnitude", [1e-170, 1e300])
+def test_values_near_the_limits_of_double_precision_fit_on_dask_as_in_memory(client, data, magnitude):
+    """Columns near 1e±300 are fitted scaled by powers of two (exactly), as in memory: no column looks
+    constant or all zeros, nothing overflows; a y whose squares cannot be represented is one clear error."""
+    X = data["X"] * [1, magnitude, 1, 1]
+    for model, target in (("ols", "y"), ("logistic", "binary")):
+        y = data[target]
+        chunked = derive.fit(model, da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700))
+        in_memory = derive.fit(model, X, y, "qr" if model == "ols" else "newton")
+        np.testing.assert_allclose(chunked.coef, in_memory.coef, rtol=1e-9)
+        np.testing.assert_allclose(chunked.std_errors, in_memory.std_errors, rtol=1e-7)
+    with pytest.raises(derive.DataError, match="too large to fit in double precision"):
+        derive.fit("ols", da.from_array(data["X"], chunks=(700, 4)), da.from_array(1e300 * data["y"], chunks=700))
+
+
+def test_gradient_descent_on_a_cluster_matches_newton_in_memory(client, data):
+    """Each step of gradient descent is one pass over the chunks (21 steps here, in the standardised
+    coordinates); the same iterates as in memory."""
+    model, X, y = "logistic", data["X"], data["binary"]
+    chunked = derive.fit(model, da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000), "gd", tol=1e-9)
+    reference = derive.fit(model, X, y, "newton")
+    assert chunked.method == "gd" and chunked.converged
+    np.testing.assert_allclose(chunked.coef, reference.coef, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(chunked.std_errors, reference.std_errors, rtol=1e-5)
+    np.testing.assert_allclose(chunked.coef, derive.fit(model, X, y, "gd", tol=1e-9).coef, rtol=1e-9)

@@ -11,21 +11,34 @@ Methods for ols and ridge, as the data cannot all be in memory at once:
   QR, about 16 − log10(κ) digits for a design of condition number κ. `exact` says that it was replaced.
 - `cholesky`: the normal equations summed over chunks, about 16 − 2·log10(κ) digits, refused above
   κ² = 1e12 (then use qr).
-Logistic and Poisson regression: Newton's method as in memory, one pass over the chunks per iteration.
+Logistic and Poisson regression: Newton's method as in memory, one pass over the chunks per iteration;
+`gd`, gradient descent as in memory, one pass per step.
+
+As in memory: weights (weighted least squares, on √w·X and √w·y), a Poisson offset and exposure, and
+columns or y near 1e±300, refitted on the data scaled by powers of two (one more pass).
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import lambdify_results
-from derive.fitting.design_columns import check_collinear
-from derive.fitting.glm_fitting import newton, poisson_likelihood_terms
+from derive.fitting.design_columns import check_collinear, power_of_two_scale
+from derive.fitting.glm_fitting import (
+    gradient_descent,
+    newton,
+    offset_functions,
+    poisson_likelihood_terms,
+    restore_offset_loss,
+    standardising_map,
+    sum_over_row_blocks,
+)
 from derive.fitting.least_squares import CHOLESKY_LIMIT
-from derive.fitting.linear_fitting import ILL_CONDITIONED
+from derive.fitting.linear_fitting import ILL_CONDITIONED, in_data_units, weighted_statistics
 from derive.fitting.result import FitResult
 from derive.fitting.triangular import inverse_gram_diagonal, scaled_condition, solve_gram, solve_upper
 
@@ -43,7 +56,7 @@ def fit_data_file(model, design, method, lam) -> FitResult:
     """Fit a design read chunk by chunk from a file (`derive fit --engine dask`); if a cell cannot be read
     as a finite number, the message names its line and column (found by one more streaming pass)."""
     try:
-        return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None)
+        return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None, **design.per_row)
     except (NonFiniteData, ValueError) as error:
         design.diagnose()
         raise DataError(f"the data could not be read: {' '.join(str(error).split())}") from None
@@ -77,19 +90,35 @@ def as_dask_arrays(X, y, names):
     return X, y, names
 
 
-def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
+def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, offset=None,
+                exposure=None) -> FitResult:
+    """`weights` (ols, ridge), `offset` and `exposure` (poisson): per-row vectors in the chunks of y (dask
+    arrays or Series, or numpy arrays, which are chunked like y)."""
     import dask
     import dask.array as da
     X, y, names = as_dask_arrays(X, y, names)
     d = X.shape[1]
+    weights, offset = _per_row(weights, y, "weights"), _offset(offset, exposure, y)
     # One pass over the data for the checks every model needs (size, finiteness, constant columns, the
     # targets' kind) and, for ols and ridge, the whole fit: XᵀX and Xᵀy, or the R factor of [X y].
+    data = (X, y)
     checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0), "total": X.sum() + y.sum(),
-              "y_sum": y.sum(), "y_squares": (y * y).sum(),
+              "y_sum": y.sum(), "y_squares": (y * y).sum(), "y_low": y.min(), "y_high": y.max(),
               "not_binary": ((y != 0) & (y != 1)).sum(), "not_count": ((y < 0) | (y != da.round(y))).sum()}
+    if weights is not None:  # weighted least squares: least squares of √w·y on √w·X
+        checks.update(bad_weights=(~da.isfinite(weights) | (weights < 0)).sum(), zero_weights=(weights == 0).sum(),
+                      w_sum=weights.sum(), wy_sum=(weights * y).sum(), wyy=(weights * y * y).sum(),
+                      log_weights=da.log(da.where(weights > 0, weights, 1.0)).sum())
+        root = da.sqrt(da.maximum(weights, 0))
+        X, y = X * root[:, None], y * root
+    if offset is not None:
+        checks.update(bad_offset=(~da.isfinite(offset)).sum(), exp_offset_sum=da.exp(offset).sum(),
+                      y_dot_offset=(y * offset).sum())
     pieces = _linear_pieces(X, y, method, lam) if model in ("ols", "ridge") else {}
     lazy = {**checks, **pieces}
-    values = dict(zip(lazy, dask.compute(*lazy.values())))
+    with warnings.catch_warnings():  # squares of values near 1e300 overflow here: found below, and refitted scaled
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = dict(zip(lazy, dask.compute(*lazy.values())))
     n, low, high = int(values["n"]), values["low"], values["high"]
     if not np.isfinite(values["total"]) and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
         raise NonFiniteData("the data hold NaN or infinite values (dask data are checked as a whole; "
@@ -98,16 +127,60 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
         raise NonFiniteData("y holds NaN or infinite values")
     if n < d:
         raise DataError(f"{n} rows are fewer than the {d} parameters to fit")
+    linear = model in ("ols", "ridge")
+    # Values near 1e±300: fitted as in memory, on the data scaled by powers of two (one more pass).
+    scale = np.ones(d) if lam else power_of_two_scale(np.maximum(-low, high))
+    y_scale = power_of_two_scale(max(-values["y_low"], values["y_high"])) if linear else 1.0
+    if np.any(scale != 1) or y_scale != 1:
+        with np.errstate(over="ignore"):
+            result = fit_chunked(model, data[0] / scale, data[1] / y_scale, method, lam, names, tol, max_iter,
+                                 weights, offset)
+        return in_data_units(result, scale, y_scale, n)
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]
-    if model in ("ols", "ridge"):
-        return _linear(model, values, method, lam, names, n, constant)
+    if linear:
+        if weights is None:
+            return _linear(model, values, method, lam, names, n, constant)
+        return _weighted_linear(model, values, method, lam, names, n, constant)
     if model == "logistic" and values["not_binary"]:
         raise DataError(f"logistic regression needs y in {{0, 1}}; {int(values['not_binary'])} values of y are not")
     if model == "poisson" and values["not_count"]:
         raise DataError(f"poisson regression needs counts (integers ≥ 0); {int(values['not_count'])} values of y are not")
+    if offset is not None and values["bad_offset"]:
+        raise DataError(f"every offset and exposure must be finite (exposures > 0); {int(values['bad_offset'])} "
+                        "rows' are not")
     if method == "gd":
-        raise NotSupported("gradient descent is not offered for dask data: use --method newton")
-    return _glm(model, X, y, names, n, constant, low, values["y_sum"], tol or 1e-8, max_iter or 100)
+        if offset is not None:
+            raise NotSupported("gradient descent with an offset or exposure is not implemented: use --method newton")
+        return _gradient_descent(model, X, y, names, n, constant, low, values, tol or 1e-6, max_iter or 100_000)
+    return _glm(model, X, y, names, n, constant, low, values, offset, tol or 1e-8, max_iter or 100)
+
+
+def _per_row(values, y, what):
+    """A per-row vector as a dask vector in the chunks of y, or None."""
+    if values is None:
+        return None
+    import dask.array as da
+    if hasattr(values, "to_dask_array"):
+        values = values.to_dask_array()
+    values = da.asarray(values).astype(float).reshape(-1)
+    if not math.isnan(y.shape[0]) and not math.isnan(values.shape[0]) and values.shape[0] != y.shape[0]:
+        raise DataError(f"{values.shape[0]} {what} values for {y.shape[0]} rows")
+    if values.chunks[0] != y.chunks[0]:
+        if any(math.isnan(c) for c in values.chunks[0] + y.chunks[0]):
+            raise DataError(f"the {what} must come in the same chunks of rows as y (e.g. columns of one dask DataFrame)")
+        values = values.rechunk((y.chunks[0],))
+    return values
+
+
+def _offset(offset, exposure, y):
+    """offset + log(exposure) as a dask vector (a non-positive exposure gives a non-finite value, refused
+    with the offsets), or None."""
+    import dask.array as da
+    offset, exposure = _per_row(offset, y, "offset"), _per_row(exposure, y, "exposure")
+    if exposure is not None:
+        exposure = da.log(da.where(exposure > 0, exposure, np.nan))
+    terms = [t for t in (offset, exposure) if t is not None]
+    return sum(terms[1:], terms[0]) if terms else None
 
 
 def _linear_pieces(X, y, method, lam) -> dict:
@@ -124,6 +197,18 @@ def _linear_pieces(X, y, method, lam) -> dict:
     if not math.isnan(A.chunks[0][0]):  # each chunk of rows must be at least as tall as [X y] is wide
         A = A.rechunk({0: max(A.chunks[0][0], d + 1)})
     return {"R": da.linalg.tsqr(A, compute_svd=False)[1]}
+
+
+def _weighted_linear(model, values, method, lam, names, n, constant) -> FitResult:
+    """Least squares of √w·y on √w·X, with the statistics of weighted least squares."""
+    if values["bad_weights"]:
+        raise DataError(f"weights must be finite and ≥ 0; {int(values['bad_weights'])} weights are not")
+    if values["zero_weights"] == n:
+        raise DataError("every weight is 0: no row takes part in the fit")
+    result = _linear(model, {**values, "y_squares": values["wyy"]}, method, lam, names, n, constant)  # ‖√w·y‖²
+    w_sum, wy_sum, wyy = values["w_sum"], values["wy_sum"], values["wyy"]
+    total = wyy - wy_sum ** 2 / w_sum if constant else wyy
+    return weighted_statistics(result, lam, total, None if values["zero_weights"] else values["log_weights"])
 
 
 def _linear(model, values, method, lam, names, n, constant) -> FitResult:
@@ -150,7 +235,8 @@ def _linear(model, values, method, lam, names, n, constant) -> FitResult:
         R, z = R_full[:d, :d], R_full[:d, d]
         check_collinear(R, np.linalg.norm(R, axis=0), names, None)
         coef = solve_upper(R, z)
-        rss = float(R_full[d, d] ** 2) - (lam * float(coef @ coef) if lam else 0.0)
+        residual = R_full[d, d] if len(R_full) > d else 0.0  # no row is left over when n = d
+        rss = float(residual ** 2) - (lam * float(coef @ coef) if lam else 0.0)
         used = "qr"
     condition = scaled_condition(R)
     if condition > ILL_CONDITIONED:
@@ -169,33 +255,81 @@ def _linear(model, values, method, lam, names, n, constant) -> FitResult:
                      warnings=warnings, nobs=n, notes=[f"dask: {ACCURACY[used]}"])
 
 
-def _glm(model, X, y, names, n, constant, low, y_sum, tol, max_iter) -> FitResult:
+def _summed_over_chunks(functions, blocks):
+    """evaluate(β): the derived sums (`functions(β, *chunk)` = sums..., Xβ) added over the chunks, and
+    None for Xβ (which stays where the chunks are)."""
     import dask
-    functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
-    blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel()))
 
     def evaluate(beta):
-        parts = dask.compute(*[dask.delayed(_block_sums)(functions, beta, Xb, yb) for Xb, yb in blocks])
-        loss, gradient, hessian = (sum(p[k] for p in parts) for k in range(3))
-        return loss, gradient, hessian, None
+        parts = dask.compute(*[dask.delayed(_block_sums)(functions, beta, *block) for block in blocks])
+        return (*(sum(p[k] for p in parts) for k in range(len(parts[0]))), None)
+    return evaluate
 
-    beta = np.zeros(X.shape[1])
-    if constant:  # the intercept-only fit, as in memory
-        mean = y_sum / n
+
+def _blocks(*arrays) -> list:
+    """The chunks of the arrays, chunk by chunk (lazy)."""
+    return list(zip(*(a.to_delayed().ravel() for a in arrays)))
+
+
+def _starting_point(model, d, n, constant, low, values, offset=None):
+    """The intercept-only fit when X has a constant column (zero otherwise), as in memory."""
+    beta = np.zeros(d)
+    if constant:
+        mean = values["y_sum"] / n
         c = constant[0]
-        beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(mean)) / low[c]
-    result = newton(model, evaluate, beta, names, tol, max_iter, None)
+        rate = values["y_sum"] / values["exp_offset_sum"] if offset is not None else mean
+        beta[c] = (math.log(mean / (1 - mean)) if model == "logistic" else math.log(rate)) / low[c]
+    return beta
+
+
+def _gradient_descent(model, X, y, names, n, constant, low, values, tol, max_iter) -> FitResult:
+    """Gradient descent as in memory, each step one pass over the chunks; the centring and scaling map and
+    XᵀX from one more pass."""
+    import dask
+    blocks = _blocks(X, y)
+    sums, squares, gram = dask.compute(X.sum(axis=0), (X * X).sum(axis=0), X.T @ X)
+    means = sums / n
+    c = constant[0] if constant else None
+    spread = np.sqrt(np.maximum(squares / n - (means ** 2 if c is not None else 0), 0))
+    T = standardising_map(means, spread, c, low[c] if c is not None else 1)
+    hessian = _summed_over_chunks(lambdify_results(model, ("hessian",), (S.X * S.beta,)), blocks)
+    result = gradient_descent(model, _summed_over_chunks(lambdify_results(model, ("loss", "gradient"), (S.X * S.beta,)),
+                                                         blocks),
+                              lambda beta: hessian(beta)[0], T, gram,
+                              _starting_point(model, X.shape[1], n, constant, low, values), names, tol, max_iter, None)
+    result.notes.append("dask: gradient descent with the derived gradient summed over the chunks")
+    return _with_likelihood(model, result, n, blocks)
+
+
+def _glm(model, X, y, names, n, constant, low, values, offset, tol, max_iter) -> FitResult:
+    if offset is None:
+        functions, blocks = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,)), _blocks(X, y)
+    else:
+        functions, blocks = offset_functions(model), _blocks(X, y, offset)
+    beta = _starting_point(model, X.shape[1], n, constant, low, values, offset)
+    result = newton(model, _summed_over_chunks(functions, blocks), beta, names, tol, max_iter, None)
+    if offset is not None:
+        restore_offset_loss(result, values["y_dot_offset"])
+    result.notes.append("dask: Newton's method with the derived gradient and Hessian summed over the chunks")
+    return _with_likelihood(model, result, n, blocks)
+
+
+def _with_likelihood(model, result, n, blocks) -> FitResult:
+    """The log-likelihood and deviance, as in memory (Poisson's: one more pass over the chunks)."""
+    import dask
     result.nobs = n
     if model == "logistic":
         result.loglike, result.deviance = -result.loss, 2 * result.loss
     else:
-        extras = dask.compute(*[dask.delayed(poisson_likelihood_terms)(result.coef, Xb, yb) for Xb, yb in blocks])
-        log_factorials, deviance = (sum(p[k] for p in extras) for k in range(2))
-        result.loglike, result.deviance = -result.loss - log_factorials, deviance
-    result.notes.append("dask: Newton's method with the derived gradient and Hessian summed over the chunks")
+        extras = dask.compute(*[dask.delayed(_poisson_terms)(result.coef, *block) for block in blocks])
+        result.loglike, result.deviance = (sum(p[k] for p in extras) for k in range(2))
     return result
 
 
-def _block_sums(functions, beta, X, y):
-    loss, gradient, hessian, _ = functions(beta, X, y)
-    return float(loss), np.asarray(gradient), np.asarray(hessian)
+def _block_sums(functions, beta, *arrays):
+    *sums, _ = sum_over_row_blocks(functions, arrays, beta)
+    return tuple(float(part) if np.ndim(part) == 0 else np.asarray(part) for part in sums)
+
+
+def _poisson_terms(beta, X, y, offset=None):
+    return poisson_likelihood_terms(beta, X, y, offset)

@@ -508,11 +508,6 @@ def _hadamard(gen, expr):
     return gen.assign(" * ".join(parts))
 
 
-@_handles(HadamardPower)
-def _hadamard_power(gen, expr):
-    return gen.assign(f"{gen.value(expr.base)} ** {gen.value(expr.exp)}")
-
-
 @_handles(Elementwise)
 def _elementwise(gen, expr):
     return gen.assign(f"{_NUMPY_FUNCTIONS[expr.function]}({gen.value(expr.arg)})")
@@ -532,50 +527,10 @@ def _solve(gen, expr):
     return gen.assign(f"np.linalg.solve({gen.value(expr.matrix)}, {gen.value(expr.vector)})")
 
 
-@_handles(sp.MatPow)
-def _matpow(gen, expr):
-    return gen.assign(f"np.linalg.matrix_power({gen.value(expr.base)}, {int(expr.exp)})")
-
-
-@_handles(DiagMatrix)
-def _diag_matrix(gen, expr):
-    return gen.assign(f"np.diagflat({gen.value(expr.args[0])})")
-
-
-@_handles(DiagonalOf)
-def _diagonal_of(gen, expr):
-    return gen.assign(f"np.diagonal({gen.value(expr.arg)}).reshape(-1, 1)")
-
-
-@_handles(sp.Identity)
-def _identity(gen, expr):
-    return gen.assign(f"np.eye({gen.size(expr.rows)})")
-
-
-@_handles(sp.ZeroMatrix)
-def _zeros(gen, expr):
-    return gen.assign(f"np.zeros(({gen.size(expr.rows)}, {gen.size(expr.cols)}))")
-
-
-@_handles(sp.OneMatrix)
-def _ones(gen, expr):
-    return gen.assign(f"np.ones(({gen.size(expr.rows)}, {gen.size(expr.cols)}))")
-
-
 @_handles(sp.ImmutableMatrix, sp.MutableDenseMatrix)
 def _explicit(gen, expr):
     rows = ", ".join("[" + ", ".join(gen.value(e) for e in row) + "]" for row in expr.tolist())
     return gen.assign(f"np.array([{rows}])")
-
-
-@_handles(sp.Trace)
-def _trace(gen, expr):
-    return f"np.trace({gen.value(expr.arg)})"
-
-
-@_handles(sp.Determinant)
-def _determinant(gen, expr):
-    return f"np.linalg.det({gen.value(expr.arg)})"
 
 
 @_handles(sp.log)
@@ -594,6 +549,48 @@ def _scalar_of_matrix(gen, expr):
 def _element(gen, expr):
     parent, i, j = expr.args
     return f"{gen.value(parent)}[{gen.size(i)}, {gen.size(j)}]"
+
+
+# Nodes whose code is one numpy call on their operands, as templates: `{value.base}` is the code of the
+# node's `base`, `{size.rows}` the code of its number of rows, `{int.exp}` its exponent as an integer.
+_TEMPLATES = {
+    HadamardPower: "{value.base} ** {value.exp}",
+    sp.MatPow: "np.linalg.matrix_power({value.base}, {int.exp})",
+    DiagMatrix: "np.diagflat({value.args[0]})",
+    DiagonalOf: "np.diagonal({value.arg}).reshape(-1, 1)",
+    sp.Identity: "np.eye({size.rows})",
+    sp.ZeroMatrix: "np.zeros(({size.rows}, {size.cols}))",
+    sp.OneMatrix: "np.ones(({size.rows}, {size.cols}))",
+    sp.Trace: "np.trace({value.arg})",
+    sp.Determinant: "np.linalg.det({value.arg})",
+}
+
+
+class _Operands:
+    """The code of a node's operands, by attribute (and index, for `args`), converted by `convert`."""
+
+    def __init__(self, convert, obj):
+        self._convert, self._obj = convert, obj
+
+    def _code(self, part):
+        return _Operands(self._convert, part) if isinstance(part, tuple) else self._convert(part)
+
+    def __getattr__(self, name):
+        return self._code(getattr(self._obj, name))
+
+    def __getitem__(self, index):
+        return self._code(self._obj[index])
+
+
+def _template_handler(template: str) -> Callable:
+    def handle(gen, expr):
+        return gen.assign(template.format(value=_Operands(gen.value, expr), size=_Operands(gen.size, expr),
+                                          int=_Operands(int, expr)))
+    return handle
+
+
+for _node, _template in _TEMPLATES.items():
+    _HANDLERS[_node] = _template_handler(_template)
 
 
 # ----------------------------------------------------------------------------------------------------

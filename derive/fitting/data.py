@@ -25,6 +25,7 @@ import sympy as sp
 
 from derive.datasets import path_of
 from derive.errors import DataError, DeriveError, NotSupported
+from derive.fitting.design_columns import PER_ROW_REQUIREMENTS, first_invalid
 from derive.fitting.formula import Formula, parse_formula
 from derive.fitting.tables import (
     DECIMAL,
@@ -96,6 +97,7 @@ class Design:
     _exact_target: object = field(default=None, repr=False)
     _exact: tuple | None = field(default=None, repr=False)
     per_row: dict = field(default_factory=dict)  # columns given to the fit by role: weights, offset, exposure
+    where: Callable[[int, str], str] | None = field(default=None, repr=False)  # (row, column) → "data.csv, line 4, …"
 
     @property
     def exact_data(self):
@@ -159,6 +161,7 @@ class _Factor:
     expr: object = None  # the parsed expression (None for a categorical)
     category: str | None = None  # the column, for C(g) or a bare text column
     explicit: bool = False  # written C(g) (named so), rather than a bare column found to hold text
+    levels: list | None = None  # a categorical's levels, when known beforehand (data read in chunks)
 
 
 @dataclass
@@ -279,7 +282,7 @@ def _factor_columns(table: Table, factor: _Factor) -> list[_Column]:
 def _categorical(table: Table, factor: _Factor, full: bool) -> list[_Column]:
     """Treatment coding: a 0/1 column per level but the first (all of them when `full`)."""
     labels = table.labels(factor.category)
-    levels = _sorted_levels(np.unique(labels))
+    levels = factor.levels or _sorted_levels(np.unique(labels))
     if len(levels) < 2:
         raise DataError(f"{factor.text}: column {factor.category!r} has a single level {levels[0]!r}; "
                         "a categorical term needs two or more")
@@ -410,22 +413,21 @@ def frame_design(frame, target: str | None = None, features: Sequence[str] | Non
     return source_design(source, target, features, intercept, formula)
 
 
-def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None,
-                  labels: bool = False) -> Design:
+def _per_row_columns(source: DataSource, per_row: dict | None) -> dict:
+    """The columns given by role ({"weights": COL, ...}, None for a role not given), each checked to exist."""
     per_row = {role: column for role, column in (per_row or {}).items() if column is not None}
     for role, column in per_row.items():
         if column not in source.columns:
             raise DataError(missing_column_message(column, f"{role} column", source.path, source.columns))
+    return per_row
+
+
+def source_design(source: DataSource, target, features, intercept, formula, per_row: dict | None = None,
+                  labels: bool = False) -> Design:
+    per_row = _per_row_columns(source, per_row)
     extra = list(per_row.values())
     if formula is not None:
-        if features is not None:
-            raise DataError("give either --formula or --features, not both")
-        parsed = parse_formula(formula)
-        if not intercept:
-            parsed.intercept = False
-        if target is not None and target != parsed.target:
-            raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
-        factors = parse_factors(parsed, source.columns, source.path)
+        parsed, factors = _parsed_formula(source, formula, target, features, intercept)
         need = formula_columns(factors)
         need.numeric += extra
         table = source.read(need)
@@ -440,6 +442,12 @@ def source_design(source: DataSource, target, features, intercept, formula, per_
                             else Columns([target, *features, *extra]))
         result = design(table, target, features, intercept, labels)
     result.per_row = {role: table.floats(column) for role, column in per_row.items()}
+    result.where = table.where
+    for role, column in per_row.items():  # checked here, where the line of a bad value is known
+        bad = first_invalid(role, result.per_row[role])
+        if bad is not None:
+            raise DataError(f"{table.where(bad, column)}: the {role} must be {PER_ROW_REQUIREMENTS[role]}; "
+                            f"{float(result.per_row[role][bad])!r} is not")
     return result
 
 
@@ -464,9 +472,8 @@ def fits_in_memory(path) -> bool:
 def dask_design(path, target: str | None, features: Sequence[str] | None = None, intercept: bool = True,
                 formula: str | None = None, per_row: dict | None = None, delimiter: str | None = None,
                 encoding: str | None = None):
-    """X, y (dask arrays, chunks of rows read on demand) and the names, for `derive fit --engine dask`."""
-    if any(column is not None for column in (per_row or {}).values()):
-        raise NotSupported("--weights, --offset and --exposure are not supported with --engine dask yet")
+    """X, y (dask arrays, chunks of rows read on demand), the names and the `per_row` columns ({"weights":
+    COL, ...}) in the same chunks, for `derive fit --engine dask`."""
     if formula is None and target is None:
         raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
     try:
@@ -476,56 +483,78 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
     except ImportError:
         raise DeriveError("--engine dask needs dask: pip install 'derive[dask]'") from None
     source = read_table(path, delimiter=delimiter, encoding=encoding)
+    per_row = _per_row_columns(source, per_row)
+    extra = list(per_row.values())
     if formula is not None:
-        parsed, factors = _chunkable_formula(source, formula, target, features, intercept)
+        parsed, factors = _parsed_formula(source, formula, target, features, intercept)
         need = formula_columns(factors)
-        used = list(dict.fromkeys([*need.numeric, *need.maybe_text]))
+        text = list(dict.fromkeys(need.text))
+        used = list(dict.fromkeys([*need.numeric, *need.maybe_text, *extra, *text]))
     else:
+        text = []
+        if features is None:  # all the other columns, but not the weights
+            features = [c for c in source.columns if c != target and c not in extra]
         features = _features(source.columns, source.path, target, features)
-        used = [target, *features]
+        used = list(dict.fromkeys([target, *features, *extra]))
     layout = None if _is_parquet(source.path) else csv_layout(source.path, delimiter, encoding)
     if layout is None:
         frame = dd.read_parquet(source.path, columns=used)
     else:
         try:  # dask reads a sample of the file now, to learn the columns' types
-            frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=dict.fromkeys(used, "float64"),
+            types = {**dict.fromkeys(used, "float64"), **dict.fromkeys(text, "object")}
+            frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=types,
                                 encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="16MB")
         except ValueError as error:
             first_bad_cell(source.path, used, layout)
             raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
-    if formula is not None:  # each chunk's design from its rows, as in memory
+    diagnose = lambda: first_bad_cell(source.path, used, layout)  # noqa: E731
+    if text:
+        _fix_levels(frame, factors, text)
+    if formula is not None:  # each chunk's design from its rows, as in memory: [y, X, the per-row columns]
         def chunk_design(part):
             d = formula_design(frame_table(part), parsed, factors, whole=False)
-            return np.column_stack([d.y, d.X])
+            return np.column_stack([d.y, d.X, *(part[column].to_numpy(float) for column in per_row.values())])
         names = formula_design(frame_table(frame._meta), parsed, factors, whole=False).names
-        chunks = [da.from_delayed(dask.delayed(chunk_design)(part), shape=(np.nan, len(names) + 1), dtype=float)
+        width = 1 + len(names) + len(per_row)
+        chunks = [da.from_delayed(dask.delayed(chunk_design)(part), shape=(np.nan, width), dtype=float)
                   for part in frame.to_delayed()]
         columns = da.concatenate(chunks, axis=0, allow_unknown_chunksizes=True)
-        return ChunkedDesign(columns[:, 1:], columns[:, 0], names, lambda: first_bad_cell(source.path, used, layout))
-    columns = frame[used].to_dask_array()  # chunks of unknown length: no pass over the file to count them
+        by_role = {role: columns[:, 1 + len(names) + k] for k, role in enumerate(per_row)}
+        return ChunkedDesign(columns[:, 1:1 + len(names)], columns[:, 0], names, diagnose, by_role)
+    by_role = {role: frame[column].to_dask_array() for role, column in per_row.items()}  # the chunks of y
+    columns = frame[[target, *features]].to_dask_array()  # chunks of unknown length: no pass to count them
     y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
         ones = y[:, None].map_blocks(np.ones_like)
         X = ones if X is None else da.concatenate([ones, X], axis=1, allow_unknown_chunksizes=True).rechunk({1: -1})
     if X is None:
         raise DataError("the model has no columns: give features, or keep the intercept")
-    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features,
-                         lambda: first_bad_cell(source.path, used, layout))
+    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features, diagnose, by_role)
 
 
-def _chunkable_formula(source, formula, target, features, intercept):
-    """The parsed formula and factors, if each chunk of rows can be designed on its own."""
+def _parsed_formula(source, formula, target, features, intercept):
+    """The parsed formula (without its intercept unless `intercept`) and its factors over the columns."""
     if features is not None:
         raise DataError("give either --formula or --features, not both")
     parsed = parse_formula(formula)
     parsed.intercept = parsed.intercept and intercept
     if target is not None and target != parsed.target:
         raise DataError(f"--target {target!r} differs from the formula's target {parsed.target!r}")
-    factors = parse_factors(parsed, source.columns, source.path)
-    if formula_columns(factors).text:
-        raise NotSupported("C() terms are not supported with --engine dask: their levels would have to be known "
-                           "before the chunks are read")
-    return parsed, factors
+    return parsed, parse_factors(parsed, source.columns, source.path)
+
+
+def _fix_levels(frame, factors, text_columns):
+    """Each categorical factor's levels, from one pass over its column's chunks, so that every chunk codes
+    the same levels (a chunk may lack some)."""
+    import dask
+
+    def chunk_levels(part):
+        table = frame_table(part)
+        return {column: set(table.labels(column).tolist()) for column in text_columns}
+    found = dask.compute(*[dask.delayed(chunk_levels)(part) for part in frame[text_columns].to_delayed()])
+    for factor in factors.values():
+        if factor.category in text_columns:
+            factor.levels = _sorted_levels(set().union(*(part[factor.category] for part in found)))
 
 
 @dataclass
@@ -535,3 +564,4 @@ class ChunkedDesign:
     y: object
     names: list[str]
     diagnose: Callable[[], None]  # raises a DataError naming the first bad cell's line and column
+    per_row: dict = field(default_factory=dict)  # weights, offset, exposure: dask vectors in the chunks of y

@@ -11,6 +11,35 @@ from derive.fitting.triangular import scaled_condition, solve_upper
 COLLINEAR = 1e-11
 
 
+class ValueAtRow(DataError):
+    """A value the fit cannot take, in data row `row` (0-based) of `column` (None: the target). From Python
+    the message ends "at row 3"; `located` names the file and line instead (what an editor shows)."""
+
+    def __init__(self, message: str, row: int, column: str | None = None):
+        self.message, self.row, self.column = message, row, column
+        super().__init__(f"{message} at row {row + 1}" + (f", column {column!r}" if column else ""))
+
+    def located(self, where, target: str) -> DataError:
+        """The error at `where(row, column)` ("data.csv, line 4, column 'y'")."""
+        return DataError(f"{where(self.row, self.column or target)}: {self.message}")
+
+
+# What each column given per row (`derive fit --weights COL`, ...) must hold.
+PER_ROW_REQUIREMENTS = {"weights": "finite and ≥ 0", "offset": "finite", "exposure": "finite and > 0"}
+
+
+def first_invalid(role: str, values) -> int | None:
+    """The index of the first value that a per-row column of this role may not hold (see
+    PER_ROW_REQUIREMENTS), or None."""
+    valid = np.isfinite(values)
+    if role == "weights":
+        valid &= values >= 0
+    elif role == "exposure":
+        valid &= values > 0
+    bad = np.flatnonzero(~valid)
+    return int(bad[0]) if bad.size else None
+
+
 def power_of_two_scale(values):
     """For each value far from 1 (beyond 2^±100, where squares and products near overflow or underflow),
     the power of two nearest to it, else 1 (no copy of the data is needed then): dividing by it is exact,
@@ -18,6 +47,16 @@ def power_of_two_scale(values):
     values = np.asarray(values, dtype=float)
     exponents = np.frexp(np.where(values > 0, values, 1.0))[1] - 1
     return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
+
+
+def column_scale(X):
+    """`power_of_two_scale` of each column's largest |value|: 1 everywhere, known from the columns' sums of
+    squares (one fast pass), when none comes near overflow or underflow; else from the magnitudes."""
+    with np.errstate(over="ignore"):
+        squares = np.einsum("ij,ij->j", X, X)
+    if np.all((squares >= 2.0 ** -200) & (squares <= 2.0 ** 200)):  # then every |value| ≤ 2^100
+        return np.ones(X.shape[1])
+    return power_of_two_scale(column_magnitudes(X))
 
 
 def column_magnitudes(X):

@@ -45,6 +45,7 @@ from typing import Sequence
 import numpy as np
 
 from derive.errors import DataError, NotSupported
+from derive.fitting.design_columns import PER_ROW_REQUIREMENTS, ValueAtRow, first_invalid
 from derive.fitting.glm_fitting import fit_glm
 from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
@@ -115,10 +116,8 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
     if (offset is not None or exposure is not None) and model != "poisson":
         raise NotSupported(f"an offset or exposure applies to poisson, not to {model}")
     if is_dask(X) or is_dask(y):
-        if weights is not None or offset is not None or exposure is not None:
-            raise NotSupported("weights, offsets and exposures are not supported for dask data yet")
         from derive.fitting.chunked import fit_chunked
-        return fit_chunked(model, X, y, method, lam, names, tol, max_iter)
+        return fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights, offset, exposure)
     if model == "softmax":  # y holds class labels, of any kind
         X, _, names = _validated(X, np.zeros(len(X)), names)
         from derive.fitting.softmax_fitting import fit_softmax
@@ -140,10 +139,10 @@ def _offset(offset, exposure, n):
         values = np.asarray(values, dtype=float).reshape(-1)
         if len(values) != n:
             raise DataError(f"{len(values)} {what} values for {n} rows")
-        bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if what == "exposure" else False))
-        if bad.size:
-            need = "finite and > 0" if what == "exposure" else "finite"
-            raise DataError(f"every {what} must be {need}; {what} {float(values[bad[0]])!r} at row {bad[0] + 1}")
+        bad = first_invalid(what, values)
+        if bad is not None:
+            raise ValueAtRow(f"every {what} must be {PER_ROW_REQUIREMENTS[what]}; {what} {float(values[bad])!r}",
+                             bad)
         term = np.log(values) if what == "exposure" else values
         total = term if total is None else total + term
     return total
@@ -183,9 +182,8 @@ def _validated(X, y, names):
             continue
         first_bad = np.argwhere(~np.isfinite(values))[0]
         i, *j = first_bad
-        where = f"row {i + 1}" + (f", column {names[j[0]]!r}" if j else "")
-        raise DataError(f"{what} has a {'NaN' if np.isnan(values[tuple(first_bad)]) else 'infinite'} value "
-                        f"at {where}")
+        raise ValueAtRow(f"{what} has a {'NaN' if np.isnan(values[tuple(first_bad)]) else 'infinite'} value", int(i),
+                         names[j[0]] if j else None)
     if d == 0:
         raise DataError("X has no columns")
     if n < d:

@@ -11,17 +11,20 @@ import sympy as sp
 from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import derived_results, lambdify, lambdify_results
-from derive.fitting.design_columns import check_collinear, column_magnitudes, constant_column, power_of_two_scale
+from derive.fitting.design_columns import ValueAtRow, check_collinear, column_scale, constant_column
 from derive.fitting.progress import Progress
 from derive.fitting.result import FitResult
 from derive.fitting.separation import SeparatedClasses, check_quasi_separation, check_separation
 from derive.fitting.triangular import solve_lower, solve_upper
 
+# Rows per block when evaluating the derived sums in memory: about 1 MB of X, which stays in cache.
+ROW_BLOCK_BYTES = 1 << 20
+
 
 def fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -> FitResult:
     """`offset` (Poisson): a known term of the linear predictor, log μ = Xβ + offset. Columns with values
     near 1e±300 are fitted scaled by powers of two (exactly), and the coefficients scaled back."""
-    scale = power_of_two_scale(column_magnitudes(X))
+    scale = column_scale(X)
     if np.all(scale == 1):
         return _fit_glm(model, X, y, method, names, tol, max_iter, progress, offset)
     try:
@@ -39,24 +42,49 @@ def _fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -
     beta = _starting_point(model, X, y, offset)
     if method in ("auto", "newton"):
         if offset is None:
-            functions = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,))
-            evaluate = lambda b: functions(b, X, y)  # noqa: E731
+            functions, arrays = lambdify_results(model, ("loss", "gradient", "hessian"), (S.X * S.beta,)), (X, y)
         else:
-            with_offset = offset_functions(model)
-            evaluate = lambda b: with_offset(b, X, y, offset)  # noqa: E731
+            functions, arrays = offset_functions(model), (X, y, offset)
+        evaluate = functools.partial(sum_over_row_blocks, functions, arrays)
         result = newton(model, evaluate, beta, names, tol or 1e-8, max_iter or 100, progress, (X, y))
     elif offset is not None:
         raise NotSupported("gradient descent with an offset or exposure is not implemented: use --method newton")
     else:
-        result = _gradient_descent(model, X, y, beta, names, tol or 1e-6, max_iter or 100_000, progress)
+        functions = lambdify_results(model, ("loss", "gradient"), (S.X * S.beta,))
+        hessian = lambdify_results(model, ("hessian",))
+        c = constant_column(X)
+        centred = X - X.mean(axis=0) if c is not None else X
+        T = standardising_map(X.mean(axis=0), np.sqrt(np.mean(centred ** 2, axis=0)), c, X[0, c] if c is not None else 1)
+        result = gradient_descent(model, functools.partial(sum_over_row_blocks, functions, (X, y)),
+                                  lambda b: hessian(b, X, y), T, X.T @ X, beta, names, tol or 1e-6,
+                                  max_iter or 100_000, progress, (X, y))
     if offset is not None:
-        # The derived loss with Xβ + o in place of Xβ lacks the constant −yᵀo: the loss is restored.
-        constant = float(y @ offset)
-        result.loss -= constant
-        result.history = [h - constant for h in result.history]
-        result.notes.append("offset: log μ = Xβ + offset (its coefficient fixed at 1)")
+        restore_offset_loss(result, float(y @ offset))
     _add_likelihood(model, result, X, y, offset)
     return result
+
+
+def restore_offset_loss(result: FitResult, y_dot_offset: float):
+    """The derived loss with Xβ + o in place of Xβ lacks the constant −yᵀo: the loss is restored."""
+    result.loss -= y_dot_offset
+    result.history = [h - y_dot_offset for h in result.history]
+    result.notes.append("offset: log μ = Xβ + offset (its coefficient fixed at 1)")
+
+
+def sum_over_row_blocks(functions, arrays, beta):
+    """`functions(β, *arrays)` = (sums over the rows: loss, gradient[, Hessian], then Xβ), evaluated on
+    blocks of rows and added (Xβ stacked): each block stays in cache while every term reads it, so X comes
+    from memory once per evaluation instead of once per term."""
+    X = arrays[0]
+    n, d = X.shape
+    rows = max(1, ROW_BLOCK_BYTES // (8 * d))
+    if rows >= n:
+        return functions(beta, *arrays)
+    totals, eta = None, np.empty(n)
+    for start in range(0, n, rows):
+        *sums, eta[start:start + rows] = functions(beta, *(a[start:start + rows] for a in arrays))
+        totals = sums if totals is None else [total + part for total, part in zip(totals, sums)]
+    return (*totals, eta)
 
 
 OFFSET = sp.MatrixSymbol("offset", S.X.shape[0], 1)
@@ -79,15 +107,15 @@ def _check_targets(model, y):
     if model == "logistic":
         bad = np.flatnonzero((y != 0) & (y != 1))
         if bad.size:
-            raise DataError(f"logistic regression needs y in {{0, 1}}; y = {float(y[bad[0]])!r} at row {bad[0] + 1}")
+            raise ValueAtRow(f"logistic regression needs y in {{0, 1}}; y = {float(y[bad[0]])!r}", int(bad[0]))
         if np.all(y == y[0]):
             raise DataError(f"every y is {int(y[0])}: the classes are perfectly separated by any direction, "
                             "and the coefficients have no maximum-likelihood estimate")
     else:
         bad = np.flatnonzero((y < 0) | (y != np.round(y)))
         if bad.size:
-            raise DataError(f"poisson regression needs counts (integers ≥ 0); "
-                            f"y = {float(y[bad[0]])!r} at row {bad[0] + 1}")
+            raise ValueAtRow(f"poisson regression needs counts (integers ≥ 0); y = {float(y[bad[0]])!r}",
+                             int(bad[0]))
         if not np.any(y > 0):
             raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
 
@@ -163,17 +191,19 @@ def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> 
                      condition_number=condition_number, warnings=warnings, history=history)
 
 
-def _gradient_descent(model, X, y, beta, names, tol, max_iter, progress) -> FitResult:
-    """Gradient descent in the coordinates γ of the centred and scaled design (β = Tγ, gradient Tᵀg),
-    where the curvature is even across directions, with the derived gradient g."""
-    functions = lambdify_results(model, ("loss", "gradient"), (S.X * S.beta,))
+def gradient_descent(model, evaluate, hessian_at, T, gram, beta, names, tol, max_iter, progress,
+                     data=None) -> FitResult:
+    """Gradient descent from `beta` with the derived gradient (`evaluate(β)` = loss, gradient, Xβ or None;
+    in memory or summed over chunks), in the coordinates γ of the centred and scaled design (β = Tγ,
+    gradient Tᵀg), where the curvature is even across directions; `gram` = XᵀX bounds the logistic
+    curvature. With `data` = (X, y) in memory, separated classes are diagnosed by name."""
+    X, y = data if data is not None else (None, None)
     bar = Progress(progress, max_iter)
-    T = _standardising_map(X)
     # Logistic: the Hessian in γ is TᵀXᵀSXT ⪯ TᵀXᵀXT/4, so 1/L with L = ‖XT‖₂²/4 is a safe step.
     # Poisson has no global curvature bound: backtracking (Armijo) instead.
-    step = 4 / np.linalg.eigvalsh(T.T @ (X.T @ X) @ T)[-1] if model == "logistic" else 1.0
+    step = 4 / np.linalg.eigvalsh(T.T @ gram @ T)[-1] if model == "logistic" else 1.0
     gamma = np.linalg.solve(T, beta)
-    loss, gradient, eta = functions(T @ gamma, X, y)
+    loss, gradient, eta = evaluate(T @ gamma)
     direction = T.T @ gradient
     first = max(float(np.linalg.norm(direction)), np.finfo(float).tiny)
     history, converged, iteration = [loss], False, 0
@@ -182,11 +212,12 @@ def _gradient_descent(model, X, y, beta, names, tol, max_iter, progress) -> FitR
         if norm <= tol * first:
             converged = True
             break
-        if model == "logistic" and iteration % 100 == 0:
+        if model == "logistic" and data is not None and iteration % 100 == 0:
             check_separation(X, eta.reshape(-1), y, T @ gamma, names)
         while True:
             candidate = gamma - step * direction
-            new_loss, new_gradient, new_eta = functions(T @ candidate, X, y)
+            with np.errstate(over="ignore", invalid="ignore"):  # a step too long overflows exp: it is halved
+                new_loss, new_gradient, new_eta = evaluate(T @ candidate)
             if model == "logistic" or new_loss <= loss - 0.5 * step * norm ** 2:  # Armijo condition
                 break
             step /= 2
@@ -201,27 +232,24 @@ def _gradient_descent(model, X, y, beta, names, tol, max_iter, progress) -> FitR
     beta = T @ gamma
     warnings = [] if converged else [f"gradient descent did not converge in {max_iter} iterations "
                                      f"(gradient norm {np.linalg.norm(gradient):.3g}); try --method newton"]
-    hessian = lambdify_results(model, ("hessian",))(beta, X, y)
-    std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian, names)
+    std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian_at(beta), names)
     return FitResult(model, "gd", names, beta, std_errors, converged, iteration, float(loss),
                      condition_number=condition_number, warnings=warnings, history=history)
 
 
-def _standardising_map(X):
-    """T with XT = the design with its columns centred (when there is an intercept) and scaled to unit
-    standard deviation; the intercept column becomes all ones."""
-    n, d = X.shape
-    c = constant_column(X)
-    means = X.mean(axis=0) if c is not None else np.zeros(d)
-    spread = np.sqrt(np.mean((X - means) ** 2, axis=0)) if c is not None else np.sqrt(np.mean(X ** 2, axis=0))
+def standardising_map(means, spread, c, value):
+    """T with XT = the design with its columns centred on `means` (when column c is the intercept, of
+    constant `value`) and scaled by `spread` (their standard deviations, or root mean squares without an
+    intercept) to unit spread; the intercept column becomes all ones."""
+    d = len(means)
     T = np.zeros((d, d))
     for j in range(d):
         if j == c:
-            T[j, j] = 1 / X[0, c]
+            T[j, j] = 1 / value
         else:
             T[j, j] = 1 / spread[j] if spread[j] > 0 else 1.0
             if c is not None:
-                T[c, j] = -means[j] * T[j, j] / X[0, c]
+                T[c, j] = -means[j] * T[j, j] / value
     return T
 
 
@@ -257,21 +285,35 @@ def _hessian_factor(H, X, names):
 
 
 def _add_likelihood(model, result: FitResult, X, y, offset=None):
-    """Log-likelihood and deviance from the loss (the derived Poisson loss omits Σ log yᵢ!)."""
+    """Log-likelihood and deviance: logistic's from the loss; Poisson's summed term by term (the derived
+    loss omits Σ log yᵢ!, and adding it back would cancel digits)."""
     result.nobs = len(y)
     if model == "logistic":
         result.loglike = -result.loss
         result.deviance = 2 * result.loss
         return
-    log_factorials, result.deviance = poisson_likelihood_terms(result.coef, X, y, offset)
-    result.loglike = -result.loss - log_factorials
+    result.loglike, result.deviance = poisson_likelihood_terms(result.coef, X, y, offset)
 
 
 def poisson_likelihood_terms(beta, X, y, offset=None) -> tuple[float, float]:
-    """Σ log yᵢ! (by lgamma, once per distinct count) and the deviance 2Σ[yᵢ log(yᵢ/μᵢ) − (yᵢ − μᵢ)]:
-    sums over the rows, so that chunks of rows can be added."""
+    """The log-likelihood Σ[yᵢ log μᵢ − μᵢ − log yᵢ!] and the deviance 2Σ[yᵢ log(yᵢ/μᵢ) − (yᵢ − μᵢ)], sums
+    over the rows (so that chunks of rows can be added), each term in a form that does not cancel: with
+    rᵢ = μᵢ/yᵢ and log yᵢ! = yᵢ log yᵢ − yᵢ + s(yᵢ) (Stirling), a term is yᵢ(log rᵢ − (rᵢ − 1)) − s(yᵢ) (and −μᵢ
+    where yᵢ = 0). Summing yᵢ log μᵢ − μᵢ and log yᵢ! apart would lose their common digits: counts near 5e10
+    make both about 1e14, and the log-likelihood about 1e3."""
     mu = np.exp(X @ beta + (0 if offset is None else offset))
-    counts, repeats = np.unique(y, return_counts=True)
-    log_factorials = sum(k * math.lgamma(c + 1) for c, k in zip(counts.tolist(), repeats.tolist()))
     positive = y > 0
-    return log_factorials, 2 * float(np.sum(y[positive] * np.log(y[positive] / mu[positive])) - np.sum(y - mu))
+    t = mu[positive] / y[positive] - 1
+    closeness = float(np.sum(y[positive] * (np.log1p(t) - t)))  # y(log r − (r − 1)) ≤ 0, small near r = 1
+    absent = float(np.sum(mu[~positive]))  # rows with yᵢ = 0: their term is −μᵢ
+    counts, repeats = np.unique(y[positive], return_counts=True)
+    stirling = sum(k * _stirling_remainder(c) for c, k in zip(counts.tolist(), repeats.tolist()))
+    return closeness - absent - stirling, 2 * (absent - closeness)
+
+
+def _stirling_remainder(y: float) -> float:
+    """s(y) = log y! − (y log y − y) for a count y ≥ 1: directly below 100 (log y! ≤ 364 loses no digit),
+    else by Stirling's series ½ log(2πy) + 1/(12y) − 1/(360y³) + 1/(1260y⁵) (next term < 1e-17)."""
+    if y < 100:
+        return math.lgamma(y + 1) - (y * math.log(y) - y)
+    return 0.5 * math.log(2 * math.pi * y) + 1 / (12 * y) - 1 / (360 * y ** 3) + 1 / (1260 * y ** 5)

@@ -29,6 +29,9 @@ TALL_CELLS = 4_000_000
 # Rows per block (about 2 MB) when accumulating Gram matrices, so each block is in cache when BLAS reads
 # it again.
 BLOCK_BYTES = 1 << 21
+# The cholesky method takes ‖y − Xβ‖² = yᵀy − βᵀXᵀy from the sums it formed (no second pass over X) while
+# their rounding errors, about d·ε·yᵀy, are below this fraction of it; else it computes the residuals.
+RSS_FROM_SUMS_TOLERANCE = 1e-10
 
 
 @dataclass
@@ -95,7 +98,7 @@ def _tall_factor(X, y, c, keep):
     """R from the Cholesky factor of the centred Gram matrix, formed in one pass over X; None when it is
     too ill-conditioned for semi-normal corrections to converge quickly."""
     means = X.mean(axis=0) if c is not None else None
-    G, _ = _normal_equations(X, y, means)
+    G, _, _ = _normal_equations(X, y, means)
     G = G[np.ix_(keep, keep)]
     scale = np.sqrt(np.diag(G))
     if np.any(scale == 0):
@@ -157,7 +160,7 @@ def _residual_and_gradient(X, y, beta, extended: bool):
 
 def cholesky_least_squares(X, y, lam, names) -> LeastSquaresSolution:
     n, d = X.shape
-    G, b = _normal_equations(X, y)
+    G, b, yy = _normal_equations(X, y)
     if lam:
         G[np.diag_indices(d)] += lam
     scale = np.sqrt(np.diag(G))
@@ -176,23 +179,34 @@ def cholesky_least_squares(X, y, lam, names) -> LeastSquaresSolution:
         return fallback
     R = L.T * scale  # XᵀX (+ λI) = RᵀR
     coef = solve_gram(R, b)
-    r = y - X @ coef
     inverse_diagonal = None if lam else inverse_gram_diagonal(R)
-    return LeastSquaresSolution(coef, float(r @ r), inverse_diagonal, math.sqrt(condition), "cholesky")
+    return LeastSquaresSolution(coef, _residual_sum_of_squares(X, y, coef, lam, b, yy), inverse_diagonal,
+                                math.sqrt(condition), "cholesky")
+
+
+def _residual_sum_of_squares(X, y, coef, lam, b, yy) -> float:
+    """‖y − Xβ‖² for β solving (XᵀX + λI)β = b = Xᵀy: yᵀy − βᵀb − λβᵀβ from the sums, unless they cancel
+    so far that their rounding errors matter; then from the residuals, one more pass over X."""
+    rss = float(yy - coef @ b - (lam * coef @ coef if lam else 0.0))
+    if X.shape[1] * np.finfo(float).eps * yy <= RSS_FROM_SUMS_TOLERANCE * rss:
+        return rss
+    r = y - X @ coef
+    return float(r @ r)
 
 
 def _normal_equations(X, y, means=None):
-    """XᵀX and Xᵀy in one pass over X, block by block while each block is in cache; X and y centred
-    (X at `means`, a vector over all columns) when `means` is given."""
+    """XᵀX, Xᵀy and yᵀy in one pass over X: the Gram matrix of [X y], accumulated block by block by BLAS
+    syrk (numpy's `B.T @ B`, half the work of a general product) on a buffer of rows that stays in cache,
+    so X is read once and never copied whole; X and y centred (X at `means`, a vector over all columns)
+    when `means` is given."""
     n, d = X.shape
-    rows = max(1, BLOCK_BYTES // (8 * d))
-    G, b = np.zeros((d, d)), np.zeros(d)
+    rows = max(1, min(n, BLOCK_BYTES // (8 * (d + 1))))
+    buffer = np.empty((rows, d + 1))
+    gram = np.zeros((d + 1, d + 1))
     y_mean = y.mean() if means is not None else 0.0
     for start in range(0, n, rows):
-        block = X[start:start + rows]
-        target = y[start:start + rows]
-        if means is not None:
-            block, target = block - means, target - y_mean
-        G += block.T @ block
-        b += block.T @ target
-    return G, b
+        block = buffer[:min(rows, n - start)]
+        np.subtract(X[start:start + rows], 0.0 if means is None else means, out=block[:, :d])
+        np.subtract(y[start:start + rows], y_mean, out=block[:, d])
+        gram += block.T @ block
+    return gram[:d, :d], gram[:d, d], float(gram[d, d])

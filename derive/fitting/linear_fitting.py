@@ -10,7 +10,14 @@ from fractions import Fraction
 import numpy as np
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.design_columns import column_magnitudes, constant_column, power_of_two_scale
+from derive.fitting.design_columns import (
+    PER_ROW_REQUIREMENTS,
+    ValueAtRow,
+    column_scale,
+    constant_column,
+    first_invalid,
+    power_of_two_scale,
+)
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
     LeastSquaresSolution,
@@ -28,21 +35,27 @@ ILL_CONDITIONED = 1e8
 def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
     """The fit on the data scaled by powers of two (exact in binary floating point: no digit is lost),
     so that values near 1e±300 neither overflow nor look constant, then the result in the data's units."""
-    column_scale = np.ones(X.shape[1]) if lam else power_of_two_scale(column_magnitudes(X))  # λ‖β‖² fixes β's units
+    scale = np.ones(X.shape[1]) if lam else column_scale(X)  # λ‖β‖² fixes β's units
     y_scale = power_of_two_scale(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
-    if np.all(column_scale == 1) and y_scale == 1:
+    if np.all(scale == 1) and y_scale == 1:
         return _fit_linear(model, X, y, method, lam, names, exact_data)
     def scaled_exact():  # the exact data (by default the shortest decimals of the unscaled floats), scaled
         data = exact_data() if callable(exact_data) else exact_data
         rows, targets = data if data is not None else (
             [[fraction(v) for v in row] for row in X.tolist()], [fraction(v) for v in y.tolist()])
-        factors = [fraction(1 / s) for s in column_scale]
+        factors = [fraction(1 / s) for s in scale]
         return ([[Fraction(v) * f for v, f in zip(row, factors)] for row in rows],
                 [Fraction(v) * fraction(1 / y_scale) for v in targets])
     with np.errstate(over="ignore"):
-        result = _fit_linear(model, X / column_scale, y / y_scale, method, lam, names,
-                             scaled_exact)
-        units = y_scale / column_scale
+        result = _fit_linear(model, X / scale, y / y_scale, method, lam, names, scaled_exact)
+    return in_data_units(result, scale, y_scale, len(y))
+
+
+def in_data_units(result: FitResult, scale, y_scale, n) -> FitResult:
+    """The result of a fit to X/scale and y/y_scale (powers of two) in the data's units; DataError when its
+    values are too large for double precision."""
+    with np.errstate(over="ignore"):
+        units = y_scale / scale
         result.coef = result.coef * units
         if result.std_errors is not None:
             result.std_errors = result.std_errors * units
@@ -50,7 +63,7 @@ def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
         if result.residual_sd is not None:
             result.residual_sd *= y_scale
         if result.loglike is not None:
-            result.loglike -= len(y) * math.log(float(y_scale))
+            result.loglike -= n * math.log(float(y_scale))
     values = [result.loss, *result.coef, *(result.std_errors if result.std_errors is not None else [])]
     if not np.all(np.isfinite(values)):
         raise DataError("the fit's values are too large to fit in double precision (at most about 1.8e308): "
@@ -130,9 +143,9 @@ def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
     weights = np.asarray(weights, dtype=float).reshape(-1)
     if len(weights) != len(y):
         raise DataError(f"{len(weights)} weights for {len(y)} rows")
-    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
-    if bad.size:
-        raise DataError(f"weights must be finite and ≥ 0; weight {float(weights[bad[0]])!r} at row {bad[0] + 1}")
+    bad = first_invalid("weights", weights)
+    if bad is not None:
+        raise ValueAtRow(f"weights must be {PER_ROW_REQUIREMENTS['weights']}; weight {float(weights[bad])!r}", bad)
     if not np.any(weights > 0):
         raise DataError("every weight is 0: no row takes part in the fit")
     if method == "exact":
@@ -140,14 +153,22 @@ def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
                            "use --method qr or cholesky")
     root = np.sqrt(weights)
     result = fit_linear(model, X * root[:, None], y * root, "qr" if method == "auto" else method, lam, names, None)
-    rss = result.loss - (lam * float(result.coef @ result.coef) if lam else 0.0)
     if constant_column(X) is not None:
         mean = float(weights @ y / weights.sum())
         total = float(weights @ (y - mean) ** 2)
     else:
         total = float(weights @ (y * y))
+    log_weights = float(np.sum(np.log(weights))) if np.all(weights > 0) else None
+    return weighted_statistics(result, lam, total, log_weights)
+
+
+def weighted_statistics(result: FitResult, lam, total, log_weights) -> FitResult:
+    """The fit of √w·y on √w·X with the statistics statsmodels' WLS reports: R² about the weighted mean
+    (`total` = Σ wᵢ(yᵢ − ȳ_w)², or Σ wᵢyᵢ² without an intercept) and the log-likelihood of
+    yᵢ ~ N(xᵢᵀβ, σ²/wᵢ) (`log_weights` = Σ log wᵢ; None when a weight is 0, and then no log-likelihood)."""
+    rss = result.loss - (lam * float(result.coef @ result.coef) if lam else 0.0)
     result.r_squared = None if total == 0 else 1 - rss / total
     if result.loglike is not None:
-        result.loglike = result.loglike + 0.5 * float(np.sum(np.log(weights))) if np.all(weights > 0) else None
+        result.loglike = result.loglike + 0.5 * log_weights if log_weights is not None else None
     result.notes.append("weighted least squares: the loss is Σ wᵢ(yᵢ − xᵢᵀβ)²")
     return result

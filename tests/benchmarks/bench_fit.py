@@ -5,17 +5,24 @@ A script, not a test (pytest does not collect it). Run from the repository root:
     python tests/benchmarks/bench_fit.py
 
 Every ratio compares timings measured in the same run on the same data: the two functions are called
-alternately and each keeps its best time, so that load from other processes affects both alike.
+alternately, round after round, and each round gives one ratio (each side's best of a few calls), so that
+load from other processes affects both alike; the mean and the spread (lowest–highest) over the rounds
+are printed. `--threads N` limits BLAS to N threads on both sides (threadpoolctl), steadier on a busy
+machine; `--rounds R` sets the number of rounds.
 OpenBLAS picks its kernels by CPU; if OPENBLAS_CORETYPE is set on the machine, unset it for this command
-only (`env -u OPENBLAS_CORETYPE python tests/benchmarks/bench_fit.py`) so that numpy runs its best kernels.
+only (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python tests/benchmarks/bench_fit.py`) so that numpy
+runs its best kernels.
 
-Targets (issue 5):
+Targets (issues 5 and 15):
 - OLS, n = 200,000, d = 100: `cholesky` ≤ 1.3 × forming XᵀX alone; `qr` ≤ 0.5 × numpy.linalg.lstsq; both
   agree with lstsq to 1e-9.
 - Logistic, n = 200,000, d = 50: `newton` ≤ 0.8 × scikit-learn LogisticRegression(newton-cholesky, no
   penalty); coefficients agree to 1e-6.
 - Lambdified OLS and logistic gradients ≤ 1.1 × the best hand-written numpy expression.
 """
+import argparse
+import contextlib
+import statistics
 import sys
 import time
 import warnings
@@ -40,9 +47,22 @@ def best_times(functions, repeats=5):
     return best
 
 
-def report(name, ratio, target, extra=""):
-    verdict = "ok" if ratio <= target else "SLOWER THAN TARGET"
-    print(f"{name:55s} {ratio:6.3f}  (target ≤ {target})  {verdict} {extra}")
+def round_ratios(ours, reference, rounds, repeats=2):
+    """ours / reference in each of `rounds` rounds (each side's best of `repeats` calls, in turn), and each
+    side's best time over all rounds."""
+    ratios, best = [], [float("inf")] * 2
+    for _ in range(rounds):
+        times = best_times([ours, reference], repeats)
+        ratios.append(times[0] / times[1])
+        best = [min(b, t) for b, t in zip(best, times)]
+    return ratios, best
+
+
+def report(name, ratios, target, extra=""):
+    mean = statistics.fmean(ratios)
+    verdict = "ok" if mean <= target else "SLOWER THAN TARGET"
+    print(f"{name:48s} {mean:6.3f} (spread {min(ratios):.3f}–{max(ratios):.3f}, {len(ratios)} rounds; "
+          f"target ≤ {target})  {verdict} {extra}")
 
 
 def derived(model, quantity):
@@ -51,25 +71,26 @@ def derived(model, quantity):
     return derived_results(model)[quantity]
 
 
-def bench_ols():
+def bench_ols(rounds):
     rng = np.random.default_rng(0)
     n, d = 200_000, 100
     X = np.column_stack([np.ones(n), rng.standard_normal((n, d - 1))])
     y = X @ rng.standard_normal(d) + rng.standard_normal(n)
     reference = np.linalg.lstsq(X, y, rcond=None)[0]
-    gram, cholesky = best_times([lambda: X.T @ X, lambda: fit("ols", X, y, "cholesky")])
-    lstsq, qr = best_times([lambda: np.linalg.lstsq(X, y, rcond=None), lambda: fit("ols", X, y, "qr")], 3)
     for method in ("cholesky", "qr"):
         f = fit("ols", X, y, method)
         error = np.max(np.abs(f.coef - reference) / np.maximum(np.abs(reference), 1e-300))
         assert f.method == method and error < 1e-9, (method, error)
-    print(f"OLS n={n} d={d}: XᵀX {gram * 1e3:.1f} ms, lstsq {lstsq * 1e3:.1f} ms, "
+    cholesky_ratios, (cholesky, gram) = round_ratios(lambda: fit("ols", X, y, "cholesky"), lambda: X.T @ X, rounds)
+    qr_ratios, (qr, lstsq) = round_ratios(lambda: fit("ols", X, y, "qr"),
+                                          lambda: np.linalg.lstsq(X, y, rcond=None), rounds, 1)
+    print(f"OLS n={n} d={d} (best times): XᵀX {gram * 1e3:.1f} ms, lstsq {lstsq * 1e3:.1f} ms, "
           f"cholesky {cholesky * 1e3:.1f} ms, qr {qr * 1e3:.1f} ms")
-    report("OLS cholesky / forming XᵀX", cholesky / gram, 1.3)
-    report("OLS qr / numpy.linalg.lstsq", qr / lstsq, 0.5)
+    report("OLS cholesky / forming XᵀX", cholesky_ratios, 1.3)
+    report("OLS qr / numpy.linalg.lstsq", qr_ratios, 0.5)
 
 
-def bench_logistic():
+def bench_logistic(rounds):
     from sklearn.linear_model import LogisticRegression
     rng = np.random.default_rng(1)
     n, d = 200_000, 50
@@ -85,13 +106,15 @@ def bench_logistic():
     theirs = sklearn_fit()
     error = np.max(np.abs(ours.coef - theirs.coef_[0]))
     assert error < 1e-6, error
-    sk, newton = best_times([sklearn_fit, lambda: fit("logistic", X, y, "newton")], 3)
-    print(f"Logistic n={n} d={d}: scikit-learn {sk * 1e3:.1f} ms ({theirs.n_iter_[0]} iterations), "
+    ratios, (newton, sk) = round_ratios(lambda: fit("logistic", X, y, "newton"), sklearn_fit, rounds, 1)
+    print(f"Logistic n={n} d={d} (best times): scikit-learn {sk * 1e3:.1f} ms ({theirs.n_iter_[0]} iterations), "
           f"newton {newton * 1e3:.1f} ms ({ours.iterations} iterations), max |Δcoef| {error:.1e}")
-    report("Logistic newton / scikit-learn newton-cholesky", newton / sk, 0.8)
+    report("Logistic newton / scikit-learn newton-cholesky", ratios, 0.8)
 
 
-def bench_gradients():
+def bench_gradients(rounds):
+    from scipy.special import expit
+
     from derive.expr.symbols import X as Xs
     from derive.expr.symbols import beta
     from derive.expr.symbols import y as ys
@@ -100,11 +123,6 @@ def bench_gradients():
     X = rng.standard_normal((n, d))
     b = 0.1 * rng.standard_normal(d)
     y = (rng.random(n) < 0.5).astype(float)
-    try:
-        from scipy.special import expit
-    except ImportError:
-        def expit(z):
-            return 1 / (1 + np.exp(-z))
     hand = {
         "ols": lambda: 2 * (X.T @ (X @ b - y)),
         "logistic": lambda: X.T @ (expit(X @ b) - y),
@@ -112,12 +130,20 @@ def bench_gradients():
     for model, by_hand in hand.items():
         g = lambdify(derived(model, "gradient"), [beta, Xs, ys])
         np.testing.assert_allclose(g(b, X, y), by_hand(), rtol=1e-10, atol=1e-8)
-        ours, theirs = best_times([lambda g=g: g(b, X, y), by_hand], 20)
-        ratio = ours / theirs
-        report(f"lambdified {model} gradient / hand-written numpy", ratio, 1.1)
+        ratios, _ = round_ratios(lambda g=g: g(b, X, y), by_hand, rounds, 5)
+        report(f"lambdified {model} gradient / hand-written numpy", ratios, 1.1)
 
 
 if __name__ == "__main__":
-    bench_gradients()
-    bench_ols()
-    bench_logistic()
+    options = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    options.add_argument("--rounds", type=int, default=5, help="rounds per ratio (default 5)")
+    options.add_argument("--threads", type=int, help="BLAS threads on both sides (default: the library's own)")
+    args = options.parse_args()
+    limit = contextlib.nullcontext()
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(args.threads)
+    with limit:
+        bench_gradients(args.rounds)
+        bench_ols(args.rounds)
+        bench_logistic(args.rounds)
