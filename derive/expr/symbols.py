@@ -46,6 +46,10 @@ class Diag(DiagMatrix):
             return sp.ImmutableMatrix.diag(*vector)
         return Diag(vector)
 
+    def _numpycode(self, printer):
+        """numpy.diagflat: the diagonal matrix of a column or a row alike (lambdify's numpy printer)."""
+        return "%s(%s)" % (printer._module_format(printer._module + ".diagflat"), printer._print(self.args[0]))
+
 
 class SymmetricMatrix(sp.MatrixSymbol):
     """A matrix declared symmetric (``W:nxn sym``): Wᵀ is W, so results read 2W(y − Xβ), not (W + Wᵀ)(y − Xβ)."""
