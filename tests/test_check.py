@@ -8,8 +8,7 @@ from derive.checking.answers import check
 from derive.checking.diagnosis import Comparison, diagnose, variants
 from derive.checking.equivalence import compare
 from derive.checking.model_context import model_context
-from derive.core.random_points import sample_points, values_of
-from derive.core.steps import Domains
+from derive.core.random_points import Domains, values_of
 from derive.errors import DeriveError, NotSupported, ParseError, ShapeError
 from derive.expr.printing import unicode
 from derive.parse import parse
@@ -226,7 +225,7 @@ def test_the_method_says_how_it_was_decided():
 
 def test_random_sizes_change_between_draws():
     context = model_context("ols")
-    envs = sample_points([context.results["gradient"]], context.domains)
+    envs = context.domains.points([context.results["gradient"]])
     assert len({env["n"] for env in envs}) >= 2 and len({env["d"] for env in envs}) >= 2
 
 
@@ -249,7 +248,7 @@ def test_symmetric_only_answers_are_explained():
 def test_diagnosis_works_from_values_alone():
     context = model_context("ols")
     expected = context.results["gradient"]
-    envs = sample_points([expected], context.domains)
+    envs = context.domains.points([expected])
     values = values_of(expected, envs)
     c = Comparison([-v for v in values], values, envs, expected=expected, reference="the expected gradient")
     assert diagnose(c).startswith("the sign is flipped")

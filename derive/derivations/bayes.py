@@ -19,18 +19,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.core.steps import (
-    Derivation,
-    Domains,
-    Equal,
-    IndexIn,
-    IsGradient,
-    Proportional,
-    Solves,
-    dimension,
-    normal,
-    probability,
-)
+from derive.core.random_points import Domains, IndexIn, dimension, normal, probability
+from derive.core.steps import Derivation, Equal, IsGradient, Proportional, Solves
 from derive.derivations.abbreviations import Abbreviation, unfold
 from derive.derivations.logistic import Named
 from derive.derivations.logistic import unfold as unfold_named

@@ -26,20 +26,8 @@ import sympy as sp
 
 from derive.calculus.differentiation import diff
 from derive.calculus.matrix_rules import termwise_gradient
-from derive.core.steps import (
-    AtEigenpair,
-    Derivation,
-    Domains,
-    Equal,
-    IsGradient,
-    Nonnegative,
-    Scaled,
-    Solves,
-    StationaryPoint,
-    counts,
-    dimension,
-    spd,
-)
+from derive.core.random_points import Domains, counts, dimension, spd
+from derive.core.steps import AtEigenpair, Derivation, Equal, IsGradient, Nonnegative, Scaled, Solves, StationaryPoint
 from derive.derivations.gaussian import WithEstimates
 from derive.derivations.statements import by_name
 from derive.expr.algebra import expand
