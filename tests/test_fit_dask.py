@@ -59,3 +59,13 @@ def test_ridge_on_dask(client, data):
     X, y = data["X"], data["y"]
     chunked = derive.fit("ridge", da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000), lam=2.5)
     np.testing.assert_allclose(chunked.coef, derive.fit("ridge", X, y, "qr", lam=2.5).coef, rtol=1e-10)
+
+
+@pytest.mark.parametrize("model, target, message", [
+    ("logistic", "y", r"logistic regression needs y in \{0, 1\}; 3000 values of y are not"),
+    ("poisson", "y", r"poisson regression needs y to be counts \(integers ≥ 0\); 3000 values of y are not"),
+])
+def test_targets_outside_the_support_are_counted(client, data, model, target, message):
+    X, y = (da.from_array(data[k], chunks=1000) for k in ("X", target))
+    with pytest.raises(derive.DataError, match=message):
+        derive.fit(model, X, y)

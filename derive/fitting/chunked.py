@@ -27,6 +27,7 @@ from derive.fitting.glm_fitting import newton, poisson_likelihood_terms
 from derive.fitting.least_squares import CHOLESKY_LIMIT
 from derive.fitting.linear_fitting import ILL_CONDITIONED
 from derive.fitting.result import FitResult
+from derive.fitting.support import SUPPORTS, needs
 from derive.fitting.triangular import inverse_gram_diagonal, scaled_condition, solve_gram, solve_upper
 
 ACCURACY = {
@@ -79,14 +80,13 @@ def as_dask_arrays(X, y, names):
 
 def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
     import dask
-    import dask.array as da
     X, y, names = as_dask_arrays(X, y, names)
     d = X.shape[1]
     # One pass over the data for the checks every model needs (size, finiteness, constant columns, the
     # targets' kind) and, for ols and ridge, the whole fit: XᵀX and Xᵀy, or the R factor of [X y].
     checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0), "total": X.sum() + y.sum(),
               "y_sum": y.sum(), "y_squares": (y * y).sum(),
-              "not_binary": ((y != 0) & (y != 1)).sum(), "not_count": ((y < 0) | (y != da.round(y))).sum()}
+              "outside": SUPPORTS[model][1].outside(y).sum() if model in SUPPORTS else 0}
     pieces = _linear_pieces(X, y, method, lam) if model in ("ols", "ridge") else {}
     lazy = {**checks, **pieces}
     values = dict(zip(lazy, dask.compute(*lazy.values())))
@@ -101,10 +101,8 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter) -> FitResult:
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]
     if model in ("ols", "ridge"):
         return _linear(model, values, method, lam, names, n, constant)
-    if model == "logistic" and values["not_binary"]:
-        raise DataError(f"logistic regression needs y in {{0, 1}}; {int(values['not_binary'])} values of y are not")
-    if model == "poisson" and values["not_count"]:
-        raise DataError(f"poisson regression needs counts (integers ≥ 0); {int(values['not_count'])} values of y are not")
+    if values["outside"]:
+        raise DataError(f"{needs(model, 'y')}; {int(values['outside'])} values of y are not")
     if method == "gd":
         raise NotSupported("gradient descent is not offered for dask data: use --method newton")
     return _glm(model, X, y, names, n, constant, low, values["y_sum"], tol or 1e-8, max_iter or 100)

@@ -15,6 +15,7 @@ from derive.fitting.design_columns import check_collinear, column_magnitudes, co
 from derive.fitting.progress import Progress
 from derive.fitting.result import FitResult
 from derive.fitting.separation import SeparatedClasses, check_quasi_separation, check_separation
+from derive.fitting.support import check_support
 from derive.fitting.triangular import solve_lower, solve_upper
 
 
@@ -76,20 +77,12 @@ def offset_functions(model):
 
 
 def _check_targets(model, y):
-    if model == "logistic":
-        bad = np.flatnonzero((y != 0) & (y != 1))
-        if bad.size:
-            raise DataError(f"logistic regression needs y in {{0, 1}}; y = {float(y[bad[0]])!r} at row {bad[0] + 1}")
-        if np.all(y == y[0]):
-            raise DataError(f"every y is {int(y[0])}: the classes are perfectly separated by any direction, "
-                            "and the coefficients have no maximum-likelihood estimate")
-    else:
-        bad = np.flatnonzero((y < 0) | (y != np.round(y)))
-        if bad.size:
-            raise DataError(f"poisson regression needs counts (integers ≥ 0); "
-                            f"y = {float(y[bad[0]])!r} at row {bad[0] + 1}")
-        if not np.any(y > 0):
-            raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
+    check_support(model, y, "y")
+    if model == "logistic" and np.all(y == y[0]):
+        raise DataError(f"every y is {int(y[0])}: the classes are perfectly separated by any direction, "
+                        "and the coefficients have no maximum-likelihood estimate")
+    if model == "poisson" and not np.any(y > 0):
+        raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
 
 
 def _starting_point(model, X, y, offset=None):
