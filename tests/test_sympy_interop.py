@@ -169,3 +169,16 @@ def test_diff_takes_the_shapes_text_of_the_command_line():
     v = {"x": rng.standard_normal((4, 1)), "A": rng.standard_normal((4, 4))}
     expected = central_jacobian(lambda w: w["x"].T @ w["A"] @ w["x"], v, "x").T
     np.testing.assert_allclose(sp.lambdify([x, A], result)(v["x"], v["A"]), expected, **TOLERANCE)
+
+
+def test_lambdify_of_a_model_file_s_results_gives_numbers():
+    # the exponential model's 𝟏ᵀx is a 1×1 matrix held as a scalar: lambdify returns its one entry
+    results = derive.derivation("exponential").results
+    x = next(iter(results["loss"].atoms(sp.MatrixSymbol)))
+    lam, size = (next(s for s in results["loss"].free_symbols if s.name == name) for name in ("lambda", "n"))
+    sample = np.array([[1.0], [2.0], [0.5]])
+    hand_written = {"loss": -3 * np.log(0.7) + 0.7 * sample.sum(), "gradient": sample.sum() - 3 / 0.7,
+                    "solution": 3 / sample.sum()}
+    for quantity, expected in hand_written.items():
+        value = sp.lambdify([x, lam, size], results[quantity])(sample, 0.7, 3)
+        assert np.ndim(value) == 0 and value == pytest.approx(expected, rel=1e-12), quantity
