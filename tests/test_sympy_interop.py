@@ -182,3 +182,14 @@ def test_lambdify_of_a_model_file_s_results_gives_numbers():
     for quantity, expected in hand_written.items():
         value = sp.lambdify([x, lam, size], results[quantity])(sample, 0.7, 3)
         assert np.ndim(value) == 0 and value == pytest.approx(expected, rel=1e-12), quantity
+
+
+def test_sympy_differentiates_through_diag():
+    # d/dv wᵀdiag(Av)w = Aᵀ(w ⊙ w): SymPy's own DiagMatrix recurses without end here
+    k = sp.Symbol("k", integer=True, positive=True)
+    v, w, A = sp.MatrixSymbol("v", k, 1), sp.MatrixSymbol("w", k, 1), sp.MatrixSymbol("A", k, k)
+    gradient = (w.T * symbols.Diag(A * v) * w).diff(v)
+    rng = np.random.default_rng(5)
+    values = {"v": rng.standard_normal((3, 1)), "w": rng.standard_normal((3, 1)), "A": rng.standard_normal((3, 3))}
+    expected = central_jacobian(lambda u: u["w"].T @ np.diag((u["A"] @ u["v"]).ravel()) @ u["w"], values, "v").T
+    np.testing.assert_allclose(numeric(gradient, {"k": 3}, values), expected, **TOLERANCE)

@@ -8,6 +8,10 @@ derivative here, as the SymPy node it means:
   f(U) entrywise (`Elementwise`)  by SymPy's rule for its `ElementwiseApplyFunction`, f′(U) in derive's form;
   diag(v) (`DiagMatrix` and derive's `Diag`)  is I ⊙ (v 1ᵀ), whose product rule SymPy knows.
 
+What SymPy itself cannot do stays SymPy's error, not a recursion: its array canonicalisation (1.14) fails
+with a ValueError on the derivative of an entrywise function inside diag(·), so the logistic Hessian
+Xᵀdiag(σ ⊙ (1 − σ))X differentiated once more is out of reach.
+
 SymPy 1.14's `MatMul.evalf()` and `MatAdd.evalf()` recurse without end on any product or sum holding a
 `MatrixSymbol` (`(X.T*X).evalf()`; SymPy's `Mul` code splits off "the numbers" by `as_independent(Symbol)`,
 and a `MatrixSymbol` is no `Symbol`). `matrix_evalf` is their evalf: evaluate every argument, and the
