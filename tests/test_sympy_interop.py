@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 from finite_differences import central_jacobian, numeric
 from sympy.printing.numpy import NumPyPrinter
+from sympy.tensor.array.expressions import ZeroArray
 
 import derive
 import derive.expr.functions as functions
@@ -184,12 +185,26 @@ def test_lambdify_of_a_model_file_s_results_gives_numbers():
         assert np.ndim(value) == 0 and value == pytest.approx(expected, rel=1e-12), quantity
 
 
-def test_sympy_differentiates_through_diag():
-    # d/dv wᵀdiag(Av)w = Aᵀ(w ⊙ w): SymPy's own DiagMatrix recurses without end here
+@pytest.mark.parametrize("named", [False, True], ids=["diag", "a name for it"])
+def test_sympy_differentiates_through_diag(named):
+    # d/dv wᵀdiag(Av)w = Aᵀ(w ⊙ w): SymPy's own DiagMatrix recurses without end here, and so did S = diag(…)
+    from derive.derivations.logistic import Named
     k = sp.Symbol("k", integer=True, positive=True)
     v, w, A = sp.MatrixSymbol("v", k, 1), sp.MatrixSymbol("w", k, 1), sp.MatrixSymbol("A", k, k)
-    gradient = (w.T * symbols.Diag(A * v) * w).diff(v)
+    weights = symbols.Diag(A * v)
+    gradient = (w.T * (Named("S", "S", weights) if named else weights) * w).diff(v)
     rng = np.random.default_rng(5)
     values = {"v": rng.standard_normal((3, 1)), "w": rng.standard_normal((3, 1)), "A": rng.standard_normal((3, 3))}
     expected = central_jacobian(lambda u: u["w"].T @ np.diag((u["A"] @ u["v"]).ravel()) @ u["w"], values, "v").T
     np.testing.assert_allclose(numeric(gradient, {"k": 3}, values), expected, **TOLERANCE)
+
+
+def test_names_and_differentials_of_the_steps_differentiate():
+    from derive.derivations.abbreviations import Abbreviation
+    from derive.expr.notation import d as differential
+    t = sp.Symbol("t")
+    assert sp.diff(Abbreviation("m", "m", t ** 3), t) == 3 * t ** 2        # a name stands for its definition
+    assert differential(t).diff(t) == 0                                     # dt is a direction, free of t
+    assert (X * differential(beta)).diff(beta) == ZeroArray(d, 1, n, 1)
+    with pytest.raises(derive.NotSupported, match="write it out in the leaves"):
+        differential(t ** 2).diff(t)

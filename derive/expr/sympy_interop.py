@@ -6,7 +6,8 @@ node's class (`array_derive`); a class it does not know converts to itself, and 
 Python's stack runs out. So each node of derive's that SymPy's conversion does not know is given its
 derivative here, as the SymPy node it means:
   f(U) entrywise (`Elementwise`)  by SymPy's rule for its `ElementwiseApplyFunction`, f′(U) in derive's form;
-  diag(v) (`DiagMatrix` and derive's `Diag`)  is I ⊙ (v 1ᵀ), whose product rule SymPy knows.
+  diag(v) (`DiagMatrix` and derive's `Diag`)  is I ⊙ (v 1ᵀ), whose product rule SymPy knows;
+  a name for a formula (S = diag(…))  is its definition; a leaf dV is a direction, so its derivative is 0.
 
 What SymPy itself cannot do stays SymPy's error, not a recursion: its array canonicalisation (1.14) fails
 with a ValueError on the derivative of an entrywise function inside diag(·), so the logistic Hessian
@@ -23,11 +24,17 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matadd import MatAdd
 from sympy.matrices.expressions.matmul import MatMul
-from sympy.tensor.array.expressions.array_expressions import _array_diagonal, _array_tensor_product, get_rank
+from sympy.tensor.array.expressions.array_expressions import (
+    ZeroArray,
+    _array_diagonal,
+    _array_tensor_product,
+    get_rank,
+)
 from sympy.tensor.array.expressions.arrayexpr_derivatives import array_derive
 from sympy.tensor.array.expressions.from_matrix_to_array import convert_matrix_to_array
 
 from derive.expr.functions import Elementwise, elementwise_derivative
+from derive.expr.notation import Differential, NameForDefinition
 
 
 @array_derive.register(Elementwise)
@@ -51,6 +58,18 @@ def as_hadamard(expr: DiagMatrix) -> sp.HadamardProduct:
 @array_derive.register(DiagMatrix)
 def _derive_diag(expr: DiagMatrix, x):
     return array_derive(convert_matrix_to_array(as_hadamard(expr)), x)
+
+
+@array_derive.register(Differential)
+def _derive_differential(expr: Differential, x):
+    expr._eval_derivative(x)   # 0 for a leaf dV (a direction); a compound d(U) is refused there
+    return ZeroArray(*(x.shape + expr.shape))
+
+
+@array_derive.register(NameForDefinition)
+def _derive_name(expr, x):
+    """S = diag(…) and its kin: the derivative of the definition the name stands for."""
+    return array_derive(convert_matrix_to_array(expr.definition), x)
 
 
 def matrix_evalf(self, prec):
