@@ -208,3 +208,15 @@ def test_names_and_differentials_of_the_steps_differentiate():
     assert (X * differential(beta)).diff(beta) == ZeroArray(d, 1, n, 1)
     with pytest.raises(derive.NotSupported, match="write it out in the leaves"):
         differential(t ** 2).diff(t)
+
+
+def test_diag_differentiates_in_a_scalar():
+    t = sp.Symbol("t")
+    k = sp.Symbol("k", integer=True, positive=True)
+    v, A = sp.MatrixSymbol("v", k, 1), sp.MatrixSymbol("A", k, k)
+    derivative = (A * symbols.Diag(t ** 2 * v)).diff(t)
+    rng = np.random.default_rng(8)
+    values = {"A": rng.standard_normal((3, 3)), "v": rng.standard_normal((3, 1)), "t": 0.7}
+    expected = central_jacobian(lambda u: u["A"] @ np.diag(u["t"] ** 2 * u["v"].ravel()),
+                                {**values, "t": np.array([0.7])}, "t").reshape(3, 3)
+    np.testing.assert_allclose(numeric(derivative, {"k": 3}, values), expected, **TOLERANCE)

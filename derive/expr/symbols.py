@@ -46,6 +46,10 @@ class Diag(DiagMatrix):
             return sp.ImmutableMatrix.diag(*vector)
         return Diag(vector)
 
+    def _eval_derivative(self, s):
+        """d/ds diag(v) = diag(dv/ds) for a scalar s (SymPy's matrix derivatives handle matrices and vectors)."""
+        return Diag(self.args[0].diff(s))
+
     def _numpycode(self, printer):
         """numpy.diagflat: the diagonal matrix of a column or a row alike (lambdify's numpy printer)."""
         return "%s(%s)" % (printer._module_format(printer._module + ".diagflat"), printer._print(self.args[0]))

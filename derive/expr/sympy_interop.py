@@ -33,6 +33,7 @@ from sympy.tensor.array.expressions.array_expressions import (
 from sympy.tensor.array.expressions.arrayexpr_derivatives import array_derive
 from sympy.tensor.array.expressions.from_matrix_to_array import convert_matrix_to_array
 
+from derive.errors import NotSupported
 from derive.expr.functions import Elementwise, elementwise_derivative
 from derive.expr.notation import Differential, NameForDefinition
 
@@ -41,7 +42,8 @@ from derive.expr.notation import Differential, NameForDefinition
 def _derive_elementwise(expr: Elementwise, x):
     """d f(U) = f′(U) ⊙ dU: SymPy's rule for its ElementwiseApplyFunction, with f′(U) written as derive
     writes it (σ(U) ⊙ (1 − σ(U)), not a Lambda), so the result prints, evaluates and lambdifies."""
-    assert get_rank(expr) == 2 and get_rank(x) == 2
+    if get_rank(x) != 2:
+        raise NotSupported(f"derive differentiates {sp.sstr(expr)} with respect to a matrix or vector, not an array")
     slope = elementwise_derivative(expr.name, expr.arg)
     return _array_diagonal(_array_tensor_product(slope, array_derive(expr.arg, x)), (0, 4), (1, 5))
 
