@@ -220,3 +220,15 @@ def test_diag_differentiates_in_a_scalar():
     expected = central_jacobian(lambda u: u["A"] @ np.diag(u["t"] ** 2 * u["v"].ravel()),
                                 {**values, "t": np.array([0.7])}, "t").reshape(3, 3)
     np.testing.assert_allclose(numeric(derivative, {"k": 3}, values), expected, **TOLERANCE)
+
+
+def test_lambdify_takes_the_identity_of_a_symbolic_size():
+    # ridge's (XᵀX + λI)⁻¹Xᵀy: I is d×d, and d is an argument like n in 𝟏 (SymPy's printer refuses I_d)
+    results = derive.derivation("ridge").results
+    lam = next(s for s in results["solution"].free_symbols if s.name == "lambda")
+    rng = np.random.default_rng(2)
+    Xv, yv = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    solution = sp.lambdify([X, y, lam, d], results["solution"])(Xv, yv, 0.5, 3)
+    np.testing.assert_allclose(solution, np.linalg.solve(Xv.T @ Xv + 0.5 * np.eye(3), Xv.T @ yv), rtol=1e-10)
+    hessian = sp.lambdify([X, lam, d], results["hessian"])(Xv, 0.5, 3)
+    np.testing.assert_allclose(hessian, 2 * (Xv.T @ Xv + 0.5 * np.eye(3)), rtol=1e-12)

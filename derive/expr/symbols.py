@@ -26,6 +26,10 @@ class Eye(sp.Identity):
         rows = self.rows.doit(**hints) if hasattr(self.rows, "doit") else self.rows
         return sp.ImmutableMatrix.eye(int(rows)) if getattr(rows, "is_Integer", False) else Eye(rows)
 
+    def _numpycode(self, printer):
+        """numpy.eye(d), its size a symbol like any other argument (SymPy's printer refuses a symbolic size)."""
+        return "%s(%s)" % (printer._module_format(printer._module + ".eye"), printer._print(self.rows))
+
 
 class Ones(sp.OneMatrix):
     """The all-ones matrix 𝟏, explicit under `.doit()` once its shape is numbers (SymPy's stays symbolic)."""
