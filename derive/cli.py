@@ -312,6 +312,16 @@ def add_output_options(p) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically); '-' is stdout")
 
 
+def add_command(commands, name: str, run, json: str | None = None, **parser_options):
+    """One subcommand: its parser, the function it runs, and --json (saying what the JSON holds) where it
+    prints results."""
+    p = commands.add_parser(name, **parser_options)
+    if json:
+        p.add_argument("--json", action="store_true", help=json)
+    p.set_defaults(run=run)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="derive", description="Step-by-step, machine-verified derivations for the "
                     "mathematics of machine learning.")
@@ -320,20 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     parser.commands = commands.choices  # name -> the command's parser, for its error messages
 
-    p = commands.add_parser("models", help="list the models", description="List the models derive implements.")
-    p.add_argument("--json", action="store_true", help="print a JSON list")
-    p.set_defaults(run=cmd_models)
+    add_command(commands, "models", cmd_models, json="print a JSON list", help="list the models",
+                description="List the models derive implements.")
+    add_command(commands, "datasets", cmd_datasets, json="print a JSON list",
+                help="list the shipped reference datasets",
+                description="List the datasets shipped with derive: rows, columns, source and what "
+                "their reference results certify. A dataset's name works wherever a data file does: "
+                "derive fit ols longley --target y")
 
-    p = commands.add_parser("datasets", help="list the shipped reference datasets",
-                            description="List the datasets shipped with derive: rows, columns, source and what "
-                            "their reference results certify. A dataset's name works wherever a data file does: "
-                            "derive fit ols longley --target y")
-    p.add_argument("--json", action="store_true", help="print a JSON list")
-    p.set_defaults(run=cmd_datasets)
-
-    p = commands.add_parser("show", help="show a model's derivation, step by step",
-                            description="Show a model's derivation, every step named and verified. "
-                            "Example: derive show ridge --format latex --standalone -o ridge.tex")
+    p = add_command(commands, "show", cmd_show, help="show a model's derivation, step by step",
+                    description="Show a model's derivation, every step named and verified. "
+                    "Example: derive show ridge --format latex --standalone -o ridge.tex")
     p.add_argument("models", nargs="*", metavar="MODEL", help="model name(s), 'all', or model files (.toml)")
     p.add_argument("--loss", help="a one-off model's loss, e.g. \"(y - X b)' W (y - X b)\" (with --wrt, --shapes)")
     p.add_argument("--likelihood", help="a one-off model's likelihood, e.g. \"y_i ~ Bernoulli(sigmoid(x_i' b))\"")
@@ -345,64 +352,56 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vector/matrix notation, summation notation, or explicit components")
     p.add_argument("--dim", type=int, default=None, help="number of components for --form components (default 2)")
     add_output_options(p)
-    p.set_defaults(run=cmd_show)
 
-    p = commands.add_parser("diff", help="differentiate an expression, step by step",
-                            description="Differentiate a scalar or matrix expression step by step, every rule "
-                            "named and every step verified. Example: derive diff \"x'*A*x\" --wrt x --shapes "
-                            "\"x:n, A:nxn\"")
+    p = add_command(commands, "diff", cmd_diff, help="differentiate an expression, step by step",
+                    description="Differentiate a scalar or matrix expression step by step, every rule "
+                    "named and every step verified. Example: derive diff \"x'*A*x\" --wrt x --shapes "
+                    "\"x:n, A:nxn\"")
     p.add_argument("expression", metavar="EXPR", help="LaTeX or plain syntax, e.g. \"log(det(S))\" or \"\\sin(x^2)\"")
     p.add_argument("--wrt", required=True, metavar="VAR", help="the variable (or variables: \"x, y\")")
     p.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare vectors and matrices (undeclared names are scalars)")
     p.add_argument("--order", type=int, choices=(1, 2), default=1, help="2 for the Hessian / second derivative")
     add_output_options(p)
-    p.set_defaults(run=cmd_diff)
 
-    p = commands.add_parser("check", help="check an answer: is it the model's gradient, Hessian, ...?",
-                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                            description=CHECK_HELP)
+    p = add_command(commands, "check", cmd_check, json="print the verdict as JSON",
+                    help="check an answer: is it the model's gradient, Hessian, ...?",
+                    formatter_class=argparse.RawDescriptionHelpFormatter, description=CHECK_HELP)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("quantity", metavar="QUANTITY", help="loss, gradient, hessian, solution or update")
     p.add_argument("answer", metavar="ANSWER", help="LaTeX or plain syntax, e.g. \"-2X^T(y - X\\beta)\" or \"-2*X'*(y - X*b)\"")
-    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    p.set_defaults(run=cmd_check)
 
-    p = commands.add_parser("check-steps", help="find the first wrong line of a derivation",
-                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                            description=CHECK_STEPS_HELP)
+    p = add_command(commands, "check-steps", cmd_check_steps, json="print the lines and verdicts as JSON",
+                    help="find the first wrong line of a derivation",
+                    formatter_class=argparse.RawDescriptionHelpFormatter, description=CHECK_STEPS_HELP)
     p.add_argument("file", metavar="FILE")
     symbols = p.add_mutually_exclusive_group()
     symbols.add_argument("--model", metavar="MODEL", help="use the model's symbols (X, y, β, λ, ...)")
     symbols.add_argument("--shapes", metavar='"x:n, A:nxn"', help="declare matrices and vectors by shape, with "
                          "assumptions: \"S:dxd pd, W:nxn sym\" (without either, a regression's X, y, β or a "
                          "quadratic form xᵀAx is recognised; other names are scalars, with a warning)")
-    p.add_argument("--json", action="store_true", help="print the lines and verdicts as JSON")
-    p.set_defaults(run=cmd_check_steps)
 
-    p = commands.add_parser("check-code", help="check your numpy gradient or Hessian code",
-                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                            description=CHECK_CODE_HELP)
+    p = add_command(commands, "check-code", cmd_check_code, json="print the comparison as JSON",
+                    help="check your numpy gradient or Hessian code",
+                    formatter_class=argparse.RawDescriptionHelpFormatter, description=CHECK_CODE_HELP)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("quantity", metavar="QUANTITY", help="gradient, hessian, loss or solution")
     p.add_argument("function", metavar="FILE.py:FUNCTION")
-    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    p.set_defaults(run=cmd_check_code)
 
-    p = commands.add_parser("lambdify", help="the numpy code generated from a derived result",
-                            description="Print the numpy function derive generates from a model's derived "
-                            "result (the one derive.lambdify(MODEL, QUANTITY) returns and fit uses), with its "
-                            "arguments in the model's order. Example: derive lambdify logistic gradient")
+    p = add_command(commands, "lambdify", cmd_lambdify, json="print the arguments, expression and source as JSON",
+                    help="the numpy code generated from a derived result",
+                    description="Print the numpy function derive generates from a model's derived "
+                    "result (the one derive.lambdify(MODEL, QUANTITY) returns and fit uses), with its "
+                    "arguments in the model's order. Example: derive lambdify logistic gradient")
     p.add_argument("model", metavar="MODEL", help="a built-in model or a model file (.toml)")
     p.add_argument("quantity", metavar="QUANTITY", help="loss, gradient, hessian, solution or update")
-    p.add_argument("--json", action="store_true", help="print the arguments, expression and source as JSON")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically); '-' is stdout")
-    p.set_defaults(run=cmd_lambdify)
 
-    p = commands.add_parser("fit", help="fit a model to a CSV file with the derived formulas",
-                            description="Fit a model to the columns of a CSV file (with a header line), using "
-                            "the derived gradient, Hessian and closed form. Example: derive fit ols "
-                            "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
-                            "\"y ~ x + x^2 + x^3\"")
+    p = add_command(commands, "fit", cmd_fit, json="print the fit as JSON",
+                    help="fit a model to a CSV file with the derived formulas",
+                    description="Fit a model to the columns of a CSV file (with a header line), using "
+                    "the derived gradient, Hessian and closed form. Example: derive fit ols "
+                    "Longley.csv --target y --json; derive fit ols Filip.csv --formula "
+                    "\"y ~ x + x^2 + x^3\"")
     p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (the target holds the classes); "
                    "gaussian, bernoulli (a --target column), mvn (--features columns); wls, gaussian-linear, "
                    "exponential, or a model file (.toml) such as worked_examples/probit.toml")
@@ -426,22 +425,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dask: read and fit the data chunk by chunk (out of core); auto: dask when the data "
                    "would not fit in memory")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="a known scalar of a model file (repeatable)")
-    p.add_argument("--json", action="store_true", help="print the fit as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the fit (needs matplotlib)")
-    p.set_defaults(run=cmd_fit)
 
-    p = commands.add_parser("notes", help="every derivation as one document (PDF via pdflatex, or LaTeX)",
-                            description="Write the course's derivations as one LaTeX document (a title page, "
-                            "introduction, notation, a section per model in the chosen forms, an index of rules) "
-                            "and compile it with pdflatex; fails if pdflatex reports an error or an overfull line. "
-                            "The .tex is written beside the PDF in any case. Example: derive notes wls.toml "
-                            "--forms matrix,index -o notes.pdf")
+    p = add_command(commands, "notes", cmd_notes, help="every derivation as one document (PDF via pdflatex, or LaTeX)",
+                    description="Write the course's derivations as one LaTeX document (a title page, "
+                    "introduction, notation, a section per model in the chosen forms, an index of rules) "
+                    "and compile it with pdflatex; fails if pdflatex reports an error or an overfull line. "
+                    "The .tex is written beside the PDF in any case. Example: derive notes wls.toml "
+                    "--forms matrix,index -o notes.pdf")
     p.add_argument("models", nargs="*", metavar="MODEL", help="model files (or names) to add after the built-in models")
     p.add_argument("--forms", default="matrix", metavar="matrix,index",
                    help="the forms of each derivation, comma-separated (default: matrix)")
     p.add_argument("-o", "--output", default="notes.pdf", metavar="notes.pdf|notes.tex",
                    help="the file to write (default: notes.pdf)")
-    p.set_defaults(run=cmd_notes)
     return parser
 
 

@@ -95,7 +95,7 @@ def test_bad_fits_exit_2_with_one_line(capsys, args, message):
 
 @pytest.mark.parametrize("model, cells, extra, message", [
     ("logistic", "0,1,1\n1,2,1\n2,3,1\n", [], "bad.csv, line 4, column 'y': logistic regression needs y in {0, 1}; y = 2.0"),
-    ("poisson", "0,1,1\n1,2,1\n-2,3,1\n", [], "bad.csv, line 4, column 'y': poisson regression needs counts"),
+    ("poisson", "0,1,1\n1,2,1\n-2,3,1\n", [], "bad.csv, line 4, column 'y': poisson regression needs y to be counts"),
     ("ols", "0,1,1\n1,2,1\n2,3,-1\n", ["--weights", "w"], "bad.csv, line 4, column 'w': the weights must be finite and ≥ 0"),
     ("poisson", "0,1,1\n1,2,0\n2,3,1\n", ["--exposure", "w"], "bad.csv, line 3, column 'w': the exposure must be"),
 ])

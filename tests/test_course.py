@@ -20,18 +20,8 @@ import derive
 from derive.cli import main
 from derive.core.moments import Moments
 from derive.core.numeval import evaluate, indexed_key, padded
-from derive.core.steps import (
-    AtEigenpair,
-    Domains,
-    ExpectedValues,
-    Holds,
-    Proportional,
-    StationaryPoint,
-    Step,
-    dimension,
-    positive,
-    spd,
-)
+from derive.core.random_points import Domains, dimension, positive, spd
+from derive.core.steps import AtEigenpair, ExpectedValues, Holds, Proportional, StationaryPoint, Step
 from derive.datasets import load
 from derive.errors import VerificationError
 from derive.expr.expectation import AtMost, E

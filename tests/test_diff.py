@@ -19,7 +19,7 @@ from derive import LimitExceeded, NotSupported, ParseError
 from derive.calculus.differentiation import DiffDerivation, diff_json
 from derive.cli import main
 from derive.core.numeval import evaluate
-from derive.core.steps import spd
+from derive.core.random_points import spd
 from derive.expr.functions import Elementwise, sigmoid
 from derive.expr.printing import latex, unicode
 from derive.expr.symbols import evaluable

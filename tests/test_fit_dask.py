@@ -154,3 +154,13 @@ def test_gradient_descent_on_a_cluster_matches_newton_in_memory(client, data):
     np.testing.assert_allclose(chunked.coef, reference.coef, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(chunked.std_errors, reference.std_errors, rtol=1e-5)
     np.testing.assert_allclose(chunked.coef, derive.fit(model, X, y, "gd", tol=1e-9).coef, rtol=1e-9)
+
+
+@pytest.mark.parametrize("model, target, message", [
+    ("logistic", "y", r"logistic regression needs y in \{0, 1\}; 3000 values of y are not"),
+    ("poisson", "y", r"poisson regression needs y to be counts \(integers ≥ 0\); 3000 values of y are not"),
+])
+def test_targets_outside_the_support_are_counted(client, data, model, target, message):
+    X, y = (da.from_array(data[k], chunks=1000) for k in ("X", target))
+    with pytest.raises(derive.DataError, match=message):
+        derive.fit(model, X, y)

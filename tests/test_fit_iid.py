@@ -34,6 +34,8 @@ def test_bernoulli(rng):
     assert f.loglike == pytest.approx(stats.bernoulli.logpmf(x, p).sum(), rel=1e-12)
     with pytest.raises(derive.DataError, match="on the boundary"):
         derive.fit("bernoulli", np.ones(5))
+    with pytest.raises(derive.DataError, match=r"bernoulli needs x in \{0, 1\}; x = 2.0 at row 3"):
+        derive.fit("bernoulli", np.array([0, 1, 2, 1.0]))
 
 
 def test_mvn(rng):

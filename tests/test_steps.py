@@ -1,18 +1,10 @@
 """The verifier itself: correct steps pass, every kind of wrong step is caught."""
+import numpy as np
 import pytest
 import sympy as sp
 
-from derive.core.steps import (
-    Derivation,
-    Domains,
-    Equal,
-    IsGradient,
-    IsJacobian,
-    Scaled,
-    Solves,
-    Step,
-    dimension,
-)
+from derive.core.random_points import Domains, dimension
+from derive.core.steps import Derivation, Equal, IsGradient, IsJacobian, Scaled, Solves, Step
 from derive.errors import VerificationError
 from derive.expr.symbols import X, beta, y
 
@@ -49,27 +41,38 @@ def test_derivation_refuses_to_record_a_wrong_step():
 
 
 def test_sizes_are_drawn_at_random_more_than_once():
-    seen = set()
-    for seed in range(5):
-        import numpy as np
-        env = DOMAINS.sample([X], np.random.default_rng(seed))
-        seen.add(env["d"])
-    assert len(seen) > 1
+    sizes = [(env["n"], env["d"]) for env in DOMAINS.points([X], seed=0, sizes=3, per_size=2)]
+    assert len({d for _, d in sizes}) > 1
+    assert sizes[0] == sizes[1] and sizes[2] == sizes[3]          # the points of one draw share its sizes
+    assert sizes[0][1] != sizes[2][1] != sizes[4][1]              # each draw differs from the one before
 
 
 def test_each_step_is_checked_at_two_different_sizes(monkeypatch):
-    import derive.core.steps as steps
     seen = []
-    original = steps.Domains.sample
+    original = Domains.points
 
-    def spy(self, exprs, rng):
-        env = original(self, exprs, rng)
-        seen.append((env["n"], env["d"]))
-        return env
+    def spy(self, exprs, **options):
+        envs = original(self, exprs, **options)
+        seen.extend((env["n"], env["d"]) for env in envs)
+        return envs
 
-    monkeypatch.setattr(steps.Domains, "sample", spy)
+    monkeypatch.setattr(Domains, "points", spy)
     make((X * beta).T, beta.T * X.T).verify()
     assert len(set(seen)) >= 2
+
+
+def test_every_inverted_matrix_is_well_conditioned_at_the_points():
+    A = sp.MatrixSymbol("A", 2, 2)
+    nearly_singular = Domains({"A": lambda rng, shape: np.ones(shape) + 1e-12 * rng.standard_normal(shape)
+                               if rng.uniform() < 0.5 else np.eye(2) + rng.uniform(0, 1) * np.ones(shape)})
+    for env in nearly_singular.points([A.I], seed=1, sizes=3):
+        assert np.linalg.cond(env["A"]) < 1e8
+
+
+def test_a_differential_leaf_gets_a_random_direction():
+    from derive.expr.notation import d, differential_key
+    (env,) = Domains().points([d(beta)], sizes=1, per_size=1)
+    assert env[differential_key(beta)].shape == env["beta"].shape
 
 
 def test_small_identities_are_also_proved_symbolically():

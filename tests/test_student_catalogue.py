@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool
+from verdicts import assert_accepted, assert_rejected
 
 from derive.checking.answers import check
 from derive.checking.code import calling_convention, check_code
@@ -175,17 +176,12 @@ FUNCTIONS = [
 
 @pytest.mark.parametrize("model, quantity, answer", CORRECT)
 def test_correct_answers_in_course_notation_are_accepted(model, quantity, answer):
-    result = check(model, quantity, answer)
-    assert result, result.diagnosis
-    assert result.exit_code == 0 and result.diagnosis is None
+    assert_accepted(model, quantity, answer)
 
 
 @pytest.mark.parametrize("model, quantity, answer, words", WRONG)
 def test_classic_mistakes_are_named(model, quantity, answer, words):
-    result = check(model, quantity, answer)
-    assert not result and result.exit_code == 1
-    for word in words:
-        assert word in result.diagnosis, result.diagnosis
+    assert_rejected(model, quantity, answer, words)
 
 
 @pytest.mark.parametrize("name, options, first_error, words", DERIVATIONS)

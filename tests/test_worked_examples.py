@@ -26,7 +26,6 @@ CHAPTERS = ["linear_algebra", "multivariable_calculus", "probability", "optimisa
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-
 def load_example(name):
     """Import worked_examples/<name>.py as a module (the folder is not a package; its scripts import
     their shared helpers from worked_examples/course.py, as they do when run from the command line)."""
@@ -38,15 +37,24 @@ def load_example(name):
     return module
 
 
-def run_example(name, tmp_path_factory):
-    output = tmp_path_factory.mktemp(name)
-    return load_example(name).main(output), output
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    """Run a chapter's main(output_dir) at most once for this module: chapter name -> (result, output folder)."""
+    ran = {}
+
+    def run(name):
+        if name not in ran:
+            output = tmp_path_factory.mktemp(name)
+            ran[name] = load_example(name).main(output), output
+        return ran[name]
+    return run
 
 
-def assert_pngs(plots, output):
-    assert plots, "the example writes at least one plot"
-    for plot in plots:
-        plot = Path(plot)
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_chapter_writes_its_plots_into_the_output_folder(examples, chapter):
+    result, output = examples(chapter)
+    assert result["plots"], "the example writes at least one plot"
+    for plot in map(Path, result["plots"]):
         assert plot.parent == Path(output), f"{plot} is not in the output folder {output}"
         data = plot.read_bytes()
         assert len(data) > 1000 and data.startswith(PNG_SIGNATURE), f"{plot} is not a PNG image"
@@ -74,8 +82,8 @@ def test_every_chapter_has_an_example_with_main():
 # linear_algebra.py
 # ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def linear_algebra(tmp_path_factory):
-    return run_example("linear_algebra", tmp_path_factory)
+def linear_algebra(examples):
+    return examples("linear_algebra")
 
 
 def test_normal_equations_solved_as_a_linear_system(linear_algebra):
@@ -153,17 +161,12 @@ def test_minimum_norm_solution_is_pinv(linear_algebra):
     assert result["min_norm_length"] < result["other_solution_length"]
 
 
-def test_linear_algebra_plot(linear_algebra):
-    result, output = linear_algebra
-    assert_pngs(result["plots"], output)
-
-
 # ---------------------------------------------------------------------------------------------------
 # multivariable_calculus.py
 # ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def calculus(tmp_path_factory):
-    return run_example("multivariable_calculus", tmp_path_factory)
+def calculus(examples):
+    return examples("multivariable_calculus")
 
 
 def test_derived_gradients_match_finite_differences(calculus):
@@ -216,17 +219,12 @@ def test_kkt_conditions_give_the_hard_margin_svm(calculus):
     assert np.all(result["svm_alpha"] >= 0) and np.all(y * (X @ result["svm_w"] + result["svm_b"]) >= 1 - 1e-9)
 
 
-def test_calculus_plot(calculus):
-    result, output = calculus
-    assert_pngs(result["plots"], output)
-
-
 # ---------------------------------------------------------------------------------------------------
 # probability.py
 # ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def probability(tmp_path_factory):
-    return run_example("probability", tmp_path_factory)
+def probability(examples):
+    return examples("probability")
 
 
 def test_gaussian_mle_is_mean_and_biased_variance(probability):
@@ -284,17 +282,12 @@ def test_beta_bernoulli_on_spector(probability):
     assert result["gaussian_prior_mean"] < result["gaussian_posterior_mean"] < result["gpa_mean"]
 
 
-def test_probability_plot(probability):
-    result, output = probability
-    assert_pngs(result["plots"], output)
-
-
 # ---------------------------------------------------------------------------------------------------
 # optimisation.py
 # ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def optimisation(tmp_path_factory):
-    return run_example("optimisation", tmp_path_factory)
+def optimisation(examples):
+    return examples("optimisation")
 
 
 def test_gradient_descent_converges_below_two_over_L(optimisation):
@@ -365,17 +358,12 @@ def test_sgd_gradients_average_to_the_full_gradient(optimisation):
     assert np.linalg.norm(gd[-1] - newton[-1]) > 1e-2        # gradient descent is still far after 200 steps
 
 
-def test_optimisation_plot(optimisation):
-    result, output = optimisation
-    assert_pngs(result["plots"], output)
-
-
 # ---------------------------------------------------------------------------------------------------
 # linear_regression.py
 # ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def linear_regression(tmp_path_factory):
-    return run_example("linear_regression", tmp_path_factory)
+def linear_regression(examples):
+    return examples("linear_regression")
 
 
 def log_relative_error(estimate, certified):
@@ -442,11 +430,6 @@ def test_bayesian_regression_mean_is_ridge(linear_regression):
     assert np.all(np.diag(result["posterior_covariance"]) < ols_variance)   # the prior narrows every coefficient
 
 
-def test_linear_regression_plot(linear_regression):
-    result, output = linear_regression
-    assert_pngs(result["plots"], output)
-
-
 def test_linear_regression_runs_as_a_script(tmp_path):
     output = tmp_path / "plots"
     completed = subprocess.run([sys.executable, str(EXAMPLES / "linear_regression.py"), "--out", str(output)],
@@ -463,8 +446,8 @@ def test_linear_regression_runs_as_a_script(tmp_path):
 # logistic_regression.py
 # ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def logistic_regression(tmp_path_factory):
-    return run_example("logistic_regression", tmp_path_factory)
+def logistic_regression(examples):
+    return examples("logistic_regression")
 
 
 def test_spector_matches_stata(logistic_regression):
@@ -517,7 +500,3 @@ def test_regularised_logistic_matches_sklearn(logistic_regression):
     slopes = [0, 2]   # GPA and PSI, the large slopes, shrink
     assert np.all(np.abs(result["map_coef"][slopes]) < np.abs(result["unpenalised_coef"][slopes]))
 
-
-def test_logistic_plot(logistic_regression):
-    result, output = logistic_regression
-    assert_pngs(result["plots"], output)

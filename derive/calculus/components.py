@@ -13,8 +13,8 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 from derive.core.numeval import evaluate
-from derive.core.random_points import constant
-from derive.core.steps import Check, Derivation, Domains, Step
+from derive.core.random_points import Domains, constant
+from derive.core.steps import Check, Derivation, Step
 from derive.errors import NotSupported
 from derive.expr.functions import Elementwise
 from derive.expr.notation import Notation

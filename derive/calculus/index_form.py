@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derive.core.numeval import evaluate
-from derive.core.steps import Check, indexed_key
+from derive.core.numeval import evaluate, indexed_key
+from derive.core.steps import Check
 
 
 def partial_derivative(expr, base: sp.IndexedBase, index: sp.Symbol):

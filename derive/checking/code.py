@@ -43,7 +43,6 @@ from derive.core.numeval import indexed_key
 from derive.core.random_points import (
     dimensions,
     dimensions_text,
-    sample_points,
     values_by_name,
     values_of,
 )
@@ -337,7 +336,7 @@ LARGE_PREDICTORS = (30.0, 800.0)   # max |Xβ| at the extra points: e^{800} over
 
 def _inputs(context, exprs, parts) -> tuple[list, list]:
     """The random points, and points where the linear predictor Xβ (XW) is large, with a note for each."""
-    envs = sample_points(exprs, context.domains, seed=7)
+    envs = context.domains.points(exprs, seed=7)
     notes = [""] * len(envs)
     parameter = context.parameter
     if parameter is None or "X" not in context.symbols or parameter.shape[0] != context.symbols["X"].shape[1]:

@@ -18,12 +18,11 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-import numpy as np
 import sympy as sp
 
 from derive.checking.diagnosis import explained_shape_error
 from derive.core.limits import MAX_INPUT_CHARS
-from derive.core.steps import positive, spd
+from derive.core.random_points import BY_ASSUMPTION
 from derive.errors import DeriveError, LimitExceeded, ParseError, ShapeError
 from derive.expr.functions import BY_WORD
 from derive.expr.printing import unicode
@@ -219,18 +218,6 @@ def _uncomment(line: str) -> str:
 _ASSUMPTION = re.compile(r"(?:(?<=:)|\s+)(sym|pd|spd|diag|pos)\b\s*(?=,|$)")
 
 
-def symmetric(rng, shape):
-    a = rng.standard_normal(shape)
-    return (a + a.T) / 2
-
-
-def diagonal(rng, shape):
-    return np.diag(rng.uniform(0.5, 2.0, shape[0]))
-
-
-ASSUMPTION_SAMPLERS = {"sym": symmetric, "pd": spd, "spd": spd, "diag": diagonal, "pos": positive}
-
-
 def read_shapes(text) -> tuple[dict, dict]:
     """``--shapes`` text (or a dict) as (shapes, samplers): ``S:dxd pd`` declares S d×d and draws it
     symmetric positive definite (`sym`, `diag`, `pos` likewise), so ``log det S`` is taken where it is real."""
@@ -241,7 +228,7 @@ def read_shapes(text) -> tuple[dict, dict]:
         assumption = _ASSUMPTION.search(entry)
         name = entry.split(":")[0].strip()
         if assumption:
-            samplers[name] = ASSUMPTION_SAMPLERS[assumption.group(1)]
+            samplers[name] = BY_ASSUMPTION[assumption.group(1)]
             entry = entry[:assumption.start()] + entry[assumption.end():]
         if entry.strip().endswith(":"):   # "s2:pos", a scalar
             continue

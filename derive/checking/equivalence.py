@@ -16,12 +16,11 @@ import sympy as sp
 from derive.checking.diagnosis import Comparison, diagnose, undefined_answer
 from derive.core.limits import time_limit
 from derive.core.random_points import (
+    Domains,
     numeric_method,
-    sample_points,
     values_by_name,
     values_of,
 )
-from derive.core.steps import Domains
 from derive.errors import DeriveError, NotSupported
 
 SYMBOLIC_SECONDS = 1.0      # the cheap symbolic attempt; past it, the numeric check decides
@@ -38,7 +37,7 @@ def compare(answer, expected, domains: Domains, *, reference: str, subject: str 
     others, related = dict(others or {}), dict(related or {})
     if same_shape(answer, expected) and symbolically_equal(answer, expected):
         return True, "symbolic (identical once multiplied out)", None
-    envs = sample_points([answer, expected, *others.values(), *related.values()], domains, seed=seed)
+    envs = domains.points([answer, expected, *others.values(), *related.values()], seed=seed)
     expected_values = values_of(expected, envs, reference)
     method = numeric_method(envs)
     try:

@@ -29,15 +29,15 @@ from derive.checking.model_context import model_context
 from derive.core.limits import time_limit
 from derive.core.numeval import directional_derivative, evaluate, indexed_key, padded
 from derive.core.random_points import (
+    Domains,
     all_close,
     close,
     consistent,
     fit_factor,
     guard_sizes,
-    sample_points,
+    spd,
     values_of,
 )
-from derive.core.steps import Domains, spd
 from derive.errors import (
     DeriveError,
     LimitExceeded,
@@ -315,7 +315,7 @@ class _StepChecker:
             noun = f"the derivative of line {base_line} with respect to {v}ᵀ"
         else:
             noun = f"the {what} of line {base_line} with respect to {v}"
-        envs = sample_points([base, answer, variable], self.domains, seed=self.seed)
+        envs = self.domains.points([base, answer, variable], seed=self.seed)
         self.seed += 1
         if second:   # the Hessian of a function: its gradient first, checked, then the Jacobian of that
             base = self.checked_derivative(base, variable, envs)
@@ -407,7 +407,7 @@ class _StepChecker:
 
     def same_solutions(self, old, new, variable, what: str, solution=None) -> tuple[bool, str]:
         """Do the equations old = 0 and new = 0 (in `variable`) have the same solution?"""
-        envs = sample_points([old, new, variable], self.domains, seed=self.seed)
+        envs = self.domains.points([old, new, variable], seed=self.seed)
         self.seed += 1
         old_solutions = [linear_solution(old, variable, env) for env in envs]
         new_solutions = [linear_solution(new, variable, env) for env in envs]

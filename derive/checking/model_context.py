@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 
 import sympy as sp
 
-from derive.core.steps import Domains
+from derive.core.random_points import Domains
 from derive.errors import NotSupported, did_you_mean
 from derive.expr.printing import unicode
 from derive.expr.symbols import PARAMETER_ALIASES

@@ -10,113 +10,31 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional
+from typing import Optional
 
 import numpy as np
 import sympy as sp
 
 from derive.core.moments import ENSEMBLE, ensemble
-from derive.core.numeval import directional_derivative, evaluate, indexed_key, padded
+from derive.core.numeval import directional_derivative, evaluate
+from derive.core.random_points import (  # noqa: F401 - the domain vocabulary the models import from here
+    Domains,
+    IndexIn,
+    binary,
+    counts,
+    dimension,
+    dimensions_text,
+    normal,
+    positive,
+    probability,
+    spd,
+)
 from derive.errors import VerificationError
-from derive.expr.notation import Differential, Notation, differential_key
+from derive.expr.notation import Notation, differential_key
 
 SIZE_DRAWS = 2       # independent draws of every matrix dimension
 POINT_DRAWS = 2      # random points per size draw
 RTOL = 1e-7          # complex-step derivatives are exact to rounding, so this is generous
-
-
-
-# ---------------------------------------------------------------------------------------------------
-# Random points: values for every symbol in an expression
-# ---------------------------------------------------------------------------------------------------
-Sampler = Callable[[np.random.Generator, tuple], object]
-
-
-def normal(rng, shape):
-    return rng.standard_normal(shape) if shape else float(rng.standard_normal())
-
-
-def positive(rng, shape):
-    return rng.uniform(0.5, 2.0, shape) if shape else float(rng.uniform(0.5, 2.0))
-
-
-def probability(rng, shape):
-    return rng.uniform(0.1, 0.9, shape) if shape else float(rng.uniform(0.1, 0.9))
-
-
-def binary(rng, shape):
-    return rng.integers(0, 2, shape).astype(float)
-
-
-def counts(rng, shape):
-    return rng.poisson(3.0, shape).astype(float)
-
-
-def spd(rng, shape):
-    """A well-conditioned symmetric positive-definite matrix."""
-    a = rng.standard_normal(shape)
-    return a @ a.T / shape[0] + np.eye(shape[0])
-
-
-def dimension(low: int, high: int) -> Sampler:
-    return lambda rng, shape: int(rng.integers(low, high + 1))
-
-
-DEFAULT_DIMENSION = dimension(2, 5)
-
-
-@dataclass(frozen=True)
-class IndexIn:
-    """A free subscript ranging over 1…dimension (or 0…dimension−1 with low=0)."""
-
-    dimension: str
-    low: int = 1
-
-
-@dataclass(frozen=True)
-class Domains:
-    """How to draw values: a sampler per symbol name; dimensions, matrices and scalars have defaults."""
-
-    samplers: Mapping[str, Sampler] = field(default_factory=dict)
-
-    def sample(self, exprs, rng: np.random.Generator) -> dict:
-        symbols = set().union(*(_free_symbols(e) for e in exprs))
-        dims = {s for s in symbols if isinstance(s, sp.Symbol) and s.is_integer
-                and not isinstance(self.samplers.get(s.name), IndexIn)}
-        for s in symbols:
-            if isinstance(s, (sp.MatrixSymbol, sp.IndexedBase)):
-                dims |= {k for k in sp.Tuple(*s.shape).free_symbols if isinstance(k, sp.Symbol)}
-        env: dict = {}
-        for s in sorted(dims, key=str):
-            env[s.name] = self.samplers.get(s.name, DEFAULT_DIMENSION)(rng, ())
-        # Matrices before indexed arrays: X_ij in a sum then reads the same numbers as the matrix X.
-        order = lambda s: (isinstance(s, sp.IndexedBase), str(s))
-        for s in sorted(symbols - dims, key=order):
-            name = str(s.label) if isinstance(s, sp.IndexedBase) else s.name
-            sampler = self.samplers.get(name)
-            if isinstance(sampler, IndexIn):  # a free subscript such as k in ∂L/∂β_k: any index in range
-                env[name] = int(rng.integers(sampler.low, int(env[sampler.dimension]) + sampler.low))
-            elif isinstance(s, sp.IndexedBase):
-                shape = tuple(int(evaluate(sp.sympify(k), env)) for k in s.shape)
-                env[indexed_key(name)] = padded(env[name], len(shape)) if name in env else \
-                    (sampler or normal)(rng, tuple(k + 1 for k in shape))
-            elif isinstance(s, sp.MatrixSymbol):
-                shape = tuple(int(evaluate(sp.sympify(k), env)) for k in s.shape)
-                env[name] = (sampler or normal)(rng, shape)
-            else:
-                env[name] = (sampler or positive)(rng, ())
-        return env
-
-
-def _free_symbols(expr) -> set:
-    """The symbols an expression needs values for: scalars, dimensions, matrices, indexed arrays, free indices."""
-    if not isinstance(expr, sp.Basic):
-        return set()
-    found = {n for n in sp.preorder_traversal(expr) if isinstance(n, (sp.MatrixSymbol, sp.IndexedBase))}
-    labels = {b.label for b in found if isinstance(b, sp.IndexedBase)}
-    found |= {s for s in expr.free_symbols
-              if isinstance(s, sp.Symbol) and s not in labels}
-    return found
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -284,35 +202,25 @@ class Step:
 
     def verify(self, seed: int = 0) -> "Step":
         """This step, verified: raises `VerificationError` when its check fails at any random point."""
-        rng = np.random.default_rng(seed)
         exprs = self.check.symbols(self.before, self.after)
-        drawn_sizes = set()
-        for _size_draw in range(SIZE_DRAWS):
-            for point in range(POINT_DRAWS):
-                env = self.domains.sample(exprs, rng)
-                for _ in range(20):  # each size draw differs from the last where the ranges allow it
-                    if point or _sizes(env) not in drawn_sizes:
-                        break
-                    env = self.domains.sample(exprs, rng)
-                drawn_sizes.add(_sizes(env))
-                for leaf in _differential_leaves(exprs) | set(self.check.varying):
-                    env[differential_key(leaf)] = rng.standard_normal(np.shape(env[leaf.name]))
-                try:
-                    with np.errstate(all="ignore"):
-                        left, right = self.check.values(self.before, self.after, env)
-                except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
-                    raise VerificationError(
-                        f"step '{self.rule}' could not be evaluated: {error}") from error
-                left, right = np.asarray(left), np.asarray(right)
-                scale = 1.0 + max(np.max(np.abs(left), initial=0.0), np.max(np.abs(right), initial=0.0))
-                if left.shape != right.shape and left.size != right.size:
-                    raise VerificationError(
-                        f"step '{self.rule}' changes the shape: {left.shape} vs {right.shape}")
-                error = np.max(np.abs(left.ravel() - right.ravel()), initial=0.0)
-                if not np.isfinite(error) or error > RTOL * scale:
-                    raise VerificationError(
-                        f"step '{self.rule}' failed its check ({type(self.check).__name__}) at "
-                        f"random sizes {_sizes(env)}: {left.ravel()[:3]} vs {right.ravel()[:3]}")
+        for env in self.domains.points(exprs, seed=seed, sizes=SIZE_DRAWS, per_size=POINT_DRAWS,
+                                       directions=self.check.varying):
+            try:
+                with np.errstate(all="ignore"):
+                    left, right = self.check.values(self.before, self.after, env)
+            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
+                raise VerificationError(
+                    f"step '{self.rule}' could not be evaluated: {error}") from error
+            left, right = np.asarray(left), np.asarray(right)
+            scale = 1.0 + max(np.max(np.abs(left), initial=0.0), np.max(np.abs(right), initial=0.0))
+            if left.shape != right.shape and left.size != right.size:
+                raise VerificationError(
+                    f"step '{self.rule}' changes the shape: {left.shape} vs {right.shape}")
+            error = np.max(np.abs(left.ravel() - right.ravel()), initial=0.0)
+            if not np.isfinite(error) or error > RTOL * scale:
+                raise VerificationError(
+                    f"step '{self.rule}' failed its check ({type(self.check).__name__}) at "
+                    f"random sizes {dimensions_text(env)}: {left.ravel()[:3]} vs {right.ravel()[:3]}")
         symbolic = isinstance(self.check, Equal) and not self.check.varying and proved_equal(self.before, self.after)
         return dataclasses.replace(self, verified=True, symbolic=symbolic)
 
@@ -335,19 +243,6 @@ def proved_equal(before, after) -> bool:
         return False
     difference = sp.expand((before - after).doit())
     return difference == 0 or isinstance(difference, sp.ZeroMatrix)
-
-
-def _differential_leaves(exprs) -> set:
-    leaves = set()
-    for e in exprs:
-        if isinstance(e, sp.Basic):
-            leaves |= {n.arg for n in sp.preorder_traversal(e)
-                       if isinstance(n, Differential) and isinstance(n.arg, (sp.MatrixSymbol, sp.Symbol))}
-    return leaves
-
-
-def _sizes(env) -> str:
-    return ", ".join(f"{k}={v}" for k, v in env.items() if isinstance(v, int)) or "(scalars only)"
 
 
 @dataclass

@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from derive.core.numeval import evaluate
-from derive.core.steps import Domains, dimension, positive, spd
+from derive.core.random_points import BY_ASSUMPTION, Domains, dimension, interval, positive, spd
 from derive.errors import DeriveError
 from derive.expr.printing import unicode
 
@@ -56,30 +56,9 @@ def _sizes_for_inverses(expression) -> dict:
     return {**{name: dimension(2, 4) for name in small - tall}, **{name: dimension(6, 9) for name in tall}}
 
 
-def _symmetric(rng, shape):
-    a = rng.standard_normal(shape)
-    return (a + a.T) / 2
-
-
-def _diagonal(rng, shape):
-    return np.diag(rng.uniform(0.5, 2.0, shape[0]))
-
-
-def _probabilities(rng, shape):
-    """Entries in (0, 1) summing to 1: over the column of a vector, along each row of a matrix."""
-    axis = 0 if shape[1] == 1 else 1
-    weights = rng.uniform(0.1, 1.0, shape)
-    return weights / weights.sum(axis=axis, keepdims=True)
-
-
 def _declared(matrices) -> dict:
     """Samplers for the matrices declared sym, pd, diag or prob: the checks draw what was declared."""
-    by_assumption = {"sym": _symmetric, "pd": spd, "diag": _diagonal, "prob": _probabilities}
-    return {m.name: by_assumption[m.assumption] for m in matrices if getattr(m, "assumption", None) in by_assumption}
-
-
-def _interval(low, high):
-    return lambda rng, shape: rng.uniform(low, high, shape) if shape else float(rng.uniform(low, high))
+    return {m.name: BY_ASSUMPTION[m.assumption] for m in matrices if getattr(m, "assumption", None) in BY_ASSUMPTION}
 
 
 def _spd_or(sampler):
@@ -103,16 +82,15 @@ def choose_domains(expression, variables) -> Domains:
     declared = _declared(matrices.values())
     attempts = []
     for low, high in SCALAR_RANGES:
-        samplers = {name: _interval(low, high) for name in scalars}
+        samplers = {name: interval(low, high) for name in scalars}
         attempts.append({**sizes, **samplers, **{name: spd for name in special}, **declared})
     # inside a square root or logarithm of a product (√(xᵀy)): positive entries make it positive
-    attempts.append({**sizes, **{name: _interval(0.5, 2.0) for name in scalars},
+    attempts.append({**sizes, **{name: interval(0.5, 2.0) for name in scalars},
                      **{name: _spd_or(positive) for name in matrices}, **declared})
-    rng = np.random.default_rng(2024)
     problems = []
-    for samplers in attempts:
+    for seed, samplers in enumerate(attempts, start=2024):
         domains = Domains(samplers)
-        problem = _problem_at_random_points(expression, domains, rng)
+        problem = _problem_at_random_points(expression, domains, seed)
         if problem is None:
             return domains
         problems.append(problem)
@@ -127,12 +105,12 @@ class Unverifiable(Domains):
     problem: str = ""
 
 
-def _problem_at_random_points(expression, domains, rng, points: int = 8) -> Optional[str]:
-    """None when the expression is real and finite at random points, else what went wrong."""
+def _problem_at_random_points(expression, domains, seed: int) -> Optional[str]:
+    """None when the expression is real and finite at random points (four size draws, two points each),
+    else what went wrong."""
     try:
         with np.errstate(all="ignore"):
-            for _ in range(points):
-                env = domains.sample([expression], rng)
+            for env in domains.points([expression], seed=seed, sizes=4, per_size=2):
                 value = np.asarray(evaluate(expression, env))
                 if np.iscomplexobj(value) and np.any(np.abs(value.imag) > 0):
                     return "is not real"

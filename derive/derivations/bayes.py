@@ -19,18 +19,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.core.steps import (
-    Derivation,
-    Domains,
-    Equal,
-    IndexIn,
-    IsGradient,
-    Proportional,
-    Solves,
-    dimension,
-    normal,
-    probability,
-)
+from derive.core.random_points import Domains, IndexIn, binary, dimension, interval, normal, probability
+from derive.core.steps import Derivation, Equal, IsGradient, Proportional, Solves
 from derive.derivations.abbreviations import Abbreviation, unfold
 from derive.derivations.logistic import Named
 from derive.derivations.logistic import unfold as unfold_named
@@ -40,7 +30,6 @@ from derive.expr.symbols import Eye, X, beta, d, n, y
 
 sigma2 = sp.Symbol("sigma^2", positive=True)
 tau2 = sp.Symbol("tau^2", positive=True)
-
 
 
 def complete_the_square(D: Derivation, precision, linear, theta, lhs, inverse=None):
@@ -162,18 +151,13 @@ p = sp.Symbol("p", positive=True)
 a, b = sp.symbols("a b", positive=True)
 
 
-def _binary(rng, shape):
-    return rng.integers(0, 2, shape).astype(float)
-
-
-def _above_one(rng, shape):
-    return float(rng.uniform(1.2, 4.0))   # a, b > 1: the posterior has an interior mode
+ABOVE_ONE = interval(1.2, 4.0)   # a, b > 1: the posterior has an interior mode
 
 
 def beta_bernoulli() -> Derivation:
     D = Derivation("The Beta prior is conjugate to the Bernoulli likelihood", model="beta-bernoulli", form="matrix",
-                   domains=Domains({"n": dimension(2, 9), "x": _binary, "p": probability, "a": _above_one,
-                                    "b": _above_one, "i": IndexIn("n")}))
+                   domains=Domains({"n": dimension(2, 9), "x": binary, "p": probability, "a": ABOVE_ONE,
+                                    "b": ABOVE_ONE, "i": IndexIn("n")}))
     D.symbols = [(x_i[i], "observation i, 0 or 1, xᵢ | p ~ Bernoulli(p) independently"),
                  (p, "the probability of a 1, with prior p ~ Beta(a, b), a, b > 0")]
     successes = Abbreviation("s", "s", sp.Sum(x_i[i], (i, 1, n)))

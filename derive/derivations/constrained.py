@@ -26,20 +26,8 @@ import sympy as sp
 
 from derive.calculus.differentiation import diff
 from derive.calculus.matrix_rules import termwise_gradient
-from derive.core.steps import (
-    AtEigenpair,
-    Derivation,
-    Domains,
-    Equal,
-    IsGradient,
-    Nonnegative,
-    Scaled,
-    Solves,
-    StationaryPoint,
-    counts,
-    dimension,
-    spd,
-)
+from derive.core.random_points import Domains, counts, dimension, interval, spd
+from derive.core.steps import AtEigenpair, Derivation, Equal, IsGradient, Nonnegative, Scaled, Solves, StationaryPoint
 from derive.derivations.gaussian import WithEstimates
 from derive.derivations.statements import by_name
 from derive.expr.algebra import expand
@@ -137,9 +125,8 @@ p = sp.MatrixSymbol("p", K, 1)
 multiplier = sp.Symbol("lambda", real=True)
 
 
-def _probabilities(rng, shape):
-    """A point of the simplex's interior: positive entries (the constraint 𝟏ᵀp = 1 is the Lagrangian's job)."""
-    return rng.uniform(0.2, 1.0, shape)
+# p off the simplex, positive entries only: the constraint 𝟏ᵀp = 1 is the Lagrangian's job
+_probabilities = interval(0.2, 1.0)
 
 
 def _positive_counts(rng, shape):

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from derive.core.steps import Sampler, binary, counts, normal, positive, probability
+from derive.core.random_points import Sampler, binary, counts, normal, positive, probability
 from derive.errors import NotSupported
 
 

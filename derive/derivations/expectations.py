@@ -20,7 +20,8 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.core.moments import Moments
-from derive.core.steps import Derivation, Domains, ExpectedValues, IndexIn, dimension, normal, positive, spd
+from derive.core.random_points import Domains, IndexIn, dimension, normal, positive, spd
+from derive.core.steps import Derivation, ExpectedValues
 from derive.derivations.abbreviations import Abbreviation, unfold
 from derive.derivations.statements import by_name
 from derive.expr.expectation import E

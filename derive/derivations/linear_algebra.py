@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derive.core.steps import AtEigenpair, Derivation, Domains, Nonnegative, dimension, positive
+from derive.core.random_points import Domains, dimension, positive
+from derive.core.steps import AtEigenpair, Derivation, Nonnegative
 from derive.derivations.logistic import Named
 from derive.derivations.logistic import unfold as unfold_named
 from derive.derivations.statements import by_name

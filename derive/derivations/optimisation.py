@@ -20,18 +20,8 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.core.moments import Moments
-from derive.core.steps import (
-    AtEigenpair,
-    Derivation,
-    Domains,
-    ExpectedValues,
-    Holds,
-    IsGradient,
-    Solves,
-    dimension,
-    positive,
-    spd,
-)
+from derive.core.random_points import Domains, dimension, positive, spd
+from derive.core.steps import AtEigenpair, Derivation, ExpectedValues, Holds, IsGradient, Solves
 from derive.derivations.abbreviations import Abbreviation
 from derive.derivations.logistic import Named
 from derive.derivations.statements import by_name

@@ -224,7 +224,6 @@ def _check_domains(model: Model, statement, domains: Domains) -> None:
     domains): one value outside proves the statement wrong (a Poisson rate x_i'β that can be negative)."""
     import numpy as np
     values = dict(model.values)
-    rng = np.random.default_rng(0)
     for (name, domain), argument in zip(statement.family.parameters, statement.arguments):
         number = argument if argument.is_Number else None
         if isinstance(argument, sp.Symbol) and argument.name in values:
@@ -234,8 +233,8 @@ def _check_domains(model: Model, statement, domains: Domains) -> None:
                               f"is {float(number):g}; it must be {domain.name}")
         if number is not None or isinstance(argument, sp.Symbol) or argument.has(sp.Indexed):
             continue   # a symbol is drawn from the parameter's domain itself; entries x_i are read later
-        for _ in range(4):
-            value = np.real(np.asarray(evaluate(argument, domains.sample([argument], rng)), dtype=complex))
+        for point in domains.points([argument], seed=0, sizes=2, per_size=2):
+            value = np.real(np.asarray(evaluate(argument, point), dtype=complex))
             outside = ~domain.contains(value)
             if outside.any():
                 raise model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '

@@ -96,6 +96,10 @@ class Scalar(sp.Expr):
     def _sympystr(self, printer):
         return str(self.matrix)
 
+    def _numpycode(self, printer):
+        """The 1×1 array's one entry, so that sympy.lambdify returns the number."""
+        return "(%s)[0, 0]" % printer._print(self.matrix)
+
 
 @rule(Scalar)
 def _evaluate_scalar(expr, env):

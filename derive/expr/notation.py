@@ -10,6 +10,8 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from derive.errors import NotSupported
+
 
 class Notation(sp.Expr):
     """A name shown on the left of a step (L(β), ∇_β L, H): typography only, never evaluated."""
@@ -47,6 +49,14 @@ class _DifferentialNotation:
     @property
     def is_leaf(self) -> bool:
         return isinstance(self.arg, (sp.MatrixSymbol, sp.Symbol))
+
+    def _eval_derivative(self, s):
+        """A leaf dv is a direction, free of every variable: its derivative is 0. A compound d(u) is taken
+        with respect to its derivation's variable, which the node does not record: refused, not guessed."""
+        if not self.is_leaf:
+            raise NotSupported(f"cannot differentiate the differential {sp.sstr(self)} with respect to {s}: "
+                               "write it out in the leaves dv first (derive's differential steps do)")
+        return sp.S.Zero
 
     def _latex(self, printer):
         inner = printer._print(self.arg)
@@ -139,6 +149,9 @@ class NameForDefinition:
     @property
     def definition(self):
         return self.args[2]
+
+    def _eval_derivative(self, s):
+        return sp.diff(self.definition, s)   # the name stands for its definition
 
     def _latex(self, printer):
         return self.args[1].name

@@ -26,6 +26,10 @@ class Eye(sp.Identity):
         rows = self.rows.doit(**hints) if hasattr(self.rows, "doit") else self.rows
         return sp.ImmutableMatrix.eye(int(rows)) if getattr(rows, "is_Integer", False) else Eye(rows)
 
+    def _numpycode(self, printer):
+        """numpy.eye(d), its size a symbol like any other argument (SymPy's printer refuses a symbolic size)."""
+        return "%s(%s)" % (printer._module_format(printer._module + ".eye"), printer._print(self.rows))
+
 
 class Ones(sp.OneMatrix):
     """The all-ones matrix 𝟏, explicit under `.doit()` once its shape is numbers (SymPy's stays symbolic)."""
@@ -45,6 +49,14 @@ class Diag(DiagMatrix):
         if isinstance(vector, sp.MatrixBase):
             return sp.ImmutableMatrix.diag(*vector)
         return Diag(vector)
+
+    def _eval_derivative(self, s):
+        """d/ds diag(v) = diag(dv/ds) for a scalar s (SymPy's matrix derivatives handle matrices and vectors)."""
+        return Diag(self.args[0].diff(s))
+
+    def _numpycode(self, printer):
+        """numpy.diagflat: the diagonal matrix of a column or a row alike (lambdify's numpy printer)."""
+        return "%s(%s)" % (printer._module_format(printer._module + ".diagflat"), printer._print(self.args[0]))
 
 
 class SymmetricMatrix(sp.MatrixSymbol):

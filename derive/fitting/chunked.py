@@ -40,6 +40,7 @@ from derive.fitting.glm_fitting import (
 from derive.fitting.least_squares import CHOLESKY_LIMIT
 from derive.fitting.linear_fitting import ILL_CONDITIONED, in_data_units, weighted_statistics
 from derive.fitting.result import FitResult
+from derive.fitting.support import SUPPORTS, needs
 from derive.fitting.triangular import inverse_gram_diagonal, scaled_condition, solve_gram, solve_upper
 
 ACCURACY = {
@@ -104,7 +105,7 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
     data = (X, y)
     checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0), "total": X.sum() + y.sum(),
               "y_sum": y.sum(), "y_squares": (y * y).sum(), "y_low": y.min(), "y_high": y.max(),
-              "not_binary": ((y != 0) & (y != 1)).sum(), "not_count": ((y < 0) | (y != da.round(y))).sum()}
+              "outside": SUPPORTS[model][1].outside(y).sum() if model in SUPPORTS else 0}
     if weights is not None:  # weighted least squares: least squares of √w·y on √w·X
         checks.update(bad_weights=(~da.isfinite(weights) | (weights < 0)).sum(), zero_weights=(weights == 0).sum(),
                       w_sum=weights.sum(), wy_sum=(weights * y).sum(), wyy=(weights * y * y).sum(),
@@ -141,10 +142,8 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
         if weights is None:
             return _linear(model, values, method, lam, names, n, constant)
         return _weighted_linear(model, values, method, lam, names, n, constant)
-    if model == "logistic" and values["not_binary"]:
-        raise DataError(f"logistic regression needs y in {{0, 1}}; {int(values['not_binary'])} values of y are not")
-    if model == "poisson" and values["not_count"]:
-        raise DataError(f"poisson regression needs counts (integers ≥ 0); {int(values['not_count'])} values of y are not")
+    if values["outside"]:
+        raise DataError(f"{needs(model, 'y')}; {int(values['outside'])} values of y are not")
     if offset is not None and values["bad_offset"]:
         raise DataError(f"every offset and exposure must be finite (exposures > 0); {int(values['bad_offset'])} "
                         "rows' are not")

@@ -11,10 +11,11 @@ import sympy as sp
 from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import derived_results, lambdify, lambdify_results
-from derive.fitting.design_columns import ValueAtRow, check_collinear, column_scale, constant_column
+from derive.fitting.design_columns import check_collinear, column_scale, constant_column
 from derive.fitting.progress import Progress
 from derive.fitting.result import FitResult
 from derive.fitting.separation import SeparatedClasses, check_quasi_separation, check_separation
+from derive.fitting.support import check_support
 from derive.fitting.triangular import solve_lower, solve_upper
 
 # Rows per block when evaluating the derived sums in memory: about 1 MB of X, which stays in cache.
@@ -104,20 +105,12 @@ def offset_functions(model):
 
 
 def _check_targets(model, y):
-    if model == "logistic":
-        bad = np.flatnonzero((y != 0) & (y != 1))
-        if bad.size:
-            raise ValueAtRow(f"logistic regression needs y in {{0, 1}}; y = {float(y[bad[0]])!r}", int(bad[0]))
-        if np.all(y == y[0]):
-            raise DataError(f"every y is {int(y[0])}: the classes are perfectly separated by any direction, "
-                            "and the coefficients have no maximum-likelihood estimate")
-    else:
-        bad = np.flatnonzero((y < 0) | (y != np.round(y)))
-        if bad.size:
-            raise ValueAtRow(f"poisson regression needs counts (integers ≥ 0); y = {float(y[bad[0]])!r}",
-                             int(bad[0]))
-        if not np.any(y > 0):
-            raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
+    check_support(model, y, "y")
+    if model == "logistic" and np.all(y == y[0]):
+        raise DataError(f"every y is {int(y[0])}: the classes are perfectly separated by any direction, "
+                        "and the coefficients have no maximum-likelihood estimate")
+    if model == "poisson" and not np.any(y > 0):
+        raise DataError("every count is 0: the Poisson coefficients have no maximum-likelihood estimate")
 
 
 def _starting_point(model, X, y, offset=None):

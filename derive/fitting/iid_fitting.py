@@ -16,6 +16,7 @@ import sympy as sp
 from derive.errors import DataError, NotSupported
 from derive.fitting.codegen import derived_results, lambdify, model_arguments
 from derive.fitting.result import FitResult
+from derive.fitting.support import check_support
 
 # The parameters of each iid model, in the order of its derived solution, and what a sample must be.
 PARAMETERS = {"gaussian": ("mu", "sigma^2"), "bernoulli": ("p",), "mvn": ("mu", "Sigma")}
@@ -59,9 +60,7 @@ def _check_sample(model, sample):
     if len(sample) < 2:
         raise DataError(f"{model} needs two or more observations")
     if model == "bernoulli":
-        bad = np.flatnonzero((sample != 0) & (sample != 1))
-        if bad.size:
-            raise DataError(f"bernoulli needs observations in {{0, 1}}; {float(sample[bad[0]])!r} at row {bad[0] + 1}")
+        check_support(model, sample, "x")
         if np.all(sample == sample[0]):
             raise DataError(f"every observation is {int(sample[0])}: the MLE p̂ = {int(sample[0])} is on the boundary, "
                             "where the Hessian (and so the standard error) does not exist")
