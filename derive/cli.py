@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "\"y ~ x + x^2 + x^3\"")
     p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (the target holds the classes); "
                    "gaussian, bernoulli (a --target column), mvn (--features columns); wls, gaussian-linear, "
-                   "exponential, or a model file (.toml) such as worked_examples/probit.toml")
+                   "probit, exponential, or a model file (.toml)")
     p.add_argument("data", metavar="DATA", help="a CSV file with a header line, a Parquet file or folder, or a "
                    "shipped dataset's name (see 'derive datasets')")
     p.add_argument("--target", metavar="COL", help="the column to predict")

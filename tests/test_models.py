@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +19,9 @@ import derive
 import derive.datasets
 from derive.cli import main
 from derive.derivations import Model, ModelError, names, spec
+from derive.expr.printing import unicode
 
-# Probit ships as an example model file: its derivation is verified, but its Hessian is not yet in a form
-# that typesets within a page, which a built-in model's document must
-PROBIT = Path(__file__).resolve().parents[1] / "worked_examples" / "probit.toml"
+PROBIT = "probit"
 RNG = np.random.default_rng(7)
 N = 60
 X = np.column_stack([np.ones(N), RNG.normal(size=(N, 2))])
@@ -285,7 +283,10 @@ def test_probit_derives_with_every_step_verified_in_weighted_residual_form():
     d = derive.derivation(PROBIT)
     assert d.steps and all(s.verified for s in d.steps)
     rules = [s.rule for s in d.steps]
-    assert "weighted residuals" in rules and "expected information plus a residual term" in rules
+    assert "weighted residuals" in rules and "chain rule, observation by observation" in rules
+    # the weights have a line of their own, and the Hessian is written with their name
+    assert any(s.lhs is not None and str(s.lhs) == "sᵢ" for s in d.steps)
+    assert unicode(d.displayed_results()["hessian"]) == "XᵀSX"
     assert "positive semidefinite" not in rules          # not shown, so not claimed
     assert any("Convexity in β not shown" in note for note in d.notes)
     assert {"loss", "gradient", "hessian", "update"} <= set(d.results)
@@ -299,6 +300,17 @@ def test_probit_gradient_and_hessian_match_finite_differences_of_numpy():
     b = np.array([-7.0, 1.6, 0.05, 1.4])
     assert np.allclose(g(b, Xs, ys), finite_gradient(loss, b), rtol=1e-6, atol=1e-8)
     assert np.allclose(H(b, Xs, ys), finite_gradient(lambda v: g(v, Xs, ys), b), rtol=1e-6, atol=1e-6)
+
+
+def test_probit_hessian_at_the_mean_is_the_expected_information():
+    # with yᵢ at its mean Φ(xᵢᵀβ) the residual term vanishes: H = Xᵀdiag(φ²/(Φ(1 − Φ)))X, Fisher's information
+    from scipy.stats import norm
+    Xs, _ = _spector()
+    b = np.array([-7.0, 1.6, 0.05, 1.4])
+    eta = Xs @ b
+    fisher = Xs.T @ (Xs * (norm.pdf(eta) ** 2 / (norm.cdf(eta) * norm.sf(eta)))[:, None])
+    H = derive.lambdify(PROBIT, "hessian")
+    assert np.allclose(H(b, Xs, norm.cdf(eta)), fisher, rtol=1e-10)
 
 
 def test_probit_fits_spector_like_statsmodels():

@@ -62,6 +62,7 @@ DESCRIPTIONS = {
     "mvn": "iid multivariate normal sample xᵢ ~ N(μ, Σ): maximum likelihood for μ and Σ",
     "wls": "weighted least squares: (y − Xβ)ᵀW(y − Xβ)",
     "gaussian-linear": "yᵢ ~ N(xᵢᵀβ, σ²): maximum likelihood for β and σ² (σ̂² = RSS/n)",
+    "probit": "probit regression: yᵢ ~ Bernoulli(Φ(xᵢᵀβ))",
     "exponential": "iid exponential sample xᵢ ~ Exponential(λ): maximum likelihood for the rate",
     "categorical": "categorical counts c: maximum likelihood p̂ = c/n with a Lagrange multiplier for Σp = 1",
     "pca": "principal components: max vᵀSv subject to vᵀv = 1 gives Sv = λv, the top eigenvector",

@@ -20,8 +20,8 @@ import numpy as np
 import sympy as sp
 
 from derive.core.steps import AtEigenpair, Derivation, Domains, Nonnegative, dimension, positive
-from derive.derivations.logistic import Named
-from derive.derivations.logistic import unfold as unfold_named
+from derive.derivations.abbreviations import Named
+from derive.derivations.abbreviations import unfold as unfold_named
 from derive.derivations.statements import by_name
 from derive.expr.notation import Notation
 from derive.expr.symbols import Diag, Eye, X, d, n, y

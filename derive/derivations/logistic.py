@@ -17,13 +17,11 @@ from typing import Callable, Optional
 
 import numpy as np
 import sympy as sp
-from sympy.core.symbol import Str
 from sympy.matrices.expressions.diagonal import DiagMatrix
-from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derive.calculus.differentials import gradient, jacobian
 from derive.calculus.index_form import IsPartial
-from derive.core.numeval import evaluate, rule
+from derive.core.numeval import evaluate
 from derive.core.steps import (
     Check,
     Derivation,
@@ -37,63 +35,18 @@ from derive.core.steps import (
     dimension,
     normal,
 )
+from derive.derivations.abbreviations import Named, unfold
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.errors import NotSupported
 from derive.expr.algebra import factor_common, multiply
 from derive.expr.functions import Elementwise, sigmoid
-from derive.expr.notation import NameForDefinition, Notation
+from derive.expr.notation import Notation
 from derive.expr.symbols import X, beta, d, n, y
 
 
 # ---------------------------------------------------------------------------------------------------
 # Shared by the likelihood models
 # ---------------------------------------------------------------------------------------------------
-class Named(NameForDefinition, MatrixExpr):
-    """A matrix shown by a short name (S, z, P) and evaluated by its definition.
-
-    Typography for long formulas inside derivation steps, as a textbook writes "XᵀSX with S = diag(…)".
-    Results never contain it: they hold the definitions (`unfold`), plain SymPy that `.doit()` evaluates.
-    """
-
-    prints_as_symbol = True   # printed like a symbol: XᵀSX, S⁻¹, not (S)⁻¹
-
-    def __new__(cls, text, latex, definition):
-        text, latex = (a if isinstance(a, Str) else Str(a) for a in (text, latex))  # func(*args) rebuilds
-        return super().__new__(cls, text, latex, sp.sympify(definition))
-
-    @property
-    def shape(self):
-        return self.definition.shape
-
-    def _entry(self, i, j, **kwargs):
-        return self.definition._entry(i, j, **kwargs)
-
-    def doit(self, **hints):
-        # Keeps the name (SymPy's * and − call doit() on every operand); `unfold` removes it.
-        return self
-
-
-@rule(Named)
-def _evaluate_named(expr, env):
-    return evaluate(expr.definition, env)
-
-
-def unfold(expr):
-    """The expression with every `Named` abbreviation replaced by its definition, products flattened."""
-    unfolded = expr.replace(lambda e: isinstance(e, Named), lambda e: e.definition)
-    return flatten_products(unfolded)
-
-
-def flatten_products(expr):
-    """A(BC)D → ABCD inside every matrix product (SymPy keeps nested products apart until doit())."""
-    if not getattr(expr, "args", None) or isinstance(expr, Named):
-        return expr
-    args = [flatten_products(a) for a in expr.args]
-    if isinstance(expr, sp.MatMul):
-        return multiply(args, expr)
-    return expr.func(*args) if args != list(expr.args) else expr
-
-
 class EntryOf(Check):
     """before is entry (row, col) of the matrix after, the subscripts 1-based as in Σᵢ: stacking coordinates.
 

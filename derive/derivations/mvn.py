@@ -37,8 +37,9 @@ from derive.core.steps import (
     dimension,
     spd,
 )
+from derive.derivations.abbreviations import Named, unfold
 from derive.derivations.likelihood import log_likelihood_of_independent
-from derive.derivations.logistic import EntryOf, Named, unfold
+from derive.derivations.logistic import EntryOf
 from derive.derivations.softmax import IsPartialEntry
 from derive.errors import NotSupported
 from derive.expr.algebra import multiply

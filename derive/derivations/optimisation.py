@@ -32,8 +32,7 @@ from derive.core.steps import (
     positive,
     spd,
 )
-from derive.derivations.abbreviations import Abbreviation
-from derive.derivations.logistic import Named
+from derive.derivations.abbreviations import Abbreviation, Named
 from derive.derivations.statements import by_name
 from derive.expr.expectation import AtMost, E
 from derive.expr.notation import Notation

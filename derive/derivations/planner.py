@@ -28,6 +28,7 @@ from derive.core.steps import (
     Derivation,
     Domains,
     IsGradient,
+    IsJacobian,
     Nonnegative,
     SameMinimiser,
     Scaled,
@@ -37,15 +38,16 @@ from derive.core.steps import (
     positive,
     spd,
 )
+from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.distributions import multivariate_normal_log_density
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
 from derive.derivations.statement import read_statement
-from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
+from derive.derivations.vector_form import RowTimes, Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
 from derive.errors import NotSupported
 from derive.expr.algebra import expand, hadamard, multiply, split_product
-from derive.expr.functions import Elementwise, sigmoid
-from derive.expr.notation import Notation
+from derive.expr.functions import Elementwise, record_of, sigmoid
+from derive.expr.notation import Notation, d
 from derive.expr.printing import latex, unicode
 from derive.expr.prose import Math, Prose
 from derive.expr.prose import prose as sentence
@@ -75,6 +77,7 @@ class Plan:
     convex: dict = field(default_factory=dict)        # parameter → bool (shown)
     stopped: str | None = None                        # why the derivation ends early, if it does
     statement: object = None                          # the likelihood's Statement, when there is one
+    shown_gradients: dict = field(default_factory=dict)   # parameter → the gradient as later steps write it (Xᵀr)
 
 
 @lru_cache(maxsize=64)
@@ -251,9 +254,10 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
         g = _mean_residual_form(D, P.statement, g, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
-        H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
-        H = textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label)
-        H = _information_form(D, P.statement, _common_number(D, H, hess_label), hess_label)
+        H = _hessian_by_observation(D, P, g, p, hess_label)
+        if H is None:
+            H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
+            H = _common_number(D, textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label), hess_label)
         P.convex[p] = _convexity(D, H, p, P.model)
     else:
         g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
@@ -322,29 +326,93 @@ def _textbook_signs(formula):
     return sign * sp.Mul(*factors)
 
 
-def _information_form(D: Derivation, statement, H, label):
-    """Aᵀdiag(s)A with sᵢ = eᵢ + cᵢ(μᵢ − yᵢ): the weight that does not depend on the observation (the
-    expected information, what Fisher scoring uses) and the residual term that vanishes in expectation."""
-    coefficient, factors = split_product(H)
-    if coefficient != 1 or len(factors) != 3 or not isinstance(factors[1], DiagMatrix):
-        return H
-    found = _observation_formula(statement, factors[1].args[0])
+def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
+    """g = Aᵀr with entry i of r a function of ηᵢ = aᵢᵀp alone (and the data), as a GLM's score: then
+    dr = s ⊙ A dp with sᵢ = ∂rᵢ/∂ηᵢ, and H = AᵀSA with S = diag(s). One scalar derivative per observation,
+    the weights named and defined on a line of their own as a textbook writes them (XᵀSX, S = diag(sᵢ)),
+    where differentiating the whole vector would spread the quotient rule over every line; None when g
+    has no such form (or r is linear in p: then the differentials are short)."""
+    coefficient, factors = split_product(g)
+    if coefficient != 1 or len(factors) != 2 or not isinstance(factors[0], sp.Transpose) \
+            or not isinstance(factors[0].arg, sp.MatrixSymbol) or not factors[1].has(Elementwise):
+        return None
+    A, r = factors[0].arg, factors[1]
+    found = _observation_formula(P.statement, r)
     if found is None:
-        return H
-    s_i, y_i, mu_i = found
-    slope = sp.diff(s_i, y_i)
-    if slope.has(y_i) or slope == 0:
-        return H
-    expected = _textbook_signs(s_i.subs(y_i, mu_i))
-    residual_weight = _textbook_signs(-slope)
-    count = statement.observed.rows
-    residual = sp.MatAdd(statement.arguments[0], -statement.observed)
-    weights = sp.MatAdd(vector(expected, INDEX, count), hadamard([vector(residual_weight, INDEX, count), residual]))
-    after = sp.MatMul(factors[0], DiagMatrix(weights), factors[2])
-    why = prose("Entry i of the weights is linear in ", y_i, ": at ", y_i, " = ", mu_i, " it is ", expected,
-                " (the expected information, free of the observation), plus ", residual_weight, " times the "
-                "residual ", mu_i - y_i, ", whose expectation is zero.")
-    return D.step("expected information plus a residual term", why, H, after, lhs=label)
+        return None
+    r_i, y_i, mu_i = found
+    row = RowTimes(A, p, INDEX)
+    eta = sp.Symbol("eta_i", real=True)     # ηᵢ as a variable, to differentiate in
+    r_eta, mu_eta = r_i.xreplace({row: eta}), mu_i.xreplace({row: eta})
+    if r_eta.has(p) or not r_eta.has(eta):
+        return None
+    count = P.statement.observed.rows
+    r_named = Named(*_free_name(P.model, "r"), r)
+    P.shown_gradients[p] = sp.MatMul(A.T, r_named)
+    shown = _named_terms(r_i, row)
+    D.step("one observation's term", prose(
+        "The gradient is ", A.T, r_named, ": entry i of ", r_named, " depends on ", p, " only through ",
+        *_definitions(shown), "."),
+        r_i, shown, lhs=Notation(f"{r_named.args[0].name}ᵢ", f"{r_named.args[1].name}_{{i}}"))
+    s_eta = _expected_plus_residual(sp.diff(r_eta, eta), y_i, mu_eta)
+    lemmas = list(dict.fromkeys(record_of(f).rule for f in sp.preorder_traversal(r_eta) if record_of(f) is not None))
+    S = Named(*_free_name(P.model, "S"), DiagMatrix(vector(s_eta.xreplace({eta: row}), INDEX, count)))
+    s_label = Notation(f"{S.args[0].name.lower()}ᵢ", f"{S.args[1].name.lower()}_{{i}}")
+    how = [" (", "; ".join(lemmas), ")"] if lemmas else []
+    mu_shown = _named_terms(mu_eta, eta)
+    split = ["; at ", y_i, " = ", mu_shown, " the first term is the expected information, and the second, a "
+             "multiple of the residual ", mu_shown - y_i, ", vanishes in expectation"] \
+        if isinstance(s_eta, sp.Add) and s_eta.has(y_i) else []
+    eta_shown = _named_terms(eta, eta)
+    quotient = any(isinstance(e, sp.Pow) and e.exp.is_negative for e in sp.preorder_traversal(r_eta))
+    D.step("differentiate one observation's term", prose(
+        s_label, " = ", Math(f"∂{r_named.args[0].name}ᵢ/∂ηᵢ", r"\partial %s_{i}/\partial \eta_{i}" % r_named.args[1].name),
+        ", by the chain", " and quotient rules" if quotient else " rule",
+        *how, *split, "."),
+        _named_terms(r_eta, eta), _named_terms(s_eta, eta), check=IsGradient(eta), lhs=s_label)
+    H = sp.MatMul(A.T, S, A)
+    D.step("chain rule, observation by observation", prose(
+        "d", r_named, "ᵢ = ", s_label, " d", eta_shown, " with d", eta_shown, " = ", RowTimes(A, d(p), INDEX),
+        ", so d", r_named, " = ", S, A, "d", p, " and d(", A.T, r_named, ") = ", H, "d", p, ", with ", S,
+        " = diag(", s_label, "), the weights of the observations."), g, H, check=IsJacobian(p), lhs=label)
+    return H
+
+
+def _expected_plus_residual(s, y_i, mu):
+    """s, linear in the observation yᵢ, written e + c(μᵢ − yᵢ): e its value at yᵢ = μᵢ (free of yᵢ), c the
+    multiple of the residual; s simplified as it is when it does not hold yᵢ (or not linearly)."""
+    slope = sp.diff(s, y_i)
+    if slope == 0 or slope.has(y_i):
+        return _textbook_signs(s)
+    return sp.Add(_textbook_signs(s.subs(y_i, mu)), sp.Mul(_textbook_signs(-slope), mu - y_i, evaluate=False),
+                  evaluate=False)
+
+
+def _named_terms(expr, eta):
+    """expr with ηᵢ named (standing for `eta`, xᵢᵀβ or the variable ηᵢ), and every one-letter function of it
+    (σ(ηᵢ), Φ(ηᵢ)) by that letter with the subscript, as a textbook writes σᵢ and Φᵢ."""
+    named_eta = Abbreviation("ηᵢ", r"\eta_{i}", eta)
+    expr = expr.xreplace({eta: named_eta})
+
+    def letter(f):
+        record = record_of(f)
+        return Abbreviation(record.text + "ᵢ", record.latex + "_{i}", f)
+    return expr.replace(lambda e: record_of(e) is not None and len(record_of(e).text) == 1
+                        and e.args[0] == named_eta, letter)
+
+
+def _definitions(expr) -> list:
+    """"ηᵢ = xᵢᵀβ (with Φᵢ = Φ(ηᵢ) and φᵢ = φ(ηᵢ))": the names in expr, as the parts of a sentence."""
+    names = sorted(expr.atoms(Abbreviation), key=lambda a: (a.args[0].name != "ηᵢ", a.args[0].name))
+    first, others = [names[0], " = ", names[0].definition], [(a, " = ", a.definition) for a in names[1:]]
+    return first + ([" (with ", *_joined(others), ")"] if others else [])
+
+
+def _free_name(model: Model, name: str):
+    """(text, latex) of a name for a matrix the derivation introduces: `name` (S in DESIGN's XᵀSX), or with a
+    tilde when the model declares a symbol of that name."""
+    taken = {spec.name for spec in model.symbols}
+    return (name, name) if name not in taken else (name + "̃", r"\tilde{%s}" % name)
 
 
 def _common_number(D: Derivation, H, label):
@@ -496,11 +564,16 @@ def _positive_semidefinite(S, model: Model):
         if spec and "pd" in spec.assumptions:
             return ("", S, " is positive definite")
         return None
-    if isinstance(S, DiagMatrix):
-        w = S.args[0]
+    if isinstance(_definition(S), DiagMatrix):
+        w = _definition(S).args[0]
         if _positive_entries(entry(w, INDEX, w.rows)):
             return ("", S, " has positive diagonal entries")
     return None
+
+
+def _definition(M):
+    """What a named matrix stands for (S = diag(s)); any other matrix itself."""
+    return M.definition if isinstance(M, Named) else M
 
 
 def _positive_entries(e) -> bool:
@@ -557,7 +630,7 @@ def _solve(P: Plan, p) -> None:
             _second_order_at(D, H, p, P.solutions[p])
     else:
         P.solutions[p] = None
-        _newton(D, g, H, p)
+        _newton(D, P.shown_gradients.get(p, g), H, p)
 
 
 def _linear_solution(D: Derivation, stationary, H, p):
@@ -696,15 +769,15 @@ def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
     if g_coefficient != 1 or h_coefficient != 1 or len(g_factors) != 2 or len(h_factors) != 3:
         return
     At, r = g_factors
-    if h_factors[0] != At or h_factors[2].T != At or not isinstance(h_factors[1], DiagMatrix):
+    if h_factors[0] != At or h_factors[2].T != At or not isinstance(_definition(h_factors[1]), DiagMatrix):
         return
     A, S = h_factors[2], h_factors[1]
     z = sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(S), r))
     weighted = sp.MatMul(sp.Inverse(H), At, S, z)
-    named = sp.MatrixSymbol("S", *S.shape)           # the weights' name, in the sentence only
+    named = S if isinstance(S, Named) else sp.MatrixSymbol("S", *S.shape)   # the weights' name
     zed = sp.MatrixSymbol("z", *r.shape)
     D.step("iteratively reweighted least squares", prose(
-        "With S = ", S, " the Hessian is ", sp.MatMul(At, named, A), "; the update is the weighted least-squares "
+        *([] if S is named else ["With S = ", S, " the Hessian is ", sp.MatMul(At, named, A), "; "]), "The update is the weighted least-squares "
         "fit ", sp.MatMul(sp.Inverse(sp.MatMul(At, named, A)), At, named, zed), " to the working response z = ",
         sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(named), r)), ": Newton's method for this likelihood "
         "is IRLS, one weighted least-squares solve per step."), update, weighted, lhs=label)
@@ -735,14 +808,16 @@ def _record_results(P: Plan) -> None:
     if len(substituted) == len(ps):
         results["solution"] = one_or_tuple([substituted[p] for p in ps])
     else:
-        updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]), P.gradients[p]], p))
+        updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]),
+                                          P.shown_gradients.get(p, P.gradients[p])], p))
                    if p.is_Matrix else p - P.gradients[p] / P.hessians[p] for p in ps if P.solutions[p] is None]
         results["update"] = one_or_tuple(updates)
     if len(ps) > 1:
         P.derivation.notes.append("The results hold one entry per parameter, in the order "
                                   + ", ".join(unicode(p) for p in ps) + "; each solution has the earlier ones "
                                   "substituted (solved one parameter at a time).")
-    P.derivation.results = results
+    P.derivation.results = {quantity: unfold(expr) for quantity, expr in results.items()}
+    P.derivation.shown_results = {q: e for q, e in results.items() if P.derivation.results[q] != e}
 
 
 # ---------------------------------------------------------------------------------------------------

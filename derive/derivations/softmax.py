@@ -25,7 +25,8 @@ from derive.core.steps import (
     Scaled,
     dimension,
 )
-from derive.derivations.logistic import EntryOf, Named, unfold
+from derive.derivations.abbreviations import Named, unfold
+from derive.derivations.logistic import EntryOf
 from derive.errors import NotSupported
 from derive.expr.algebra import factor_common, multiply
 from derive.expr.functions import Elementwise

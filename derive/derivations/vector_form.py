@@ -171,11 +171,12 @@ def vector(expr, index, count):
         return sp.MatrixSymbol(str(expr.base.label), count, 1)
     if isinstance(expr, RowTimes):
         return sp.MatMul(expr.matrix, expr.vector)
-    if isinstance(expr, sp.Add):
-        return sp.MatAdd(*[vector(a, index, count) for a in expr.args])
+    if isinstance(expr, sp.Add):   # in SymPy's order of terms, the same whichever way the sum was built
+        return sp.MatAdd(*[vector(a, index, count) for a in expr.args]).doit(deep=False)
     if isinstance(expr, sp.Mul):
         coefficient, rest = expr.as_independent(index, as_Add=False)
-        parts = [vector(a, index, count) for a in sp.Mul.make_args(rest)]
+        # single factors before sums, as a textbook writes σ(1 − σ) and μ(1 − μ)
+        parts = [vector(a, index, count) for a in sorted(sp.Mul.make_args(rest), key=lambda a: a.is_Add)]
         product = parts[0] if len(parts) == 1 else hadamard(parts)
         if coefficient == 1:
             return product
