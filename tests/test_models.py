@@ -268,9 +268,10 @@ def test_model_objects_and_paths_go_wherever_a_name_goes(tmp_path):
     assert np.allclose(derive.lambdify(m, "solution")(None, X, Y, np.diag(W)), derive.fit(m, X, Y, weights=W).coef)
 
 
-def test_planned_models_refuse_the_index_form_in_one_line(capsys):
-    assert main(["show", "wls", "--form", "index"]) == 2
-    assert "matrix form only" in capsys.readouterr().err
+def test_a_form_a_planned_model_has_not_is_refused_in_one_line(capsys):
+    assert main(["show", "exponential", "--form", "components", "--dim", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "forms: matrix, index" in err and err.count("\n") == 1
 
 
 def _spector():

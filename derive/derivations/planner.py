@@ -40,8 +40,10 @@ from derive.core.steps import (
 )
 from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.distributions import multivariate_normal_log_density
+from derive.derivations.lemmas import map_reading, sigmoid_facts, uses_sigmoid
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
+from derive.derivations.sentences import prose
 from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import RowTimes, Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
 from derive.errors import NotSupported
@@ -49,17 +51,9 @@ from derive.expr.algebra import expand, hadamard, multiply, split_product
 from derive.expr.functions import Elementwise, record_of, sigmoid
 from derive.expr.notation import Notation, d
 from derive.expr.printing import latex, unicode
-from derive.expr.prose import Math, Prose
-from derive.expr.prose import prose as sentence
-from derive.render.latex import prose as latex_prose
+from derive.expr.prose import Math
 
 INDEX = sp.Symbol("i", integer=True)
-
-
-def prose(*parts) -> Prose:
-    """A sentence of words and formulas (`derive.expr.prose`), the words' own symbols (≥, ‖v‖², Σᵢ) set as
-    mathematics in LaTeX too."""
-    return sentence(*[Prose(p, latex_prose(p)) if type(p) is str else p for p in parts])
 
 
 @dataclass
@@ -91,6 +85,8 @@ def plan(model: Model) -> Plan:
     D.symbols = [(objects[s.name], _describe(model, s, statement)) for s in model.symbols]
     names = ", ".join(unicode(p) for p in parameters)
     loss_label = Notation(f"ℓ({names})", r"\ell(%s)" % ", ".join(latex(p) for p in parameters))
+    if uses_sigmoid(sp.Tuple(*statement.arguments) if statement else model.expression(model.loss)):
+        sigmoid_facts(D)
     D.section("The loss")
     loss = _likelihood_loss(D, model, statement, loss_label) if statement else _stated_loss(D, model, loss_label)
     P = Plan(model, D, loss, parameters, statement=statement)
@@ -100,6 +96,8 @@ def plan(model: Model) -> Plan:
         D.section("Stationarity")
         for p in parameters:
             _solve(P, p)
+        if model.penalty and model.loss and len(parameters) == 1:
+            map_reading(D, model.expression(model.loss), scalar_form(model.expression(model.penalty)), parameters[0])
     except NotSupported as error:
         # What was derived stands (every step verified); the rest is named, never guessed.
         P.stopped = D.stopped = f"the planner stopped after step {len(D.steps)}: {error}"   # read by `show`
