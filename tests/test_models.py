@@ -206,12 +206,15 @@ def test_ridge_model_file_fits_as_the_builtin_ridge():
                        rtol=1e-13)
 
 
-def test_a_model_derived_in_part_shows_the_verified_part_and_says_where_it_stopped(capsys):
-    path = str(derive.derivations.MODEL_FILES / "gaussian.toml")   # μ inside a quadratic form: not yet
-    assert main(["show", path]) == 2
+def test_a_model_derived_in_part_shows_the_verified_part_and_says_where_it_stopped(capsys, tmp_path):
+    path = tmp_path / "shifted.toml"   # the scalar μ inside the quadratic form of a regression: not yet
+    path.write_text('symbols = { X = "n x d", y = "n", beta = "d", mu = "scalar" }\nparameters = ["beta", "mu"]\n'
+                    'likelihood = "y_i ~ N(x_i\' beta + mu, 1)"\n')
+    assert main(["show", str(path)]) == 2
     captured = capsys.readouterr()
     assert "sums in vector form  [✓ verified]" in captured.out and "Not derived further" in captured.out
-    assert captured.err.count("\n") == 1 and "the planner stopped after step 5" in captured.err
+    assert captured.err.count("\n") == 1 and "the planner stopped after step" in captured.err
+    assert "cannot differentiate" in captured.err and "in the scalar mu" in captured.err
 
 
 @pytest.mark.parametrize("likelihood, expected", [
@@ -378,3 +381,25 @@ def test_cli_fits_probit_on_the_shipped_spector_data(capsys):
     reference = sm.Probit(ys, Xs).fit(disp=0, tol=1e-14)
     assert np.allclose(list(fitted["coefficients"].values()), reference.params, rtol=1e-8)
     assert np.allclose(list(fitted["std_errors"].values()), reference.bse, rtol=1e-8)
+
+
+def test_the_gaussian_model_file_solves_for_the_mean_then_the_variance_like_numpy():
+    path = str(derive.derivations.MODEL_FILES / "gaussian.toml")
+    d = derive.derivation(path)
+    assert all(s.verified for s in d.steps)
+    assert unicode(d.displayed_results()["solution"]) == "(x̄, Σ_{i=1..n} (x_i − x̄)²/n)"
+    x = RNG.normal(1.5, 2.0, 50)
+    f = derive.fit(path, None, x)
+    assert np.allclose(f.coef, [np.mean(x), np.var(x)], rtol=1e-12)
+
+
+def test_the_bernoulli_model_file_shows_convexity_from_the_support_of_the_data():
+    d = derive.derivation(str(derive.derivations.MODEL_FILES / "bernoulli.toml"))
+    assert "nonnegative second derivative" in [s.rule for s in d.steps]
+    assert not any("not shown" in note for note in d.notes)
+    # the derived second derivative against central differences of the numpy loss
+    x = np.array([1.0, 0, 0, 1, 1, 1, 0])
+    loss = lambda p: -(x.sum() * np.log(p) + (len(x) - x.sum()) * np.log(1 - p))     # noqa: E731
+    H = derive.lambdify(str(derive.derivations.MODEL_FILES / "bernoulli.toml"), "hessian")
+    h = 1e-4
+    assert H(0.3, x) == pytest.approx((loss(0.3 + h) - 2 * loss(0.3) + loss(0.3 - h)) / h ** 2, rel=1e-6)

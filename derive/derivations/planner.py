@@ -45,7 +45,17 @@ from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
 from derive.derivations.sentences import prose
 from derive.derivations.statement import read_statement
-from derive.derivations.vector_form import RowTimes, Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
+from derive.derivations.vector_form import (
+    RowTimes,
+    Scalar,
+    entry,
+    matrix_form,
+    scalar,
+    split_sums,
+    sum_in_vector_form,
+    sums_term_by_term,
+    vector,
+)
 from derive.errors import NotSupported
 from derive.expr.algebra import expand, hadamard, multiply, split_product
 from derive.expr.functions import Elementwise, record_of, sigmoid
@@ -152,9 +162,14 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
     negative = sp.Sum(sp.expand(-log_density, deep=False, log=False, power_base=False, power_exp=False), (INDEX, 1, count))
     D.step("negative log-likelihood", prose("Maximising the likelihood is minimising ", label, " = −log L; "
            "the minus sign goes onto each term of the sum."), -written, negative, lhs=label)
-    loss = sum_in_vector_form(negative.function, INDEX, count)
-    D.step("sums in vector form", prose("Σᵢ c = nc, Σᵢ uᵢ² = uᵀu, Σᵢ aᵢbᵢ = aᵀb and Σᵢ f(xᵢᵀβ) = 𝟏ᵀf(Xβ), "
-           "with f applied entrywise: the sum over observations as vectors."), negative, loss, lhs=label)
+    if any(p.is_Matrix for p in model.parameter_objects()):
+        loss = sum_in_vector_form(negative.function, INDEX, count)
+        D.step("sums in vector form", prose("Σᵢ c = nc, Σᵢ uᵢ² = uᵀu, Σᵢ aᵢbᵢ = aᵀb and Σᵢ f(xᵢᵀβ) = 𝟏ᵀf(Xβ), "
+               "with f applied entrywise: the sum over observations as vectors."), negative, loss, lhs=label)
+    else:   # a sample and scalar parameters: the sums stay sums, as a textbook writes Σᵢ xᵢ
+        loss = sums_term_by_term(negative.function, INDEX, count)
+        D.step("sums term by term", prose("Σᵢ(aᵢ + bᵢ) = Σᵢ aᵢ + Σᵢ bᵢ, Σᵢ c·aᵢ = c·Σᵢ aᵢ and Σᵢ c = nc: the "
+               "factors that do not depend on the observation come out of the sums."), negative, loss, lhs=label)
     loss = _drop_constant_sums(D, model, loss, label)
     if model.prior:
         loss = _posterior(D, model, loss, label)
@@ -170,11 +185,14 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
 def _drop_constant_sums(D: Derivation, model: Model, loss, label):
     """A sum over observations free of the parameters (Σᵢ log yᵢ!) does not move the minimiser: drop it."""
     parameters = model.parameter_objects()
-    constant = sp.Add(*[t for t in sp.Add.make_args(loss) if t.has(sp.Sum)])
+    sums = [t for t in sp.Add.make_args(loss) if t.has(sp.Sum)]
+    if any(t.has(*parameters) for t in sums) and any(p.is_Matrix for p in parameters):
+        raise NotSupported(f"cannot write {unicode(sp.Add(*sums))} in vector form")
+    constant = sp.Add(*[t for t in sums if not t.has(*parameters)])
     if constant == 0:
         return loss
-    if constant.has(*parameters) or len(parameters) != 1:
-        raise NotSupported(f"cannot write {unicode(constant)} in vector form")
+    if len(parameters) != 1:
+        raise NotSupported(f"cannot drop the constant {unicode(constant)} for several parameters at once")
     kept = loss - constant
     c = Notation("c", "c")
     D.step("drop a constant", prose("c = ", constant, " does not depend on ", parameters[0], ", so it does not move "
@@ -261,7 +279,7 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
         D.section(f"The second derivative in {unicode(p)}")
         H = _scalar_derivative(D, g, p, grad_label, hess_label)
-        P.convex[p] = _scalar_convexity(D, H, p)
+        P.convex[p] = _scalar_convexity(D, H, p, P.statement)
     P.gradients[p], P.hessians[p] = g, H
 
 
@@ -480,6 +498,8 @@ def _scalar_derivative(D: Derivation, f, p, lhs, result_lhs):
     """∂f/∂p term by term for a scalar parameter p (the terms free of p, quadratic forms included, vanish)."""
     terms = [t for t in sp.Add.make_args(f) if t.has(p)]
     derivative = sp.diff(f, p)
+    if derivative.has(sp.Sum):   # Σᵢ(2μ − 2xᵢ)/(2σ²) = (nμ − Σᵢ xᵢ)/σ²: the parameter out of the sums
+        derivative = split_sums(derivative, INDEX, holding=[p])
     parts = []
     for t in terms:
         parts += ["; " if parts else "", Math(f"∂({unicode(t)})/∂{unicode(p)}",
@@ -590,10 +610,16 @@ def _positive_entries(e) -> bool:
     return False
 
 
-def _scalar_convexity(D: Derivation, H, p) -> bool:
+def _scalar_convexity(D: Derivation, H, p, statement=None) -> bool:
     if H.is_positive:
         D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain, so ℓ is convex in ",
                                                    p, "."), H, H, check=Nonnegative())
+        return True
+    reasons = _nonnegative_terms(H, p, statement)
+    if reasons is not None:
+        D.step("nonnegative second derivative", prose(H, " ≥ 0 for every ", p, " in its domain: ", *_joined(reasons),
+                                                      ". So ℓ is convex in ", p, " and its stationary point is the "
+                                                      "minimiser in ", p, "."), H, H, check=Nonnegative())
         return True
     D.notes.append(str(prose("Convexity in ", p, " not shown: derive does not show that the second derivative ",
                              H, " is positive for every value.")))
@@ -621,7 +647,7 @@ def _solve(P: Plan, p) -> None:
     if p.is_Matrix and not H.has(p):
         P.solutions[p] = _linear_solution(D, stationary, H, p)
     elif not p.is_Matrix:
-        P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)])
+        P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)], P.statement)
         if P.solutions[p] is None:
             _newton(D, g, H, p)
         elif not P.convex[p]:
@@ -691,11 +717,24 @@ def _tidy(expr):
     return expr
 
 
-def _scalar_solution(D: Derivation, stationary, p, solved_before):
+def _named_mean(solution, statement):
+    """(1/n)Σᵢ xᵢ as the sample mean x̄, the name a textbook gives it (σ̂² = (1/n)Σᵢ(xᵢ − x̄)² then reads so)."""
+    if statement is None or not statement.index or not solution.has(sp.Sum):
+        return solution
+    observed = statement.observed
+    x_i = entry(observed, INDEX, observed.rows)
+    mean = sp.Sum(x_i, (INDEX, 1, observed.rows)) / observed.rows
+    if sp.simplify(solution - mean) != 0:
+        return solution
+    return Abbreviation(observed.name + "̄", r"\bar{%s}" % latex(observed), mean)
+
+
+def _scalar_solution(D: Derivation, stationary, p, solved_before, statement=None):
     """The stationarity equation of a scalar parameter solved exactly (quadratic forms held as numbers)."""
-    held = {s: sp.Dummy(positive=None) for s in stationary.lhs.atoms(Scalar)}
+    equation = split_sums(stationary.lhs, INDEX)   # Σᵢ(xᵢ − μ) = Σᵢ xᵢ − nμ: the parameter out of the sums
+    held = {s: sp.Dummy(positive=None) for s in equation.atoms(Scalar, sp.Sum) if not s.has(p)}
     try:
-        solutions = sp.solve(stationary.lhs.xreplace(held), p)
+        solutions = sp.solve(equation.xreplace(held), p)
     except NotImplementedError:   # transcendental in p (ψ(a) = log b − …): no closed form
         solutions = []
     back = {v: k for k, v in held.items()}
@@ -705,12 +744,14 @@ def _scalar_solution(D: Derivation, stationary, p, solved_before):
                            if not solutions else prose("No single closed-form solution for ", p, " (",
                                                        len(solutions), " roots).")))
         return None
-    solution = solutions[0]
+    solution = _named_mean(solutions[0], statement)
     earlier = [q for q in solved_before if solution.has(q)]
     after = prose(" It holds at every value of ", *_joined([(q,) for q in earlier]), ", so in particular at the "
                   "estimate found above: solved one parameter at a time.") if earlier else ""
-    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, ".") + after, stationary,
-           solution, check=Solves(p), lhs=_hat(p))
+    named = prose(" It is the sample mean, ", solution, " = ", solution.definition, ".") \
+        if isinstance(solution, Abbreviation) else ""
+    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, ".") + named + after,
+           stationary, solution, check=Solves(p), lhs=_hat(p))
     return solution
 
 
@@ -719,6 +760,8 @@ def _second_order_at(D: Derivation, H, p, solution) -> None:
     every sum of squares uᵀu > 0) makes it a minimum, the only stationary point, so the minimum along p."""
     at = H.subs(p, solution)
     squares = {s: sp.Dummy(positive=True) for s in at.atoms(Scalar) if _is_sum_of_squares(s.matrix)}
+    squares.update({s: sp.Dummy(positive=True) for s in at.atoms(sp.Sum)
+                    if s.function.is_Pow and s.function.exp == 2})   # Σᵢ(xᵢ − μ)² > 0 unless every xᵢ = μ
     simplified = sp.factor(sp.simplify(at.xreplace(squares))).xreplace({v: k for k, v in squares.items()})
     if not simplified.xreplace(squares).is_positive:
         D.notes.append(str(prose("The second derivative in ", p, " at the stationary point, ", simplified,
@@ -731,6 +774,53 @@ def _second_order_at(D: Derivation, H, p, solution) -> None:
     D.step("second-order condition", why, at, simplified,
            lhs=Notation(f"∂²ℓ/∂{unicode(p)}² at {_hat(p).text}", r"\left.\frac{\partial^{2} \ell}{\partial "
                         r"(%s)^{2}}\right|_{%s}" % (latex(p), _hat(p).latex)))
+
+
+# A parameter's domain as the image of an unconstrained positive s (p = s/(1 + s) is in (0, 1)), so that
+# SymPy's assumptions decide the sign of 1 − p, p² and 1/(1 − p)².
+DOMAIN_IMAGES = {"a probability in (0, 1)": lambda s: s / (1 + s), "a positive number": lambda s: s}
+
+
+def _nonnegative_terms(H, p, statement):
+    """Why each term of H is ≥ 0 for every value of the parameter p in its domain and every sample in the
+    support (Σᵢ xᵢ ≥ 0 and Σᵢ(1 − xᵢ) ≥ 0 for xᵢ ∈ {0, 1}, 1/p² > 0), or None where a term is not shown."""
+    if statement is None or not statement.index:
+        return None
+    domain = next((d.name for (_, d), a in zip(statement.family.parameters, statement.arguments) if a == p), None)
+    image = DOMAIN_IMAGES.get(domain)
+    if image is None:
+        return None
+    s = sp.Dummy("s", positive=True)
+    reasons = []
+    for term in sp.Add.make_args(H):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+        rest = sp.Mul(*[f for f in sp.Mul.make_args(term) if not isinstance(f, sp.Sum)])
+        if not rest.xreplace({p: image(s)}).is_positive:
+            return None
+        for total in sums:
+            why = _nonnegative_sum(total, statement)
+            if why is None:
+                return None
+            if why not in reasons:
+                reasons.append(why)
+    reasons.append((p, " is ", domain, ", so the other factors are positive"))
+    return reasons
+
+
+def _nonnegative_sum(total, statement):
+    """(reason,) when every term of the sum over observations is ≥ 0 on the support of the observations."""
+    observed = statement.observed
+    entries = [e for e in total.function.atoms(sp.Indexed) if str(e.base.label) == observed.name]
+    support = statement.family.support.name
+    if support == "0 or 1":
+        values = [{e: sp.Integer(v) for e in entries} for v in (0, 1)]
+        if all(total.function.xreplace(v).is_nonnegative for v in values):
+            return (total, " ≥ 0 (each ", entries[0] if entries else "term", " is 0 or 1)")
+        return None
+    kind = {"a count 0, 1, 2, …": {"nonnegative": True, "integer": True}, "a positive number": {"positive": True}}
+    if support in kind and total.function.xreplace({e: sp.Dummy(**kind[support]) for e in entries}).is_nonnegative:
+        return (total, " ≥ 0 (each observation is ", support, ")")
+    return None
 
 
 def _is_sum_of_squares(M) -> bool:
@@ -781,6 +871,14 @@ def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
         "is IRLS, one weighted least-squares solve per step."), update, weighted, lhs=label)
 
 
+def _as_vectors(expr):
+    """A result's sums over observations in vector form (Σᵢ xᵢ = 𝟏ᵀx, Σᵢ(xᵢ − x̄)² = (x − x̄𝟏)ᵀ(x − x̄𝟏)), innermost
+    first: the steps write a sample's sums as a textbook does, the results as the matrix expressions that
+    code is generated from (and that `.doit()` evaluates)."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == INDEX,
+                        lambda e: sum_in_vector_form(e.function, INDEX, e.limits[0][2]))
+
+
 def loss_result(loss):
     """The loss as a result: one quadratic form is its 1×1 matrix ((y − Xβ)ᵀW(y − Xβ)); a sum of numbers and
     quadratic forms stays a scalar (n log(2πσ²)/2 + (y − Xβ)ᵀ(y − Xβ)/(2σ²)), whose `Scalar` parts `.doit()`."""
@@ -814,7 +912,10 @@ def _record_results(P: Plan) -> None:
         P.derivation.notes.append("The results hold one entry per parameter, in the order "
                                   + ", ".join(unicode(p) for p in ps) + "; each solution has the earlier ones "
                                   "substituted (solved one parameter at a time).")
-    P.derivation.results = {quantity: unfold(expr) for quantity, expr in results.items()}
+    P.derivation.results = {quantity: _as_vectors(unfold(expr)) for quantity, expr in results.items()}
+    # what code is generated from (derive.fitting): the solutions as plain matrix expressions, as the results
+    P.solutions = {p: _as_vectors(unfold(s)) if s is not None and s.has(sp.Sum, Abbreviation) else s
+                   for p, s in P.solutions.items()}
     P.derivation.shown_results = {q: e for q, e in results.items() if P.derivation.results[q] != e}
 
 
