@@ -229,11 +229,12 @@ def read_text(path: str) -> str:
 
 
 def cmd_fit(args) -> int:
-    from derive.derivations import resolve
+    from derive.derivations import names, resolve
     from derive.fitting.data import PER_ROW, dask_design, fits_in_memory, load, sample_columns
     from derive.fitting.design_columns import ValueAtRow
     from derive.fitting.dispatch import IID, fit
-    model = resolve(args.model)  # a built-in's name in its own spelling, or the Model of a model file
+    # a built-in's name (its fit may be one of its own, as ols's exact arithmetic), or the Model of a model file
+    model = args.model.lower() if args.model.lower() in names() else resolve(args.model)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     if model in IID:  # a sample: the --features columns (mvn), or the --target column
         if not (features or args.target) or args.formula:
@@ -404,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "\"y ~ x + x^2 + x^3\"")
     p.add_argument("model", metavar="MODEL", help="ols, ridge, logistic, poisson, softmax (the target holds the classes); "
                    "gaussian, bernoulli (a --target column), mvn (--features columns); wls, gaussian-linear, "
-                   "exponential, or a model file (.toml) such as worked_examples/probit.toml")
+                   "probit, exponential, or a model file (.toml)")
     p.add_argument("data", metavar="DATA", help="a CSV file with a header line, a Parquet file or folder, or a "
                    "shipped dataset's name (see 'derive datasets')")
     p.add_argument("--target", metavar="COL", help="the column to predict")

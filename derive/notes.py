@@ -30,7 +30,7 @@ CHAPTERS = (
     ("Optimisation", ("gd-quadratic", "descent-lemma", "sgd-unbiased")),
     ("Linear regression", ("ols", "ridge", "wls", "gaussian-linear", "ols-moments", "bias-variance",
                            "bayes-linear")),
-    ("Logistic regression and other GLMs", ("logistic", "poisson", "softmax")),
+    ("Logistic regression and other GLMs", ("logistic", "probit", "poisson", "softmax")),
 )
 
 INTRODUCTION = r"""\section{Introduction}

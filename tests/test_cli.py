@@ -170,7 +170,7 @@ def test_output_a_terminal_cannot_encode_falls_back_to_ascii_notation():
     shown = subprocess.run([*DERIVE, "show", "ols"], capture_output=True, env=env, timeout=120)
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout.decode("ascii")  # every byte is ASCII
-    assert "2X'X beta - 2X'y" in text and "(X'X)^-1X'y" in text
+    assert "-2X'(y - X beta)" in text and "(X'X)^-1X'y" in text
     refused = subprocess.run([*DERIVE, "check", "ols", "gradient", "β}"], capture_output=True, env=env, timeout=120)
     assert refused.returncode == 2 and b"Traceback" not in refused.stderr
     assert len(refused.stderr.decode("ascii").strip().splitlines()) == 1

@@ -154,7 +154,7 @@ def test_textbook_forms_of_the_main_results():
     assert unicode(build("poisson", "matrix").results["hessian"]) == "Xᵀdiag(exp(Xβ))X"
     rules = [s.rule for s in build("logistic", "matrix").steps]
     for rule in ("σ′ = σ(1 − σ)", "symmetry", "the log of a product is the sum of logs", "Newton step",
-                 "weighted least squares", "positive semidefinite"):
+                 "iteratively reweighted least squares", "positive semidefinite"):
         assert rule in rules
     shown = [unicode(s.after) for s in build("softmax", "matrix").steps]
     assert "Xᵀ(P − Y)" in shown

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +19,9 @@ import derive
 import derive.datasets
 from derive.cli import main
 from derive.derivations import Model, ModelError, names, spec
+from derive.expr.printing import unicode
 
-# Probit ships as an example model file: its derivation is verified, but its Hessian is not yet in a form
-# that typesets within a page, which a built-in model's document must
-PROBIT = Path(__file__).resolve().parents[1] / "worked_examples" / "probit.toml"
+PROBIT = "probit"
 RNG = np.random.default_rng(7)
 N = 60
 X = np.column_stack([np.ones(N), RNG.normal(size=(N, 2))])
@@ -208,12 +206,15 @@ def test_ridge_model_file_fits_as_the_builtin_ridge():
                        rtol=1e-13)
 
 
-def test_a_model_derived_in_part_shows_the_verified_part_and_says_where_it_stopped(capsys):
-    path = str(derive.derivations.MODEL_FILES / "gaussian.toml")   # μ inside a quadratic form: not yet
-    assert main(["show", path]) == 2
+def test_a_model_derived_in_part_shows_the_verified_part_and_says_where_it_stopped(capsys, tmp_path):
+    path = tmp_path / "shifted.toml"   # the scalar μ inside the quadratic form of a regression: not yet
+    path.write_text('symbols = { X = "n x d", y = "n", beta = "d", mu = "scalar" }\nparameters = ["beta", "mu"]\n'
+                    'likelihood = "y_i ~ N(x_i\' beta + mu, 1)"\n')
+    assert main(["show", str(path)]) == 2
     captured = capsys.readouterr()
     assert "sums in vector form  [✓ verified]" in captured.out and "Not derived further" in captured.out
-    assert captured.err.count("\n") == 1 and "the planner stopped after step 5" in captured.err
+    assert captured.err.count("\n") == 1 and "the planner stopped after step" in captured.err
+    assert "cannot differentiate" in captured.err and "in the scalar mu" in captured.err
 
 
 @pytest.mark.parametrize("likelihood, expected", [
@@ -270,9 +271,10 @@ def test_model_objects_and_paths_go_wherever_a_name_goes(tmp_path):
     assert np.allclose(derive.lambdify(m, "solution")(None, X, Y, np.diag(W)), derive.fit(m, X, Y, weights=W).coef)
 
 
-def test_planned_models_refuse_the_index_form_in_one_line(capsys):
-    assert main(["show", "wls", "--form", "index"]) == 2
-    assert "matrix form only" in capsys.readouterr().err
+def test_a_form_a_planned_model_has_not_is_refused_in_one_line(capsys):
+    assert main(["show", "exponential", "--form", "components", "--dim", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "forms: matrix, index" in err and err.count("\n") == 1
 
 
 def _spector():
@@ -285,7 +287,10 @@ def test_probit_derives_with_every_step_verified_in_weighted_residual_form():
     d = derive.derivation(PROBIT)
     assert d.steps and all(s.verified for s in d.steps)
     rules = [s.rule for s in d.steps]
-    assert "weighted residuals" in rules and "expected information plus a residual term" in rules
+    assert "weighted residuals" in rules and "chain rule, observation by observation" in rules
+    # the weights have a line of their own, and the Hessian is written with their name
+    assert any(s.lhs is not None and str(s.lhs) == "sᵢ" for s in d.steps)
+    assert unicode(d.displayed_results()["hessian"]) == "XᵀSX"
     assert "positive semidefinite" not in rules          # not shown, so not claimed
     assert any("Convexity in β not shown" in note for note in d.notes)
     assert {"loss", "gradient", "hessian", "update"} <= set(d.results)
@@ -299,6 +304,17 @@ def test_probit_gradient_and_hessian_match_finite_differences_of_numpy():
     b = np.array([-7.0, 1.6, 0.05, 1.4])
     assert np.allclose(g(b, Xs, ys), finite_gradient(loss, b), rtol=1e-6, atol=1e-8)
     assert np.allclose(H(b, Xs, ys), finite_gradient(lambda v: g(v, Xs, ys), b), rtol=1e-6, atol=1e-6)
+
+
+def test_probit_hessian_at_the_mean_is_the_expected_information():
+    # with yᵢ at its mean Φ(xᵢᵀβ) the residual term vanishes: H = Xᵀdiag(φ²/(Φ(1 − Φ)))X, Fisher's information
+    from scipy.stats import norm
+    Xs, _ = _spector()
+    b = np.array([-7.0, 1.6, 0.05, 1.4])
+    eta = Xs @ b
+    fisher = Xs.T @ (Xs * (norm.pdf(eta) ** 2 / (norm.cdf(eta) * norm.sf(eta)))[:, None])
+    H = derive.lambdify(PROBIT, "hessian")
+    assert np.allclose(H(b, Xs, norm.cdf(eta)), fisher, rtol=1e-10)
 
 
 def test_probit_fits_spector_like_statsmodels():
@@ -365,3 +381,25 @@ def test_cli_fits_probit_on_the_shipped_spector_data(capsys):
     reference = sm.Probit(ys, Xs).fit(disp=0, tol=1e-14)
     assert np.allclose(list(fitted["coefficients"].values()), reference.params, rtol=1e-8)
     assert np.allclose(list(fitted["std_errors"].values()), reference.bse, rtol=1e-8)
+
+
+def test_the_gaussian_model_file_solves_for_the_mean_then_the_variance_like_numpy():
+    path = str(derive.derivations.MODEL_FILES / "gaussian.toml")
+    d = derive.derivation(path)
+    assert all(s.verified for s in d.steps)
+    assert unicode(d.displayed_results()["solution"]) == "(x̄, Σ_{i=1..n} (x_i − x̄)²/n)"
+    x = RNG.normal(1.5, 2.0, 50)
+    f = derive.fit(path, None, x)
+    assert np.allclose(f.coef, [np.mean(x), np.var(x)], rtol=1e-12)
+
+
+def test_the_bernoulli_model_file_shows_convexity_from_the_support_of_the_data():
+    d = derive.derivation(str(derive.derivations.MODEL_FILES / "bernoulli.toml"))
+    assert "nonnegative second derivative" in [s.rule for s in d.steps]
+    assert not any("not shown" in note for note in d.notes)
+    # the derived second derivative against central differences of the numpy loss
+    x = np.array([1.0, 0, 0, 1, 1, 1, 0])
+    loss = lambda p: -(x.sum() * np.log(p) + (len(x) - x.sum()) * np.log(1 - p))     # noqa: E731
+    H = derive.lambdify(str(derive.derivations.MODEL_FILES / "bernoulli.toml"), "hessian")
+    h = 1e-4
+    assert H(0.3, x) == pytest.approx((loss(0.3 + h) - 2 * loss(0.3) + loss(0.3 - h)) / h ** 2, rel=1e-6)

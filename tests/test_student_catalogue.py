@@ -21,7 +21,7 @@ from derive.checking.model_context import model_context
 from derive.cli import CHECK_CODE_HELP, main
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PROBIT = Path(__file__).parents[1] / "worked_examples" / "probit.toml"   # a model file, as a user writes one
+PROBIT = Path(__file__).parent / "fixtures" / "models" / "probit.toml"   # a model file, as a user writes one
 
 # (model, quantity, answer): correct, in the notations courses use
 CORRECT = [

@@ -188,7 +188,7 @@ def test_lambdify_of_a_model_file_s_results_gives_numbers():
 @pytest.mark.parametrize("named", [False, True], ids=["diag", "a name for it"])
 def test_sympy_differentiates_through_diag(named):
     # d/dv wᵀdiag(Av)w = Aᵀ(w ⊙ w): SymPy's own DiagMatrix recurses without end here, and so did S = diag(…)
-    from derive.derivations.logistic import Named
+    from derive.derivations.abbreviations import Named
     k = sp.Symbol("k", integer=True, positive=True)
     v, w, A = sp.MatrixSymbol("v", k, 1), sp.MatrixSymbol("w", k, 1), sp.MatrixSymbol("A", k, k)
     weights = symbols.Diag(A * v)

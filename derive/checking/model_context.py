@@ -189,7 +189,7 @@ def _pair_parameters(D) -> tuple:
 
 def _named_matrices(D) -> dict:
     """The matrices a derivation's steps call by a capital letter (S, P, A), by that name: what they stand for."""
-    from derive.derivations.logistic import Named
+    from derive.derivations.abbreviations import Named
     found = {}
     for step in D.steps:
         for expr in (step.before, step.after):

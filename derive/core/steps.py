@@ -258,6 +258,13 @@ class Derivation:
     symbols: list = field(default_factory=list)   # (symbol, description) pairs shown before the steps
     notes: list = field(default_factory=list)     # sentences shown after the steps
     sections: list = field(default_factory=list)  # (index of first step, heading)
+    # quantity → the result as the steps wrote it, with the names they defined (XᵀSX, S = diag(sᵢ) above);
+    # what the documents print. `results` stay plain SymPy, every name replaced by its definition.
+    shown_results: dict = field(default_factory=dict)
+
+    def displayed_results(self) -> dict:
+        """The results as a reader sees them: each in the steps' own names where it has them."""
+        return {q: self.shown_results.get(q, e) for q, e in self.results.items()}
 
     def step(self, rule: str, explanation: str, before, after, *, check: Check | None = None,
              lhs=None, relation: str = "="):

@@ -2,10 +2,11 @@
 of a model file (TOML, DESIGN §8) or a `Model` object.
 
 Built-in models are model files in `models/` (the statement a user would write, shown by
-`derive models --json` as "spec"). The planner (`derive.derivations.planner`) derives a model file; the
-eight course models that predate it keep their scripted modules (below), which also give their index and
-components forms. A module is imported when its model is first asked for, so `derive show ols` does not
-pay for the others.
+`derive models --json` as "spec"). The planner (`derive.derivations.planner`) derives a model file, in
+every form (`derive.derivations.coordinates` writes the index and components forms from the plan). The
+course models the planner does not yet derive as well as their script keep a scripted module (below),
+which a model file of the same name does not override. A module is imported when its model is first
+asked for, so `derive show ols` does not pay for the others.
 """
 from __future__ import annotations
 
@@ -24,12 +25,8 @@ FORMS = ("matrix", "index", "components")
 
 # name → (module, keyword arguments of its `derivation`)
 REGISTRY: dict[str, tuple] = {
-    "ols": ("linear", {"ridge": False}),
-    "ridge": ("linear", {"ridge": True}),
-    "logistic": ("logistic", {}),
     "gaussian": ("gaussian", {}),
     "bernoulli": ("bernoulli", {}),
-    "poisson": ("poisson", {}),
     "softmax": ("softmax", {}),
     "mvn": ("mvn", {}),
     "categorical": ("constrained", {"name": "categorical"}),
@@ -62,6 +59,7 @@ DESCRIPTIONS = {
     "mvn": "iid multivariate normal sample xᵢ ~ N(μ, Σ): maximum likelihood for μ and Σ",
     "wls": "weighted least squares: (y − Xβ)ᵀW(y − Xβ)",
     "gaussian-linear": "yᵢ ~ N(xᵢᵀβ, σ²): maximum likelihood for β and σ² (σ̂² = RSS/n)",
+    "probit": "probit regression: yᵢ ~ Bernoulli(Φ(xᵢᵀβ))",
     "exponential": "iid exponential sample xᵢ ~ Exponential(λ): maximum likelihood for the rate",
     "categorical": "categorical counts c: maximum likelihood p̂ = c/n with a Lagrange multiplier for Σp = 1",
     "pca": "principal components: max vᵀSv subject to vᵀv = 1 gives Sv = λv, the top eigenvector",
@@ -84,10 +82,10 @@ DESCRIPTIONS = {
 
 
 def names() -> list[str]:
-    """The built-in models: the scripted ones, then the model files the planner derives."""
-    files = [name for name in _file_names() if name not in REGISTRY]
-    order = list(DESCRIPTIONS)   # the order of DESIGN §2, then any other file by name
-    return list(REGISTRY) + sorted(files, key=lambda name: (order.index(name) if name in order else len(order), name))
+    """The built-in models, model files and scripted ones, in the order of DESIGN §2 (then any other by name)."""
+    order = list(DESCRIPTIONS)
+    every = set(REGISTRY) | set(_file_names())
+    return sorted(every, key=lambda name: (order.index(name) if name in order else len(order), name))
 
 
 def _file_names() -> list[str]:
@@ -132,11 +130,13 @@ def build(name, form: str = "matrix", dim: int | None = None):
         raise NotSupported(f"unknown form {form!r}; forms: {', '.join(FORMS)}")
     resolved = resolve(name)
     if isinstance(resolved, Model):
-        if form != "matrix":
-            raise NotSupported(f"{resolved.name} is derived by the planner, in matrix form only (the {form} form "
-                               "is written for the scripted course models)")
         from derive.derivations.planner import plan
-        derivation = plan(resolved).derivation
+        planned = plan(resolved)
+        if form == "matrix":
+            derivation = planned.derivation
+        else:
+            from derive.derivations.coordinates import coordinate_derivation
+            derivation = coordinate_derivation(planned, form, dim)
     else:
         module, options = REGISTRY[resolved]
         derivation = importlib.import_module(f"{__name__}.{module}").derivation(form=form, dim=dim, **options)

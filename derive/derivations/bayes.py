@@ -21,9 +21,7 @@ import sympy as sp
 
 from derive.core.random_points import Domains, IndexIn, binary, dimension, interval, normal, probability
 from derive.core.steps import Derivation, Equal, IsGradient, Proportional, Solves
-from derive.derivations.abbreviations import Abbreviation, unfold
-from derive.derivations.logistic import Named
-from derive.derivations.logistic import unfold as unfold_named
+from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.statements import by_name
 from derive.expr.notation import Notation
 from derive.expr.symbols import Eye, X, beta, d, n, y
@@ -139,7 +137,7 @@ def bayes_linear() -> Derivation:
     D.step("multiply through by σ²", "(XᵀX/σ² + I/τ²)⁻¹Xᵀy/σ² = (XᵀX + (σ²/τ²)I)⁻¹Xᵀy: the ridge solution with "
            "λ = σ²/τ² (derive show ridge). A vague prior (τ² → ∞) gives back least squares.", mean, ridge,
            lhs=Notation("β_MAP", r"\beta_{\mathrm{MAP}}"))
-    D.results = {"posterior_mean": unfold_named(mean), "posterior_covariance": unfold_named(covariance),
+    D.results = {"posterior_mean": unfold(mean), "posterior_covariance": unfold(covariance),
                  "posterior_precision": precision_matrix, "map": ridge}
     return D
 

@@ -21,8 +21,8 @@ import sympy as sp
 
 from derive.core.random_points import Domains, dimension, positive
 from derive.core.steps import AtEigenpair, Derivation, Nonnegative
-from derive.derivations.logistic import Named
-from derive.derivations.logistic import unfold as unfold_named
+from derive.derivations.abbreviations import Named
+from derive.derivations.abbreviations import unfold as unfold_named
 from derive.derivations.statements import by_name
 from derive.expr.notation import Notation
 from derive.expr.symbols import Diag, Eye, X, d, n, y

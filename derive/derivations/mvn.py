@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derive.calculus.differentials import differentiate, gradient, jacobian
+from derive.calculus.index_form import EntryOf
 from derive.core.numeval import (
     directional_derivative,
     evaluate,
@@ -37,8 +38,8 @@ from derive.core.steps import (
     dimension,
     spd,
 )
+from derive.derivations.abbreviations import Named, unfold
 from derive.derivations.likelihood import log_likelihood_of_independent
-from derive.derivations.logistic import EntryOf, Named, unfold
 from derive.derivations.softmax import IsPartialEntry
 from derive.errors import NotSupported
 from derive.expr.algebra import multiply

@@ -22,8 +22,7 @@ import sympy as sp
 from derive.core.moments import Moments
 from derive.core.random_points import Domains, dimension, positive, spd
 from derive.core.steps import AtEigenpair, Derivation, ExpectedValues, Holds, IsGradient, Solves
-from derive.derivations.abbreviations import Abbreviation
-from derive.derivations.logistic import Named
+from derive.derivations.abbreviations import Abbreviation, Named
 from derive.derivations.statements import by_name
 from derive.expr.expectation import AtMost, E
 from derive.expr.notation import Notation

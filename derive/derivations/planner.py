@@ -25,40 +25,34 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from derive.calculus.differentials import gradient, jacobian
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
 from derive.core.numeval import evaluate
-from derive.core.steps import (
-    Derivation,
-    Domains,
-    IsGradient,
-    Nonnegative,
-    SameMinimiser,
-    Scaled,
-    Solves,
-    dimension,
-    normal,
-    positive,
-    spd,
-)
+from derive.core.random_points import Domains, diagonal, dimension, normal, positive, spd
+from derive.core.steps import Derivation, IsGradient, IsJacobian, Nonnegative, SameMinimiser, Scaled, Solves
+from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.distributions import multivariate_normal_log_density
+from derive.derivations.lemmas import map_reading, sigmoid_facts, uses_sigmoid
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
+from derive.derivations.sentences import prose
 from derive.derivations.statement import read_statement
-from derive.derivations.vector_form import Scalar, entry, matrix_form, scalar, sum_in_vector_form, vector
+from derive.derivations.vector_form import (
+    RowTimes,
+    Scalar,
+    entry,
+    matrix_form,
+    scalar,
+    split_sums,
+    sum_in_vector_form,
+    sums_term_by_term,
+    vector,
+)
 from derive.errors import NotSupported, ParseError
 from derive.expr.algebra import expand, hadamard, multiply, split_product
 from derive.expr.functions import Elementwise, record_of, sigmoid, with_registry_functions
-from derive.expr.notation import Notation
+from derive.expr.notation import Notation, d
 from derive.expr.printing import latex, unicode
-from derive.expr.prose import Math, Prose
-from derive.expr.prose import prose as sentence
-from derive.render.latex import prose as latex_prose
+from derive.expr.prose import Math
 
 INDEX = sp.Symbol("i", integer=True)
-
-
-def prose(*parts) -> Prose:
-    """A sentence of words and formulas (`derive.expr.prose`), the words' own symbols (≥, ‖v‖², Σᵢ) set as
-    mathematics in LaTeX too."""
-    return sentence(*[Prose(p, latex_prose(p)) if type(p) is str else p for p in parts])
 
 
 @dataclass
@@ -76,6 +70,7 @@ class Plan:
     convex: dict = field(default_factory=dict)        # parameter → bool (shown)
     stopped: str | None = None                        # why the derivation ends early, if it does
     statement: object = None                          # the likelihood's Statement, when there is one
+    shown_gradients: dict = field(default_factory=dict)   # parameter → the gradient as later steps write it (Xᵀr)
 
 
 @lru_cache(maxsize=64)
@@ -92,6 +87,8 @@ def plan(model: Model) -> Plan:
     D.symbols = [(objects[s.name], _describe(model, s, statement)) for s in model.symbols]
     names = ", ".join(unicode(p) for p in parameters)
     loss_label = Notation(f"ℓ({names})", r"\ell(%s)" % ", ".join(latex(p) for p in parameters))
+    if uses_sigmoid(sp.Tuple(*statement.arguments) if statement else model.expression(model.loss)):
+        sigmoid_facts(D)
     D.section("The loss")
     loss = _likelihood_loss(D, model, statement, loss_label) if statement else _stated_loss(D, model, loss_label)
     P = Plan(model, D, loss, parameters, statement=statement)
@@ -101,6 +98,8 @@ def plan(model: Model) -> Plan:
         D.section("Stationarity")
         for p in parameters:
             _solve(P, p)
+        if model.penalty and model.loss and len(parameters) == 1:
+            map_reading(D, model.expression(model.loss), scalar_form(model.expression(model.penalty)), parameters[0])
     except NotSupported as error:
         # What was derived stands (every step verified); the rest is named, never guessed.
         P.stopped = D.stopped = f"the planner stopped after step {len(D.steps)}: {error}"   # read by `show`
@@ -155,9 +154,14 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
     negative = sp.Sum(sp.expand(-log_density, deep=False, log=False, power_base=False, power_exp=False), (INDEX, 1, count))
     D.step("negative log-likelihood", prose("Maximising the likelihood is minimising ", label, " = −log L; "
            "the minus sign goes onto each term of the sum."), -written, negative, lhs=label)
-    loss = sum_in_vector_form(negative.function, INDEX, count)
-    D.step("sums in vector form", prose("Σᵢ c = nc, Σᵢ uᵢ² = uᵀu, Σᵢ aᵢbᵢ = aᵀb and Σᵢ f(xᵢᵀβ) = 𝟏ᵀf(Xβ), "
-           "with f applied entrywise: the sum over observations as vectors."), negative, loss, lhs=label)
+    if any(p.is_Matrix for p in model.parameter_objects()):
+        loss = sum_in_vector_form(negative.function, INDEX, count)
+        D.step("sums in vector form", prose("Σᵢ c = nc, Σᵢ uᵢ² = uᵀu, Σᵢ aᵢbᵢ = aᵀb and Σᵢ f(xᵢᵀβ) = 𝟏ᵀf(Xβ), "
+               "with f applied entrywise: the sum over observations as vectors."), negative, loss, lhs=label)
+    else:   # a sample and scalar parameters: the sums stay sums, as a textbook writes Σᵢ xᵢ
+        loss = sums_term_by_term(negative.function, INDEX, count)
+        D.step("sums term by term", prose("Σᵢ(aᵢ + bᵢ) = Σᵢ aᵢ + Σᵢ bᵢ, Σᵢ c·aᵢ = c·Σᵢ aᵢ and Σᵢ c = nc: the "
+               "factors that do not depend on the observation come out of the sums."), negative, loss, lhs=label)
     loss = _drop_constant_sums(D, model, loss, label)
     if model.prior:
         loss = _posterior(D, model, loss, label)
@@ -173,11 +177,14 @@ def _likelihood_loss(D: Derivation, model: Model, statement, label):
 def _drop_constant_sums(D: Derivation, model: Model, loss, label):
     """A sum over observations free of the parameters (Σᵢ log yᵢ!) does not move the minimiser: drop it."""
     parameters = model.parameter_objects()
-    constant = sp.Add(*[t for t in sp.Add.make_args(loss) if t.has(sp.Sum)])
+    sums = [t for t in sp.Add.make_args(loss) if t.has(sp.Sum)]
+    if any(t.has(*parameters) for t in sums) and any(p.is_Matrix for p in parameters):
+        raise NotSupported(f"cannot write {unicode(sp.Add(*sums))} in vector form")
+    constant = sp.Add(*[t for t in sums if not t.has(*parameters)])
     if constant == 0:
         return loss
-    if constant.has(*parameters) or len(parameters) != 1:
-        raise NotSupported(f"cannot write {unicode(constant)} in vector form")
+    if len(parameters) != 1:
+        raise NotSupported(f"cannot drop the constant {unicode(constant)} for several parameters at once")
     kept = loss - constant
     c = Notation("c", "c")
     D.step("drop a constant", prose("c = ", constant, " does not depend on ", parameters[0], ", so it does not move "
@@ -267,15 +274,16 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
         g = _mean_residual_form(D, P.statement, g, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
-        H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
-        H = textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label)
-        H = _information_form(D, P.statement, _common_number(D, H, hess_label), hess_label)
+        H = _hessian_by_observation(D, P, g, p, hess_label)
+        if H is None:
+            H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
+            H = _common_number(D, textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label), hess_label)
         P.convex[p] = _convexity(D, H, p, P.model)
     else:
         g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
         D.section(f"The second derivative in {unicode(p)}")
         H = _scalar_derivative(D, g, p, grad_label, hess_label)
-        P.convex[p] = _scalar_convexity(D, H, p)
+        P.convex[p] = _scalar_convexity(D, H, p, P.statement)
     P.gradients[p], P.hessians[p] = g, H
 
 
@@ -338,29 +346,93 @@ def _textbook_signs(formula):
     return sign * sp.Mul(*factors)
 
 
-def _information_form(D: Derivation, statement, H, label):
-    """Aᵀdiag(s)A with sᵢ = eᵢ + cᵢ(μᵢ − yᵢ): the weight that does not depend on the observation (the
-    expected information, what Fisher scoring uses) and the residual term that vanishes in expectation."""
-    coefficient, factors = split_product(H)
-    if coefficient != 1 or len(factors) != 3 or not isinstance(factors[1], DiagMatrix):
-        return H
-    found = _observation_formula(statement, factors[1].args[0])
+def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
+    """g = Aᵀr with entry i of r a function of ηᵢ = aᵢᵀp alone (and the data), as a GLM's score: then
+    dr = s ⊙ A dp with sᵢ = ∂rᵢ/∂ηᵢ, and H = AᵀSA with S = diag(s). One scalar derivative per observation,
+    the weights named and defined on a line of their own as a textbook writes them (XᵀSX, S = diag(sᵢ)),
+    where differentiating the whole vector would spread the quotient rule over every line; None when g
+    has no such form (or r is linear in p: then the differentials are short)."""
+    coefficient, factors = split_product(g)
+    if coefficient != 1 or len(factors) != 2 or not isinstance(factors[0], sp.Transpose) \
+            or not isinstance(factors[0].arg, sp.MatrixSymbol) or not factors[1].has(Elementwise):
+        return None
+    A, r = factors[0].arg, factors[1]
+    found = _observation_formula(P.statement, r)
     if found is None:
-        return H
-    s_i, y_i, mu_i = found
-    slope = sp.diff(s_i, y_i)
-    if slope.has(y_i) or slope == 0:
-        return H
-    expected = _textbook_signs(s_i.subs(y_i, mu_i))
-    residual_weight = _textbook_signs(-slope)
-    count = statement.observed.rows
-    residual = sp.MatAdd(statement.arguments[0], -statement.observed)
-    weights = sp.MatAdd(vector(expected, INDEX, count), hadamard([vector(residual_weight, INDEX, count), residual]))
-    after = sp.MatMul(factors[0], DiagMatrix(weights), factors[2])
-    why = prose("Entry i of the weights is linear in ", y_i, ": at ", y_i, " = ", mu_i, " it is ", expected,
-                " (the expected information, free of the observation), plus ", residual_weight, " times the "
-                "residual ", mu_i - y_i, ", whose expectation is zero.")
-    return D.step("expected information plus a residual term", why, H, after, lhs=label)
+        return None
+    r_i, y_i, mu_i = found
+    row = RowTimes(A, p, INDEX)
+    eta = sp.Symbol("eta_i", real=True)     # ηᵢ as a variable, to differentiate in
+    r_eta, mu_eta = r_i.xreplace({row: eta}), mu_i.xreplace({row: eta})
+    if r_eta.has(p) or not r_eta.has(eta):
+        return None
+    count = P.statement.observed.rows
+    r_named = Named(*_free_name(P.model, "r"), r)
+    P.shown_gradients[p] = sp.MatMul(A.T, r_named)
+    shown = _named_terms(r_i, row)
+    D.step("one observation's term", prose(
+        "The gradient is ", A.T, r_named, ": entry i of ", r_named, " depends on ", p, " only through ",
+        *_definitions(shown), "."),
+        r_i, shown, lhs=Notation(f"{r_named.args[0].name}ᵢ", f"{r_named.args[1].name}_{{i}}"))
+    s_eta = _expected_plus_residual(sp.diff(r_eta, eta), y_i, mu_eta)
+    lemmas = list(dict.fromkeys(record_of(f).rule for f in sp.preorder_traversal(r_eta) if record_of(f) is not None))
+    S = Named(*_free_name(P.model, "S"), DiagMatrix(vector(s_eta.xreplace({eta: row}), INDEX, count)))
+    s_label = Notation(f"{S.args[0].name.lower()}ᵢ", f"{S.args[1].name.lower()}_{{i}}")
+    how = [" (", "; ".join(lemmas), ")"] if lemmas else []
+    mu_shown = _named_terms(mu_eta, eta)
+    split = ["; at ", y_i, " = ", mu_shown, " the first term is the expected information, and the second, a "
+             "multiple of the residual ", mu_shown - y_i, ", vanishes in expectation"] \
+        if isinstance(s_eta, sp.Add) and s_eta.has(y_i) else []
+    eta_shown = _named_terms(eta, eta)
+    quotient = any(isinstance(e, sp.Pow) and e.exp.is_negative for e in sp.preorder_traversal(r_eta))
+    D.step("differentiate one observation's term", prose(
+        s_label, " = ", Math(f"∂{r_named.args[0].name}ᵢ/∂ηᵢ", r"\partial %s_{i}/\partial \eta_{i}" % r_named.args[1].name),
+        ", by the chain", " and quotient rules" if quotient else " rule",
+        *how, *split, "."),
+        _named_terms(r_eta, eta), _named_terms(s_eta, eta), check=IsGradient(eta), lhs=s_label)
+    H = sp.MatMul(A.T, S, A)
+    D.step("chain rule, observation by observation", prose(
+        "d", r_named, "ᵢ = ", s_label, " d", eta_shown, " with d", eta_shown, " = ", RowTimes(A, d(p), INDEX),
+        ", so d", r_named, " = ", S, A, "d", p, " and d(", A.T, r_named, ") = ", H, "d", p, ", with ", S,
+        " = diag(", s_label, "), the weights of the observations."), g, H, check=IsJacobian(p), lhs=label)
+    return H
+
+
+def _expected_plus_residual(s, y_i, mu):
+    """s, linear in the observation yᵢ, written e + c(μᵢ − yᵢ): e its value at yᵢ = μᵢ (free of yᵢ), c the
+    multiple of the residual; s simplified as it is when it does not hold yᵢ (or not linearly)."""
+    slope = sp.diff(s, y_i)
+    if slope == 0 or slope.has(y_i):
+        return _textbook_signs(s)
+    return sp.Add(_textbook_signs(s.subs(y_i, mu)), sp.Mul(_textbook_signs(-slope), mu - y_i, evaluate=False),
+                  evaluate=False)
+
+
+def _named_terms(expr, eta):
+    """expr with ηᵢ named (standing for `eta`, xᵢᵀβ or the variable ηᵢ), and every one-letter function of it
+    (σ(ηᵢ), Φ(ηᵢ)) by that letter with the subscript, as a textbook writes σᵢ and Φᵢ."""
+    named_eta = Abbreviation("ηᵢ", r"\eta_{i}", eta)
+    expr = expr.xreplace({eta: named_eta})
+
+    def letter(f):
+        record = record_of(f)
+        return Abbreviation(record.text + "ᵢ", record.latex + "_{i}", f)
+    return expr.replace(lambda e: record_of(e) is not None and len(record_of(e).text) == 1
+                        and e.args[0] == named_eta, letter)
+
+
+def _definitions(expr) -> list:
+    """"ηᵢ = xᵢᵀβ (with Φᵢ = Φ(ηᵢ) and φᵢ = φ(ηᵢ))": the names in expr, as the parts of a sentence."""
+    names = sorted(expr.atoms(Abbreviation), key=lambda a: (a.args[0].name != "ηᵢ", a.args[0].name))
+    first, others = [names[0], " = ", names[0].definition], [(a, " = ", a.definition) for a in names[1:]]
+    return first + ([" (with ", *_joined(others), ")"] if others else [])
+
+
+def _free_name(model: Model, name: str):
+    """(text, latex) of a name for a matrix the derivation introduces: `name` (S in DESIGN's XᵀSX), or with a
+    tilde when the model declares a symbol of that name."""
+    taken = {spec.name for spec in model.symbols}
+    return (name, name) if name not in taken else (name + "̃", r"\tilde{%s}" % name)
 
 
 def _common_number(D: Derivation, H, label):
@@ -430,6 +502,8 @@ def _scalar_derivative(D: Derivation, f, p, lhs, result_lhs):
     """∂f/∂p term by term for a scalar parameter p (the terms free of p, quadratic forms included, vanish)."""
     terms = [t for t in sp.Add.make_args(f) if t.has(p)]
     derivative = with_registry_functions(sp.diff(f, p))   # ψ(a), not SymPy's polygamma(0, a)
+    if derivative.has(sp.Sum):   # Σᵢ(2μ − 2xᵢ)/(2σ²) = (nμ − Σᵢ xᵢ)/σ²: the parameter out of the sums
+        derivative = split_sums(derivative, INDEX, holding=[p])
     parts = []
     for t in terms:
         parts += ["; " if parts else "", Math(f"∂({unicode(t)})/∂{unicode(p)}",
@@ -512,11 +586,16 @@ def _positive_semidefinite(S, model: Model):
         if spec and "pd" in spec.assumptions:
             return ("", S, " is positive definite")
         return None
-    if isinstance(S, DiagMatrix):
-        w = S.args[0]
+    if isinstance(_definition(S), DiagMatrix):
+        w = _definition(S).args[0]
         if _positive_entries(entry(w, INDEX, w.rows)):
             return ("", S, " has positive diagonal entries")
     return None
+
+
+def _definition(M):
+    """What a named matrix stands for (S = diag(s)); any other matrix itself."""
+    return M.definition if isinstance(M, Named) else M
 
 
 def _positive_entries(e) -> bool:
@@ -535,10 +614,16 @@ def _positive_entries(e) -> bool:
     return False
 
 
-def _scalar_convexity(D: Derivation, H, p) -> bool:
+def _scalar_convexity(D: Derivation, H, p, statement=None) -> bool:
     if H.is_positive:
         D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain, so ℓ is convex in ",
                                                    p, "."), H, H, check=Nonnegative())
+        return True
+    reasons = _nonnegative_terms(H, p, statement)
+    if reasons is not None:
+        D.step("nonnegative second derivative", prose(H, " ≥ 0 for every ", p, " in its domain: ", *_joined(reasons),
+                                                      ". So ℓ is convex in ", p, " and its stationary point is the "
+                                                      "minimiser in ", p, "."), H, H, check=Nonnegative())
         return True
     D.notes.append(str(prose("Convexity in ", p, " not shown: derive does not show that the second derivative ",
                              H, " is positive for every value.")))
@@ -567,14 +652,14 @@ def _solve(P: Plan, p) -> None:
     if p.is_Matrix and not H.has(p):
         P.solutions[p] = _linear_solution(D, stationary, H, p)
     elif not p.is_Matrix:
-        P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)])
+        P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)], P.statement)
         if P.solutions[p] is None:
             _newton(D, g, H, p)
         elif not P.convex[p]:
             _second_order_at(D, H, p, P.solutions[p])
     else:
         P.solutions[p] = None
-        _newton(D, g, H, p)
+        _newton(D, P.shown_gradients.get(p, g), H, p)
 
 
 def _require_differentiable(g, p) -> None:
@@ -650,11 +735,24 @@ def _tidy(expr):
     return expr
 
 
-def _scalar_solution(D: Derivation, stationary, p, solved_before):
+def _named_mean(solution, statement):
+    """(1/n)Σᵢ xᵢ as the sample mean x̄, the name a textbook gives it (σ̂² = (1/n)Σᵢ(xᵢ − x̄)² then reads so)."""
+    if statement is None or not statement.index or not solution.has(sp.Sum):
+        return solution
+    observed = statement.observed
+    x_i = entry(observed, INDEX, observed.rows)
+    mean = sp.Sum(x_i, (INDEX, 1, observed.rows)) / observed.rows
+    if sp.simplify(solution - mean) != 0:
+        return solution
+    return Abbreviation(observed.name + "̄", r"\bar{%s}" % latex(observed), mean)
+
+
+def _scalar_solution(D: Derivation, stationary, p, solved_before, statement=None):
     """The stationarity equation of a scalar parameter solved exactly (quadratic forms held as numbers)."""
-    held = {s: sp.Dummy(positive=None) for s in stationary.lhs.atoms(Scalar)}
+    equation = split_sums(stationary.lhs, INDEX)   # Σᵢ(xᵢ − μ) = Σᵢ xᵢ − nμ: the parameter out of the sums
+    held = {s: sp.Dummy(positive=None) for s in equation.atoms(Scalar, sp.Sum) if not s.has(p)}
     try:
-        solutions = sp.solve(stationary.lhs.xreplace(held), p)
+        solutions = sp.solve(equation.xreplace(held), p)
     except NotImplementedError:   # transcendental in p (ψ(a) = log b − …): no closed form
         solutions = []
     back = {v: k for k, v in held.items()}
@@ -664,12 +762,14 @@ def _scalar_solution(D: Derivation, stationary, p, solved_before):
                            if not solutions else prose("No single closed-form solution for ", p, " (",
                                                        len(solutions), " roots).")))
         return None
-    solution = solutions[0]
+    solution = _named_mean(solutions[0], statement)
     earlier = [q for q in solved_before if solution.has(q)]
     after = prose(" It holds at every value of ", *_joined([(q,) for q in earlier]), ", so in particular at the "
                   "estimate found above: solved one parameter at a time.") if earlier else ""
-    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, ".") + after, stationary,
-           solution, check=Solves(p), lhs=_hat(p))
+    named = prose(" It is the sample mean, ", solution, " = ", solution.definition, ".") \
+        if isinstance(solution, Abbreviation) else ""
+    D.step("solve for " + unicode(p), prose("The equation is solved exactly for ", p, ".") + named + after,
+           stationary, solution, check=Solves(p), lhs=_hat(p))
     return solution
 
 
@@ -678,6 +778,8 @@ def _second_order_at(D: Derivation, H, p, solution) -> None:
     every sum of squares uᵀu > 0) makes it a minimum, the only stationary point, so the minimum along p."""
     at = H.subs(p, solution)
     squares = {s: sp.Dummy(positive=True) for s in at.atoms(Scalar) if _is_sum_of_squares(s.matrix)}
+    squares.update({s: sp.Dummy(positive=True) for s in at.atoms(sp.Sum)
+                    if s.function.is_Pow and s.function.exp == 2})   # Σᵢ(xᵢ − μ)² > 0 unless every xᵢ = μ
     simplified = sp.factor(sp.simplify(at.xreplace(squares))).xreplace({v: k for k, v in squares.items()})
     if not simplified.xreplace(squares).is_positive:
         D.notes.append(str(prose("The second derivative in ", p, " at the stationary point, ", simplified,
@@ -690,6 +792,53 @@ def _second_order_at(D: Derivation, H, p, solution) -> None:
     D.step("second-order condition", why, at, simplified,
            lhs=Notation(f"∂²ℓ/∂{unicode(p)}² at {_hat(p).text}", r"\left.\frac{\partial^{2} \ell}{\partial "
                         r"(%s)^{2}}\right|_{%s}" % (latex(p), _hat(p).latex)))
+
+
+# A parameter's domain as the image of an unconstrained positive s (p = s/(1 + s) is in (0, 1)), so that
+# SymPy's assumptions decide the sign of 1 − p, p² and 1/(1 − p)².
+DOMAIN_IMAGES = {"a probability in (0, 1)": lambda s: s / (1 + s), "a positive number": lambda s: s}
+
+
+def _nonnegative_terms(H, p, statement):
+    """Why each term of H is ≥ 0 for every value of the parameter p in its domain and every sample in the
+    support (Σᵢ xᵢ ≥ 0 and Σᵢ(1 − xᵢ) ≥ 0 for xᵢ ∈ {0, 1}, 1/p² > 0), or None where a term is not shown."""
+    if statement is None or not statement.index:
+        return None
+    domain = next((d.name for (_, d), a in zip(statement.family.parameters, statement.arguments) if a == p), None)
+    image = DOMAIN_IMAGES.get(domain)
+    if image is None:
+        return None
+    s = sp.Dummy("s", positive=True)
+    reasons = []
+    for term in sp.Add.make_args(H):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+        rest = sp.Mul(*[f for f in sp.Mul.make_args(term) if not isinstance(f, sp.Sum)])
+        if not rest.xreplace({p: image(s)}).is_positive:
+            return None
+        for total in sums:
+            why = _nonnegative_sum(total, statement)
+            if why is None:
+                return None
+            if why not in reasons:
+                reasons.append(why)
+    reasons.append((p, " is ", domain, ", so the other factors are positive"))
+    return reasons
+
+
+def _nonnegative_sum(total, statement):
+    """(reason,) when every term of the sum over observations is ≥ 0 on the support of the observations."""
+    observed = statement.observed
+    entries = [e for e in total.function.atoms(sp.Indexed) if str(e.base.label) == observed.name]
+    support = statement.family.support.name
+    if support == "0 or 1":
+        values = [{e: sp.Integer(v) for e in entries} for v in (0, 1)]
+        if all(total.function.xreplace(v).is_nonnegative for v in values):
+            return (total, " ≥ 0 (each ", entries[0] if entries else "term", " is 0 or 1)")
+        return None
+    kind = {"a count 0, 1, 2, …": {"nonnegative": True, "integer": True}, "a positive number": {"positive": True}}
+    if support in kind and total.function.xreplace({e: sp.Dummy(**kind[support]) for e in entries}).is_nonnegative:
+        return (total, " ≥ 0 (each observation is ", support, ")")
+    return None
 
 
 def _is_sum_of_squares(M) -> bool:
@@ -726,18 +875,26 @@ def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
     if g_coefficient != 1 or h_coefficient != 1 or len(g_factors) != 2 or len(h_factors) != 3:
         return
     At, r = g_factors
-    if h_factors[0] != At or h_factors[2].T != At or not isinstance(h_factors[1], DiagMatrix):
+    if h_factors[0] != At or h_factors[2].T != At or not isinstance(_definition(h_factors[1]), DiagMatrix):
         return
     A, S = h_factors[2], h_factors[1]
     z = sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(S), r))
     weighted = sp.MatMul(sp.Inverse(H), At, S, z)
-    named = sp.MatrixSymbol("S", *S.shape)           # the weights' name, in the sentence only
+    named = S if isinstance(S, Named) else sp.MatrixSymbol("S", *S.shape)   # the weights' name
     zed = sp.MatrixSymbol("z", *r.shape)
     D.step("iteratively reweighted least squares", prose(
-        "With S = ", S, " the Hessian is ", sp.MatMul(At, named, A), "; the update is the weighted least-squares "
+        *([] if S is named else ["With S = ", S, " the Hessian is ", sp.MatMul(At, named, A), "; "]), "The update is the weighted least-squares "
         "fit ", sp.MatMul(sp.Inverse(sp.MatMul(At, named, A)), At, named, zed), " to the working response z = ",
         sp.MatAdd(sp.MatMul(A, p), sp.MatMul(-1, sp.Inverse(named), r)), ": Newton's method for this likelihood "
         "is IRLS, one weighted least-squares solve per step."), update, weighted, lhs=label)
+
+
+def _as_vectors(expr):
+    """A result's sums over observations in vector form (Σᵢ xᵢ = 𝟏ᵀx, Σᵢ(xᵢ − x̄)² = (x − x̄𝟏)ᵀ(x − x̄𝟏)), innermost
+    first: the steps write a sample's sums as a textbook does, the results as the matrix expressions that
+    code is generated from (and that `.doit()` evaluates)."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == INDEX,
+                        lambda e: sum_in_vector_form(e.function, INDEX, e.limits[0][2]))
 
 
 def loss_result(loss):
@@ -765,14 +922,19 @@ def _record_results(P: Plan) -> None:
     if len(substituted) == len(ps):
         results["solution"] = one_or_tuple([substituted[p] for p in ps])
     else:
-        updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]), P.gradients[p]], p))
+        updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]),
+                                          P.shown_gradients.get(p, P.gradients[p])], p))
                    if p.is_Matrix else p - P.gradients[p] / P.hessians[p] for p in ps if P.solutions[p] is None]
         results["update"] = one_or_tuple(updates)
     if len(ps) > 1:
         P.derivation.notes.append("The results hold one entry per parameter, in the order "
                                   + ", ".join(unicode(p) for p in ps) + "; each solution has the earlier ones "
                                   "substituted (solved one parameter at a time).")
-    P.derivation.results = results
+    P.derivation.results = {quantity: _as_vectors(unfold(expr)) for quantity, expr in results.items()}
+    # what code is generated from (derive.fitting): the solutions as plain matrix expressions, as the results
+    P.solutions = {p: _as_vectors(unfold(s)) if s is not None and s.has(sp.Sum, Abbreviation) else s
+                   for p, s in P.solutions.items()}
+    P.derivation.shown_results = {q: e for q, e in results.items() if P.derivation.results[q] != e}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -788,7 +950,7 @@ def _domains(model: Model, statement) -> Domains:
         if spec.shape and set(spec.assumptions) & {"pd", "sym"}:
             samplers[spec.name] = spd
         elif spec.shape and "diag" in spec.assumptions:
-            samplers[spec.name] = _positive_diagonal
+            samplers[spec.name] = diagonal
         elif "pos" in spec.assumptions:
             samplers[getattr(obj, "name", spec.name)] = positive
     if statement is not None:
@@ -802,11 +964,6 @@ def _domains(model: Model, statement) -> Domains:
         if p.is_Matrix:
             samplers.setdefault(p.name, normal)
     return Domains(samplers)
-
-
-def _positive_diagonal(rng, shape):
-    import numpy as np
-    return np.diag(rng.uniform(0.5, 2.0, shape[0]))
 
 
 def _describe(model: Model, spec, statement) -> str:

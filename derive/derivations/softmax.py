@@ -15,6 +15,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
 from derive.calculus.differentials import gradient
+from derive.calculus.index_form import EntryOf
 from derive.core.numeval import evaluate, indexed_key
 from derive.core.steps import (
     Check,
@@ -25,7 +26,7 @@ from derive.core.steps import (
     Scaled,
     dimension,
 )
-from derive.derivations.logistic import EntryOf, Named, unfold
+from derive.derivations.abbreviations import Named, unfold
 from derive.errors import NotSupported
 from derive.expr.algebra import factor_common, multiply
 from derive.expr.functions import Elementwise

@@ -175,11 +175,12 @@ def vector(expr, index, count):
         return sp.MatrixSymbol(str(expr.base.label), count, 1)
     if isinstance(expr, RowTimes):
         return sp.MatMul(expr.matrix, expr.vector)
-    if isinstance(expr, sp.Add):
-        return sp.MatAdd(*[vector(a, index, count) for a in expr.args])
+    if isinstance(expr, sp.Add):   # in SymPy's order of terms, the same whichever way the sum was built
+        return sp.MatAdd(*[vector(a, index, count) for a in expr.args]).doit(deep=False)
     if isinstance(expr, sp.Mul):
         coefficient, rest = expr.as_independent(index, as_Add=False)
-        parts = [vector(a, index, count) for a in sp.Mul.make_args(rest)]
+        # single factors before sums, as a textbook writes σ(1 − σ) and μ(1 − μ)
+        parts = [vector(a, index, count) for a in sorted(sp.Mul.make_args(rest), key=lambda a: a.is_Add)]
         product = parts[0] if len(parts) == 1 else hadamard(parts)
         if coefficient == 1:
             return product
@@ -235,3 +236,38 @@ def _data_first(factor) -> tuple:
     """Factors in textbook order: the data (yᵢ, 1 − yᵢ) before the functions of the parameters."""
     return (factor.has(RowTimes) or any(isinstance(a, sp.Function) for a in sp.preorder_traversal(factor)),
             sp.default_sort_key(factor))
+
+
+def sums_term_by_term(summand, index, count):
+    """Σᵢ summand as a textbook writes it for a sample: term by term, the factors free of i taken out and the
+    terms that share them collected, Σᵢ c = nc (Σᵢ[−xᵢ log p − (1 − xᵢ) log(1 − p)] = −log p·Σᵢ xᵢ
+    − log(1 − p)·Σᵢ(1 − xᵢ)); a part that holds i only with a parameter stays one sum (Σᵢ(xᵢ − μ)²)."""
+    by_factor: dict = {}
+    for term in sp.Add.make_args(sp.expand(summand, deep=False, log=False, power_base=False, power_exp=False,
+                                           multinomial=False)):
+        outside, inside = term.as_independent(index, as_Add=False)
+        number, factor = outside.as_coeff_Mul()     # −xᵢ/(1 − p) and 1/(1 − p) share 1/(1 − p)
+        by_factor[factor] = by_factor.get(factor, 0) + number * inside
+    total = []
+    for factor, inner in by_factor.items():
+        content, inner = inner.as_content_primitive()   # numbers outside the sum: Σᵢ(xᵢ − μ)²/(2σ²)
+        factor = content * factor
+        if _leading_number(inner) < 0:   # −log p·Σᵢ xᵢ and −log(1 − p)·Σᵢ(1 − xᵢ), as a textbook writes them
+            factor, inner = -factor, -inner
+        total.append(factor * (count * inner if not inner.has(index) else sp.Sum(inner, (index, 1, count))))
+    return sp.Add(*total)
+
+
+def _leading_number(expr):
+    """The constant term of a sum (else the coefficient of its first term): its sign is the sign it is read with."""
+    terms = sp.Add.make_args(expr)
+    constants = [t for t in terms if t.is_number]
+    return constants[0] if constants else terms[0].as_coeff_Mul()[0]
+
+
+def split_sums(expr, index, holding=None):
+    """Every Σᵢ in expr (that holds one of `holding`, when given) written term by term (`sums_term_by_term`),
+    so that a parameter in a summand comes out (Σᵢ(xᵢ − μ) = Σᵢ xᵢ − nμ)."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == index
+                        and (holding is None or e.has(*holding)),
+                        lambda e: sums_term_by_term(e.function, index, e.limits[0][2]))

@@ -129,7 +129,7 @@ def _is_1x1(expr) -> bool:
 
 
 def _is_atom(expr) -> bool:
-    # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.derivations.logistic.Named)
+    # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.derivations.abbreviations.Named)
     return isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Indexed, sp.OneMatrix, sp.Identity)) \
         or getattr(expr, "prints_as_symbol", False)
 

@@ -254,8 +254,8 @@ def _generated(model: Model, expr, sizes: tuple, several: bool):
     P = plan(model)
     sizes = {sp.Symbol(k, integer=True, positive=True): v for k, v in sizes}
     exprs = list(expr) if several else [expr]
-    exprs = [_diagonal_weights(P, e).subs(sizes) if sizes else _diagonal_weights(P, e) for e in exprs]
-    arguments = [a.subs(sizes) if sizes else a for a in _argument_symbols(P)]
+    exprs = [_diagonal_weights(P, e).xreplace(sizes) if sizes else _diagonal_weights(P, e) for e in exprs]
+    arguments = [a.xreplace(sizes) if sizes else a for a in _argument_symbols(P)]
     return lambdify(exprs if several else exprs[0], arguments, name="fit")
 
 
@@ -492,8 +492,22 @@ def _hessian_entries(P) -> list:
                            f"has the vector {next(p for p in parameters if p.is_Matrix)} without a closed form "
                            "among its parameters " + ", ".join(map(str, parameters)))
     gradients = _gradient_entries(P)
-    return [hessians[i] if i == j else sp.diff(gradients[i], parameters[j])
-            for i in range(len(parameters)) for j in range(len(parameters))]
+    k = len(parameters)
+    mixed = {}
+    for i in range(k):
+        for j in range(k):
+            if i != j:
+                try:
+                    mixed[i, j] = sp.diff(gradients[i], parameters[j])
+                except NotSupported:   # e.g. μ inside (x − μ𝟏)ᵀ(x − μ𝟏): the other order serves (Schwarz)
+                    mixed[i, j] = None
+    for (i, j), value in mixed.items():
+        if value is None:
+            if mixed[j, i] is None:
+                raise NotSupported(f"cannot differentiate the gradient in {parameters[i]} by {parameters[j]}, "
+                                   "in either order, for the mixed second derivative of the Hessian")
+            mixed[i, j] = mixed[j, i]
+    return [hessians[i] if i == j else mixed[i, j] for i in range(k) for j in range(k)]
 
 
 def _loss_gradient_hessian(functions, P, estimates, data):

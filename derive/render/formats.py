@@ -44,7 +44,7 @@ def to_text(derivation) -> str:
                       f"{number:>2}. {step.rule}  [not verified]", f"    {step.explanation}",
                       f"    {_relation_text(step)}"]
     if derivation.results:
-        lines += ["", "Results", "-------"] + [f"  {q}: {unicode(e)}" for q, e in derivation.results.items()]
+        lines += ["", "Results", "-------"] + [f"  {q}: {unicode(e)}" for q, e in derivation.displayed_results().items()]
     for note in derivation.notes:
         lines += ["", note]
     return "\n".join(lines) + "\n"
@@ -81,7 +81,7 @@ def to_markdown(derivation) -> str:
             out.append(f"{number}. **{as_markdown(step.rule)}**{mark}: {as_markdown(step.explanation)}\n\n"
                        f"$$\n{formula(step)}\n$$")
     if derivation.results:
-        out.append("### Results\n" + "\n".join(f"- {q}: ${latex(e)}$" for q, e in derivation.results.items()))
+        out.append("### Results\n" + "\n".join(f"- {q}: ${latex(e)}$" for q, e in derivation.displayed_results().items()))
     out += [as_markdown(note) for note in derivation.notes]
     return "\n\n".join(out) + "\n"
 

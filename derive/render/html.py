@@ -82,7 +82,7 @@ def fragment(derivation, figures: bool = True) -> str:
     if derivation.results:
         out.append("<h3>Results</h3>")
         out += [f'<div class="step"><div class="equation">{_math(_aligned(equation_rows(None, e, EQUATION_EM)), True)}</div>'
-                f'<div class="note"><b>{html.escape(q)}</b></div></div>' for q, e in derivation.results.items()]
+                f'<div class="note"><b>{html.escape(q)}</b></div></div>' for q, e in derivation.displayed_results().items()]
     out += [f"<p>{as_html(note)}</p>" for note in derivation.notes]
     if figures:
         from derive.render.figures import figures_html

@@ -123,7 +123,7 @@ def _body(derivation, heading_command, verified_note) -> str:
             out.append(r"\derivstep{%s}{%s}" % (_inline(rows), _note(number, step)))
     if derivation.results:
         out.append(f"{heading_command}{{Results}}")
-        for quantity, expr in derivation.results.items():
+        for quantity, expr in derivation.displayed_results().items():
             out.append(r"\derivstep{%s}{\textbf{%s}}" % (_inline(equation_rows(None, expr)), prose(quantity)))
     for note in derivation.notes:
         out.append(prose(note))

@@ -1,0 +1,109 @@
+"""What a good textbook adds beyond the plan, as named lemmas the planner applies where their premises hold.
+
+    sigmoid_facts   the model uses the logistic function σ: its definition, σ(−z) = 1 − σ(z), the logs of σ
+                    and 1 − σ, and σ′ = σ(1 − σ), each a verified step of its own
+    map_reading     the loss is ‖y − Xβ‖² plus κ‖β‖²: it is the negative log posterior of y | β ~ N(Xβ, σ²I)
+                    with the prior β ~ N(0, τ²I), scaled by 2σ², for κ = σ²/τ² (ridge is a MAP estimate)
+
+(IRLS, the reading of a GLM's Newton step as a weighted least-squares fit, is the planner's own move.)
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.core.steps import Derivation, IsGradient, SameMinimiser
+from derive.derivations.sentences import prose
+from derive.expr.functions import Elementwise, sigmoid
+from derive.expr.notation import Notation
+from derive.expr.printing import latex, unicode
+
+z = sp.Symbol("z", real=True)
+
+
+def uses_sigmoid(expr) -> bool:
+    return any(isinstance(e, sigmoid) or isinstance(e, Elementwise) and e.name == "sigmoid"
+               for e in sp.preorder_traversal(expr))
+
+
+def sigmoid_facts(D: Derivation) -> None:
+    """The facts about σ a derivation with σ uses, each checked on its own: scalar z, any real value."""
+    D.section("Facts about the logistic function σ")
+    sigma = Notation("σ(z)", r"\sigma(z)")
+    D.step("definition", "The logistic function maps the real line onto (0, 1).", sigmoid(z),
+           1 / (1 + sp.exp(-z)), lhs=sigma)
+    D.step("multiply by eᶻ/eᶻ", "Multiply numerator and denominator by eᶻ.", 1 / (1 + sp.exp(-z)),
+           sp.exp(z) / (1 + sp.exp(z)), lhs=sigma)
+    D.step("symmetry", "1 − eᶻ/(1 + eᶻ) = 1/(1 + eᶻ) = σ(−z).", 1 - sigmoid(z), sigmoid(-z))
+    D.step("log σ(z) = z − log(1 + eᶻ)", "log(eᶻ/(1 + eᶻ)) = log eᶻ − log(1 + eᶻ).",
+           sp.log(sigmoid(z)), z - sp.log(1 + sp.exp(z)))
+    D.step("log(1 − σ(z)) = −log(1 + eᶻ)", "1 − σ(z) = 1/(1 + eᶻ), and log(1/a) = −log a.",
+           sp.log(1 - sigmoid(z)), -sp.log(1 + sp.exp(z)))
+    derivative = Notation("σ′(z)", r"\sigma'(z)")
+    raw = D.step("quotient rule", "d/dz eᶻ/(1 + eᶻ) = [eᶻ(1 + eᶻ) − eᶻ·eᶻ]/(1 + eᶻ)².", sp.exp(z) / (1 + sp.exp(z)),
+                 sp.exp(z) / (1 + sp.exp(z)) ** 2, check=IsGradient(z), lhs=derivative)
+    D.step("σ′ = σ(1 − σ)", "eᶻ/(1 + eᶻ)² = [eᶻ/(1 + eᶻ)]·[1/(1 + eᶻ)] = σ(z)σ(−z), and σ(−z) = 1 − σ(z).",
+           raw, sp.Mul(sigmoid(z), 1 - sigmoid(z), evaluate=False), lhs=derivative)
+    softplus_derivative = Notation("d/dz log(1 + eᶻ)", r"\frac{d}{dz} \log\left(1 + e^{z}\right)")
+    raw = D.step("chain rule", "d log u = du/u with u = 1 + eᶻ.", sp.log(1 + sp.exp(z)),
+                 sp.exp(z) / (1 + sp.exp(z)), check=IsGradient(z), lhs=softplus_derivative)
+    D.step("definition of σ", "eᶻ/(1 + eᶻ) = σ(z) (above).", raw, sigmoid(z), lhs=softplus_derivative)
+
+
+def least_squares_parts(loss, parameter):
+    """(y, X) when `loss` is (y − Xβ)ᵀ(y − Xβ) for the vector parameter β, else None."""
+    if not isinstance(loss, sp.MatMul) or len(loss.args) != 2 or loss.args[0] != sp.Transpose(loss.args[1]):
+        return None
+    residual = loss.args[1]
+    if not isinstance(residual, sp.MatAdd) or len(residual.args) != 2:
+        return None
+    data = [a for a in residual.args if not a.has(parameter)]
+    fitted = [-a for a in residual.args if a.has(parameter)]
+    if len(data) != 1 or len(fitted) != 1 or fitted[0] != sp.MatMul(fitted[0].args[0], parameter) \
+            or not isinstance(data[0], sp.MatrixSymbol):
+        return None
+    return data[0], fitted[0].args[0]
+
+
+def map_reading(D: Derivation, loss, penalty, parameter) -> None:
+    """Premises: `loss` is (y − Xβ)ᵀ(y − Xβ) and `penalty` κβᵀβ with κ > 0 a symbol; then the penalised loss is
+    2σ² times the negative log posterior of y | β ~ N(Xβ, σ²I), β ~ N(0, τ²I), with κ = σ²/τ²."""
+    parts = least_squares_parts(loss, parameter)
+    kappa = sp.Mul(*[f for f in sp.Mul.make_args(penalty) if not f.is_Matrix and not hasattr(f, "matrix")])
+    squares = [f for f in sp.Mul.make_args(penalty) if hasattr(f, "matrix")]
+    if parts is None or len(squares) != 1 or squares[0].matrix != sp.MatMul(parameter.T, parameter) \
+            or not kappa.is_Symbol or not kappa.is_positive:
+        return
+    y, X = parts
+    sigma2, tau2 = sp.symbols("sigma^2 tau^2", positive=True)
+    D.section("The MAP reading: the penalty is a Gaussian prior")
+    residual = y - X * parameter
+    rss = sp.MatMul(sp.Transpose(residual), residual)
+    neg_log_posterior = sp.MatAdd(sp.MatMul(1 / (2 * sigma2), rss), sp.MatMul(1 / (2 * tau2), parameter.T, parameter))
+    posterior = Notation(f"−log p({unicode(parameter)} | {y.name})", r"-\log p(%s \mid %s)" % (latex(parameter), y.name))
+    D.step("Bayes' rule", prose("p(", parameter, " | ", y, ") ∝ p(", y, " | ", parameter, ") p(", parameter, "); with ",
+                                y, " | ", parameter, " ~ N(", X * parameter, ", σ²I) and ", parameter, " ~ N(0, τ²I) "
+                                "the negative log posterior is a sum of two quadratic forms, up to terms free of ",
+                                parameter, "."),
+           _gaussian_negative_log_posterior(y, X, parameter, sigma2, tau2), neg_log_posterior,
+           check=SameMinimiser(parameter), lhs=posterior)
+    penalised = sp.MatAdd(rss, sp.MatMul(sigma2 / tau2, parameter.T, parameter))
+    D.step("scale by 2σ²", prose("Multiplying by the positive constant 2σ² does not move the minimiser: this is the "
+                                 "penalised loss with ", kappa, " = σ²/τ², so its minimiser is the MAP estimate, and "
+                                 "a stronger prior (smaller τ²) is a larger ", kappa, "."),
+           neg_log_posterior, penalised, check=SameMinimiser(parameter, 1 / (2 * sigma2)),
+           lhs=Notation(f"2σ²(−log p({unicode(parameter)} | {y.name}))",
+                        r"2\sigma^{2}\left(-\log p(%s \mid %s)\right)" % (latex(parameter), y.name)))
+
+
+def _gaussian_negative_log_posterior(y, X, beta, sigma2, tau2):
+    """−Σᵢ log N(yᵢ; xᵢᵀβ, σ²) − Σⱼ log N(βⱼ; 0, τ²), written from the densities entry by entry."""
+    n, d = X.shape
+    i, j = sp.symbols("i j", integer=True)
+    Xi, yi, bj = (sp.IndexedBase(X.name, shape=(n, d)), sp.IndexedBase(y.name, shape=(n,)),
+                  sp.IndexedBase(beta.name, shape=(d,)))
+    mean = sp.Sum(Xi[i, j] * bj[j], (j, 1, d))
+
+    def log_normal(x, mu, var):
+        return -sp.log(2 * sp.pi * var) / 2 - (x - mu) ** 2 / (2 * var)
+
+    return -sp.Sum(log_normal(yi[i], mean, sigma2), (i, 1, n)) - sp.Sum(log_normal(bj[j], 0, tau2), (j, 1, d))
