@@ -1,0 +1,55 @@
+"""Files `derive` keeps between runs to start faster, in the user's cache directory.
+
+The directory is `$DERIVE_CACHE_DIR`, else `$XDG_CACHE_HOME/derive`, else `~/.cache/derive`: never inside
+the installed package, which may be read-only or shared between users.  A cache is only ever a shortcut:
+every entry is named by a hash of everything it was made from (so a new version of `derive`, of a library
+or of Python never reads an old entry), every write is atomic (a rename, so a reader never sees half a
+file), and a missing, corrupt or unwritable cache is silently the same as no cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+
+def cache_dir() -> Path:
+    """The directory for derive's cache files (it need not exist yet)."""
+    explicit = os.environ.get("DERIVE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "derive"
+
+
+def entry_name(kind: str, *sources: str) -> str:
+    """A file name for a cache entry of `kind`, fixed by every text it was made from."""
+    digest = hashlib.sha256("\0".join(sources).encode("utf-8")).hexdigest()[:32]
+    return f"{kind}-{digest}"
+
+
+def read(name: str) -> Optional[bytes]:
+    """The bytes stored under `name`, or None when there is no readable entry."""
+    try:
+        return (cache_dir() / name).read_bytes()
+    except (OSError, ValueError):
+        return None
+
+
+def write(name: str, data: bytes) -> None:
+    """Store `data` under `name` atomically; if the cache cannot be written, do nothing."""
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, directory / name)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass
