@@ -8,6 +8,7 @@ file), and a missing, corrupt or unwritable cache is silently the same as no cac
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -28,6 +29,17 @@ def entry_name(kind: str, *sources: str) -> str:
     """A file name for a cache entry of `kind`, fixed by every text it was made from."""
     digest = hashlib.sha256("\0".join(sources).encode("utf-8")).hexdigest()[:32]
     return f"{kind}-{digest}"
+
+
+@functools.lru_cache(maxsize=None)
+def source_fingerprint() -> str:
+    """A hash of derive's own code and model files: an entry made from derived (verified) results names
+    it, so an edited or upgraded `derive` never reads what another `derive` derived."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".toml") and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(package)).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def read(name: str) -> Optional[bytes]:

@@ -25,8 +25,10 @@ Vectors are passed as 1-d arrays (β of shape (d,), y of shape (n,)); internally
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
+import json
 import keyword
 from typing import Callable, Sequence
 
@@ -37,6 +39,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from derive.core import user_cache
 from derive.derivations.vector_form import Scalar
 from derive.errors import NotSupported
 from derive.expr import symbols as S
@@ -603,6 +606,11 @@ def lambdify(exprs, args: Sequence[sp.Basic], name: str = "derived") -> Callable
     expression uses default to None (a Hessian `h(beta, X)` needs no y). The generated source is in the
     function's `source` attribute.
     """
+    return compiled(generated_source(exprs, args, name), name)
+
+
+def generated_source(exprs, args: Sequence[sp.Basic], name: str) -> str:
+    """The Python source of `lambdify`'s function `name`."""
     single = isinstance(exprs, sp.Basic)
     exprs = [with_stable_complements(with_registry_functions(sp.sympify(e))) for e in ([exprs] if single else exprs)]
     args = list(args)
@@ -627,7 +635,11 @@ def lambdify(exprs, args: Sequence[sp.Basic], name: str = "derived") -> Callable
         if isinstance(a, sp.MatrixSymbol) and a in used:
             prologue.append(f"{arg_name} = _matrix_argument({arg_name}, {a.rows == 1}, {a.cols == 1})")
     body = prologue + gen.lines + [f"return {results[0] if single else '(' + ', '.join(results) + ',)'}"]
-    source = f"def {name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
+    return f"def {name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
+
+
+def compiled(source: str, name: str) -> Callable:
+    """The function `name` defined by generated `source`, run with the numerical building blocks above."""
     namespace = dict(_NAMESPACE)
     exec(compile(source, f"<derive.fitting.codegen {name}>", "exec"), namespace)  # our generated code, no user text
     function = namespace[name]
@@ -671,30 +683,67 @@ def lambdify_model(model, quantity: str) -> Callable:
 @functools.lru_cache(maxsize=None)
 def lambdify_results(model, quantities: tuple, extra: tuple = ()) -> Callable:
     """One numpy function returning several derived results of a model (and any `extra` expressions of
-    the same arguments, such as Xβ), sharing their common work."""
+    the same arguments, such as Xβ), sharing their common work.
+
+    The generated code is kept in the user's cache (`derive.core.user_cache`), named by the model's
+    statement, derive's own source and SymPy's version: it was generated from a derivation whose every
+    step was verified, and any change to what could have made it names a different entry, so a later
+    run need not derive and verify the model again to fit it."""
     from derive.derivations import Model, display_name, resolve
     resolved = resolve(model)
-    results = derived_results(resolved)
+    name = "_".join((display_name(resolved), *quantities)).replace("-", "_")
+    entry = user_cache.entry_name("fitted-code", _statement(resolved), name, sp.srepr(sp.Tuple(*extra)),
+                                  sp.__version__, user_cache.source_fingerprint())
+    function, names = _cached_code(entry, name)
+    if function is None:
+        exprs = _result_expressions(resolved, quantities, extra)
+        if isinstance(resolved, Model):
+            arguments = statement_arguments(resolved, exprs)
+            by_object = {o: label for label, o in resolved.objects().items()}
+            names = [by_object.get(a, str(a)) for a in arguments]
+        else:
+            arguments, names = model_arguments(exprs), None
+        source = generated_source(exprs[0] if len(exprs) == 1 else exprs, arguments, name)
+        function = compiled(source, name)
+        user_cache.write(entry, json.dumps([source, names]).encode("utf-8"))
+    return function if names is None else _called_by_names(function, names)
+
+
+def _cached_code(entry: str, name: str) -> tuple:
+    """The function `name` and its argument names (None: positional only) kept under `entry`, or (None, None)."""
+    saved = user_cache.read(entry)
+    if saved is None:
+        return None, None
+    try:
+        source, names = json.loads(saved)
+        return compiled(source, name), names
+    except Exception:  # a corrupt entry is no entry: the code is derived again and the entry overwritten
+        return None, None
+
+
+def _statement(model) -> str:
+    """Everything a model's derivation is made from: a built-in's name, or a model file's statement."""
+    if isinstance(model, str):
+        return model
+    return repr([getattr(model, f.name) for f in dataclasses.fields(model) if f.compare])
+
+
+def _result_expressions(model, quantities: tuple, extra: tuple) -> list:
+    """The derived results `quantities` of `model` (a pair of results, one per parameter, as two) and `extra`."""
+    from derive.derivations import display_name
+    results = derived_results(model)
     missing = [q for q in quantities if q not in results]
     if missing:
-        raise NotSupported(f"model {display_name(resolved)!r} has no derived {missing[0]!r}; it has: "
+        raise NotSupported(f"model {display_name(model)!r} has no derived {missing[0]!r}; it has: "
                            f"{', '.join(results)}")
     exprs = []
-    for q in quantities:   # a pair of results (one per parameter) is returned as a pair
+    for q in quantities:
         exprs += list(results[q]) if isinstance(results[q], sp.Tuple) else [results[q]]
-    exprs += list(extra)
-    name = "_".join((display_name(resolved), *quantities)).replace("-", "_")
-    if not isinstance(resolved, Model):
-        return lambdify(exprs[0] if len(exprs) == 1 else exprs, model_arguments(exprs), name=name)
-    arguments = statement_arguments(resolved, exprs)
-    generated = lambdify(exprs[0] if len(exprs) == 1 else exprs, arguments, name=name)
-    return _called_by_model_names(generated, resolved, arguments)
+    return exprs + list(extra)
 
 
-def _called_by_model_names(generated: Callable, model, arguments) -> Callable:
+def _called_by_names(generated: Callable, names: list) -> Callable:
     """The generated function, callable with the model file's names (sigma2=…, lam=…) as well as by position."""
-    by_object = {o: name for name, o in model.objects().items()}
-    names = [by_object.get(a, str(a)) for a in arguments]
 
     def call(*args, **kwargs):
         values = list(args) + [None] * (len(names) - len(args))
