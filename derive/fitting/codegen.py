@@ -17,8 +17,9 @@ What the generated code does, and why:
   `2Xᵀ(Xβ − y)`, one pass over X instead of two.
 - `Aᵀdiag(s)A` never builds the n×n diagonal: it accumulates over blocks of rows, using the symmetric
   rank-k update (BLAS syrk, which numpy calls for `B.T @ B`) on `B = A·√s` when s ≥ 0. `diag(s)B` is a
-  broadcast product, `1ᵀv` a column sum.
-- σ, softplus and the other elementwise functions use forms that do not overflow (`logaddexp`).
+  broadcast product, `1ᵀv` a column sum, `uᵀv` a sum of products (no BLAS call for one number).
+- σ, softplus and the other elementwise functions use forms that do not overflow (softplus as
+  max(z, 0) + log1p(e^−|z|)).
 
 Vectors are passed as 1-d arrays (β of shape (d,), y of shape (n,)); internally every matrix value is a
 2-d array, so n×1 results are returned as 1-d arrays and 1×1 results as floats.
@@ -88,6 +89,15 @@ def _weighted_gram(A, s):
     return gram
 
 
+def _inner(row, column):
+    """The 1×1 product of a 1×k row and a k×1 column (yᵀXβ), as an elementwise product summed (pairwise).
+
+    Not `row @ column`: that is OpenBLAS's multithreaded dot product, which on a busy machine spends
+    milliseconds waking its threads for the few thousand entries of a row block, a thousand times the
+    work of the sum; the sum is also the more accurate."""
+    return (row.reshape(-1, 1) * column).sum(axis=0, keepdims=True)
+
+
 def _matrix_argument(value, rows_is_one: bool, cols_is_one: bool):
     """An argument as a 2-d array: 1-d vectors become columns (or rows, for a row-vector symbol)."""
     a = np.asarray(value)
@@ -109,7 +119,7 @@ def _code_name(record) -> str:
 
 _NUMPY_FUNCTIONS = {record.sympy: _code_name(record) for record in REGISTRY}
 _NAMESPACE = {
-    "np": np, "_weighted_gram": _weighted_gram, "_matrix_argument": _matrix_argument,
+    "np": np, "_weighted_gram": _weighted_gram, "_inner": _inner, "_matrix_argument": _matrix_argument,
     **{_code_name(record): record.fitted for record in REGISTRY if not _code_name(record).startswith("np.")},
     **{f"_{record.name}": record.numpy for record in VECTOR_REGISTRY},  # max-shifted: stable as they are
 }
@@ -389,6 +399,8 @@ class _CodeGenerator:
             return f"{left.code} * {right.code}"
         if right.kind == "diag":  # B diag(s) scales the columns of B
             return f"{left.code} * {right.code}.T"
+        if left.shape[0] == 1 and right.shape[1] == 1:  # a row times a column: a scalar
+            return f"_inner({left.code}, {right.code})"
         return f"{left.code} @ {right.code}"
 
     def _materialise(self, operand: _Operand) -> str:
