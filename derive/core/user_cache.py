@@ -1,10 +1,10 @@
 """Files `derive` keeps between runs to start faster, in the user's cache directory.
 
-The directory is `$DERIVE_CACHE_DIR`, else `$XDG_CACHE_HOME/derive`, else `~/.cache/derive`: never inside
-the installed package, which may be read-only or shared between users.  A cache is only ever a shortcut:
-every entry is named by a hash of everything it was made from (so a new version of `derive`, of a library
-or of Python never reads an old entry), every write is atomic (a rename, so a reader never sees half a
-file), and a missing, corrupt or unwritable cache is silently the same as no cache.
+The directory is `$DERIVE_CACHE_DIR`, else `$XDG_CACHE_HOME/derive`, else `~/.cache/derive` (none without a
+home directory): never inside the installed package, which may be read-only or shared between users.  A
+cache is only ever a shortcut: every entry is named by a hash of everything it was made from (so a new
+version of `derive`, of a library or of Python never reads an old entry), every write is atomic (a rename,
+so a reader never sees half a file), and a missing, corrupt or unwritable cache is silently no cache.
 """
 from __future__ import annotations
 
@@ -16,13 +16,18 @@ from pathlib import Path
 from typing import Optional
 
 
-def cache_dir() -> Path:
-    """The directory for derive's cache files (it need not exist yet)."""
+def cache_dir() -> Optional[Path]:
+    """The directory for derive's cache files (it need not exist yet); None when there is no home directory."""
     explicit = os.environ.get("DERIVE_CACHE_DIR")
     if explicit:
         return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "derive"
+    if xdg:
+        return Path(xdg) / "derive"
+    try:
+        return Path.home() / ".cache" / "derive"
+    except RuntimeError:  # no HOME and no password entry (a bare container): no cache
+        return None
 
 
 def entry_name(kind: str, *sources: str) -> str:
@@ -44,8 +49,11 @@ def source_fingerprint() -> str:
 
 def read(name: str) -> Optional[bytes]:
     """The bytes stored under `name`, or None when there is no readable entry."""
+    directory = cache_dir()
+    if directory is None:
+        return None
     try:
-        return (cache_dir() / name).read_bytes()
+        return (directory / name).read_bytes()
     except (OSError, ValueError):
         return None
 
@@ -53,6 +61,8 @@ def read(name: str) -> Optional[bytes]:
 def write(name: str, data: bytes) -> None:
     """Store `data` under `name` atomically; if the cache cannot be written, do nothing."""
     directory = cache_dir()
+    if directory is None:
+        return
     try:
         directory.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
