@@ -12,7 +12,6 @@ nearest name suggested.
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from derive import datasets
@@ -34,11 +33,6 @@ if TYPE_CHECKING:  # the result classes, for the annotations only: importing the
     from derive.derivations.model import Model
     from derive.fitting.result import FitResult
 
-try:
-    __version__ = version("derive")  # the one version number is pyproject.toml's, as installed
-except PackageNotFoundError:  # a source tree on sys.path that was never installed
-    __version__ = "0+unknown"
-
 __all__ = ["models", "model", "Model", "derivation", "diff", "check", "check_steps", "check_code", "fit", "lambdify", "Derivation", "Step",
            "DeriveError", "ParseError", "ShapeError", "NotSupported", "LimitExceeded", "DataError",
            "VerificationError", "printing", "datasets", "__version__"]
@@ -53,7 +47,9 @@ def models() -> list[str]:
 def __getattr__(name):
     # NOTE: SymPy is imported on first use, not at `import derive`: the command line starts in a moment, and
     # a Ctrl-C while SymPy loads is caught by `derive.cli.main` (one line, exit 130), not a traceback.
-    if name == "Model":
+    if name == "__version__":  # importlib.metadata takes longer to import than the whole command line
+        value = _installed_version()
+    elif name == "Model":
         from derive.derivations.model import Model as value
     elif name in ("Derivation", "Step"):
         from derive.core import steps
@@ -64,6 +60,14 @@ def __getattr__(name):
         raise AttributeError(f"module 'derive' has no attribute {name!r}")
     globals()[name] = value  # found once: later lookups are plain attributes
     return value
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("derive")  # the one version number is pyproject.toml's, as installed
+    except PackageNotFoundError:  # a source tree on sys.path that was never installed
+        return "0+unknown"
 
 
 def model(**statement: Any) -> Model:

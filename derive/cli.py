@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-from derive import __version__
 from derive.errors import DeriveError, NotSupported, did_you_mean
 from derive.render.ascii_notation import ERRORS as ASCII_NOTATION
 from derive.render.output import write_atomically
@@ -323,10 +322,22 @@ def add_command(commands, name: str, run, json: str | None = None, **parser_opti
     return p
 
 
+class PrintVersion(argparse.Action):
+    """`--version`: the installed version is looked up only when asked for (its lookup is slow to import)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from derive import __version__
+        print(f"derive {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="derive", description="Step-by-step, machine-verified derivations for the "
                     "mathematics of machine learning.")
-    parser.add_argument("--version", action="version", version=f"derive {__version__}")
+    parser.add_argument("--version", action=PrintVersion)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     parser.commands = commands.choices  # name -> the command's parser, for its error messages

@@ -443,3 +443,28 @@ def test_separating_direction_of_rescaled_columns_is_in_their_units():
     y = (x > 0).astype(float)
     with pytest.raises(DataError, match=r"perfectly separated: 1·x > 0 exactly when y = 1"):
         fit("logistic", np.column_stack([np.ones(8), x]), y, names=["intercept", "x"])
+
+
+def test_generated_fit_code_is_kept_in_the_user_cache_and_a_corrupt_entry_is_rebuilt(tmp_path, monkeypatch):
+    from derive.fitting import codegen
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    build = codegen.lambdify_results.__wrapped__  # past the in-process cache, as a new run would be
+    rng = np.random.default_rng(3)
+    X, y, beta = rng.normal(size=(50, 3)), (rng.random(50) < 0.5).astype(float), rng.normal(size=3)
+    eta = X @ beta  # hand-written references: loss Σ softplus(η) − yᵀη, gradient Xᵀ(σ(η) − y)
+    p = 1 / (1 + np.exp(-eta))
+    reference = (np.sum(np.logaddexp(0, eta)) - y @ eta, X.T @ (p - y), (X.T * (p * (1 - p))) @ X)
+    fresh = build("logistic", ("loss", "gradient", "hessian"))
+    [entry] = tmp_path.glob("fitted-code-*")
+
+    def no_derivation(model):
+        raise AssertionError("the cached code should not need the derivation")
+    with monkeypatch.context() as patched:
+        patched.setattr(codegen, "derived_results", no_derivation)
+        cached = build("logistic", ("loss", "gradient", "hessian"))
+    entry.write_bytes(b'["def broken(:", null]')
+    rebuilt = build("logistic", ("loss", "gradient", "hessian"))
+    for function in (fresh, cached, rebuilt):
+        for value, expected in zip(function(beta, X, y), reference):
+            np.testing.assert_allclose(value, expected, rtol=1e-12)
+    assert cached.source == fresh.source == rebuilt.source and entry.read_bytes() != b'["def broken(:", null]'

@@ -730,6 +730,54 @@ def test_importing_the_grammar_does_not_build_the_parser():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
 
 
+def _run_diff(env_changes, tmp_path):
+    """`derive diff` in a fresh process (so nothing is cached in memory), with the environment changed."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = {k: v for k, v in os.environ.items() if k not in ("DERIVE_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME=str(tmp_path / "home"), **env_changes)
+    return subprocess.run([sys.executable, "-m", "derive", "diff", "x'*A*x", "--wrt", "x", "--shapes", "x:n, A:nxn"],
+                          env=env, capture_output=True, text=True, cwd=str(Path(__file__).parents[1]))
+
+
+def _files(directory):
+    return {p for p in directory.rglob("*") if "__pycache__" not in p.parts}
+
+
+def test_the_parser_is_kept_in_the_user_cache_and_never_in_the_package(tmp_path):
+    from pathlib import Path
+
+    import derive
+    package = Path(derive.__file__).parent
+    before = _files(package)
+    first = _run_diff({"XDG_CACHE_HOME": str(tmp_path / "xdg")}, tmp_path)
+    assert first.returncode == 0 and "(A + Aᵀ)x" in first.stdout, first.stderr
+    entries = list((tmp_path / "xdg" / "derive").glob("lark-parser-*"))
+    assert len(entries) == 1 and entries[0].stat().st_size > 0
+    assert _files(package) == before
+    again = _run_diff({"XDG_CACHE_HOME": str(tmp_path / "xdg")}, tmp_path)  # read back from the cache
+    assert again.returncode == 0 and again.stdout == first.stdout
+    without_xdg = _run_diff({}, tmp_path)  # the default place: ~/.cache/derive
+    assert without_xdg.returncode == 0 and list((tmp_path / "home" / ".cache" / "derive").glob("lark-parser-*"))
+
+
+def test_a_corrupt_or_unwritable_parser_cache_is_no_cache(tmp_path):
+    cache = tmp_path / "cache"
+    fresh = _run_diff({"DERIVE_CACHE_DIR": str(cache)}, tmp_path)
+    [entry] = cache.glob("lark-parser-*")
+    for garbage in (b"", b"not a pickle", entry.read_bytes()[:100]):
+        entry.write_bytes(garbage)
+        run = _run_diff({"DERIVE_CACHE_DIR": str(cache)}, tmp_path)
+        assert (run.returncode, run.stdout, run.stderr) == (0, fresh.stdout, "")
+        assert entry.stat().st_size > len(garbage)  # rebuilt and saved again
+    blocked = tmp_path / "a-file"
+    blocked.write_text("a cache directory cannot be made under a file")
+    run = _run_diff({"DERIVE_CACHE_DIR": str(blocked / "derive")}, tmp_path)
+    assert (run.returncode, run.stdout, run.stderr) == (0, fresh.stdout, "")
+
+
 def test_every_failure_is_a_derive_error():
     for text in ["x +", "((", r"\frac", "x_", "^2", "'", ".", "x..y", "|x", "||", "\\", "_", "{}", "()", "f(,)",
                  r"\left(", r"\hat", r"\sum", r"\sum_{i=1}", "x^", "ones(x, y z)", "eye(n, n)", "a,b"]:

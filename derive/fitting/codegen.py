@@ -17,16 +17,19 @@ What the generated code does, and why:
   `2Xᵀ(Xβ − y)`, one pass over X instead of two.
 - `Aᵀdiag(s)A` never builds the n×n diagonal: it accumulates over blocks of rows, using the symmetric
   rank-k update (BLAS syrk, which numpy calls for `B.T @ B`) on `B = A·√s` when s ≥ 0. `diag(s)B` is a
-  broadcast product, `1ᵀv` a column sum.
-- σ, softplus and the other elementwise functions use forms that do not overflow (`logaddexp`).
+  broadcast product, `1ᵀv` a column sum, `uᵀv` a sum of products (no BLAS call for one number).
+- σ, softplus and the other elementwise functions use forms that do not overflow (softplus as
+  max(z, 0) + log1p(e^−|z|)).
 
 Vectors are passed as 1-d arrays (β of shape (d,), y of shape (n,)); internally every matrix value is a
 2-d array, so n×1 results are returned as 1-d arrays and 1×1 results as floats.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
+import json
 import keyword
 from typing import Callable, Sequence
 
@@ -37,6 +40,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from derive.core import user_cache
 from derive.derivations.vector_form import Scalar
 from derive.errors import NotSupported
 from derive.expr import symbols as S
@@ -85,6 +89,15 @@ def _weighted_gram(A, s):
     return gram
 
 
+def _inner(row, column):
+    """The 1×1 product of a 1×k row and a k×1 column (yᵀXβ), as an elementwise product summed (pairwise).
+
+    Not `row @ column`: that is OpenBLAS's multithreaded dot product, which on a busy machine spends
+    milliseconds waking its threads for the few thousand entries of a row block, a thousand times the
+    work of the sum; the sum is also the more accurate."""
+    return (row.reshape(-1, 1) * column).sum(axis=0, keepdims=True)
+
+
 def _matrix_argument(value, rows_is_one: bool, cols_is_one: bool):
     """An argument as a 2-d array: 1-d vectors become columns (or rows, for a row-vector symbol)."""
     a = np.asarray(value)
@@ -106,7 +119,7 @@ def _code_name(record) -> str:
 
 _NUMPY_FUNCTIONS = {record.sympy: _code_name(record) for record in REGISTRY}
 _NAMESPACE = {
-    "np": np, "_weighted_gram": _weighted_gram, "_matrix_argument": _matrix_argument,
+    "np": np, "_weighted_gram": _weighted_gram, "_inner": _inner, "_matrix_argument": _matrix_argument,
     **{_code_name(record): record.fitted for record in REGISTRY if not _code_name(record).startswith("np.")},
     **{f"_{record.name}": record.numpy for record in VECTOR_REGISTRY},  # max-shifted: stable as they are
 }
@@ -386,6 +399,8 @@ class _CodeGenerator:
             return f"{left.code} * {right.code}"
         if right.kind == "diag":  # B diag(s) scales the columns of B
             return f"{left.code} * {right.code}.T"
+        if left.shape[0] == 1 and right.shape[1] == 1:  # a row times a column: a scalar
+            return f"_inner({left.code}, {right.code})"
         return f"{left.code} @ {right.code}"
 
     def _materialise(self, operand: _Operand) -> str:
@@ -603,6 +618,11 @@ def lambdify(exprs, args: Sequence[sp.Basic], name: str = "derived") -> Callable
     expression uses default to None (a Hessian `h(beta, X)` needs no y). The generated source is in the
     function's `source` attribute.
     """
+    return compiled(generated_source(exprs, args, name), name)
+
+
+def generated_source(exprs, args: Sequence[sp.Basic], name: str) -> str:
+    """The Python source of `lambdify`'s function `name`."""
     single = isinstance(exprs, sp.Basic)
     exprs = [with_stable_complements(with_registry_functions(sp.sympify(e))) for e in ([exprs] if single else exprs)]
     args = list(args)
@@ -627,7 +647,11 @@ def lambdify(exprs, args: Sequence[sp.Basic], name: str = "derived") -> Callable
         if isinstance(a, sp.MatrixSymbol) and a in used:
             prologue.append(f"{arg_name} = _matrix_argument({arg_name}, {a.rows == 1}, {a.cols == 1})")
     body = prologue + gen.lines + [f"return {results[0] if single else '(' + ', '.join(results) + ',)'}"]
-    source = f"def {name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
+    return f"def {name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
+
+
+def compiled(source: str, name: str) -> Callable:
+    """The function `name` defined by generated `source`, run with the numerical building blocks above."""
     namespace = dict(_NAMESPACE)
     exec(compile(source, f"<derive.fitting.codegen {name}>", "exec"), namespace)  # our generated code, no user text
     function = namespace[name]
@@ -671,30 +695,67 @@ def lambdify_model(model, quantity: str) -> Callable:
 @functools.lru_cache(maxsize=None)
 def lambdify_results(model, quantities: tuple, extra: tuple = ()) -> Callable:
     """One numpy function returning several derived results of a model (and any `extra` expressions of
-    the same arguments, such as Xβ), sharing their common work."""
+    the same arguments, such as Xβ), sharing their common work.
+
+    The generated code is kept in the user's cache (`derive.core.user_cache`), named by the model's
+    statement, derive's own source and SymPy's version: it was generated from a derivation whose every
+    step was verified, and any change to what could have made it names a different entry, so a later
+    run need not derive and verify the model again to fit it."""
     from derive.derivations import Model, display_name, resolve
     resolved = resolve(model)
-    results = derived_results(resolved)
+    name = "_".join((display_name(resolved), *quantities)).replace("-", "_")
+    entry = user_cache.entry_name("fitted-code", _statement(resolved), name, sp.srepr(sp.Tuple(*extra)),
+                                  sp.__version__, user_cache.source_fingerprint())
+    function, names = _cached_code(entry, name)
+    if function is None:
+        exprs = _result_expressions(resolved, quantities, extra)
+        if isinstance(resolved, Model):
+            arguments = statement_arguments(resolved, exprs)
+            by_object = {o: label for label, o in resolved.objects().items()}
+            names = [by_object.get(a, str(a)) for a in arguments]
+        else:
+            arguments, names = model_arguments(exprs), None
+        source = generated_source(exprs[0] if len(exprs) == 1 else exprs, arguments, name)
+        function = compiled(source, name)
+        user_cache.write(entry, json.dumps([source, names]).encode("utf-8"))
+    return function if names is None else _called_by_names(function, names)
+
+
+def _cached_code(entry: str, name: str) -> tuple:
+    """The function `name` and its argument names (None: positional only) kept under `entry`, or (None, None)."""
+    saved = user_cache.read(entry)
+    if saved is None:
+        return None, None
+    try:
+        source, names = json.loads(saved)
+        return compiled(source, name), names
+    except Exception:  # a corrupt entry is no entry: the code is derived again and the entry overwritten
+        return None, None
+
+
+def _statement(model) -> str:
+    """Everything a model's derivation is made from: a built-in's name, or a model file's statement."""
+    if isinstance(model, str):
+        return model
+    return repr([getattr(model, f.name) for f in dataclasses.fields(model) if f.compare])
+
+
+def _result_expressions(model, quantities: tuple, extra: tuple) -> list:
+    """The derived results `quantities` of `model` (a pair of results, one per parameter, as two) and `extra`."""
+    from derive.derivations import display_name
+    results = derived_results(model)
     missing = [q for q in quantities if q not in results]
     if missing:
-        raise NotSupported(f"model {display_name(resolved)!r} has no derived {missing[0]!r}; it has: "
+        raise NotSupported(f"model {display_name(model)!r} has no derived {missing[0]!r}; it has: "
                            f"{', '.join(results)}")
     exprs = []
-    for q in quantities:   # a pair of results (one per parameter) is returned as a pair
+    for q in quantities:
         exprs += list(results[q]) if isinstance(results[q], sp.Tuple) else [results[q]]
-    exprs += list(extra)
-    name = "_".join((display_name(resolved), *quantities)).replace("-", "_")
-    if not isinstance(resolved, Model):
-        return lambdify(exprs[0] if len(exprs) == 1 else exprs, model_arguments(exprs), name=name)
-    arguments = statement_arguments(resolved, exprs)
-    generated = lambdify(exprs[0] if len(exprs) == 1 else exprs, arguments, name=name)
-    return _called_by_model_names(generated, resolved, arguments)
+    return exprs + list(extra)
 
 
-def _called_by_model_names(generated: Callable, model, arguments) -> Callable:
+def _called_by_names(generated: Callable, names: list) -> Callable:
     """The generated function, callable with the model file's names (sigma2=…, lam=…) as well as by position."""
-    by_object = {o: name for name, o in model.objects().items()}
-    names = [by_object.get(a, str(a)) for a in arguments]
 
     def call(*args, **kwargs):
         values = list(args) + [None] * (len(names) - len(args))

@@ -1,7 +1,7 @@
 r"""The input grammar: a Lark LALR(1) grammar over the lexer's tokens, and its tree built into SymPy.
 
-Lark is imported, and the parser built, only on first use.  The tree is evaluated bottom up without
-recursion, one `derive.parse.builder.Builder` method per rule.
+Lark is imported, and the parser made (read from the user's cache, or built), only on first use.  The
+tree is evaluated bottom up without recursion, one `derive.parse.builder.Builder` method per rule.
 """
 from __future__ import annotations
 
@@ -64,20 +64,10 @@ _TOKEN_NAMES = {"_RPAR": "')'", "_RBRACKET": "']'", "_COMMA": "','", "_SEMI": "'
 
 @functools.lru_cache(maxsize=None)
 def lalr_parser():
-    """The Lark LALR parser, built on first use (it takes a while, and `derive show` never needs it)."""
-    from lark import Lark
-    from lark.lexer import Lexer
+    """The Lark LALR parser, made on first use (`derive.parse.lark_parser` keeps it between runs)."""
+    from derive.parse.lark_parser import load_or_build
 
-    class TokenStream(Lexer):
-        """Lark's side of our lexer: the tokens are made already."""
-
-        def __init__(self, lexer_conf):
-            pass
-
-        def lex(self, tokens, *args):
-            return iter(tokens)
-
-    return Lark(GRAMMAR, parser="lalr", lexer=TokenStream)
+    return load_or_build(GRAMMAR)
 
 
 def build(lexemes: list[Lexeme], context: ParseContext) -> sp.Basic:

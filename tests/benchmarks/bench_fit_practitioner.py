@@ -3,6 +3,7 @@
 A script, not a test (pytest does not collect it). Run from the repository root:
 
     python tests/benchmarks/bench_fit_practitioner.py             # n = 1e6, d = 10: ols and logistic
+    python tests/benchmarks/bench_fit_practitioner.py --models logistic --repeat 3   # medians of 3 runs each
     python tests/benchmarks/bench_fit_practitioner.py --dask      # also the dask engine at 1e6 and 1e7 rows
     python tests/benchmarks/bench_fit_practitioner.py --dask --no-memory   # the dask engine only
 
@@ -86,15 +87,21 @@ if __name__ == "__main__":
     options.add_argument("--dask", action="store_true", help="also the dask engine at 1e6 and 1e7 rows (heavy)")
     options.add_argument("--no-memory", action="store_true", help="skip the in-memory comparison")
     options.add_argument("--rows", type=int, default=1_000_000)
+    options.add_argument("--models", default="ols,logistic", help="comma-separated: ols, logistic")
+    options.add_argument("--repeat", type=int, default=1, help="runs of each side, alternating; medians compared")
     options.add_argument("--one", help=argparse.SUPPRESS)  # MODEL:SIDE:ROWS, measured in this process
     args = options.parse_args()
     if args.one:
         model, side, n = args.one.split(":")
         print(*run(command(model, side, int(n))))
         raise SystemExit(0)
-    for model in () if args.no_memory else ("ols", "logistic"):
-        t_ref, m_ref = measured(model, "statsmodels", args.rows)
-        t_ours, m_ours = measured(model, "derive", args.rows)
+    for model in () if args.no_memory else args.models.split(","):
+        runs = [(measured(model, "statsmodels", args.rows), measured(model, "derive", args.rows))
+                for _ in range(args.repeat)]
+        (t_ref, m_ref), (t_ours, m_ours) = ((float(np.median(v)) for v in zip(*side)) for side in zip(*runs))
+        if args.repeat > 1:
+            print(f"{model}: derive {', '.join(f'{d[0]:.2f}' for _, d in runs)} s; pandas+statsmodels "
+                  f"{', '.join(f'{r[0]:.2f}' for r, _ in runs)} s")
         print(f"{model:9s} n={args.rows:.0e} d=10: derive {t_ours:.2f} s, {m_ours:.0f} MB; pandas+statsmodels "
               f"{t_ref:.2f} s, {m_ref:.0f} MB; time ratio {t_ours / t_ref:.2f} (goal ≤ 1.0), memory ratio "
               f"{m_ours / m_ref:.2f} (goal ≤ 1.0)")
