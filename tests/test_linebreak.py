@@ -5,9 +5,12 @@ formula with nothing lost and nothing written twice.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 import sympy as sp
 
+from derive.cli import main
 from derive.expr.printing import latex
 from derive.render.linebreak import lines
 
@@ -39,3 +42,20 @@ def test_a_long_sum_inside_a_product_opens_and_closes_its_parenthesis_once():
     assert all(first != second for first, second in zip(broken, broken[1:])), broken
     assert sum(line.count(r"\Bigl(") for line in broken) == 1
     assert sum(line.count(r"\Bigr)") for line in broken) == 1
+
+
+def _content(line: str) -> str:
+    """A line of an aligned equation without its alignment, indent, sign and the parenthesis it closes."""
+    text = re.sub(r"\\\\\s*$", "", line.strip()).lstrip("&").strip()
+    text = re.sub(r"^(\\quad\s*)+", "", text)
+    text = re.sub(r"^[+-]\s*", "", text)
+    return re.sub(r"(\\Bigr\)\s*(\^\{?\\top\}?)?\s*)+$", "", text).strip()
+
+
+def test_no_continuation_line_of_a_derivation_repeats_the_line_before_it(capsys):
+    # mvn names (xᵢ − μ)ᵀ inside a name inside a name, where the budget is small enough to break it
+    assert main(["show", "mvn", "--format", "latex"]) == 0
+    contents = [_content(line) for line in capsys.readouterr().out.splitlines()]
+    repeated = [a for a, b in zip(contents, contents[1:])
+                if a and a == b and not a.startswith(("\\begin", "\\end"))]
+    assert not repeated, repeated
