@@ -77,13 +77,13 @@ def emit(text: str, output: str | None) -> None:
 # Commands
 # ---------------------------------------------------------------------------------------------------
 def cmd_models(args) -> int:
-    from derive.derivations import DESCRIPTIONS, names, spec
+    from derive.derivations import description, names, spec
     if args.json:
-        print_json({name: {"description": DESCRIPTIONS.get(name, ""), "spec": spec(name)} for name in names()})
+        print_json({name: {"description": description(name), "spec": spec(name)} for name in names()})
     else:
         width = max(len(n) for n in names())
         for name in names():
-            print(f"{name:<{width}}  {DESCRIPTIONS.get(name, '')}")
+            print(f"{name:<{width}}  {description(name)}")
     return 0
 
 

@@ -133,8 +133,33 @@ def test_lambdify_and_the_numpy_printer_write_runnable_numpy(model, values, quan
     np.testing.assert_allclose(eval(source, scope), expected, **TOLERANCE)  # code SymPy printed from our result
 
 
-def test_pycode_writes_the_functions_by_name():
-    assert "math.exp" in sp.pycode(derive.derivation("logistic").results["gradient"])
+def test_pycode_writes_the_scalar_functions_by_name():
+    z = sp.Symbol("z")
+    assert "math.exp" in sp.pycode(functions.sigmoid(z))
+
+
+def test_pycode_refuses_an_entrywise_function_of_a_matrix_and_names_the_numpy_printer():
+    # plain Python would print math.exp(X*beta): it fails on arrays, and its * is not a matrix product
+    with pytest.raises(derive.NotSupported, match="NumPyPrinter"):
+        sp.pycode(derive.derivation("logistic").results["gradient"])
+
+
+@pytest.mark.parametrize("name, reference", [("sigmoid", sigmoid), ("exp", np.exp), ("log", np.log)])
+def test_an_entrywise_function_differentiates_by_a_scalar_as_central_differences_do(name, reference):
+    t = sp.Symbol("t")
+    U = X * beta * t
+    derived = functions.Elementwise(name, U).diff(t)
+    rng = np.random.default_rng(7)
+    values = {"X": rng.uniform(0.2, 1.0, (SIZES["n"], SIZES["d"])), "beta": rng.uniform(0.2, 1.0, (SIZES["d"], 1))}
+    h, at = 1e-6, 0.7
+    expected = (reference(values["X"] @ values["beta"] * (at + h))
+                - reference(values["X"] @ values["beta"] * (at - h))) / (2 * h)
+    np.testing.assert_allclose(numeric(derived, SIZES, {**values, "t": at}), expected, **TOLERANCE)
+
+
+def test_an_entrywise_function_of_a_matrix_without_the_scalar_has_derivative_zero():
+    t = sp.Symbol("t")
+    assert functions.Elementwise("sigmoid", X * beta).diff(t) == sp.ZeroMatrix(n, 1)
 
 
 @pytest.mark.parametrize("tool", [sp.simplify, lambda e: e.doit()], ids=["simplify", "doit"])

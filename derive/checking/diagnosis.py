@@ -95,8 +95,11 @@ def unknown_symbols(c: Comparison) -> Optional[str]:
         return None
     names = ", ".join(c.unknown)
     verb = "is" if len(c.unknown) == 1 else "are"
+    means = [name for name in c.unknown if "\u0304" in name]   # x̄: a mean of observations the model lacks
+    mean = (f" ({means[0]} is read as the mean of an observed vector {means[0].replace(chr(0x304), '')}, which this "
+            "model does not have; the mean of a vector v it has is written sum(v)/n)") if means else ""
     return (f"{c.subject} uses {names}, which {verb} not defined here (the symbols are {c.known}); "
-            f"write {'it' if len(c.unknown) == 1 else 'them'} out in those symbols")
+            f"write {'it' if len(c.unknown) == 1 else 'them'} out in those symbols{mean}")
 
 
 def wrong_shape(c: Comparison) -> Optional[str]:

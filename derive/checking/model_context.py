@@ -16,7 +16,7 @@ import sympy as sp
 from derive.core.random_points import Domains
 from derive.errors import NotSupported, did_you_mean
 from derive.expr.printing import unicode
-from derive.expr.symbols import PARAMETER_ALIASES
+from derive.expr.symbols import PARAMETER_ALIASES, Ones
 
 QUANTITY_NOUNS = {"loss": "loss", "gradient": "gradient", "hessian": "Hessian", "solution": "solution",
                   "update": "Newton update"}
@@ -77,16 +77,33 @@ class ModelContext:
         derivation names (XᵀSX with S = diag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))), the sample mean x̄, and in a solution the
         estimate μ̂. The placeholder prints as the name, so the answer reads as written."""
         found = {name: (sp.MatrixSymbol(name, *value.shape), value) for name, value in self.definitions.items()}
+        # x̄ is the sample mean of the observations x wherever it is written (p̂ = x̄, λ̂ = 1/x̄, Σᵢ(xᵢ − x̄)²)
+        found.update({name: (Written(name, real=True), mean) for name, mean in self.sample_means().items()})
         estimates = self.parts("solution") if "solution" in self.results else []
         for (_, value), parameter in zip(estimates, self.parameters):
             value = _relabelled(value)
-            # x̄ is the sample mean wherever it is written; μ̂ (β̂, any estimate) names the estimate only in the
-            # solution, where a later part uses the earlier ones (σ̂² = ‖y − Xβ̂‖²/n)
-            sample_mean = ("xbar",) if parameter.name == "mu" else ()
+            # the mean of the rows of a data matrix (mvn: x̄ = μ̂ = Xᵀ𝟏/n) is x̄ too; μ̂ (β̂, any estimate)
+            # names the estimate only in the solution, where a later part uses the earlier ones (σ̂² = ‖y − Xβ̂‖²/n)
+            sample_mean = ("xbar",) if parameter.name == "mu" and "xbar" not in found else ()
             for name in (*sample_mean, f"{parameter.name}hat") if quantity == "solution" else sample_mean:
                 placeholder = WrittenMatrix(name, *value.shape) if value.is_Matrix else Written(name, real=True)
                 found[name] = (placeholder, value)
         return found
+
+    def sample_means(self) -> dict:
+        """{"xbar": Σⱼxⱼ/n} for each vector of observations x of the model (not a parameter, and no name the
+        model declares itself): 𝟏ᵀx/n where the model writes x as a vector, Σⱼxⱼ/n where it writes xᵢ."""
+        from derive.derivations.vector_form import Scalar
+        means = {}
+        for name, obj in self.symbols.items():
+            if f"{name}bar" in self.symbols or obj in self.parameters or obj == self.parameter:
+                continue
+            if isinstance(obj, sp.MatrixSymbol) and obj.cols == 1:
+                means[f"{name}bar"] = Scalar(Ones(1, obj.rows) * obj) / obj.rows
+            elif isinstance(obj, sp.IndexedBase) and obj.shape:
+                j, count = sp.Symbol("j", integer=True), obj.shape[0]   # j: apart from the i of (xᵢ − x̄)²
+                means[f"{name}bar"] = sp.Sum(obj[j], (j, 1, count)) / count
+        return means
 
     def result(self, quantity: str) -> sp.Basic:
         """The model's `quantity`; NotSupported naming the quantities it has."""

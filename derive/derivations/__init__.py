@@ -14,10 +14,10 @@ import importlib
 from pathlib import Path
 
 from derive.derivations.model import Model, ModelError, model
-from derive.errors import NotSupported, did_you_mean
+from derive.errors import DeriveError, NotSupported, did_you_mean
 from derive.expr.symbols import evaluable
 
-__all__ = ["Model", "ModelError", "model", "resolve", "build", "names", "spec", "FORMS"]
+__all__ = ["Model", "ModelError", "model", "resolve", "build", "names", "spec", "description", "FORMS"]
 
 MODEL_FILES = Path(__file__).resolve().parent / "models"
 
@@ -79,6 +79,47 @@ DESCRIPTIONS = {
     "gd-quadratic": "gradient descent on ½xᵀAx − bᵀx: error × (I − ηA) per step, rate 1 − 1/κ(A)",
     "sgd-unbiased": "stochastic gradient descent: one observation's gradient is an unbiased estimate",
 }
+
+
+def description(name) -> str:
+    """What `derive models` says of a model: its line in DESCRIPTIONS, else (a model known only by its file,
+    a user's or a new built-in) its title and its statement as the derivation writes it:
+    "Probit regression: y_i ~ Bernoulli(Φ(xᵢᵀβ))", or without a title "loss: (y − Xβ)ᵀW(y − Xβ)"."""
+    if isinstance(name, str) and name.lower() in DESCRIPTIONS:
+        return DESCRIPTIONS[name.lower()]
+    resolved = resolve(name)
+    if not isinstance(resolved, Model):   # a scripted built-in: its model file, if it has one, states it
+        if spec(resolved) is None:
+            return ""
+        resolved = Model.from_toml(MODEL_FILES / f"{resolved}.toml")
+    heading = resolved.title or ("loss" if resolved.loss else "likelihood")
+    try:
+        statement = stated(resolved)
+    except DeriveError:   # a statement only a scripted derivation reads (a multivariate sample): as written
+        statement = resolved.loss or resolved.likelihood
+    return heading + ("; " if ":" in heading else ": ") + statement
+
+
+def stated(model: Model) -> str:
+    """The statement of a model file in the printer's notation: its loss or its likelihood, with its penalty
+    and its prior."""
+    from derive.derivations.planner import INDEX, scalar_form
+    from derive.derivations.statement import read_statement
+    from derive.derivations.vector_form import entry
+    from derive.expr.printing import unicode
+
+    def written(text: str) -> str:
+        statement = read_statement(text, model.context(), model.expression)
+        # a likelihood's arguments are vectors of its n observations: the statement is about observation i
+        one = (lambda v: entry(v, INDEX, statement.observed.rows)) if statement.index else (lambda v: v)
+        arguments = ", ".join(unicode(one(a)) for a in statement.arguments)
+        return f"{unicode(one(statement.observed))} ~ {statement.family.name}({arguments})"
+
+    statement = unicode(scalar_form(model.expression(model.loss))) if model.loss else written(model.likelihood)
+    if model.penalty:
+        penalty = unicode(scalar_form(model.expression(model.penalty)))
+        statement += f" + {penalty}" if model.loss else f", penalty {penalty}"
+    return statement + (f", prior {written(model.prior)}" if model.prior else "")
 
 
 def names() -> list[str]:

@@ -13,8 +13,9 @@ Functions SymPy lacks are classes here: σ (`sigmoid`), `softplus`, `relu` (and 
 
 Matrices: `Elementwise("sigmoid", Xβ)` is σ applied entry by entry. It is a first-class matrix expression
 with the shape of its argument, so σ(Xβ) prints as σ(Xβ), never as a SymPy `Lambda` or array object;
-`.doit()` on an explicit matrix applies the scalar function to every entry, and SymPy's own printers
-(`sympy.lambdify`, `sympy.pycode`) write it as the entrywise numpy call.  `lift` turns a scalar formula in
+`.doit()` on an explicit matrix applies the scalar function to every entry, `.diff(t)` by a scalar is
+f′(U) ⊙ dU/dt, and SymPy's numpy printers (`sympy.lambdify`, `NumPyPrinter`) write it as the entrywise
+numpy call (plain `sympy.pycode`, which has no matrices, refuses it).  `lift` turns a scalar formula in
 z (such as σ'(z) = σ(z)(1 − σ(z))) into the same formula applied entrywise (σ(U) ⊙ (1 − σ(U))).
 
 Vector functions act on a whole vector, not entry by entry: `VECTOR_REGISTRY` declares softmax(z) =
@@ -403,13 +404,26 @@ class Elementwise(_Applied):
     def _eval_transpose(self):
         return Elementwise(self.name, sp.Transpose(self.arg))
 
+    def _eval_derivative(self, s):
+        """d f(U)/ds = f′(U) ⊙ dU/ds for a scalar s (the chain rule entry by entry); 0 where U does not hold s."""
+        if not self.arg.has(s):
+            return sp.ZeroMatrix(*self.shape)
+        outer = elementwise_derivative(self.name, self.arg)
+        factors = outer.args if isinstance(outer, HadamardProduct) else (outer,)   # one flat product, f′(U) first
+        return HadamardProduct(*factors, self.arg.diff(s))
+
     def _numpycode(self, printer):
         """numpy's functions act entrywise on arrays: f(A) is the scalar function's code with A inside."""
         z = sp.Dummy("z")
         scalar = printer._print(self.function(z))
         return scalar.replace(printer._print(z), "(%s)" % printer._print(self.arg))
 
-    _pythoncode = _numpycode
+    def _pythoncode(self, printer):
+        # NOTE: plain Python (sympy.pycode) writes math.exp and `*`, which on arrays would fail or multiply
+        # entrywise where the formula means a matrix product: refuse rather than print code that misleads
+        raise NotSupported(f"plain Python code has no matrices for {self.name}(…) entrywise: print it with "
+                           "sympy.printing.numpy.NumPyPrinter, or use sympy.lambdify(…, modules='numpy') "
+                           "or derive.lambdify")
 
 
 def apply(function, arg):

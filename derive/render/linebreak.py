@@ -266,8 +266,11 @@ def _pack(terms, budget: float) -> list[str]:
         if term_width <= budget:
             current, used = _signed(sign, latex(term)), term_width
             continue
+        # the term's own lines, its sign on the first; the last stays open for the terms after it (a term
+        # that cannot be broken is one line, which is both its first and its last)
         pieces = lines(term, budget - BINARY)
-        out += [_signed(sign, pieces[0])] + pieces[1:-1]
+        pieces[0] = _signed(sign, pieces[0])
+        out += pieces[:-1]
         current, used = pieces[-1], tex_width(pieces[-1])
     out.append(current)
     return out
