@@ -1,0 +1,118 @@
+"""The softmax model file through the planner (derive/derivations/models/softmax.toml): the `prob` assumption
+of a model file, the gradient Xᵀ(softmax(XW) − Y), the Hessian of vec(W) and its convexity, the update, all
+against central differences of a softmax cross-entropy written by hand in numpy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import derive
+from derive.cli import main
+from derive.derivations.model import Model, ModelError
+from derive.derivations.planner import plan
+from derive.expr.printing import unicode
+from tests.finite_differences import central_gradient, central_hessian, numeric
+
+SOFTMAX = Path(derive.__file__).parent / "derivations" / "models" / "softmax.toml"
+
+
+def cross_entropy(values):
+    """−Σᵢₖ Yᵢₖ log softmax(XW)ᵢₖ, with the log-sum-exp shifted by the row maximum."""
+    Z = values["X"] @ values["W"]
+    top = Z.max(axis=1, keepdims=True)
+    log_p = Z - top - np.log(np.exp(Z - top).sum(axis=1, keepdims=True))
+    return -np.sum(values["Y"] * log_p)
+
+
+def draw(rng, n=7, d=3, K=4):
+    X = rng.standard_normal((n, d))
+    W = 0.7 * rng.standard_normal((d, K))
+    weights = rng.uniform(0.1, 1.0, (n, K))
+    Y = weights / weights.sum(axis=1, keepdims=True)   # each row a distribution (prob)
+    return {"n": n, "d": d, "K": K}, {"X": X, "W": W, "Y": Y}
+
+
+@pytest.fixture(scope="module")
+def planned():
+    return plan(Model.from_toml(SOFTMAX))
+
+
+def test_the_model_file_is_derived_to_the_end_every_step_verified(planned):
+    D = planned.derivation
+    assert planned.stopped is None
+    assert all(step.verified for step in D.steps)
+    assert set(D.results) == {"loss", "gradient", "hessian", "update"}
+    assert unicode(D.results["gradient"]) == "Xᵀ(softmax(XW) − Y)"
+    rules = [step.rule for step in D.steps]
+    assert "probabilities sum to 1" in rules            # Y𝟏 = 𝟏, from the declaration Y = "n x K, prob"
+    assert "positive semidefinite" in rules and planned.convex[planned.parameters[0]]
+    assert "softmax ignores a common shift" in rules
+
+
+def test_show_exits_0(capsys):
+    assert main(["show", str(SOFTMAX)]) == 0
+    out = capsys.readouterr().out
+    assert "Xᵀ(softmax(XW) − Y)" in out and "✗" not in out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gradient_and_hessian_against_central_differences(planned, seed):
+    sizes, values = draw(np.random.default_rng(seed))
+    results = planned.derivation.results
+    gradient = numeric(results["gradient"], sizes, values)
+    np.testing.assert_allclose(gradient, central_gradient(cross_entropy, values, "W"), rtol=1e-6, atol=1e-7)
+    hessian = numeric(results["hessian"], sizes, values)
+    np.testing.assert_allclose(hessian, central_hessian(cross_entropy, values, "W"), rtol=1e-4, atol=1e-5)
+    # singular along vec(a𝟏ᵀ): the shift the loss ignores
+    a = np.random.default_rng(seed + 10).standard_normal((sizes["d"], 1))
+    shift = (a @ np.ones((1, sizes["K"]))).ravel(order="F")
+    np.testing.assert_allclose(hessian @ shift, 0, atol=1e-10)
+
+
+def test_one_hot_labels_give_the_same_gradient(planned):
+    sizes, values = draw(np.random.default_rng(5))
+    values["Y"] = np.eye(sizes["K"])[np.random.default_rng(6).integers(0, sizes["K"], sizes["n"])]
+    np.testing.assert_allclose(numeric(planned.derivation.results["gradient"], sizes, values),
+                               central_gradient(cross_entropy, values, "W"), rtol=1e-6, atol=1e-7)
+
+
+def test_the_update_is_a_gradient_step(planned):
+    sizes, values = draw(np.random.default_rng(3))
+    update = planned.derivation.results["update"]
+    eta = next(s for s in update.free_symbols if s.name == "eta")
+    stepped = numeric(update.subs(eta, 0.1), sizes, values)
+    np.testing.assert_allclose(stepped, values["W"] - 0.1 * central_gradient(cross_entropy, values, "W"),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_without_prob_the_gradient_keeps_the_row_sums():
+    statement = Model.from_toml(SOFTMAX)
+    text = statement.source.replace('"n x K, prob"', '"n x K"')
+    gradient = plan(Model.from_text(text, default_name="softmax")).gradients
+    assert "Y𝟏" in unicode(next(iter(gradient.values())))
+
+
+def test_prob_in_a_one_off_model():
+    m = derive.model(loss="-tr(Y' log(softmax(X W)))", wrt="W", shapes="X:nxd, Y:nxK prob, W:dxK")
+    assert m.symbol("Y").assumptions == ("prob",)
+    assert unicode(plan(m).gradients[plan(m).parameters[0]]) == "Xᵀ(softmax(XW) − Y)"
+
+
+@pytest.mark.parametrize("declaration, message", [
+    ('"pos, prob"', "prob applies to a vector or a matrix"),
+    ('"n x K, probs"', "unknown assumption 'probs'"),
+])
+def test_prob_is_refused_where_it_does_not_apply(declaration, message):
+    text = SOFTMAX.read_text().replace('"n x K, prob"', declaration)
+    with pytest.raises(ModelError, match=message):
+        Model.from_text(text, origin="softmax.toml")
+
+
+def test_diff_gives_the_same_vec_hessian():
+    """derive diff with --order 2 reads the Hessian in W off the same vec rules (diag(g)B included)."""
+    result = derive.diff("-tr(Y' log(softmax(X W)))", wrt="W", shapes="X:nxd, Y:nxK prob, W:dxK", order=2)
+    sizes, values = draw(np.random.default_rng(4), n=5, d=2, K=3)
+    np.testing.assert_allclose(numeric(result.results["hessian"], sizes, values),
+                               central_hessian(cross_entropy, values, "W"), rtol=1e-4, atol=1e-5)
