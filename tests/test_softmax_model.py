@@ -116,3 +116,72 @@ def test_diff_gives_the_same_vec_hessian():
     sizes, values = draw(np.random.default_rng(4), n=5, d=2, K=3)
     np.testing.assert_allclose(numeric(result.results["hessian"], sizes, values),
                                central_hessian(cross_entropy, values, "W"), rtol=1e-4, atol=1e-5)
+
+
+def test_the_row_wise_log_sum_exp_has_its_vec_hessian():
+    """Σᵢ logsumexp(xᵢ) over the rows of X (once refused: diag(g)B had no vec rule)."""
+    result = derive.diff("sum(logsumexp(X))", wrt="X", shapes={"X": ("n", "m")}, order=2)
+
+    def f(values):
+        X = values["X"]
+        return np.sum(np.log(np.exp(X).sum(axis=1)))
+    sizes, values = {"n": 4, "m": 3}, {"X": np.random.default_rng(7).standard_normal((4, 3))}
+    np.testing.assert_allclose(numeric(result.results["hessian"], sizes, values), central_hessian(f, values, "X"),
+                               rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fitting the model file (Newton with the derived vec Hessian, W identified by W𝟏 = 0) against scikit-learn
+# ---------------------------------------------------------------------------------------------------
+def reference(X, labels):
+    """scikit-learn's unpenalised multinomial logistic regression: (W with the intercept row first, P)."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # penalty=None is deprecated in newer releases (C=inf)
+        model = LogisticRegression(penalty=None, tol=1e-14, max_iter=100000).fit(X, labels)
+    return np.vstack([model.intercept_, model.coef_.T]), model.predict_proba(X)
+
+
+def probabilities(design, W):
+    Z = design @ W
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return P / P.sum(axis=1, keepdims=True)
+
+
+def against_the_last_class(W):
+    return W[:, :-1] - W[:, -1:]   # what the data identify: each class's log-odds against the last
+
+
+def test_fit_matches_scikit_learn_where_the_maximum_exists():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(400, 2))
+    truth = np.array([[0.3, -0.2, 0.0], [1.0, -0.5, 0.0], [-0.4, 0.8, 0.0]])
+    design = np.column_stack([np.ones(len(X)), X])
+    labels = np.array([rng.choice(3, p=row) for row in probabilities(design, truth)])
+    fitted = derive.fit(str(SOFTMAX), design, np.eye(3)[labels])
+    W = fitted.coef.reshape(3, 3, order="F")
+    expected_W, expected_P = reference(X, labels)
+    assert fitted.converged and fitted.iterations < 20
+    np.testing.assert_allclose(np.abs(W.sum(axis=1)), 0, atol=1e-10)     # the stated identification, W𝟏 = 0
+    np.testing.assert_allclose(against_the_last_class(W), against_the_last_class(expected_W), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(probabilities(design, W), expected_P, atol=1e-8)
+    assert fitted.names[:3] == ["x1[1]", "x2[1]", "x3[1]"]
+
+
+def test_fit_on_iris_matches_scikit_learns_probabilities():
+    """Setosa is linearly separable from the other two species, so the unpenalised maximum is at infinity
+    (neither fit converges in the coefficients); the fitted probabilities agree."""
+    from sklearn.datasets import load_iris
+    X, labels = load_iris(return_X_y=True)
+    design = np.column_stack([np.ones(len(X)), X])
+    fitted = derive.fit(str(SOFTMAX), design, np.eye(3)[labels])
+    _, expected_P = reference(X, labels)
+    np.testing.assert_allclose(probabilities(design, fitted.coef.reshape(5, 3, order="F")), expected_P, atol=1e-5)
+
+
+def test_fit_refuses_labels_that_are_not_probabilities():
+    X = np.column_stack([np.ones(6), np.arange(6.0)])
+    with pytest.raises(derive.DataError, match="probabilities"):
+        derive.fit(str(SOFTMAX), X, np.full((6, 3), 0.5))

@@ -991,7 +991,12 @@ def _as_vectors(expr):
 def loss_result(loss):
     """The loss as a result: one quadratic form is its 1×1 matrix ((y − Xβ)ᵀW(y − Xβ)); a sum of numbers and
     quadratic forms stays a scalar (n log(2πσ²)/2 + (y − Xβ)ᵀ(y − Xβ)/(2σ²)), whose `Scalar` parts `.doit()`."""
-    return loss.matrix if isinstance(loss, Scalar) else loss
+    if isinstance(loss, Scalar):
+        return loss.matrix
+    coefficient, factors = split_product(loss) if isinstance(loss, sp.MatMul) else (None, None)
+    if factors == [sp.OneMatrix(1, 1)]:   # c·𝟏 (1×1) of a trace loss: the number c, −tr(Yᵀ log softmax(XW))
+        return coefficient
+    return loss
 
 
 def _record_results(P: Plan) -> None:
