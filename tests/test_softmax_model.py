@@ -185,3 +185,21 @@ def test_fit_refuses_labels_that_are_not_probabilities():
     X = np.column_stack([np.ones(6), np.arange(6.0)])
     with pytest.raises(derive.DataError, match="probabilities"):
         derive.fit(str(SOFTMAX), X, np.full((6, 3), 0.5))
+
+
+def test_fit_from_the_command_line_with_a_label_column(tmp_path, capsys):
+    import json
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 2))
+    truth = np.array([[0.2, -0.3, 0.0], [0.9, -0.6, 0.0], [-0.5, 0.7, 0.0]])
+    design = np.column_stack([np.ones(len(X)), X])
+    labels = np.array([rng.choice(3, p=row) for row in probabilities(design, truth)])
+    path = tmp_path / "three.csv"
+    path.write_text("a,b,y\n" + "".join(f"{float(a)!r},{float(b)!r},{k}\n" for (a, b), k in zip(X, labels)))
+    assert main(["fit", str(SOFTMAX), str(path), "--target", "y", "--json"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert fitted["converged"]
+    W = np.array(list(fitted["coefficients"].values())).reshape(3, 3, order="F")
+    assert list(fitted["coefficients"])[:3] == ["intercept[1]", "a[1]", "b[1]"]
+    expected_W, _ = reference(X, labels)
+    np.testing.assert_allclose(against_the_last_class(W), against_the_last_class(expected_W), rtol=1e-6, atol=1e-7)

@@ -618,12 +618,12 @@ def _positive_semidefinite(S, model: Model):
     probabilities = _softmax_covariance(_definition(S))
     if probabilities is not None:
         block = Math("diag(pᵢ) − pᵢpᵢᵀ", r"\operatorname{diag}(p_{i}) - p_{i} p_{i}^{\top}")
-        return ("", S, " holds, up to the order of its rows and columns, one block ", block, " per observation, "
-                "pᵢ the row i of ", probabilities, " (positive, summing to 1), and ",
+        return ("", S, " holds, up to the order of its rows and columns, one block ", block, " per observation, ",
+                Math("pᵢ", "p_{i}"), " the row i of ", probabilities, " (positive, summing to 1), and ",
                 Math("uᵀ(diag(pᵢ) − pᵢpᵢᵀ)u = Σₖ pᵢₖuₖ² − (Σₖ pᵢₖuₖ)²",
                      r"u^{\top}(\operatorname{diag}(p_{i}) - p_{i} p_{i}^{\top})u = \sum_{k} p_{ik} u_{k}^{2} - "
                      r"\left(\sum_{k} p_{ik} u_{k}\right)^{2}"),
-                " ≥ 0 is the variance of u under the probabilities pᵢ")
+                " ≥ 0 is the variance of u under the probabilities ", Math("pᵢ", "p_{i}"))
     return None
 
 
@@ -931,9 +931,9 @@ def _gradient_descent(D: Derivation, P: Plan, g, p):
         shift = sp.MatMul(a, sp.OneMatrix(1, p.cols))
         stated = scalar_form(P.model.expression(P.model.loss))
         D.step("softmax ignores a common shift", prose(
-            "softmax(z + c𝟏) = softmax(z): the exponentials and their sum share the factor eᶜ. So the loss is the "
-            "same at ", p, " and ", sp.MatAdd(p, shift), " for every ", a, ": ", p, " is determined only up to such "
-            "a shift, the Hessian is singular along vec(", shift, "), and the Newton step −H⁻¹g does not exist. "
+            Math("softmax(z + c𝟏) = softmax(z)", r"\operatorname{softmax}(z + c\mathbf{1}) = \operatorname{softmax}(z)"),
+            ": the exponentials and their sum share the factor ", Math("eᶜ", "e^{c}"), ". So the loss is the same at ", p, " and ", sp.MatAdd(p, shift), " for every ", a, ": ", p, " is determined only up to such "
+            "a shift, the Hessian is singular along ", Vec(shift), ", and the Newton step −H⁻¹g does not exist. "
             "Fixing one class (its column of ", p, " zero, the reference class) or columns that sum to zero makes "
             "the minimiser unique."), stated.xreplace({p: sp.MatAdd(p, shift)}), stated,
             lhs=Notation(f"ℓ({unicode(p)} + {unicode(shift)})", r"\ell(%s + %s)" % (latex(p), latex(shift))))

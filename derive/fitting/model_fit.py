@@ -202,7 +202,13 @@ def _target(model: Model, P, known) -> str | None:
 
 
 def _probability_rows(name, Y, n):
-    """The n×K matrix of probabilities, checked: each row ≥ 0 and summing to 1 (one-hot labels, say)."""
+    """The n×K matrix of probabilities, checked: each row ≥ 0 and summing to 1; a vector of class labels
+    (a CSV's target column) is its one-hot rows, the classes in sorted order."""
+    if Y is not None and np.ndim(Y) == 1:
+        classes = np.unique(Y)
+        if len(classes) < 2:
+            raise DataError(f"every label is {classes[0]:g}: {name} needs two or more classes")
+        Y = (np.asarray(Y)[:, None] == classes[None, :]).astype(float)
     if Y is None or np.ndim(Y) != 2:
         raise DataError(f"the model needs the n×K matrix {name} of probabilities (one row per observation, "
                         "such as one-hot labels)")
