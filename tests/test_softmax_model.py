@@ -203,3 +203,10 @@ def test_fit_from_the_command_line_with_a_label_column(tmp_path, capsys):
     assert list(fitted["coefficients"])[:3] == ["intercept[1]", "a[1]", "b[1]"]
     expected_W, _ = reference(X, labels)
     np.testing.assert_allclose(against_the_last_class(W), against_the_last_class(expected_W), rtol=1e-6, atol=1e-7)
+
+
+def test_fit_refuses_data_too_large_for_the_vec_hessian():
+    rng = np.random.default_rng(13)
+    design = np.column_stack([np.ones(1500), rng.normal(size=1500)])
+    with pytest.raises(derive.NotSupported, match="derive fit softmax"):
+        derive.fit(str(SOFTMAX), design, np.eye(3)[rng.integers(0, 3, 1500)])

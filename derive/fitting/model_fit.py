@@ -417,6 +417,7 @@ def _newton(P, data, names, tol, max_iter, notes):
     and rate), from the start `_start` gives; the step solves HΔ = −g and is halved while the loss does not
     decrease or a positive parameter would leave (0, ∞)."""
     derivatives = _Derivatives(P, data)
+    _require_small_vec_hessian(P, data, derivatives.shapes)
     theta = _start(P, data, derivatives.shapes)
     positive = np.concatenate([np.full(max(1, int(np.prod(shape))), _is_positive(p))
                                for p, shape in zip(P.parameters, derivatives.shapes)])
@@ -493,6 +494,20 @@ class _Derivatives:
         if note not in self.notes:
             self.notes.append(note)
         return (H + H.T) / 2
+
+
+# NOTE: the derived Hessian of a matrix parameter, (I ⊗ X)ᵀS(I ⊗ X), is generated as written, with S an nK×nK
+# matrix: beyond this many entries of vec(XW) its memory is the limit, and the built-in fit serves.
+LARGEST_VEC_HESSIAN_ROWS = 3000
+
+
+def _require_small_vec_hessian(P, data, shapes) -> None:
+    rows = _observations(data) or 0
+    for p, shape in zip(P.parameters, shapes):
+        if p.is_Matrix and p.cols != 1 and rows * shape[1] > LARGEST_VEC_HESSIAN_ROWS:
+            raise NotSupported(f"{P.model.name}: the derived Hessian in {p} is evaluated with {rows * shape[1]}×"
+                               f"{rows * shape[1]} matrices (n·K rows), too large here (at most "
+                               f"{LARGEST_VEC_HESSIAN_ROWS}); fit the built-in model instead: derive fit softmax")
 
 
 def _ignored_shifts(P, shapes):
