@@ -7,6 +7,7 @@ gradient term by term:
     P dX Q        ⇒  (Qᵀ ⊗ P) d vec(X)              vec(ABC) = (Cᵀ ⊗ A) vec(B)
     P dXᵀ Q       ⇒  (Qᵀ ⊗ P) K d vec(X)            K vec(X) = vec(Xᵀ), the commutation matrix
     P (B ⊙ dX) Q  ⇒  (Qᵀ ⊗ P) diag(vec(B)) d vec(X)  vec(B ⊙ dX) = vec(B) ⊙ vec(dX)
+    P diag(g) B Q  ⇒  (Qᵀ ⊗ P) diag(vec(B))(𝟏 ⊗ I) J       diag(g)B = (g𝟏ᵀ) ⊙ B, g = J d vec(X)
     tr(Gᵀ dX) M   ⇒  vec(M) vec(G)ᵀ d vec(X)         tr(Gᵀ dX) = vec(G)ᵀ vec(dX)
 
 so tr(XᵀAX) has the Hessian Iₙ ⊗ (A + Aᵀ), tr(X²) the Hessian 2K and 𝟏ᵀexp(X)𝟏 the Hessian diag(vec(exp(X))).
@@ -84,6 +85,11 @@ def _kronecker_parts(term, dX):
         inside = vec_jacobian(inner[0], dX)
         after = DiagMatrix(Vec(outer)) if isinstance(inside, sp.Identity) else \
             multiply([DiagMatrix(Vec(outer)), inside], outer)
+    elif isinstance(F, DiagMatrix) and F.args[0].cols == 1 and Q and not Q[0].has(dX):
+        # diag(g(dX))B = (g𝟏ᵀ) ⊙ B: diag(vec(B))(𝟏 ⊗ I) times the vec form of g (a column, its own vec)
+        F, Q = Q[0], Q[1:]
+        spread = sp.KroneckerProduct(sp.OneMatrix(F.cols, 1), Eye(F.rows))
+        after = multiply([DiagMatrix(Vec(F)), spread, vec_jacobian(factors[k].args[0], dX)], F)
     else:
         raise _unsupported(term, dX)
     left = _product(Q, F.cols).T if Q else Eye(F.cols)
@@ -146,5 +152,5 @@ def matrix_hessian(D: Derivation, G, X, lhs, result_lhs):
     H = vec_jacobian(differential, dX)
     return D.step("read off the Hessian (vec form)",
                   "vec(P dX Q) = (Qᵀ ⊗ P) vec(dX), vec(P dXᵀ Q) = (Qᵀ ⊗ P)K vec(dX) with K vec(X) = vec(Xᵀ), "
-                  "vec(B ⊙ dX) = diag(vec(B)) vec(dX) and tr(Gᵀ dX) = vec(G)ᵀ vec(dX): collect "
-                  "d vec(∇f) = H d vec(X).", differential, H, check=VecHessianIs(X), lhs=result_lhs)
+                  "vec(B ⊙ dX) = diag(vec(B)) vec(dX), vec(diag(g)B) = diag(vec(B))(𝟏 ⊗ I)g and "
+                  "tr(Gᵀ dX) = vec(G)ᵀ vec(dX): collect d vec(∇f) = H d vec(X).", differential, H, check=VecHessianIs(X), lhs=result_lhs)

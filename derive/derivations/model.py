@@ -21,6 +21,7 @@ import sympy as sp
 
 from derive.errors import DeriveError, NotSupported, ParseError, ShapeError
 from derive.expr import symbols as standard
+from derive.expr.symbols import ProbabilityMatrix
 from derive.parse import parse, parse_shapes
 
 if sys.version_info >= (3, 11):
@@ -30,7 +31,7 @@ else:  # pragma: no cover - Python 3.10
 
 KEYS = ("name", "title", "symbols", "parameters", "loss", "likelihood", "penalty", "prior", "values")
 ASSUMPTIONS = {"sym": "symmetric", "pd": "symmetric positive definite", "diag": "diagonal",
-               "pos": "positive"}
+               "pos": "positive", "prob": "probabilities: a vector summing to 1, or a matrix whose rows do"}
 # How names that stand for a square are written (σ², τ²): the symbol "sigma^2", as the built-in models have it.
 SQUARED = re.compile(r"(sigma|tau|s|omega)2")
 # The spellings of the course's own symbols, so that a model file's lam is the ridge λ.
@@ -138,7 +139,10 @@ class Model:
         for spec in self.symbols:
             if spec.shape:
                 rows, cols = (_dimension(k) for k in spec.shape)
-                found[spec.name] = sp.MatrixSymbol(spec.name, rows, cols)
+                # NOTE: prob is a kind of matrix (Y𝟏 = 𝟏 is read off its class); a symmetric matrix stays
+                # plain, so that the planner shows Wᵀ = W as a step of its own.
+                kind = ProbabilityMatrix if "prob" in spec.assumptions else sp.MatrixSymbol
+                found[spec.name] = kind(spec.name, rows, cols)
             else:
                 found[spec.name] = scalar_symbol(spec.name, "pos" in spec.assumptions)
         return found
@@ -232,6 +236,8 @@ def symbol_spec(name: str, declaration: str) -> SymbolSpec:
         shape = parse_shapes(f"{name}:{shape_text.replace(' ', '')}")[name]
     if shape and "pos" in assumptions:
         raise ModelError(f"{name}: 'pos' is for scalars; a matrix is 'pd' (positive definite)")
+    if not shape and "prob" in assumptions:
+        raise ModelError(f"{name}: prob applies to a vector or a matrix (probabilities), not a scalar")
     if not shape and set(assumptions) - {"pos"}:
         raise ModelError(f"{name}: {', '.join(set(assumptions) - {'pos'})} applies to a square matrix, not a scalar")
     if set(assumptions) & {"sym", "pd", "diag"} and (len(shape) != 2 or shape[0] != shape[1]):

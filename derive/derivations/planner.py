@@ -23,9 +23,10 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.calculus.differentials import gradient, jacobian
+from derive.calculus.matrix_hessian import matrix_hessian
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
 from derive.core.numeval import evaluate
-from derive.core.random_points import Domains, diagonal, dimension, normal, positive, spd
+from derive.core.random_points import Domains, diagonal, dimension, normal, on_simplex, positive, spd
 from derive.core.steps import Derivation, IsGradient, IsJacobian, Nonnegative, SameMinimiser, Scaled, Solves
 from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.distributions import multivariate_normal_log_density
@@ -47,10 +48,12 @@ from derive.derivations.vector_form import (
 )
 from derive.errors import NotSupported, ParseError
 from derive.expr.algebra import expand, hadamard, multiply, split_product
-from derive.expr.functions import Elementwise, record_of, sigmoid, with_registry_functions
+from derive.expr.functions import Elementwise, VectorApplication, record_of, sigmoid, with_registry_functions
 from derive.expr.notation import Notation, d
 from derive.expr.printing import latex, unicode
 from derive.expr.prose import Math
+from derive.expr.symbols import Eye
+from derive.expr.vec import Vec
 
 INDEX = sp.Symbol("i", integer=True)
 
@@ -71,6 +74,7 @@ class Plan:
     stopped: str | None = None                        # why the derivation ends early, if it does
     statement: object = None                          # the likelihood's Statement, when there is one
     shown_gradients: dict = field(default_factory=dict)   # parameter → the gradient as later steps write it (Xᵀr)
+    updates: dict = field(default_factory=dict)           # parameter → its gradient-descent update, where not Newton
 
 
 @lru_cache(maxsize=64)
@@ -255,6 +259,9 @@ def _check_domains(model: Model, statement, domains: Domains) -> None:
 # ---------------------------------------------------------------------------------------------------
 def _labels(p):
     name, tex = unicode(p), latex(p)
+    if p.is_Matrix and p.cols != 1:   # the Hessian of a matrix parameter is that of vec(W) (Magnus & Neudecker)
+        return (Notation(f"∇_{name} ℓ", r"\nabla_{%s} \ell" % tex),
+                Notation(f"∇²_vec({name}) ℓ", r"\nabla^{2}_{\operatorname{vec}(%s)} \ell" % tex))
     return (Notation(f"∇_{name} ℓ", r"\nabla_{%s} \ell" % tex),
             Notation(f"∇²_{name} ℓ", r"\nabla^{2}_{%s} \ell" % tex)) if p.is_Matrix else \
         (Notation(f"∂ℓ/∂{name}", r"\frac{\partial \ell}{\partial %s}" % tex),
@@ -275,7 +282,9 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         g = _mean_residual_form(D, P.statement, g, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
         H = _hessian_by_observation(D, P, g, p, hess_label)
-        if H is None:
+        if H is None and p.cols != 1:   # a matrix parameter: the Hessian of vec(W), d vec(∇ℓ) = H d vec(W)
+            H = _sandwiched(D, matrix_hessian(D, g, p, grad_label, hess_label), hess_label, P.model)
+        elif H is None:
             H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
             H = _common_number(D, textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label), hess_label)
         P.convex[p] = _convexity(D, H, p, P.model)
@@ -285,6 +294,22 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         H = _scalar_derivative(D, g, p, grad_label, hess_label)
         P.convex[p] = _scalar_convexity(D, H, p, P.statement)
     P.gradients[p], P.hessians[p] = g, H
+
+
+def _sandwiched(D: Derivation, H, label, model: Model):
+    """AᵀBA + AᵀCA = AᵀSA with S = B + C: the factors every term shares on both sides taken out and the middle
+    named, so that the Hessian reads as a Gram form (whose sign is the middle's), (I ⊗ X)ᵀS(I ⊗ X) for a matrix
+    parameter."""
+    terms = [split_product(t) for t in (H.args if isinstance(H, sp.MatAdd) else ())]
+    if len(terms) < 2 or any(len(fs) < 3 for _, fs in terms):
+        return H
+    first, last = terms[0][1][0], terms[0][1][-1]
+    if any(fs[0] != first or fs[-1] != last for _, fs in terms):
+        return H
+    middle = Named(*_free_name(model, "S"), sp.MatAdd(*[multiply([c, *fs[1:-1]], fs[1]) for c, fs in terms]))
+    return D.step("common factors on both sides", prose("Every term is ", first, " · … · ", last, ": take them out "
+                  "on the left and on the right, AᵀBA + AᵀCA = Aᵀ(B + C)A, and name the middle ", middle, " = ",
+                  middle.definition, "."), H, sp.MatMul(first, middle, last), lhs=label)
 
 
 def _observation_formula(statement, r):
@@ -522,7 +547,7 @@ def _convexity(D: Derivation, H, p, model: Model) -> bool:
         coefficient, factors = split_product(H)
         if len(factors) == 1 and isinstance(factors[0], sp.MatAdd):   # 2(XᵀX + λI)
             outer, terms = coefficient, list(factors[0].args)
-    v = sp.MatrixSymbol("v", p.rows, 1)
+    v = sp.MatrixSymbol("v", p.rows * p.cols, 1)   # a direction in vec(p) for a matrix parameter
     squares, reasons = [], []
     for t in terms:
         found = _square_form(t, v, model)
@@ -590,7 +615,34 @@ def _positive_semidefinite(S, model: Model):
         w = _definition(S).args[0]
         if _positive_entries(entry(w, INDEX, w.rows)):
             return ("", S, " has positive diagonal entries")
+    probabilities = _softmax_covariance(_definition(S))
+    if probabilities is not None:
+        block = Math("diag(pᵢ) − pᵢpᵢᵀ", r"\operatorname{diag}(p_{i}) - p_{i} p_{i}^{\top}")
+        return ("", S, " holds, up to the order of its rows and columns, one block ", block, " per observation, ",
+                Math("pᵢ", "p_{i}"), " the row i of ", probabilities, " (positive, summing to 1), and ",
+                Math("uᵀ(diag(pᵢ) − pᵢpᵢᵀ)u = Σₖ pᵢₖuₖ² − (Σₖ pᵢₖuₖ)²",
+                     r"u^{\top}(\operatorname{diag}(p_{i}) - p_{i} p_{i}^{\top})u = \sum_{k} p_{ik} u_{k}^{2} - "
+                     r"\left(\sum_{k} p_{ik} u_{k}\right)^{2}"),
+                " ≥ 0 is the variance of u under the probabilities ", Math("pᵢ", "p_{i}"))
     return None
+
+
+def _softmax_covariance(S):
+    """P = softmax(Z) when S = diag(p) − diag(p)(𝟏 ⊗ I)(𝟏ᵀ ⊗ I)diag(p) with p = vec(P), the vec form of the
+    covariance diag(pᵢ) − pᵢpᵢᵀ of each row pᵢ of P (the softmax Hessian's middle), else None."""
+    if not isinstance(S, sp.MatAdd) or len(S.args) != 2:
+        return None
+    diagonal_part, outer = sorted(S.args, key=lambda t: len(split_product(t)[1]))
+    coefficient, factors = split_product(outer)
+    if not isinstance(diagonal_part, DiagMatrix) or coefficient != -1 or len(factors) != 4 \
+            or factors[0] != diagonal_part or factors[3] != diagonal_part:
+        return None
+    p = diagonal_part.args[0]
+    P = p.arg if isinstance(p, Vec) else None
+    if not isinstance(P, VectorApplication) or P.name != "softmax" or not P.rowwise:
+        return None
+    spread = sp.KroneckerProduct(sp.OneMatrix(P.cols, 1), Eye(P.rows))
+    return P if factors[1] == spread and factors[2] == spread.T.doit() else None
 
 
 def _definition(M):
@@ -657,6 +709,9 @@ def _solve(P: Plan, p) -> None:
             _newton(D, g, H, p)
         elif not P.convex[p]:
             _second_order_at(D, H, p, P.solutions[p])
+    elif p.cols != 1:
+        P.solutions[p] = None
+        P.updates[p] = _gradient_descent(D, P, g, p)
     else:
         P.solutions[p] = None
         _newton(D, P.shown_gradients.get(p, g), H, p)
@@ -867,6 +922,42 @@ def _newton(D: Derivation, g, H, p):
         _irls_reading(D, g, H, p, update, new)
 
 
+def _gradient_descent(D: Derivation, P: Plan, g, p):
+    """A matrix parameter without a closed form (softmax regression's W): where the loss sees W only through
+    softmax(XW), W + a𝟏ᵀ has the same loss (a verified step), so the Hessian is singular and the Newton step
+    −H⁻¹g does not exist; the update that needs no Hessian is a gradient step."""
+    if _only_through_softmax(P.model.expression(P.model.loss) if P.model.loss else P.loss, p):
+        a = sp.MatrixSymbol("a", p.rows, 1)
+        shift = sp.MatMul(a, sp.OneMatrix(1, p.cols))
+        stated = scalar_form(P.model.expression(P.model.loss))
+        D.step("softmax ignores a common shift", prose(
+            Math("softmax(z + c𝟏) = softmax(z)", r"\operatorname{softmax}(z + c\mathbf{1}) = \operatorname{softmax}(z)"),
+            ": the exponentials and their sum share the factor ", Math("eᶜ", "e^{c}"), ". So the loss is the same at ", p, " and ", sp.MatAdd(p, shift), " for every ", a, ": ", p, " is determined only up to such "
+            "a shift, the Hessian is singular along ", Vec(shift), ", and the Newton step −H⁻¹g does not exist. "
+            "Fixing one class (its column of ", p, " zero, the reference class) or columns that sum to zero makes "
+            "the minimiser unique."), stated.xreplace({p: sp.MatAdd(p, shift)}), stated,
+            lhs=Notation(f"ℓ({unicode(p)} + {unicode(shift)})", r"\ell(%s + %s)" % (latex(p), latex(shift))))
+    eta = sp.Symbol("eta", positive=True)
+    update = sp.MatAdd(p, multiply([-eta, g], g))
+    convex = "; ℓ is convex, so the steps (small enough: η at most 1/L, L a bound on the curvature) reach its " \
+        "minimum" if P.convex.get(p) else ""
+    D.step("gradient-descent update", prose(
+        "The equations ", sp.Eq(g, sp.ZeroMatrix(*p.shape), evaluate=False), " are nonlinear in ", p, ": no closed "
+        "form. Step against the gradient with a step size ", eta, " > 0 and repeat until the gradient is zero (to "
+        "rounding)", convex, "."), update, update, lhs=Notation(f"{unicode(p)}_new", r"%s_{\text{new}}" % latex(p)))
+    return update
+
+
+def _only_through_softmax(loss, p) -> bool:
+    """Whether p enters the loss only as the argument of a row-wise softmax of A·p."""
+    inside = [e for e in sp.preorder_traversal(loss) if isinstance(e, VectorApplication) and e.name == "softmax"
+              and e.rowwise and e.arg.has(p)]
+    if not inside or any(not isinstance(e.arg, sp.MatMul) or e.arg.args[-1] != p or
+                         sp.MatMul(*e.arg.args[:-1]).has(p) for e in inside):
+        return False
+    return not loss.xreplace({e: sp.ZeroMatrix(*e.shape) for e in inside}).has(p)
+
+
 def _irls_reading(D: Derivation, g, H, p, update, label) -> None:
     """For g = Aᵀr and H = Aᵀdiag(w)A (a GLM), the Newton update is a weighted least-squares fit:
     p_new = (AᵀSA)⁻¹AᵀSz with S = diag(w) and the working response z = Ap − S⁻¹r (IRLS)."""
@@ -900,7 +991,12 @@ def _as_vectors(expr):
 def loss_result(loss):
     """The loss as a result: one quadratic form is its 1×1 matrix ((y − Xβ)ᵀW(y − Xβ)); a sum of numbers and
     quadratic forms stays a scalar (n log(2πσ²)/2 + (y − Xβ)ᵀ(y − Xβ)/(2σ²)), whose `Scalar` parts `.doit()`."""
-    return loss.matrix if isinstance(loss, Scalar) else loss
+    if isinstance(loss, Scalar):
+        return loss.matrix
+    coefficient, factors = split_product(loss) if isinstance(loss, sp.MatMul) else (None, None)
+    if factors == [sp.OneMatrix(1, 1)]:   # c·𝟏 (1×1) of a trace loss: the number c, −tr(Yᵀ log softmax(XW))
+        return coefficient
+    return loss
 
 
 def _record_results(P: Plan) -> None:
@@ -922,7 +1018,8 @@ def _record_results(P: Plan) -> None:
     if len(substituted) == len(ps):
         results["solution"] = one_or_tuple([substituted[p] for p in ps])
     else:
-        updates = [sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]),
+        updates = [P.updates[p] if p in P.updates else
+                   sp.MatAdd(p, multiply([sp.S.NegativeOne, sp.Inverse(P.hessians[p]),
                                           P.shown_gradients.get(p, P.gradients[p])], p))
                    if p.is_Matrix else p - P.gradients[p] / P.hessians[p] for p in ps if P.solutions[p] is None]
         results["update"] = one_or_tuple(updates)
@@ -951,6 +1048,8 @@ def _domains(model: Model, statement) -> Domains:
             samplers[spec.name] = spd
         elif spec.shape and "diag" in spec.assumptions:
             samplers[spec.name] = diagonal
+        elif spec.shape and "prob" in spec.assumptions:
+            samplers[spec.name] = on_simplex
         elif "pos" in spec.assumptions:
             samplers[getattr(obj, "name", spec.name)] = positive
     if statement is not None:
@@ -973,7 +1072,9 @@ def _describe(model: Model, spec, statement) -> str:
         words.append(f"{rows}×1 vector" if cols == 1 else f"{rows}×{cols} matrix")
     else:
         words.append("scalar")
-    words += [{"pd": "positive definite", "sym": "symmetric", "diag": "diagonal", "pos": "positive"}[a]
+    words += [{"pd": "positive definite", "sym": "symmetric", "diag": "diagonal", "pos": "positive",
+               "prob": "each row probabilities (one-hot or a distribution)" if spec.shape[1:] != (1,)
+               else "probabilities (summing to 1)"}[a]
               for a in spec.assumptions]
     if spec.name in model.parameters:
         words.append("the parameter")

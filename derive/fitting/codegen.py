@@ -52,6 +52,7 @@ from derive.expr.functions import (
     with_registry_functions,
     with_stable_complements,
 )
+from derive.expr.vec import Vec
 
 # Sizes assumed when choosing the order of a matrix product: the number of observations is much larger
 # than the other dimensions, which are larger than small explicit sizes.
@@ -578,6 +579,8 @@ _TEMPLATES = {
     sp.OneMatrix: "np.ones(({size.rows}, {size.cols}))",
     sp.Trace: "np.trace({value.arg})",
     sp.Determinant: "np.linalg.det({value.arg})",
+    sp.KroneckerProduct: "np.kron({value.args[0]}, {value.args[1]})",   # two factors, as the vec rules make it
+    Vec: "{value.arg}.reshape(-1, 1, order='F')",                        # vec stacks the columns
 }
 
 

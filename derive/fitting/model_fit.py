@@ -132,7 +132,9 @@ def _bind(model: Model, P, X, y, values, weights, names, offset=None):
                 and objects[s.name].cols != 1 and objects[s.name].rows != objects[s.name].cols]
     if y is None and X is not None and not matrices and X.shape[1] == 1:
         X, y = None, X[:, 0]            # an iid sample: the observations
-    y = None if y is None else np.asarray(y, dtype=float).reshape(-1)
+    y = None if y is None else np.asarray(y, dtype=float)
+    if y is not None and not (y.ndim == 2 and y.shape[1] > 1):   # a matrix target: the rows of Y (softmax)
+        y = y.reshape(-1)
     n = len(y) if y is not None else (len(X) if X is not None else None)
     target = _target(model, P, known)
     others = [s.name for s in model.symbols if s.name not in model.parameters and s.name != target and s.shape
@@ -145,7 +147,9 @@ def _bind(model: Model, P, X, y, values, weights, names, offset=None):
         if spec.name in model.parameters:
             continue
         obj = objects[spec.name]
-        if not spec.shape:
+        if "prob" in spec.assumptions and obj.cols != 1:
+            data[spec.name] = _probability_rows(spec.name, y if spec.name == target else known.get(spec.name), n)
+        elif not spec.shape:
             if spec.name not in known:
                 raise DataError(f"the model needs the value of {spec.name}: give --set {spec.name}=… "
                                 f"(or values={{'{spec.name}': …}}, or values in the model file)")
@@ -186,13 +190,34 @@ def _bind(model: Model, P, X, y, values, weights, names, offset=None):
 
 
 def _target(model: Model, P, known) -> str | None:
-    """The vector the data's y is: the observed vector of a likelihood, else a loss's one unnamed vector."""
+    """The vector the data's y is: the observed vector of a likelihood, else a loss's one unnamed vector, else
+    its matrix of probabilities (Y, one row per observation, of a softmax loss)."""
     if model.likelihood:
         return P.statement.observed.name
     objects = model.objects()
-    vectors = [s.name for s in model.symbols if s.shape and s.name not in model.parameters
-               and objects[s.name].cols == 1 and s.name not in known]
-    return vectors[0] if vectors else None
+    unknown = [s for s in model.symbols if s.shape and s.name not in model.parameters and s.name not in known]
+    vectors = [s.name for s in unknown if objects[s.name].cols == 1]
+    rows = [s.name for s in unknown if "prob" in s.assumptions]
+    return (vectors or rows or [None])[0]
+
+
+def _probability_rows(name, Y, n):
+    """The n×K matrix of probabilities, checked: each row ≥ 0 and summing to 1; a vector of class labels
+    (a CSV's target column) is its one-hot rows, the classes in sorted order."""
+    if Y is not None and np.ndim(Y) == 1:
+        classes = np.unique(Y)
+        if len(classes) < 2:
+            raise DataError(f"every label is {classes[0]:g}: {name} needs two or more classes")
+        Y = (np.asarray(Y)[:, None] == classes[None, :]).astype(float)
+    if Y is None or np.ndim(Y) != 2:
+        raise DataError(f"the model needs the n×K matrix {name} of probabilities (one row per observation, "
+                        "such as one-hot labels)")
+    Y = np.asarray(Y, dtype=float)
+    if n is not None and len(Y) != n:
+        raise DataError(f"{name} has {len(Y)} rows for {n} observations")
+    if np.any(~np.isfinite(Y)) or np.any(Y < 0) or not np.allclose(Y.sum(axis=1), 1.0, rtol=0, atol=1e-9):
+        raise DataError(f"each row of {name} must hold probabilities: entries ≥ 0 summing to 1")
+    return Y
 
 
 def _check_support(model: Model, P, data) -> None:
@@ -392,13 +417,18 @@ def _newton(P, data, names, tol, max_iter, notes):
     and rate), from the start `_start` gives; the step solves HΔ = −g and is halved while the loss does not
     decrease or a positive parameter would leave (0, ∞)."""
     derivatives = _Derivatives(P, data)
+    _require_small_vec_hessian(P, data, derivatives.shapes)
     theta = _start(P, data, derivatives.shapes)
     positive = np.concatenate([np.full(max(1, int(np.prod(shape))), _is_positive(p))
                                for p, shape in zip(P.parameters, derivatives.shapes)])
     observed = _bernoulli_target(P, data)
     loss, g, H = derivatives.at(theta)
+    shifts = _ignored_shifts(P, derivatives.shapes)
+    if shifts is not None:
+        notes.append("the loss is the same at W and W + a𝟏ᵀ (softmax ignores a common shift): W is identified by "
+                     "columns summing to zero, W𝟏 = 0 (compare predicted probabilities, or differences of columns)")
     for iteration in range(1, max_iter + 1):
-        step, newton = _descent_direction(g, H)
+        step, newton = _descent_direction(g, H if shifts is None else H + shifts @ shifts.T)
         decrement = float(np.sqrt(max(-g @ step, 0.0))) if newton else np.inf
         t = 1.0
         for _ in range(MAX_HALVINGS):
@@ -435,7 +465,10 @@ class _Derivatives:
         self.P, self.data, self.notes = P, data, []
         loss = P.derivation.results["loss"]
         self.functions = _function(P, [loss, *_gradient_entries(P), *_hessian_entries(P)], _sizes(P, data))
-        self.shapes = [(int(data[_data_matrix(P)].shape[1]),) if p.is_Matrix else () for p in P.parameters]
+        sizes = _sizes(P, data)
+        self.shapes = [() if not p.is_Matrix else (int(data[_data_matrix(P)].shape[1]),) if p.cols == 1
+                       else tuple(int(k) if k.is_Integer else int(sizes[str(k)]) for k in p.shape)
+                       for p in P.parameters]
 
     def unpacked(self, theta) -> dict:
         return _unpacked(theta, self.P.parameters, self.shapes)
@@ -461,6 +494,32 @@ class _Derivatives:
         if note not in self.notes:
             self.notes.append(note)
         return (H + H.T) / 2
+
+
+# NOTE: the derived Hessian of a matrix parameter, (I ⊗ X)ᵀS(I ⊗ X), is generated as written, with S an nK×nK
+# matrix: beyond this many entries of vec(XW) its memory is the limit, and the built-in fit serves.
+LARGEST_VEC_HESSIAN_ROWS = 3000
+
+
+def _require_small_vec_hessian(P, data, shapes) -> None:
+    rows = _observations(data) or 0
+    for p, shape in zip(P.parameters, shapes):
+        if p.is_Matrix and p.cols != 1 and rows * shape[1] > LARGEST_VEC_HESSIAN_ROWS:
+            raise NotSupported(f"{P.model.name}: the derived Hessian in {p} is evaluated with {rows * shape[1]}×"
+                               f"{rows * shape[1]} matrices (n·K rows), too large here (at most "
+                               f"{LARGEST_VEC_HESSIAN_ROWS}); fit the built-in model instead: derive fit softmax")
+
+
+def _ignored_shifts(P, shapes):
+    """N with the loss unchanged along its columns (vec(a𝟏ᵀ) = (𝟏 ⊗ I)a for a matrix parameter whose loss sees
+    it through softmax, a verified step of the plan), or None. The Hessian is singular there; Newton on
+    H + NNᵀ, whose inverse agrees with H's on the gradient (which is orthogonal to N), keeps W𝟏 = 0 from the
+    start W = 0."""
+    matrices = [(p, shape) for p, shape in zip(P.parameters, shapes) if p in P.updates]
+    if not matrices or len(P.parameters) != 1:
+        return None
+    rows, columns = matrices[0][1]
+    return np.kron(np.ones((columns, 1)), np.eye(rows))
 
 
 def _descent_direction(g, H):
@@ -517,7 +576,7 @@ def _loss_gradient_hessian(functions, P, estimates, data):
         loss, *rest = functions(*_arguments(P, estimates, data))
     k = len(P.parameters)
     gradients, hessians = rest[:k], rest[k:]
-    g = np.concatenate([np.atleast_1d(np.real(v)).astype(float).reshape(-1) for v in gradients])
+    g = np.concatenate([np.atleast_1d(np.real(v)).astype(float).reshape(-1, order="F") for v in gradients])
     if k == 1:
         return float(np.real(loss)), g, np.atleast_2d(np.real(hessians[0])).astype(float)
     H = np.array([float(np.real(v)) for v in hessians]).reshape(k, k)
@@ -536,14 +595,14 @@ def _start(P, data, shapes):
             value = np.real(_function(P, P.solutions[p], _sizes(P, data))(*_arguments(P, estimates, data)))
             if np.all(np.isfinite(value)) and not (_is_positive(p) and np.any(value <= 0)):
                 estimates[p] = np.asarray(value, dtype=float).reshape(np.shape(estimates[p]))
-    return np.concatenate([np.atleast_1d(estimates[p]).astype(float).reshape(-1) for p in P.parameters])
+    return np.concatenate([np.atleast_1d(estimates[p]).astype(float).reshape(-1, order="F") for p in P.parameters])
 
 
 def _unpacked(theta, parameters, shapes) -> dict:
     values, at = {}, 0
     for p, shape in zip(parameters, shapes):
         size = int(np.prod(shape)) if shape else 1
-        values[p] = theta[at:at + size].reshape(shape) if shape else float(theta[at])
+        values[p] = theta[at:at + size].reshape(shape, order="F") if shape else float(theta[at])   # vec
         at += size
     return values
 
@@ -573,7 +632,8 @@ def _standard_errors(P, estimates, data, notes):
     parameters = P.parameters
     if len(parameters) == 1 or not any(p.is_Matrix for p in parameters):
         derivatives = _Derivatives(P, data)
-        theta = np.concatenate([np.atleast_1d(np.asarray(estimates[p], dtype=float)).reshape(-1) for p in parameters])
+        theta = np.concatenate([np.atleast_1d(np.asarray(estimates[p], dtype=float)).reshape(-1, order="F")
+                                for p in parameters])
         errors = _inverse_diagonal_root(derivatives.at(theta)[2])
         notes.extend(n for n in derivatives.notes if n not in notes)
         if errors is None:
@@ -599,10 +659,15 @@ def _flatten(model, parameters, estimates, names, errors):
     coef, labels, se = [], [], []
     spelled = dict(zip(model.parameter_objects(), model.parameters))
     for p in parameters:
-        value = np.atleast_1d(np.asarray(estimates[p], dtype=float)).reshape(-1)
+        value = np.atleast_1d(np.asarray(estimates[p], dtype=float)).reshape(-1, order="F")   # vec: by columns
         coef += list(value)
-        labels += list(names) if p.is_Matrix and len(names) == len(value) else \
-            ([spelled[p]] if not p.is_Matrix else [f"{spelled[p]}{k + 1}" for k in range(len(value))])
+        if p.is_Matrix and p.cols != 1:   # W d×K: a column per class, each named by the design's columns
+            columns = np.shape(estimates[p])[1]
+            rows = list(names) if len(names) * columns == len(value) else [f"x{j + 1}" for j in range(len(value) // columns)]
+            labels += [f"{row}[{k + 1}]" for k in range(columns) for row in rows]
+        else:
+            labels += list(names) if p.is_Matrix and len(names) == len(value) else \
+                ([spelled[p]] if not p.is_Matrix else [f"{spelled[p]}{k + 1}" for k in range(len(value))])
         e = None if errors is None else errors.get(p)
         se += list(np.atleast_1d(e)) if e is not None else [np.nan] * len(value)
     se_array = None if errors is None else np.array(se)
