@@ -5,7 +5,7 @@ it, up to the next `$ `, are its output as the README shows it, "..." standing f
 inline span that begins with `derive ` or `python `. The ```python blocks run too (doctest where they show
 `>>>`). A command's expected exit code follows from what the README shows: 1 for a check's "wrong:" or
 "first error:", 2 for an error, 0 otherwise. Commands run in a scratch folder (files they write land there)
-that links to the repository's tests/ and worked_examples/, with this interpreter's `derive` first on PATH.
+that links to the repository's derive/, tests/ and worked_examples/, with this interpreter's `derive` first on PATH.
 """
 import doctest
 import os
@@ -82,7 +82,7 @@ def test_the_set_up_is_the_two_commands():
 
 @pytest.fixture
 def scratch(tmp_path):
-    for folder in ("tests", "worked_examples"):
+    for folder in ("derive", "tests", "worked_examples"):
         (tmp_path / folder).symlink_to(REPO / folder, target_is_directory=True)
     return tmp_path
 
