@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from finite_differences import central_gradient, central_hessian, numeric
 
 import derive
 from derive.cli import main
 from derive.derivations.model import Model, ModelError
 from derive.derivations.planner import plan
 from derive.expr.printing import unicode
-from tests.finite_differences import central_gradient, central_hessian, numeric
 
 SOFTMAX = Path(derive.__file__).parent / "derivations" / "models" / "softmax.toml"
 
