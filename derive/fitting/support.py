@@ -1,13 +1,14 @@
-"""Where each model's observations live, declared once and checked with the first bad row named:
-y ∈ {0, 1} for logistic regression (and x ∈ {0, 1} for a Bernoulli sample), counts for Poisson regression.
+"""Where each model's observations live, checked with the first bad row named: y ∈ {0, 1} for logistic
+regression (and x ∈ {0, 1} for a Bernoulli sample), counts for Poisson regression. Membership is the
+distributions' own (`derive.derivations.distributions`); this table adds how a fit's message says it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from derive.derivations import distributions
 from derive.fitting.design_columns import ValueAtRow
 
 
@@ -15,12 +16,16 @@ from derive.fitting.design_columns import ValueAtRow
 class Support:
     """The values a model's observations may take."""
 
-    described: str                  # completes "logistic regression needs y ...": "in {0, 1}"
-    outside: Callable               # values ↦ True where a value is outside (numpy or dask arrays alike)
+    described: str                          # completes "logistic regression needs y ...": "in {0, 1}"
+    domain: distributions.Domain            # the set itself, as the likelihood's distribution declares it
+
+    def outside(self, values):
+        """True where a value is outside (numpy or dask arrays alike)."""
+        return ~self.domain.contains(values)
 
 
-BINARY = Support("in {0, 1}", lambda v: (v != 0) & (v != 1))
-COUNTS = Support("to be counts (integers ≥ 0)", lambda v: (v < 0) | (v != np.round(v)))
+BINARY = Support("in {0, 1}", distributions.BINARY)
+COUNTS = Support("to be counts (integers ≥ 0)", distributions.COUNTS)
 
 # model ↦ (how a message names it, the support of its observations)
 SUPPORTS = {"logistic": ("logistic regression", BINARY), "poisson": ("poisson regression", COUNTS),
