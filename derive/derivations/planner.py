@@ -26,7 +26,7 @@ from derive.calculus.differentials import gradient, jacobian
 from derive.calculus.matrix_hessian import matrix_hessian
 from derive.calculus.textbook_form import recognise_special_functions, textbook_form
 from derive.core.numeval import evaluate
-from derive.core.random_points import Domains, diagonal, dimension, normal, on_simplex, positive, spd
+from derive.core.random_points import BY_ASSUMPTION, Domains, dimension, normal, spd
 from derive.core.steps import Derivation, IsGradient, IsJacobian, Nonnegative, SameMinimiser, Scaled, Solves
 from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.distributions import multivariate_normal_log_density
@@ -1037,6 +1037,13 @@ def _record_results(P: Plan) -> None:
 # ---------------------------------------------------------------------------------------------------
 # Verification domains and descriptions, from the declarations
 # ---------------------------------------------------------------------------------------------------
+# What a declared matrix of a model file draws, the first of these assumptions deciding: the shared table,
+# except that a symmetric matrix is drawn positive definite, as the planner has always drawn a model file's
+# weights W (so that a weighted normal matrix XᵀWX is invertible at every point).
+MATRIX_ASSUMPTIONS = ("pd", "sym", "diag", "prob")
+MATRIX_SAMPLERS = {**BY_ASSUMPTION, "sym": spd}
+
+
 def _domains(model: Model, statement) -> Domains:
     samplers = {}
     objects = model.objects()
@@ -1044,14 +1051,11 @@ def _domains(model: Model, statement) -> Domains:
     for spec in model.symbols:
         dims |= {k for k in spec.shape if isinstance(k, str)}
         obj = objects[spec.name]
-        if spec.shape and set(spec.assumptions) & {"pd", "sym"}:
-            samplers[spec.name] = spd
-        elif spec.shape and "diag" in spec.assumptions:
-            samplers[spec.name] = diagonal
-        elif spec.shape and "prob" in spec.assumptions:
-            samplers[spec.name] = on_simplex
+        declared = next((a for a in MATRIX_ASSUMPTIONS if a in spec.assumptions), None)
+        if spec.shape and declared:
+            samplers[spec.name] = MATRIX_SAMPLERS[declared]
         elif "pos" in spec.assumptions:
-            samplers[getattr(obj, "name", spec.name)] = positive
+            samplers[getattr(obj, "name", spec.name)] = BY_ASSUMPTION["pos"]
     if statement is not None:
         samplers[statement.observed.name] = statement.family.support.sample
         for (_, domain), argument in zip(statement.family.parameters, statement.arguments):
