@@ -12,8 +12,11 @@ notation (β as beta, ᵀ as '); every JSON output has one layout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from derive.errors import DeriveError, NotSupported, did_you_mean
@@ -468,7 +471,39 @@ def fail(error: DeriveError, as_json: bool) -> int:
     return 2
 
 
+@contextlib.contextmanager
+def interrupts_recorded():
+    """A list that holds the signal once Ctrl-C arrives. An interrupt that lands inside an extension module's
+    import can surface as that module's ImportError (numpy's "could not import module 'datetime'") rather than
+    as KeyboardInterrupt; the record tells the two apart."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield received
+        return
+
+    def record(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, record)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv=None) -> int:
+    with interrupts_recorded() as interrupted:
+        try:
+            return _main(argv)
+        except ImportError:
+            if not interrupted:
+                raise
+    print("derive: interrupted", file=sys.stderr)
+    return 130
+
+
+def _main(argv) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     for stream in (sys.stdout, sys.stderr):  # NOTE: β where the terminal takes only ASCII is beta, not a traceback
         if hasattr(stream, "reconfigure"):
