@@ -477,9 +477,13 @@ def order_hadamard(expr):
         return expr
     args = [order_hadamard(a) for a in expr.args]
     if isinstance(expr, HadamardProduct):
-        ordered = sorted(args, key=lambda a: isinstance(a, sp.MatAdd))
-        return HadamardProduct(*ordered)
+        return HadamardProduct(*sorted(args, key=_is_sum_factor))
     return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+
+
+def _is_sum_factor(factor) -> bool:
+    """Whether a factor of ⊙ is a sum (or a power of one): written after the plain applications."""
+    return isinstance(factor.base if isinstance(factor, HadamardPower) else factor, sp.MatAdd)
 
 
 # Entrywise algebra: a vector built with ⊙, entrywise functions and sums is one scalar formula per entry.
@@ -575,7 +579,25 @@ def _simplest_scalar(scalar):
                 candidates.append(transform(base))
             except (sp.PolynomialError, TypeError, ValueError):
                 pass
-    return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    return ones_first(min(candidates, key=lambda e: (sp.count_ops(e), len(str(e)))))
+
+
+def ones_first(product):
+    """A factor c − 1 of a product written 1 − c, its sign given to the product (as 1 − p and 1 − Φ(u) are
+    written): −φ(Φ − y)/((Φ − 1)Φ) = φ(Φ − y)/((1 − Φ)Φ)."""
+    sign, factors = sp.S.One, []
+    for f in sp.Mul.make_args(product):
+        base, exponent = f.as_base_exp()
+        if isinstance(base, sp.Add) and len(base.args) == 2 and sp.S.NegativeOne in base.args and exponent.is_Integer:
+            sign *= (-1) ** exponent
+            f = (-base) ** exponent
+        factors.append(f)
+    return sign * sp.Mul(*factors)
+
+
+def textbook_signs(formula):
+    """The scalar formula simplified and factored, with its factors c − 1 written 1 − c."""
+    return ones_first(sp.factor(sp.simplify(formula)))
 
 
 def _lift(e, atoms: dict, shape):
@@ -591,7 +613,7 @@ def _lift(e, atoms: dict, shape):
             return sp.MatAdd(*[go(a) for a in t.args])
         if isinstance(t, sp.Mul):
             coefficient, rest = t.as_independent(*atoms, as_Add=False)
-            factors = sorted((go(a) for a in sp.Mul.make_args(rest)), key=lambda f: isinstance(f, sp.MatAdd))
+            factors = sorted((go(a) for a in sp.Mul.make_args(rest)), key=_is_sum_factor)
             product = factors[0] if len(factors) == 1 else HadamardProduct(*factors)
             return product if coefficient == 1 else sp.MatMul(coefficient, product)
         if isinstance(t, sp.Pow) and not t.exp.has(*atoms):

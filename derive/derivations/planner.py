@@ -24,7 +24,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.calculus.differentials import gradient, jacobian
 from derive.calculus.matrix_hessian import matrix_hessian
-from derive.calculus.textbook_form import recognise_special_functions, textbook_form
+from derive.calculus.textbook_form import recognise_special_functions, textbook_form, textbook_signs
 from derive.core.numeval import evaluate
 from derive.core.random_points import BY_ASSUMPTION, Domains, dimension, normal, spd
 from derive.core.steps import Derivation, IsGradient, IsJacobian, Nonnegative, SameMinimiser, Scaled, Solves
@@ -342,7 +342,7 @@ def _mean_residual_form(D: Derivation, statement, g, label):
     slope = sp.diff(r_i, y_i)
     if slope.has(y_i) or sp.simplify(r_i.subs(y_i, mu_i)) != 0:
         return g
-    w_i = _textbook_signs(-slope)
+    w_i = textbook_signs(-slope)
     if w_i != 1 and not w_i.has(INDEX):
         return g          # a weight common to all observations (1/σ²) stays the gradient's factor
     count = statement.observed.rows
@@ -355,20 +355,6 @@ def _mean_residual_form(D: Derivation, statement, g, label):
                 " (the mean): it is the residual ", mu_i - y_i, *([] if w_i == 1 else [" weighted by wᵢ = ", w_i]),
                 ".")
     return D.step("weighted residuals", why, g, after, lhs=label)
-
-
-def _textbook_signs(formula):
-    """The formula simplified and factored, a factor c − 1 written 1 − c (as 1 − p, 1 − Φ(u) are written)."""
-    factored = sp.factor(sp.simplify(formula))
-    sign, factors = sp.S.One, []
-    for f in sp.Mul.make_args(factored):
-        base, exponent = f.as_base_exp()
-        if isinstance(base, sp.Add) and len(base.args) == 2 and any(a.is_Number and a < 0 for a in base.args) \
-                and exponent.is_Integer:
-            sign *= (-1) ** exponent
-            f = (-base) ** exponent
-        factors.append(f)
-    return sign * sp.Mul(*factors)
 
 
 def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
@@ -428,8 +414,8 @@ def _expected_plus_residual(s, y_i, mu):
     multiple of the residual; s simplified as it is when it does not hold yᵢ (or not linearly)."""
     slope = sp.diff(s, y_i)
     if slope == 0 or slope.has(y_i):
-        return _textbook_signs(s)
-    return sp.Add(_textbook_signs(s.subs(y_i, mu)), sp.Mul(_textbook_signs(-slope), mu - y_i, evaluate=False),
+        return textbook_signs(s)
+    return sp.Add(textbook_signs(s.subs(y_i, mu)), sp.Mul(textbook_signs(-slope), mu - y_i, evaluate=False),
                   evaluate=False)
 
 

@@ -77,6 +77,24 @@ def _one_group(text: str, opening: str, closing: str) -> bool:
     return True
 
 
+def entrywise_quotient(expr):
+    """(numerator factors, denominator factors) of a ⊙ product with entrywise negative powers, a ⊙ b^∘−1 ⊙ c^∘−2
+    as (a) ⊘ (b ⊙ c^∘2): 1/u is written as a division, as a textbook does; None when no factor divides."""
+    factors = expr.args if isinstance(expr, HadamardProduct) else (expr,)
+    below = [f for f in factors if isinstance(f, HadamardPower) and f.exp.is_negative and norm_of(f.base) is None]
+    if not below:
+        return None
+    above = [f for f in factors if f not in below]
+    return above, [f.base if f.exp == -1 else HadamardPower(f.base, -f.exp) for f in below]
+
+
+
+def _is_quotient(factor) -> bool:
+    """Whether a factor of ⊙ prints as a ⊘ b (and so takes brackets: (a ⊘ b) ⊙ c)."""
+    return isinstance(factor, (HadamardProduct, HadamardPower)) and not _is_1x1(factor) \
+        and entrywise_quotient(factor) is not None
+
+
 def _is_call(expr) -> bool:
     """f(u) for a function of derive's registry applied to a matrix, or a norm: printed without brackets."""
     return type(expr).__name__ in ("Elementwise", "VectorApplication") or \
@@ -178,18 +196,30 @@ class TextbookLatexPrinter(LatexPrinter):
         if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
             return " ".join(r"\left(%s\right)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
                             for a in expr.args)
+        quotient = entrywise_quotient(expr)
+        if quotient is not None:
+            return self._hadamard_quotient(*quotient)
         return r" \odot ".join(self._wrap_hadamard(a) for a in expr.args)
+
+    def _hadamard_quotient(self, above, below):
+        numerator = r" \odot ".join(self._wrap_hadamard(a) for a in above) if above else r"\mathbf{1}"
+        denominator = r" \odot ".join(self._wrap_hadamard(a) for a in below)
+        if len(below) > 1:
+            denominator = r"\left(%s\right)" % denominator
+        return r"%s \oslash %s" % (numerator, denominator)
 
     def _wrap_hadamard(self, arg):
         text = self._print(arg)
         return r"\left(%s\right)" % text if isinstance(arg, (sp.MatAdd, sp.MatMul)) and len(arg.args) > 1 \
-            and (isinstance(arg, sp.MatAdd) or arg.could_extract_minus_sign()) else text
+            and (isinstance(arg, sp.MatAdd) or arg.could_extract_minus_sign()) or _is_quotient(arg) else text
 
     def _print_HadamardPower(self, expr):
         v = norm_of(expr.base)
         if v is not None:  # (vᵀv)^{∘k} is ‖v‖^{2k}
             power = 2 * expr.exp
             return r"\left\|%s\right\|" % self._print(v) + ("" if power == 1 else "^{%s}" % self._print(power))
+        if entrywise_quotient(expr) is not None and not _is_1x1(expr):
+            return self._hadamard_quotient(*entrywise_quotient(expr))
         return r"%s^{\circ %s}" % (self._wrap(expr.base), self._print(expr.exp))
 
     def _print_Trace(self, expr):
@@ -350,15 +380,27 @@ class TextbookTextPrinter(StrPrinter):
         if _is_1x1(expr):  # for 1×1 factors ⊙ is the ordinary product
             return "".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) else self._print(a)
                            for a in expr.args)
-        return " ⊙ ".join("(%s)" % self._print(a) if isinstance(a, sp.MatAdd) or
-                          isinstance(a, sp.MatMul) and a.could_extract_minus_sign() else self._print(a)
-                          for a in expr.args)
+        quotient = entrywise_quotient(expr)
+        if quotient is not None:
+            return self._hadamard_quotient(*quotient)
+        return " ⊙ ".join(self._wrap_hadamard(a) for a in expr.args)
+
+    def _wrap_hadamard(self, arg):
+        return "(%s)" % self._print(arg) if isinstance(arg, sp.MatAdd) or _is_quotient(arg) or \
+            isinstance(arg, sp.MatMul) and arg.could_extract_minus_sign() else self._print(arg)
+
+    def _hadamard_quotient(self, above, below):
+        numerator = " ⊙ ".join(self._wrap_hadamard(a) for a in above) if above else "𝟏"
+        denominator = " ⊙ ".join(self._wrap_hadamard(a) for a in below)
+        return "%s ⊘ %s" % (numerator, denominator if len(below) == 1 else "(%s)" % denominator)
 
     def _print_HadamardPower(self, expr):
         v = norm_of(expr.base)
         if v is not None:  # (vᵀv)^{∘k} is ‖v‖^{2k}
             power = 2 * expr.exp
             return "‖%s‖" % self._print(v) + ("" if power == 1 else _superscript(self._print(power)))
+        if entrywise_quotient(expr) is not None and not _is_1x1(expr):
+            return self._hadamard_quotient(*entrywise_quotient(expr))
         return "%s^∘%s" % (self._wrap(expr.base), self._print(expr.exp))
 
     def _print_Trace(self, expr):

@@ -23,7 +23,7 @@ from derive.expr.printing import negate, positive_first
 LETTER, CAPITAL, DIGIT, BINARY, RELATION, DELIMITER = 0.56, 0.8, 0.5, 1.22, 1.33, 0.42
 CALIBRATION = 1.06     # the median ratio of pdflatex's widths to the sum of the table's, over every model
 SCRIPT = 0.72           # sub- and superscripts are set smaller
-WIDE_COMMANDS = {"sum": 1.45, "prod": 1.35, "odot": BINARY, "otimes": BINARY, "cdot": BINARY, "circ": 0.5,
+WIDE_COMMANDS = {"sum": 1.45, "prod": 1.35, "odot": BINARY, "oslash": BINARY, "otimes": BINARY, "cdot": BINARY, "circ": 0.5,
                  "leq": RELATION, "geq": RELATION, "sim": RELATION, "in": RELATION, "to": RELATION,
                  "Rightarrow": RELATION + 0.3, "quad": 1.0, "qquad": 2.0, "partial": 0.57, "nabla": 0.85,
                  "infty": 1.0, "top": 0.78, "mathbf": 0.0, "det": 1.2, "log": 1.3, "exp": 1.5, "ldots": 1.2,
@@ -31,6 +31,7 @@ WIDE_COMMANDS = {"sum": 1.45, "prod": 1.35, "odot": BINARY, "otimes": BINARY, "c
 ZERO_COMMANDS = {"left", "right", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "displaystyle", "limits",
                  "mathrm", "mathit", "boldsymbol", "bm", "mathopen", "mathclose", "substack", "hat", "bar",
                  "tilde", "vec", "underbrace"}
+_OPERATORS = (r"\odot", r"\oslash", r"\otimes")
 _TOKEN = re.compile(r"\\([A-Za-z]+)|\\(.)|([A-Za-z])|([0-9.])|([+\-=<>])|([()\[\]|])|(\{)|(\})|([_^])|(.)", re.S)
 
 
@@ -306,7 +307,9 @@ def _break_inside(expr, budget: float) -> list[str] | None:
         if len(pieces) < 2:
             if tail.strip() and tail.strip()[0] not in "^_'" and tex_width(head + pieces[0]) <= budget:
                 # the sum fits, what multiplies it does not: continue the product on the next line
-                return [f"{head} {pieces[0]}{closing}", INDENT + r"\cdot " + tail.strip()]
+                # (a ⊘ b, a ⊙ b: the operator the tail begins with joins it, without a second one)
+                joined = tail.strip() if tail.strip().startswith(_OPERATORS) else r"\cdot " + tail.strip()
+                return [f"{head} {pieces[0]}{closing}", INDENT + joined]
             continue
         return [head + " " + pieces[0]] + [INDENT + p for p in pieces[1:-1]] + \
             [INDENT + pieces[-1] + closing + " " + tail]
