@@ -291,9 +291,69 @@ def test_probit_derives_with_every_step_verified_in_weighted_residual_form():
     # the weights have a line of their own, and the Hessian is written with their name
     assert any(s.lhs is not None and str(s.lhs) == "sᵢ" for s in d.steps)
     assert unicode(d.displayed_results()["hessian"]) == "XᵀSX"
-    assert "positive semidefinite" not in rules          # not shown, so not claimed
-    assert any("Convexity in β not shown" in note for note in d.notes)
     assert {"loss", "gradient", "hessian", "update"} <= set(d.results)
+
+
+def _section(d, heading):
+    """The steps under one heading of a derivation."""
+    starts = [start for start, _ in d.sections] + [len(d.steps)]
+    k = next(k for k, (_, h) in enumerate(d.sections) if h == heading)
+    return d.steps[starts[k]:starts[k + 1]]
+
+
+def test_probit_gradient_reads_as_a_textbook_writes_it():
+    # ∇ℓ = Xᵀr with rᵢ = φᵢ(Φᵢ − yᵢ)/(Φᵢ(1 − Φᵢ)) on a line of its own, in the gradient's section
+    d = derive.derivation(PROBIT)
+    gradient = _section(d, "The gradient in β")
+    assert unicode(gradient[-2].after) == "Xᵀr" and unicode(d.displayed_results()["gradient"]) == "Xᵀr"
+    assert str(gradient[-1].lhs) == "rᵢ" and unicode(gradient[-1].after) == "(Φᵢ − y_i)·φᵢ/((1 − Φᵢ)·Φᵢ)"
+    assert not any("^∘" in unicode(s.after) for s in gradient)      # 1/u is written as a division
+    assert not any(str(s.lhs) == "rᵢ" for s in _section(d, "The Hessian in β"))   # stated once
+
+
+@pytest.mark.parametrize("name, gradient", [("logistic", "Xᵀ(σ(Xβ) − y)"), ("poisson", "Xᵀ(exp(Xβ) − y)")])
+def test_canonical_links_keep_the_plain_residual(name, gradient):
+    assert unicode(derive.derivation(name).displayed_results()["gradient"]) == gradient
+
+
+def test_probit_is_shown_convex_because_phi_is_log_concave():
+    d = derive.derivation(PROBIT)
+    rules = [s.rule for s in _section(d, "Convexity in β")]
+    assert rules[0] == "one observation's loss" and rules[-1] == "positive semidefinite"
+    assert {"Φ is log-concave", "1 − Φ is log-concave", "a convex loss per observation"} <= set(rules)
+    assert all(s.verified for s in d.steps) and not any("not shown" in note for note in d.notes)
+
+
+def test_the_log_concavity_lemma_matches_finite_differences_of_scipy():
+    # d²/dz²(−log Φ(z)) from the lemma's step against central differences of scipy's log Φ, and ≥ 0
+    from finite_differences import numeric
+    from scipy.special import log_ndtr
+    d = derive.derivation(PROBIT)
+    second = next(s.after for s in d.steps if s.rule == "Φ is log-concave")
+    (z,) = second.free_symbols
+    h = 1e-4
+    for value in (-6.0, -2.5, -0.3, 0.0, 1.2, 4.0):
+        by_hand = -(log_ndtr(value + h) - 2 * log_ndtr(value) + log_ndtr(value - h)) / h ** 2
+        derived = float(numeric(second, {}, {z.name: value}))
+        assert derived >= 0 and np.isclose(derived, by_hand, rtol=1e-5)
+
+
+def test_probit_hessian_is_positive_semidefinite_at_random_points():
+    # the claim the convexity step makes, checked on the lambdified Hessian (yᵢ 0 or 1, any β)
+    rng = np.random.default_rng(3)
+    Xs, ys = rng.normal(size=(40, 3)), rng.integers(0, 2, 40).astype(float)
+    H = derive.lambdify(PROBIT, "hessian")
+    for _ in range(5):
+        hessian = H(rng.normal(size=3), Xs, ys)
+        assert np.linalg.eigvalsh(hessian).min() >= -1e-9 * np.abs(hessian).max()
+
+
+def test_convexity_is_not_claimed_for_a_loss_that_is_not_convex():
+    # Poisson counts with rate Φ(xᵢᵀβ): ℓᵢ = Φ(ηᵢ) − yᵢ log Φ(ηᵢ), and Φ is not convex: nothing is claimed
+    m = derive.model(likelihood="y_i ~ Poisson(Phi(x_i' beta))", wrt="beta", shapes="X:nxd, y:n, beta:d")
+    d = derive.derivation(m)
+    assert "positive semidefinite" not in [s.rule for s in d.steps]
+    assert any("Convexity in β not shown" in note for note in d.notes)
 
 
 def test_probit_gradient_and_hessian_match_finite_differences_of_numpy():

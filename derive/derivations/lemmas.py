@@ -4,6 +4,9 @@
                     and 1 − σ, and σ′ = σ(1 − σ), each a verified step of its own
     map_reading     the loss is ‖y − Xβ‖² plus κ‖β‖²: it is the negative log posterior of y | β ~ N(Xβ, σ²I)
                     with the prior β ~ N(0, τ²I), scaled by 2σ², for κ = σ²/τ² (ridge is a MAP estimate)
+    convex_terms    a loss Σₖ cₖ fₖ(η) + a + bη with cₖ ≥ 0 on the data's support and each fₖ convex on the real
+                    line, by a lemma of CONVEX_FUNCTIONS (−log Φ and −log(1 − Φ): Φ is log-concave; softplus;
+                    exp), each proved by verified steps: then the loss is convex in η
 
 (IRLS, the reading of a GLM's Newton step as a weighted least-squares fit, is the planner's own move.)
 """
@@ -11,9 +14,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.core.steps import Derivation, IsGradient, SameMinimiser
+from derive.core.steps import Derivation, IsGradient, Nonnegative, SameMinimiser
 from derive.derivations.sentences import prose
-from derive.expr.functions import Elementwise, sigmoid
+from derive.expr.functions import Elementwise, Phi, phi, sigmoid, softplus, with_registry_functions
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
 
@@ -107,3 +110,93 @@ def _gaussian_negative_log_posterior(y, X, beta, sigma2, tau2):
         return -sp.log(2 * sp.pi * var) / 2 - (x - mu) ** 2 / (2 * var)
 
     return -sp.Sum(log_normal(yi[i], mean, sigma2), (i, 1, n)) - sp.Sum(log_normal(bj[j], 0, tau2), (j, 1, d))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Convex functions of one real variable: the lemmas that show a GLM's per-observation loss convex
+# ---------------------------------------------------------------------------------------------------
+def _convex_by_second_derivative(D: Derivation, rule: str, name: str, f, second, why: str, before_sign=None):
+    """f″ ≥ 0 on the real line, so f is convex: f′ and f″ each a verified derivative step, then the sign of f″
+    at every point drawn, with `why` it holds everywhere (`before_sign`: a step the reason rests on)."""
+    first = D.step("derivative", prose("d/dz of ", f, ", by the chain rule."), f,
+                   with_registry_functions(sp.diff(f, z)), check=IsGradient(z),
+                   lhs=Notation(f"d/dz ({unicode(f)})", r"\frac{d}{dz}\left(%s\right)" % latex(f)))
+    label = Notation(f"d²/dz² ({unicode(f)})", r"\frac{d^{2}}{dz^{2}}\left(%s\right)" % latex(f))
+    D.step("derivative again", prose("d/dz of ", first, "."), first, second, check=IsGradient(z), lhs=label)
+    if before_sign is not None:
+        before_sign(D)
+    D.step(rule, f"{why} So {name} is convex.", second, second, check=Nonnegative(), lhs=label)
+
+
+def minus_log_Phi_is_convex(D: Derivation) -> None:
+    """(−log Φ)″ = φ(z)(zΦ(z) + φ(z))/Φ(z)² > 0: Φ is log-concave (Bagnoli & Bergstrom 2005, Theorem 1)."""
+    def increasing(D):
+        D.step("an increasing function", "zΦ(z) + φ(z) has the derivative Φ(z) + zφ(z) − zφ(z) = Φ(z) > 0 "
+               "and tends to 0 as z → −∞, so it is positive for every z.", z * Phi(z) + phi(z), Phi(z),
+               check=IsGradient(z), lhs=Notation("d/dz (zΦ(z) + φ(z))", r"\frac{d}{dz}\left(z\Phi(z) + \phi(z)\right)"))
+    _convex_by_second_derivative(D, "Φ is log-concave", "−log Φ", -sp.log(Phi(z)),
+                                 phi(z) * (z * Phi(z) + phi(z)) / Phi(z) ** 2,
+                                 "φ(z) > 0, zΦ(z) + φ(z) > 0 (above) and Φ(z)² > 0: the second derivative is positive.",
+                                 increasing)
+
+
+def minus_log_one_minus_Phi_is_convex(D: Derivation) -> None:
+    """−log(1 − Φ(z)) = −log Φ(−z): the convex −log Φ after the reflection z ↦ −z, which keeps convexity."""
+    D.step("1 − Φ is log-concave", "The standard normal density is even, so 1 − Φ(z) = P(Z > z) = P(Z < −z) = "
+           "Φ(−z): −log(1 − Φ) is the convex −log Φ (above) after the reflection z ↦ −z, and a reflection keeps "
+           "convexity.", -sp.log(1 - Phi(z)), -sp.log(Phi(-z)))
+
+
+def softplus_is_convex(D: Derivation) -> None:
+    _convex_by_second_derivative(D, "softplus is convex", "softplus", softplus(z), sigmoid(z) * (1 - sigmoid(z)),
+                                 "σ(z)(1 − σ(z)) > 0, as 0 < σ < 1.")
+
+
+def exp_is_convex(D: Derivation) -> None:
+    _convex_by_second_derivative(D, "exp is convex", "exp", sp.exp(z), sp.exp(z), "eᶻ > 0.")
+
+
+# f convex on the real line → the lemmas that show it, in the order they are recorded (each once)
+CONVEX_FUNCTIONS = (
+    (lambda u: -sp.log(Phi(u)), (minus_log_Phi_is_convex,)),
+    (lambda u: -sp.log(1 - Phi(u)), (minus_log_Phi_is_convex, minus_log_one_minus_Phi_is_convex)),
+    (lambda u: softplus(u), (softplus_is_convex,)),
+    (lambda u: sp.exp(u), (exp_is_convex,)),
+)
+
+
+def convex_terms(loss, eta, support):
+    """(proofs, terms) when `loss`, a function of the real η and the observation, is Σₖ cₖ fₖ(η) + a + bη with
+    each fₖ convex (CONVEX_FUNCTIONS) and each cₖ ≥ 0 for every observation in `support` (a Domain's name:
+    0 or 1, a count, a positive number): a sum of nonnegative multiples of convex functions, plus terms linear
+    in η, is convex. `terms` are the (cₖ, fₖ(η)), `proofs` the lemmas that show each fₖ convex; None when the
+    loss is not of that form."""
+    by_function: dict = {}
+    for term in sp.Add.make_args(sp.expand(loss, log=False, power_exp=False, power_base=False)):
+        coefficient, varying = term.as_independent(eta, as_Add=False)
+        if varying == 1 or sp.diff(varying, eta, 2) == 0:
+            continue                     # free of η, or linear in it: convex whatever its sign
+        by_function[varying] = by_function.get(varying, 0) + coefficient
+    proofs, terms = [], []
+    for varying, coefficient in by_function.items():
+        found = next(((f(eta), lemmas, sign) for f, lemmas in CONVEX_FUNCTIONS for sign in (1, -1)
+                      if sign * varying == f(eta)), None)
+        if found is None:
+            return None
+        convex, lemmas, sign = found
+        weight = sp.factor(sign * coefficient)
+        if not _nonnegative_on(weight, support):
+            return None
+        proofs += lemmas
+        terms.append((weight, convex))
+    order = [lemma for _, lemmas in CONVEX_FUNCTIONS for lemma in lemmas]
+    return (sorted(dict.fromkeys(proofs), key=order.index), terms) if terms else None
+
+
+def _nonnegative_on(weight, support: str) -> bool:
+    """Whether `weight` (a formula in the observation) is ≥ 0 for every observation in the support."""
+    observations = weight.atoms(sp.Indexed)
+    if support == "0 or 1":       # linear in the observation: ≥ 0 at both ends is ≥ 0 on [0, 1]
+        return all(weight.xreplace({o: sp.Integer(v) for o in observations}).is_nonnegative for v in (0, 1))
+    kind = {"a count 0, 1, 2, …": {"nonnegative": True, "integer": True}, "a positive number": {"positive": True}}
+    return support in kind and weight.xreplace({o: sp.Dummy(**kind[support]) for o in observations}).is_nonnegative

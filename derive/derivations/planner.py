@@ -30,7 +30,7 @@ from derive.core.random_points import BY_ASSUMPTION, Domains, dimension, normal,
 from derive.core.steps import Derivation, IsGradient, IsJacobian, Nonnegative, SameMinimiser, Scaled, Solves
 from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.distributions import multivariate_normal_log_density
-from derive.derivations.lemmas import map_reading, sigmoid_facts, uses_sigmoid
+from derive.derivations.lemmas import convex_terms, map_reading, sigmoid_facts, uses_sigmoid
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
 from derive.derivations.sentences import prose
@@ -75,6 +75,7 @@ class Plan:
     statement: object = None                          # the likelihood's Statement, when there is one
     shown_gradients: dict = field(default_factory=dict)   # parameter → the gradient as later steps write it (Xᵀr)
     updates: dict = field(default_factory=dict)           # parameter → its gradient-descent update, where not Newton
+    nonnegative: dict = field(default_factory=dict)       # weights S = diag(s) → why sᵢ ≥ 0 (shown by a lemma)
 
 
 @lru_cache(maxsize=64)
@@ -279,7 +280,7 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
             P.loss = _flattened(f)
         g = gradient(D, f, p, lhs=loss_label, result_lhs=grad_label)
         g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
-        g = _mean_residual_form(D, P.statement, g, grad_label)
+        g = _mean_residual_form(P, p, g, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
         H = _hessian_by_observation(D, P, g, p, hess_label)
         if H is None and p.cols != 1:   # a matrix parameter: the Hessian of vec(W), d vec(∇ℓ) = H d vec(W)
@@ -287,7 +288,7 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         elif H is None:
             H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
             H = _common_number(D, textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label), hess_label)
-        P.convex[p] = _convexity(D, H, p, P.model)
+        P.convex[p] = _convexity(D, H, p, P.model, P.nonnegative)
     else:
         g = _scalar_derivative(D, P.loss, p, loss_label, grad_label)
         D.section(f"The second derivative in {unicode(p)}")
@@ -327,10 +328,13 @@ def _observation_formula(statement, r):
         return None
 
 
-def _mean_residual_form(D: Derivation, statement, g, label):
+def _mean_residual_form(P: Plan, p, g, label):
     """∇ℓ = Aᵀ(w ⊙ (μ − y)): the gradient of a likelihood weights the residuals μᵢ − yᵢ (the mean minus the
     observation) by wᵢ, as a textbook writes a GLM's score. Applied when the gradient is Aᵀr with rᵢ linear in
-    yᵢ and zero at yᵢ = μᵢ; logistic and Poisson regression have w = 1 (the canonical link)."""
+    yᵢ and zero at yᵢ = μᵢ; logistic and Poisson regression have w = 1 (the canonical link), and their
+    gradient stays Aᵀ(μ − y). Other links (probit) name the weighted residuals: ∇ℓ = Aᵀr, with
+    rᵢ = wᵢ(μᵢ − yᵢ) on a line of its own."""
+    D, statement = P.derivation, P.statement
     coefficient, factors = split_product(g)
     if len(factors) != 2:
         return g
@@ -347,14 +351,33 @@ def _mean_residual_form(D: Derivation, statement, g, label):
         return g          # a weight common to all observations (1/σ²) stays the gradient's factor
     count = statement.observed.rows
     residual = sp.MatAdd(statement.arguments[0], -statement.observed)
-    weighted = residual if w_i == 1 else hadamard([vector(w_i, INDEX, count), residual])
-    after = multiply([factors[0], weighted], g)
-    if after == g:
+    if w_i == 1:
+        after = multiply([factors[0], residual], g)
+        if after == g:
+            return g
+        return D.step("weighted residuals", prose(
+            "Entry i of the vector is ", r_i, ", linear in ", y_i, " and zero at ", y_i, " = ", mu_i, " (the mean): "
+            "it is the residual ", mu_i - y_i, "."), g, after, lhs=label)
+    A = factors[0].arg if isinstance(factors[0], sp.Transpose) else None
+    if not isinstance(A, sp.MatrixSymbol):
         return g
-    why = prose("Entry i of the vector is ", r_i, ", linear in ", y_i, " and zero at ", y_i, " = ", mu_i,
-                " (the mean): it is the residual ", mu_i - y_i, *([] if w_i == 1 else [" weighted by wᵢ = ", w_i]),
-                ".")
-    return D.step("weighted residuals", why, g, after, lhs=label)
+    r = Named(*_free_name(P.model, "r"), hadamard([vector(w_i, INDEX, count), residual]))
+    after = sp.MatMul(factors[0], r)
+    D.step("weighted residuals", prose(
+        "Entry i of the vector is linear in ", y_i, " and zero at ", y_i, " = ", mu_i, " (the mean): it is the "
+        "residual ", mu_i - y_i, " weighted by wᵢ, and the vector ", r, " of weighted residuals has a line of its "
+        "own."), g, after, lhs=label)
+    row = RowTimes(A, p, INDEX)
+    _observation_term(D, A, p, r, r_i, sp.Mul(_named_terms(w_i, row), _named_terms(mu_i - y_i, row),
+                                              evaluate=False))
+    return after
+
+
+def _observation_term(D: Derivation, A, p, r, r_i, shown) -> None:
+    """rᵢ on a line of its own, with ηᵢ = aᵢᵀp and the functions of it named (Φᵢ = Φ(ηᵢ))."""
+    D.step("one observation's term", prose(
+        "The gradient is ", A.T, r, ": entry i of ", r, " depends on ", p, " only through ", *_definitions(shown),
+        "."), r_i, shown, lhs=Notation(f"{r.args[0].name}ᵢ", f"{r.args[1].name}_{{i}}"))
 
 
 def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
@@ -368,6 +391,8 @@ def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
             or not isinstance(factors[0].arg, sp.MatrixSymbol) or not factors[1].has(Elementwise):
         return None
     A, r = factors[0].arg, factors[1]
+    stated = r if isinstance(r, Named) else None       # rᵢ stated with the gradient already (a weighted residual)
+    r = _definition(r)
     found = _observation_formula(P.statement, r)
     if found is None:
         return None
@@ -378,13 +403,10 @@ def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
     if r_eta.has(p) or not r_eta.has(eta):
         return None
     count = P.statement.observed.rows
-    r_named = Named(*_free_name(P.model, "r"), r)
+    r_named = stated or Named(*_free_name(P.model, "r"), r)
     P.shown_gradients[p] = sp.MatMul(A.T, r_named)
-    shown = _named_terms(r_i, row)
-    D.step("one observation's term", prose(
-        "The gradient is ", A.T, r_named, ": entry i of ", r_named, " depends on ", p, " only through ",
-        *_definitions(shown), "."),
-        r_i, shown, lhs=Notation(f"{r_named.args[0].name}ᵢ", f"{r_named.args[1].name}_{{i}}"))
+    if stated is None:
+        _observation_term(D, A, p, r_named, r_i, _named_terms(r_i, row))
     s_eta = _expected_plus_residual(sp.diff(r_eta, eta), y_i, mu_eta)
     lemmas = list(dict.fromkeys(record_of(f).rule for f in sp.preorder_traversal(r_eta) if record_of(f) is not None))
     S = Named(*_free_name(P.model, "S"), DiagMatrix(vector(s_eta.xreplace({eta: row}), INDEX, count)))
@@ -406,7 +428,47 @@ def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
         "d", r_named, "ᵢ = ", s_label, " d", eta_shown, " with d", eta_shown, " = ", RowTimes(A, d(p), INDEX),
         ", so d", r_named, " = ", S, A, "d", p, " and d(", A.T, r_named, ") = ", H, "d", p, ", with ", S,
         " = diag(", s_label, "), the weights of the observations."), g, H, check=IsJacobian(p), lhs=label)
+    if not _positive_entries(s_eta):
+        _convex_observations(P, p, S, eta, row, (r_eta, r_named), (s_eta, s_label))
     return H
+
+
+def _convex_observations(P: Plan, p, S, eta, row, r, s) -> None:
+    """sᵢ ≥ 0 when the loss of one observation, ℓᵢ = −log p(yᵢ | ηᵢ), is a convex function of ηᵢ: rᵢ = ∂ℓᵢ/∂ηᵢ
+    (a verified step) makes sᵢ = ∂²ℓᵢ/∂ηᵢ², and ℓᵢ is a nonnegative combination of functions that lemmas
+    show convex (−log Φ: Φ is log-concave), plus terms linear in ηᵢ. Records why in P.nonnegative; says
+    nothing when ℓᵢ is not of that form (the convexity step then says it is not shown)."""
+    D, statement = P.derivation, P.statement
+    (r_eta, r_named), (s_eta, s_label) = r, s
+    count = statement.observed.rows
+    y_i = entry(statement.observed, INDEX, count)
+    arguments = [entry(a, INDEX, count).xreplace({row: eta}) for a in statement.arguments]
+    loss_i = -statement.family.log_density(y_i, *arguments)
+    found = convex_terms(loss_i, eta, statement.family.support.name)
+    if found is None:
+        return
+    proofs, terms = found
+    D.section(f"Convexity in {unicode(p)}")
+    loss_label = Notation("ℓᵢ(ηᵢ)", r"\ell_{i}(\eta_{i})")
+    D.step("one observation's loss", prose(
+        "Observation i adds ", loss_label, " = ", _named_terms(loss_i, eta), " to the loss, and its derivative in "
+        "ηᵢ is ", Math(f"{r_named.args[0].name}ᵢ", f"{r_named.args[1].name}_{{i}}"), ": so ", s_label, " = "
+        "∂²ℓᵢ/∂ηᵢ², which is ≥ 0 wherever ℓᵢ is convex in ηᵢ."), _named_terms(loss_i, eta),
+        _named_terms(r_eta, eta), check=IsGradient(eta), lhs=Notation("∂ℓᵢ/∂ηᵢ", r"\partial \ell_{i}/\partial \eta_{i}"))
+    for prove in proofs:
+        prove(D)
+    combination = sp.Add(*[w * f for w, f in terms])
+    linear = [" + terms at most linear in ηᵢ"] if sp.expand(loss_i - combination) != 0 else []
+    weights = []
+    for k, (w, f) in enumerate(terms):
+        weights += [", " if 0 < k < len(terms) - 1 else " and " if k else "", "the weight ", _named_terms(w, eta),
+                    " of ", _named_terms(f, eta)]
+    D.step("a convex loss per observation", prose(
+        loss_label, " = ", _named_terms(combination, eta), *linear, ": ", *weights, " are ≥ 0 for every ", y_i,
+        " (", statement.family.support.name, ") and the functions are convex (above), so ", loss_label,
+        " is convex and ", s_label, " ≥ 0 for every ηᵢ."), _named_terms(s_eta, eta), _named_terms(s_eta, eta),
+        check=Nonnegative(), lhs=s_label)
+    P.nonnegative[S] = ("", S, " has nonnegative diagonal entries (each observation's loss is convex in ηᵢ)")
 
 
 def _expected_plus_residual(s, y_i, mu):
@@ -524,7 +586,7 @@ def _scalar_derivative(D: Derivation, f, p, lhs, result_lhs):
     return D.step(f"differentiate in {unicode(p)}", why, f, derivative, check=IsGradient(p), lhs=result_lhs)
 
 
-def _convexity(D: Derivation, H, p, model: Model) -> bool:
+def _convexity(D: Derivation, H, p, model: Model, nonnegative=None) -> bool:
     """vᵀHv ≥ 0 for every v when H is a sum of positive multiples of AᵀSA (S ⪰ 0) and of I: shown as a
     sum of squares; otherwise the derivation says "convexity not shown" (never claims it)."""
     terms = list(H.args) if isinstance(H, sp.MatAdd) else [H]
@@ -536,7 +598,7 @@ def _convexity(D: Derivation, H, p, model: Model) -> bool:
     v = sp.MatrixSymbol("v", p.rows * p.cols, 1)   # a direction in vec(p) for a matrix parameter
     squares, reasons = [], []
     for t in terms:
-        found = _square_form(t, v, model)
+        found = _square_form(t, v, model, nonnegative or {})
         if found is None:
             D.notes.append(str(prose("Convexity in ", p, " not shown: the Hessian term ", t, " is not of a form "
                                      "derive recognises as positive semidefinite (a positive multiple of AᵀSA "
@@ -563,7 +625,7 @@ def _joined(reasons):
     return parts
 
 
-def _square_form(term, v, model: Model):
+def _square_form(term, v, model: Model, nonnegative):
     """(c(Av)ᵀS(Av) or c vᵀv, reasons) for a Hessian term c·AᵀSA or c·I with c > 0 and S ⪰ 0, else None."""
     coefficient, factors = split_product(term)
     if not (coefficient.is_positive or coefficient == 1):
@@ -580,7 +642,7 @@ def _square_form(term, v, model: Model):
     if len(middle) != 1:
         return None
     S = middle[0]
-    why = _positive_semidefinite(S, model)
+    why = nonnegative.get(S) or _positive_semidefinite(S, model)
     if why is None:
         return None
     return _scaled(coefficient, sp.MatMul(sp.Transpose(Av), S, Av)), reason + [why]
