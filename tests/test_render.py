@@ -49,3 +49,26 @@ def test_standalone_latex_compiles(model, form, tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]
     assert (tmp_path / f"{model}.pdf").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("x ./ y", "x ⊘ y"),
+    ("a .* x ./ (b .* c)", "a ⊙ x ⊘ (b ⊙ c)"),
+    ("(x ./ y) .* (a + b)", "x ⊙ (a + b) ⊘ y"),
+])
+def test_an_entrywise_quotient_is_written_as_a_division(text, expected):
+    from derive.expr.printing import latex, unicode
+    from derive.parse import parse
+    shapes = {name: ("n", 1) for name in "abcxy"}
+    expr = parse(text, shapes=shapes)
+    assert unicode(expr) == expected and "circ -" not in latex(expr) and r"\oslash" in latex(expr)
+    assert parse(derive.diff(text, wrt="x", shapes=shapes).to_dict()["expression"]["text"], shapes=shapes) == expr
+
+
+def test_the_probit_derivation_compiles_with_its_quotients(tmp_path):
+    pdflatex = require_tool("pdflatex")
+    tex = tmp_path / "probit.tex"
+    tex.write_text(derive.derivation("probit").to_latex(standalone=True), encoding="utf-8")
+    run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]

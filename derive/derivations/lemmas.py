@@ -19,6 +19,7 @@ from derive.derivations.sentences import prose
 from derive.expr.functions import Elementwise, Phi, phi, sigmoid, softplus, with_registry_functions
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
+from derive.expr.prose import Math
 
 z = sp.Symbol("z", real=True)
 
@@ -115,45 +116,49 @@ def _gaussian_negative_log_posterior(y, X, beta, sigma2, tau2):
 # ---------------------------------------------------------------------------------------------------
 # Convex functions of one real variable: the lemmas that show a GLM's per-observation loss convex
 # ---------------------------------------------------------------------------------------------------
-def _convex_by_second_derivative(D: Derivation, rule: str, name: str, f, second, why: str, before_sign=None):
+def _convex_by_second_derivative(D: Derivation, rule: str, f, second, why, before_sign=None) -> None:
     """f″ ≥ 0 on the real line, so f is convex: f′ and f″ each a verified derivative step, then the sign of f″
-    at every point drawn, with `why` it holds everywhere (`before_sign`: a step the reason rests on)."""
-    first = D.step("derivative", prose("d/dz of ", f, ", by the chain rule."), f,
+    at every point drawn, with `why` (a Prose) it holds everywhere (`before_sign`: a step the reason rests on)."""
+    first = D.step("derivative", prose("The derivative of ", f, " by the chain rule."), f,
                    with_registry_functions(sp.diff(f, z)), check=IsGradient(z),
                    lhs=Notation(f"d/dz ({unicode(f)})", r"\frac{d}{dz}\left(%s\right)" % latex(f)))
     label = Notation(f"d²/dz² ({unicode(f)})", r"\frac{d^{2}}{dz^{2}}\left(%s\right)" % latex(f))
-    D.step("derivative again", prose("d/dz of ", first, "."), first, second, check=IsGradient(z), lhs=label)
+    D.step("derivative again", prose("The derivative of ", first, "."), first, second, check=IsGradient(z), lhs=label)
     if before_sign is not None:
         before_sign(D)
-    D.step(rule, f"{why} So {name} is convex.", second, second, check=Nonnegative(), lhs=label)
+    D.step(rule, prose(why, " So ", f, " is convex in ", z, "."), second, second, check=Nonnegative(), lhs=label)
 
 
 def minus_log_Phi_is_convex(D: Derivation) -> None:
     """(−log Φ)″ = φ(z)(zΦ(z) + φ(z))/Φ(z)² > 0: Φ is log-concave (Bagnoli & Bergstrom 2005, Theorem 1)."""
+    rising = z * Phi(z) + phi(z)
+
     def increasing(D):
-        D.step("an increasing function", "zΦ(z) + φ(z) has the derivative Φ(z) + zφ(z) − zφ(z) = Φ(z) > 0 "
-               "and tends to 0 as z → −∞, so it is positive for every z.", z * Phi(z) + phi(z), Phi(z),
-               check=IsGradient(z), lhs=Notation("d/dz (zΦ(z) + φ(z))", r"\frac{d}{dz}\left(z\Phi(z) + \phi(z)\right)"))
-    _convex_by_second_derivative(D, "Φ is log-concave", "−log Φ", -sp.log(Phi(z)),
-                                 phi(z) * (z * Phi(z) + phi(z)) / Phi(z) ** 2,
-                                 "φ(z) > 0, zΦ(z) + φ(z) > 0 (above) and Φ(z)² > 0: the second derivative is positive.",
-                                 increasing)
+        D.step("an increasing function", prose(
+            "The derivative of ", rising, " is ", Math("Φ(z) + zφ(z) − zφ(z)", r"\Phi(z) + z\phi(z) - z\phi(z)"), " = ", Phi(z), " > 0, and ",
+            rising, " tends to 0 as ", Math("z → −∞", r"z \to -\infty"), ": it is positive for every ", z, "."),
+            rising, Phi(z), check=IsGradient(z),
+            lhs=Notation("d/dz (zΦ(z) + φ(z))", r"\frac{d}{dz}\left(z\Phi(z) + \phi(z)\right)"))
+    _convex_by_second_derivative(D, "Φ is log-concave", -sp.log(Phi(z)), phi(z) * rising / Phi(z) ** 2,
+                                 prose(phi(z), " > 0, ", rising, " > 0 (above) and ", Phi(z) ** 2, " > 0: the "
+                                       "second derivative is positive."), increasing)
 
 
 def minus_log_one_minus_Phi_is_convex(D: Derivation) -> None:
     """−log(1 − Φ(z)) = −log Φ(−z): the convex −log Φ after the reflection z ↦ −z, which keeps convexity."""
-    D.step("1 − Φ is log-concave", "The standard normal density is even, so 1 − Φ(z) = P(Z > z) = P(Z < −z) = "
-           "Φ(−z): −log(1 − Φ) is the convex −log Φ (above) after the reflection z ↦ −z, and a reflection keeps "
-           "convexity.", -sp.log(1 - Phi(z)), -sp.log(Phi(-z)))
+    D.step("1 − Φ is log-concave", prose(
+        "The standard normal density is even, so ", 1 - Phi(z), " = P(Z > ", z, ") = P(Z < ", -z, ") = ", Phi(-z),
+        ": ", -sp.log(1 - Phi(z)), " is the convex ", -sp.log(Phi(z)), " (above) at ", -z, ", and replacing ", z,
+        " by ", -z, " keeps a function convex."), -sp.log(1 - Phi(z)), -sp.log(Phi(-z)))
 
 
 def softplus_is_convex(D: Derivation) -> None:
-    _convex_by_second_derivative(D, "softplus is convex", "softplus", softplus(z), sigmoid(z) * (1 - sigmoid(z)),
-                                 "σ(z)(1 − σ(z)) > 0, as 0 < σ < 1.")
+    _convex_by_second_derivative(D, "softplus is convex", softplus(z), sigmoid(z) * (1 - sigmoid(z)),
+                                 prose(sigmoid(z) * (1 - sigmoid(z)), " > 0, as 0 < ", sigmoid(z), " < 1."))
 
 
 def exp_is_convex(D: Derivation) -> None:
-    _convex_by_second_derivative(D, "exp is convex", "exp", sp.exp(z), sp.exp(z), "eᶻ > 0.")
+    _convex_by_second_derivative(D, "exp is convex", sp.exp(z), sp.exp(z), prose(sp.exp(z), " > 0."))
 
 
 # f convex on the real line → the lemmas that show it, in the order they are recorded (each once)

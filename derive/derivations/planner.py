@@ -21,10 +21,11 @@ from functools import lru_cache
 
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.hadamard import HadamardProduct
 
 from derive.calculus.differentials import gradient, jacobian
 from derive.calculus.matrix_hessian import matrix_hessian
-from derive.calculus.textbook_form import recognise_special_functions, textbook_form, textbook_signs
+from derive.calculus.textbook_form import order_hadamard, recognise_special_functions, textbook_form, textbook_signs
 from derive.core.numeval import evaluate
 from derive.core.random_points import BY_ASSUMPTION, Domains, dimension, normal, spd
 from derive.core.steps import Derivation, IsGradient, IsJacobian, Nonnegative, SameMinimiser, Scaled, Solves
@@ -361,7 +362,10 @@ def _mean_residual_form(P: Plan, p, g, label):
     A = factors[0].arg if isinstance(factors[0], sp.Transpose) else None
     if not isinstance(A, sp.MatrixSymbol):
         return g
-    r = Named(*_free_name(P.model, "r"), hadamard([vector(w_i, INDEX, count), residual]))
+    weights = vector(w_i, INDEX, count)
+    weights = list(weights.args) if isinstance(weights, HadamardProduct) else [weights]
+    # one product, φ(Xβ) ⊙ (Φ(Xβ) − y) ⊘ (Φ(Xβ) ⊙ (𝟏 − Φ(Xβ))), as the weights and residual read in a result
+    r = Named(*_free_name(P.model, "r"), order_hadamard(hadamard([*weights, residual])))
     after = sp.MatMul(factors[0], r)
     D.step("weighted residuals", prose(
         "Entry i of the vector is linear in ", y_i, " and zero at ", y_i, " = ", mu_i, " (the mean): it is the "

@@ -85,7 +85,11 @@ def entrywise_quotient(expr):
     if not below:
         return None
     above = [f for f in factors if f not in below]
-    return above, [f.base if f.exp == -1 else HadamardPower(f.base, -f.exp) for f in below]
+    divisors = []
+    for f in below:   # a ./ (b .* c) is a ⊘ (b ⊙ c): the divisor's own factors, not one bracketed factor
+        divisors += list(f.base.args) if f.exp == -1 and isinstance(f.base, HadamardProduct) else \
+            [f.base if f.exp == -1 else HadamardPower(f.base, -f.exp)]
+    return above, divisors
 
 
 
