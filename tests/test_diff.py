@@ -457,3 +457,42 @@ def test_hessian_with_respect_to_a_matrix_is_in_vec_form():
     assert latex(r.results["hessian"]) == r"I_{m} \otimes \left(A + A^{\top}\right)"
     assert any("vec(P dX Q) = (Qᵀ ⊗ P) vec(dX)" in s.explanation for s in r.steps)
     assert any("d vec(∂f/∂X) = H d vec(X)" in note for note in r.notes)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Issue #12: norm(v) reads as ‖v‖; diag(x)x collects with x^∘2 (references: central differences of numpy)
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("numpy_spelling, bars", [("norm(x)", "||x||"), ("norm(x)^2", "||x||^2"),
+                                                  ("norm(A*x - b)", "||A*x - b||"), ("norm(x - b)^4", "||x - b||^4")])
+def test_norm_of_a_vector_reads_as_its_bars(numpy_spelling, bars):
+    shapes = {"x": ("n", 1), "b": ("n", 1), "A": ("n", "n")}
+    assert parse(numpy_spelling, shapes=shapes) == parse(bars, shapes=shapes)
+
+
+def test_the_gradient_of_norm_is_central_differences_of_numpy():
+    from finite_differences import Case, agrees
+    case = Case("norm(v)", "norm(A*x - b)", "x", {"x": ("n",), "A": ("m", "n"), "b": ("m",)},
+                lambda v: np.linalg.norm(v["A"] @ v["x"] - v["b"]))
+    r = derive.diff(case.text, wrt="x", shapes=case.shapes)
+    assert unicode(r.result) == "Aᵀ(Ax − b)/‖Ax − b‖"
+    assert agrees(case, r.result, np.random.default_rng(12)) is None
+
+
+def test_norm_takes_one_argument():
+    with pytest.raises(ParseError, match="norm takes one argument"):
+        parse("norm(x, 1)", shapes={"x": ("n", 1)})
+
+
+@pytest.mark.parametrize("order, kind, expected", [(1, "gradient", "3x^∘2"), (2, "hessian", "6diag(x)")])
+def test_x_diag_x_x_collects_to_three_x_squared(order, kind, expected):
+    # xᵀdiag(x)x = Σᵢ xᵢ³: diag(x)x = x ⊙ x, so 2diag(x)x + x^∘2 = 3x^∘2
+    from finite_differences import Case, agrees
+    case = Case("#12", "x'diag(x)x", "x", {"x": ("n",)}, lambda v: np.sum(v["x"] ** 3), order=order, kind=kind)
+    r = derive.diff(case.text, wrt="x", shapes=case.shapes, order=order)
+    assert unicode(r.results[kind]) == expected and all(s.verified for s in r.steps)
+    assert agrees(case, r.results[kind], np.random.default_rng(13)) is None
+
+
+def test_diag_times_a_vector_stays_where_nothing_collects():
+    r = derive.diff("a'diag(b)x", wrt="x", shapes={"x": ("n",), "a": ("n",), "b": ("n",)})
+    assert unicode(r.result) == "diag(b)a"

@@ -157,6 +157,23 @@ def test_an_entrywise_function_differentiates_by_a_scalar_as_central_differences
     np.testing.assert_allclose(numeric(derived, SIZES, {**values, "t": at}), expected, **TOLERANCE)
 
 
+@pytest.mark.parametrize("name, reference", [("sigmoid", sigmoid), ("tanh", np.tanh), ("log", np.log),
+                                             ("softplus", lambda z: np.logaddexp(0, z))])
+def test_second_and_third_derivatives_by_a_scalar_are_central_differences_of_numpy(name, reference):
+    # d²/dt² f(tXβ) by SymPy's .diff, twice and three times: 1 − σ and u^∘−1 inside ⊙ differentiate again
+    t = sp.Symbol("t")
+    first = functions.Elementwise(name, X * beta * t).diff(t)
+    second, third = first.diff(t), first.diff(t).diff(t)
+    rng = np.random.default_rng(11)
+    values = {"X": rng.uniform(0.2, 1.0, (SIZES["n"], SIZES["d"])), "beta": rng.uniform(0.2, 1.0, (SIZES["d"], 1))}
+    u, h, at = values["X"] @ values["beta"], 1e-3, 0.7
+    f = lambda s: reference(u * s)                                                        # noqa: E731
+    by_hand = (f(at + h) - 2 * f(at) + f(at - h)) / h ** 2
+    third_by_hand = (f(at + 2 * h) - 2 * f(at + h) + 2 * f(at - h) - f(at - 2 * h)) / (2 * h ** 3)
+    np.testing.assert_allclose(numeric(second, SIZES, {**values, "t": at}), by_hand, rtol=1e-5)
+    np.testing.assert_allclose(numeric(third, SIZES, {**values, "t": at}), third_by_hand, rtol=1e-4, atol=1e-6)
+
+
 def test_an_entrywise_function_of_a_matrix_without_the_scalar_has_derivative_zero():
     t = sp.Symbol("t")
     assert functions.Elementwise("sigmoid", X * beta).diff(t) == sp.ZeroMatrix(n, 1)

@@ -181,6 +181,8 @@ def textbook_form(D, expr, lhs):
               collect_terms),
              ("diag(a)diag(b) = diag(a ⊙ b)", "Products and sums of diagonal matrices are taken entry by entry.",
               merge_diagonals),
+             ("diag(a)b = a ⊙ b", "A diagonal matrix times a vector multiplies entry by entry: diag(a)b = a ⊙ b, "
+              "so diag(x)x = x^∘2 and the terms collect.", diagonal_products_that_collect),
              ("simplify entry by entry", "The vector's entries are the same scalar formula in the entries of its "
               "arguments; simplify that formula (σ(−z) = 1 − σ(z), collect factors).", simplify_entrywise),
              ("take the signs out", "A(−B − C)D = −A(B + C)D: a factor whose terms are all negative gives its sign "
@@ -458,6 +460,40 @@ def merge_diagonals(expr):
             combined = DiagMatrix(sp.MatAdd(*[_diag_term(a) for a in diagonal]))
             return combined if not others else sp.MatAdd(combined, *others)
     return expr.func(*args)
+
+
+def diagonal_products_that_collect(expr):
+    """2diag(x)x + x^∘2 = 2x^∘2 + x^∘2: a term c·diag(a)b of a matrix sum (b a vector) written entrywise,
+    a ⊙ b simplified, where that makes it equal to another term up to its coefficient (then collected);
+    diag(a)b elsewhere stays as it is written."""
+    if not expr.args or not expr.has(DiagMatrix):
+        return expr
+    args = [diagonal_products_that_collect(a) for a in expr.args]
+    rebuilt = expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if not isinstance(rebuilt, sp.MatAdd):
+        return rebuilt
+    others = {sp.MatMul(*split_product(t)[1]) for t in rebuilt.args}
+    terms = []
+    for t in rebuilt.args:
+        coefficient, factors = split_product(t)
+        entrywise = _entrywise_product(factors)
+        if entrywise is not None and (entrywise in others or sp.MatMul(entrywise) in others):
+            t = multiply([coefficient, entrywise], t)
+        terms.append(t)
+    return sp.MatAdd(*terms) if terms != list(rebuilt.args) else rebuilt
+
+
+def _entrywise_product(factors):
+    """a ⊙ b, simplified entry by entry (x ⊙ x = x^∘2), for the factors diag(a), b of a product; else None."""
+    if len(factors) != 2 or not isinstance(factors[0], DiagMatrix) or factors[1].cols != 1:
+        return None
+    product = HadamardProduct(factors[0].args[0], factors[1])
+    atoms: dict = {}
+    try:
+        scalar = _lower(product, atoms)
+    except ValueError:
+        return None
+    return _lift(_simplest_scalar(scalar), {v: k for k, v in atoms.items()}, product.shape)
 
 
 def _diag_term(term):

@@ -11,7 +11,14 @@ derivative here, as the SymPy node it means:
 
 What SymPy itself cannot do stays SymPy's error, not a recursion: its array canonicalisation (1.14) fails
 with a ValueError on the derivative of an entrywise function inside diag(·), so the logistic Hessian
-Xᵀdiag(σ ⊙ (1 − σ))X differentiated once more is out of reach.
+Xᵀdiag(σ ⊙ (1 − σ))X differentiated once more is out of reach; and `sp.diff(f, t, 2)` in one call
+"simplifies" the result by pulling signs out of matrix sums as scalar products, which ⊙ refuses (write
+`f.diff(t).diff(t)`, which the rules below make exact).
+
+By a scalar, SymPy 1.14 adds the derivatives of a matrix sum's terms, and of a ⊙ product's factors, with the
+scalar Add and a scalar 0 for what is free of the variable (so the second derivative of σ(tx) in t fails),
+and differentiates A^∘k through log(A) applied as a Lambda, which nothing downstream evaluates: the
+textbook rules replace them (sum rule, product rule for ⊙, kA^∘(k−1) ⊙ dA for a constant power).
 
 SymPy 1.14's `MatMul.evalf()` and `MatAdd.evalf()` recurse without end on any product or sum holding a
 `MatrixSymbol` (`(X.T*X).evalf()`; SymPy's `Mul` code splits off "the numbers" by `as_independent(Symbol)`,
@@ -83,3 +90,43 @@ def matrix_evalf(self, prec):
 for _operation in (MatMul, MatAdd):
     if "_eval_evalf" not in vars(_operation):   # still the scalar Mul/Add code: SymPy has not fixed it
         _operation._eval_evalf = matrix_evalf
+
+
+def _derivative_by_scalar(factor, x):
+    """d factor/dx, a zero matrix (not SymPy's scalar 0) when the factor is free of x."""
+    return factor.diff(x) if factor.has(x) else sp.ZeroMatrix(*factor.shape)
+
+
+def hadamard_product_derivative(self, x):
+    """(A ⊙ B)′ = A′ ⊙ B + A ⊙ B′ by a scalar x, over the factors that hold x, added as matrices."""
+    terms = [sp.hadamard_product(*self.args[:k], _derivative_by_scalar(a, x), *self.args[k + 1:])
+             for k, a in enumerate(self.args) if a.has(x)]
+    return MatAdd(*terms) if len(terms) > 1 else terms[0] if terms else sp.ZeroMatrix(*self.shape)
+
+
+def matrix_sum_derivative(self, x):
+    """(A + B)′ = A′ + B′ by a scalar x, over the terms that hold x, added as matrices."""
+    terms = [a.diff(x) for a in self.args if a.has(x)]
+    return MatAdd(*terms) if len(terms) > 1 else terms[0] if terms else sp.ZeroMatrix(*self.shape)
+
+
+_hadamard_power_by_logs = sp.HadamardPower._eval_derivative
+
+
+def hadamard_power_derivative(self, x):
+    """d(A^∘k)/dx = k A^∘(k−1) ⊙ dA/dx for an exponent k free of x, the power rule entry by entry."""
+    if self.exp.has(x):
+        return _hadamard_power_by_logs(self, x)
+    if not self.base.has(x):
+        return sp.ZeroMatrix(*self.shape)
+    lower = self.base if self.exp == 2 else sp.HadamardPower(self.base, self.exp - 1)
+    return sp.hadamard_product(self.exp * lower, self.base.diff(x))
+
+
+# NOTE: SymPy 1.14 differentiates A + B and A ⊙ B by a scalar with the scalar Add, and puts a scalar 0 for a
+# term or factor free of x into the result ("Mix of Matrix and Scalar symbols": the second derivative of σ(tx)
+# in t), and A^∘k through log(A) as a Lambda applied entrywise, which nothing downstream evaluates or prints:
+# the textbook rules instead, for derivatives by a scalar (by a matrix SymPy goes through array expressions).
+MatAdd._eval_derivative = matrix_sum_derivative
+sp.HadamardProduct._eval_derivative = hadamard_product_derivative
+sp.HadamardPower._eval_derivative = hadamard_power_derivative

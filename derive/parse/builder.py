@@ -33,7 +33,7 @@ Shapes = Mapping[str, tuple]
 _ASSUMPTIONS = frozenset(MATRIX_ASSUMPTIONS) | {"pos"}
 # The function words that are not scalar functions of the registry.
 _MATRIX_WORDS = frozenset({"sqrt", "tr", "det", "logdet", "inv", "diag", "sum", "ones", "zeros", "eye", "kron", "vec",
-                           "commutation"})
+                           "commutation", "norm"})
 Symbols = Mapping[str, sp.Basic]
 
 
@@ -697,7 +697,8 @@ class Builder:
 
     def call(self, children):
         token, sub = children[0], (children[1] if len(children) == 3 else None)
-        return _Called(self.call_function(token, sub, children[-1]))
+        called = self.call_function(token, sub, children[-1])
+        return called if isinstance(called, _Norm) else _Called(called)   # norm(x) is ‖x‖, squared or not
 
     # -- functions and sums ---------------------------------------------------------------------------
     def call_function(self, token, sub, args):
@@ -732,6 +733,8 @@ class Builder:
             return Vec(x)
         if name in ("tr", "det", "inv", "logdet", "diag"):
             return self.matrix_function(name, x, token)
+        if name == "norm":  # norm(v) is ‖v‖, as numpy's norm: the 2-norm of a vector, Frobenius of a matrix
+            return _Norm(x, "2")
         if name == "sum":  # sum(v), sum v: \sum without an index
             return self.big_operator(_BigOp(token, None, None), x)
         if name == "sqrt":  # √u is u^{1/2}, entrywise on a matrix

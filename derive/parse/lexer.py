@@ -28,7 +28,7 @@ _GREEK_CHARACTERS = dict(zip("αβγδεζηθικλμνξοπρστυφχψωΓ
 # functions and vector functions (derive.expr.functions), then the matrix functions and constructors the builder knows.
 _MATRIX_FUNCTIONS = {"sqrt": "sqrt", "tr": "tr", "trace": "tr", "Tr": "tr", "det": "det", "logdet": "logdet",
                      "inv": "inv", "diag": "diag", "ones": "ones", "zeros": "zeros", "eye": "eye", "sum": "sum",
-                     "kron": "kron", "vec": "vec", "commutation": "commutation"}
+                     "kron": "kron", "vec": "vec", "commutation": "commutation", "norm": "norm"}
 _FUNCTIONS = {**{word: record.name for word, record in BY_WORD.items()}, **{name: name for name in VECTOR_BY_NAME},
               **_MATRIX_FUNCTIONS}
 _LATEX_FUNCTIONS = {word for record in REGISTRY if record.latex_command for word in record.words} | \
