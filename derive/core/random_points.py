@@ -129,23 +129,24 @@ class Domains:
         inverted = {node.args[0] for e in exprs for node in sp.preorder_traversal(e)
                     if isinstance(node, sp.Inverse) or (isinstance(node, sp.MatPow) and node.exp.is_negative)}
         varying = set(directions) | _differential_leaves(exprs)
+        symbols = set().union(*(_free_symbols(e) for e in exprs))   # found once, drawn at every point
         envs: list[dict] = []
         previous: dict = {}
         for _ in range(sizes):
-            env = self._invertible_point(exprs, inverted, rng, previous)
+            env = self._invertible_point(symbols, inverted, rng, previous)
             previous = dimensions(env)
             pinned = Domains({**self.samplers, **{k: constant(v) for k, v in previous.items()}})
-            draw = [env] + [pinned._invertible_point(exprs, inverted, rng) for _ in range(per_size - 1)]
+            draw = [env] + [pinned._invertible_point(symbols, inverted, rng) for _ in range(per_size - 1)]
             for point in draw:
                 for v in sorted(varying, key=str):
                     point[differential_key(v)] = rng.standard_normal(np.shape(point[v.name]))
             envs.extend(draw)
         return envs
 
-    def _invertible_point(self, exprs, inverted, rng, previous: Optional[dict] = None) -> dict:
+    def _invertible_point(self, symbols, inverted, rng, previous: Optional[dict] = None) -> dict:
         """One point at which every inverted matrix is well-conditioned, at sizes new next to `previous`."""
         for attempt in range(ATTEMPTS):
-            env = self._point(exprs, rng)
+            env = self._point(symbols, rng)
             fresh = previous is None or attempt >= FRESH_ATTEMPTS or \
                 not any(previous.get(k) == v for k, v in dimensions(env).items())
             if fresh and _invertible(inverted, env):
@@ -154,8 +155,8 @@ class Domains:
         raise DeriveError(f"no random values make {shown} invertible: is it singular for every size "
                           "(such as XᵀX with X n×d and n < d)?")
 
-    def _point(self, exprs, rng: np.random.Generator) -> dict:
-        symbols = set().union(*(_free_symbols(e) for e in exprs))
+    def _point(self, symbols, rng: np.random.Generator) -> dict:
+        """Values for `symbols` (the `_free_symbols` of the expressions), dimensions first."""
         dims = {s for s in symbols if isinstance(s, sp.Symbol) and s.is_integer
                 and not isinstance(self.samplers.get(s.name), IndexIn)}
         for s in symbols:
