@@ -463,3 +463,44 @@ def test_the_bernoulli_model_file_shows_convexity_from_the_support_of_the_data()
     H = derive.lambdify(str(derive.derivations.MODEL_FILES / "bernoulli.toml"), "hessian")
     h = 1e-4
     assert H(0.3, x) == pytest.approx((loss(0.3 + h) - 2 * loss(0.3) + loss(0.3 - h)) / h ** 2, rel=1e-6)
+
+
+def test_exponential_regression_is_shown_convex_by_the_convexity_of_exp():
+    # yᵢ ~ Exponential(exp(xᵢᵀβ)): ℓᵢ = yᵢe^ηᵢ − ηᵢ with yᵢ > 0; its rate is not its mean, so nothing is said
+    # of expected information at yᵢ = e^ηᵢ
+    m = derive.model(likelihood="y_i ~ Exponential(exp(x_i' beta))", wrt="beta", shapes="X:nxd, y:n, beta:d")
+    d = derive.derivation(m)
+    rules = [s.rule for s in d.steps]
+    assert {"exp is convex", "a convex loss per observation", "positive semidefinite"} <= set(rules)
+    assert not any("expected information" in s.explanation for s in d.steps)
+    rng = np.random.default_rng(4)
+    Xs, ys = rng.normal(size=(30, 2)), rng.exponential(size=30)
+    loss = lambda b: np.sum(ys * np.exp(Xs @ b) - Xs @ b)                      # noqa: E731
+    g, H = derive.lambdify(m, "gradient"), derive.lambdify(m, "hessian")
+    b = rng.normal(size=2)
+    assert np.allclose(g(b, Xs, ys), finite_gradient(loss, b), rtol=1e-6)
+    assert np.allclose(H(b, Xs, ys), finite_gradient(lambda v: g(v, Xs, ys), b), rtol=1e-6)
+
+
+@pytest.mark.parametrize("text, support, convex", [
+    ("-y log(Phi(u)) - (1 - y) log(1 - Phi(u))", "0 or 1", True),          # probit
+    ("-y log(sigmoid(u)) - (1 - y) log(1 - sigmoid(u))", "0 or 1", True),  # logistic, as the density writes it
+    ("y exp(u) - u", "a positive number", True),                            # exponential, log link
+    ("Phi(u) - y log(Phi(u))", "a count 0, 1, 2, …", False),               # Φ is not convex
+    ("(1 - 2y) log(Phi(u))", "0 or 1", False),                              # a weight of either sign
+])
+def test_the_convexity_lemmas_apply_by_premise(text, support, convex):
+    import sympy as sp
+
+    from derive.core.steps import Derivation
+    from derive.derivations.lemmas import convex_terms
+    from derive.parse import parse
+    u, y = sp.Symbol("u", real=True), sp.IndexedBase("y")[sp.Symbol("i", integer=True)]
+    loss = parse(text, symbols={"u": u, "y": y})
+    found = convex_terms(loss, u, support)
+    assert (found is not None) == convex
+    if found:   # each lemma's proof records verified steps of its own
+        D = Derivation("lemmas")
+        for prove in found[0]:
+            prove(D)
+        assert D.steps and all(s.verified for s in D.steps)

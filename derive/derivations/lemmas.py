@@ -5,8 +5,8 @@
     map_reading     the loss is ‖y − Xβ‖² plus κ‖β‖²: it is the negative log posterior of y | β ~ N(Xβ, σ²I)
                     with the prior β ~ N(0, τ²I), scaled by 2σ², for κ = σ²/τ² (ridge is a MAP estimate)
     convex_terms    a loss Σₖ cₖ fₖ(η) + a + bη with cₖ ≥ 0 on the data's support and each fₖ convex on the real
-                    line, by a lemma of CONVEX_FUNCTIONS (−log Φ and −log(1 − Φ): Φ is log-concave; softplus;
-                    exp), each proved by verified steps: then the loss is convex in η
+                    line, by a lemma of CONVEX_FUNCTIONS (−log Φ and −log(1 − Φ): Φ is log-concave; −log σ and
+                    −log(1 − σ); exp), each proved by verified steps: then the loss is convex in η
 
 (IRLS, the reading of a GLM's Newton step as a weighted least-squares fit, is the planner's own move.)
 """
@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.core.steps import Derivation, IsGradient, Nonnegative, SameMinimiser
 from derive.derivations.sentences import prose
-from derive.expr.functions import Elementwise, Phi, phi, sigmoid, softplus, with_registry_functions
+from derive.expr.functions import Elementwise, Phi, phi, sigmoid, with_registry_functions
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
 from derive.expr.prose import Math
@@ -152,9 +152,18 @@ def minus_log_one_minus_Phi_is_convex(D: Derivation) -> None:
         " by ", -z, " keeps a function convex."), -sp.log(1 - Phi(z)), -sp.log(Phi(-z)))
 
 
-def softplus_is_convex(D: Derivation) -> None:
-    _convex_by_second_derivative(D, "softplus is convex", softplus(z), sigmoid(z) * (1 - sigmoid(z)),
+def minus_log_sigmoid_is_convex(D: Derivation) -> None:
+    """(−log σ)″ = σ(1 − σ) > 0: σ is log-concave."""
+    _convex_by_second_derivative(D, "σ is log-concave", -sp.log(sigmoid(z)), sigmoid(z) * (1 - sigmoid(z)),
                                  prose(sigmoid(z) * (1 - sigmoid(z)), " > 0, as 0 < ", sigmoid(z), " < 1."))
+
+
+def minus_log_one_minus_sigmoid_is_convex(D: Derivation) -> None:
+    """−log(1 − σ(z)) = −log σ(−z): the convex −log σ after the reflection z ↦ −z."""
+    D.step("1 − σ is log-concave", prose(
+        1 - sigmoid(z), " = ", sigmoid(-z), ": ", -sp.log(1 - sigmoid(z)), " is the convex ", -sp.log(sigmoid(z)),
+        " (above) at ", -z, ", and replacing ", z, " by ", -z, " keeps a function convex."),
+        -sp.log(1 - sigmoid(z)), -sp.log(sigmoid(-z)))
 
 
 def exp_is_convex(D: Derivation) -> None:
@@ -165,7 +174,8 @@ def exp_is_convex(D: Derivation) -> None:
 CONVEX_FUNCTIONS = (
     (lambda u: -sp.log(Phi(u)), (minus_log_Phi_is_convex,)),
     (lambda u: -sp.log(1 - Phi(u)), (minus_log_Phi_is_convex, minus_log_one_minus_Phi_is_convex)),
-    (lambda u: softplus(u), (softplus_is_convex,)),
+    (lambda u: -sp.log(sigmoid(u)), (minus_log_sigmoid_is_convex,)),
+    (lambda u: -sp.log(1 - sigmoid(u)), (minus_log_sigmoid_is_convex, minus_log_one_minus_sigmoid_is_convex)),
     (lambda u: sp.exp(u), (exp_is_convex,)),
 )
 

@@ -417,9 +417,12 @@ def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
     s_label = Notation(f"{S.args[0].name.lower()}ᵢ", f"{S.args[1].name.lower()}_{{i}}")
     how = [" (", "; ".join(lemmas), ")"] if lemmas else []
     mu_shown = _named_terms(mu_eta, eta)
+    # the score rᵢ, linear in yᵢ, has mean 0: it vanishes at yᵢ = μᵢ only when μᵢ is the mean of yᵢ (not for
+    # the exponential's rate), and only then is the first term the expected information
+    at_the_mean = sp.cancel(r_eta.subs(y_i, mu_eta)) == 0
     split = ["; at ", y_i, " = ", mu_shown, " the first term is the expected information, and the second, a "
              "multiple of the residual ", mu_shown - y_i, ", vanishes in expectation"] \
-        if isinstance(s_eta, sp.Add) and s_eta.has(y_i) else []
+        if isinstance(s_eta, sp.Add) and s_eta.has(y_i) and at_the_mean else []
     eta_shown = _named_terms(eta, eta)
     quotient = any(isinstance(e, sp.Pow) and e.exp.is_negative for e in sp.preorder_traversal(r_eta))
     D.step("differentiate one observation's term", prose(
@@ -468,8 +471,10 @@ def _convex_observations(P: Plan, p, S, eta, row, r, s) -> None:
         weights += [", " if 0 < k < len(terms) - 1 else " and " if k else "", "the weight ", _named_terms(w, eta),
                     " of ", _named_terms(f, eta)]
     D.step("a convex loss per observation", prose(
-        loss_label, " = ", _named_terms(combination, eta), *linear, ": ", *weights, " are ≥ 0 for every ", y_i,
-        " (", statement.family.support.name, ") and the functions are convex (above), so ", loss_label,
+        loss_label, " = ", _named_terms(combination, eta), *linear, ": ", *weights, " are" if len(terms) > 1 else " is",
+        " ≥ 0 for every ", y_i,
+        " (", statement.family.support.name, ") and the function", "s are" if len(terms) > 1 else " is",
+        " convex (above), so ", loss_label,
         " is convex and ", s_label, " ≥ 0 for every ηᵢ."), _named_terms(s_eta, eta), _named_terms(s_eta, eta),
         check=Nonnegative(), lhs=s_label)
     P.nonnegative[S] = ("", S, " has nonnegative diagonal entries (each observation's loss is convex in ηᵢ)")
