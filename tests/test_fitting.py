@@ -331,6 +331,33 @@ def test_bad_targets(model, y, message):
         fit(model, X, np.array(y, dtype=float))
 
 
+@pytest.mark.parametrize("model, method, lam", [
+    ("ols", "exact", None), ("ols", "qr", None), ("ols", "cholesky", None), ("ridge", "cholesky", 1.0),
+    ("logistic", "newton", None),
+])
+@pytest.mark.parametrize("where, bad, message", [
+    ("X", np.nan, "X has a NaN value at row 3, column 'x2'"),
+    ("X", -np.inf, "X has an infinite value at row 3, column 'x2'"),
+    ("y", np.nan, "y has a NaN value at row 3$"),
+    ("y", np.inf, "y has an infinite value at row 3$"),
+])
+def test_a_value_that_is_not_finite_is_named_by_every_method(model, method, lam, where, bad, message):
+    # cholesky sees it in XᵀX (its one pass over X), the others look at the values: the same message
+    X = np.column_stack([np.ones(6), [0.1, 0.5, 0.2, 0.9, 0.4, 0.3]])
+    y = np.array([0, 1, 0, 1, 1, 0.0])
+    (X[:, 1] if where == "X" else y)[2] = bad
+    with pytest.raises(DataError, match=message):
+        fit(model, X, y, method, lam=lam)
+
+
+def test_values_whose_squares_overflow_are_not_mistaken_for_infinite_ones():
+    X = np.column_stack([np.ones(50), np.linspace(-1, 1, 50) * 1e300])  # XᵀX overflows; X is finite
+    y = 3.0 + 2e-300 * X[:, 1]
+    f = fit("ols", X, y + np.sin(np.arange(50)) * 1e-3, "cholesky")
+    reference = np.linalg.lstsq(X / [1, 1e300], y + np.sin(np.arange(50)) * 1e-3, rcond=None)[0] / [1, 1e300]
+    np.testing.assert_allclose(f.coef, reference, rtol=1e-10)
+
+
 def test_bad_inputs():
     X = np.column_stack([np.ones(4), [0.1, np.nan, 0.2, 0.9]])
     with pytest.raises(DataError, match="NaN value at row 2, column 'x2'"):

@@ -49,11 +49,26 @@ def power_of_two_scale(values):
     return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
 
 
-def column_scale(X):
+def check_finite(X, y, names) -> None:
+    """ValueAtRow naming the first NaN or infinite value of X (its row and column name) or of y."""
+    for values, what in ((X, "X"), (y, "y")):
+        # A NaN or ±inf makes the sum non-finite; the sum is a cheaper pass than an elementwise test,
+        # which runs only then (a finite sum can still overflow, so the test decides).
+        if np.isfinite(values.sum()) or np.isfinite(values).all():
+            continue
+        first_bad = np.argwhere(~np.isfinite(values))[0]
+        i, *j = first_bad
+        raise ValueAtRow(f"{what} has {'a NaN' if np.isnan(values[tuple(first_bad)]) else 'an infinite'} value", int(i),
+                         names[j[0]] if j else None)
+
+
+def column_scale(X, squares=None):
     """`power_of_two_scale` of each column's largest |value|: 1 everywhere, known from the columns' sums of
-    squares (one fast pass), when none comes near overflow or underflow; else from the magnitudes."""
-    with np.errstate(over="ignore"):
-        squares = np.einsum("ij,ij->j", X, X)
+    squares (one fast pass, or `squares` when the caller formed them already), when none comes near
+    overflow or underflow; else from the magnitudes."""
+    if squares is None:
+        with np.errstate(over="ignore"):
+            squares = np.einsum("ij,ij->j", X, X)
     if np.all((squares >= 2.0 ** -200) & (squares <= 2.0 ** 200)):  # then every |value| ≤ 2^100
         return np.ones(X.shape[1])
     return power_of_two_scale(column_magnitudes(X))

@@ -98,8 +98,7 @@ def _tall_factor(X, y, c, keep):
     """R from the Cholesky factor of the centred Gram matrix, formed in one pass over X; None when it is
     too ill-conditioned for semi-normal corrections to converge quickly."""
     means = X.mean(axis=0) if c is not None else None
-    G, _, _ = _normal_equations(X, y, means)
-    G = G[np.ix_(keep, keep)]
+    G = normal_equations(X, y, means).gram[np.ix_(keep, keep)]
     scale = np.sqrt(np.diag(G))
     if np.any(scale == 0):
         return None
@@ -158,11 +157,11 @@ def _residual_and_gradient(X, y, beta, extended: bool):
 
 # -- normal equations
 
-def cholesky_least_squares(X, y, lam, names) -> LeastSquaresSolution:
+def cholesky_least_squares(X, y, lam, names, sums: NormalEquations | None = None) -> LeastSquaresSolution:
+    """`sums`: the normal equations of X and y when the caller formed them already."""
     n, d = X.shape
-    G, b, yy = _normal_equations(X, y)
-    if lam:
-        G[np.diag_indices(d)] += lam
+    sums = sums or normal_equations(X, y)
+    G, b, yy = sums.gram + lam * np.eye(d) if lam else sums.gram, sums.moment, sums.yy
     scale = np.sqrt(np.diag(G))
     if np.any(scale == 0):
         return qr_least_squares(X, y, lam, names)
@@ -194,7 +193,36 @@ def _residual_sum_of_squares(X, y, coef, lam, b, yy) -> float:
     return float(r @ r)
 
 
-def _normal_equations(X, y, means=None):
+@dataclass
+class NormalEquations:
+    """XᵀX, Xᵀy and yᵀy: the Gram matrix of [X y]."""
+    augmented: np.ndarray  # [X y]ᵀ[X y], (d + 1)×(d + 1)
+
+    @property
+    def gram(self) -> np.ndarray:
+        return self.augmented[:-1, :-1]
+
+    @property
+    def moment(self) -> np.ndarray:
+        return self.augmented[:-1, -1]
+
+    @property
+    def yy(self) -> float:
+        return float(self.augmented[-1, -1])
+
+    @property
+    def column_squares(self) -> np.ndarray:
+        """Σᵢ xᵢⱼ² for each column j of X."""
+        return np.diag(self.gram)
+
+    @property
+    def finite(self) -> bool:
+        """Whether every sum is finite: false when X or y holds a NaN or ±inf (it reaches the diagonal), or
+        when squares overflow."""
+        return bool(np.all(np.isfinite(np.diag(self.augmented))))
+
+
+def normal_equations(X, y, means=None) -> NormalEquations:
     """XᵀX, Xᵀy and yᵀy in one pass over X: the Gram matrix of [X y], accumulated block by block by BLAS
     syrk (numpy's `B.T @ B`, half the work of a general product) on a buffer of rows that stays in cache,
     so X is read once and never copied whole; X and y centred (X at `means`, a vector over all columns)
@@ -204,9 +232,14 @@ def _normal_equations(X, y, means=None):
     buffer = np.empty((rows, d + 1))
     gram = np.zeros((d + 1, d + 1))
     y_mean = y.mean() if means is not None else 0.0
-    for start in range(0, n, rows):
-        block = buffer[:min(rows, n - start)]
-        np.subtract(X[start:start + rows], 0.0 if means is None else means, out=block[:, :d])
-        np.subtract(y[start:start + rows], y_mean, out=block[:, d])
-        gram += block.T @ block
-    return gram[:d, :d], gram[:d, d], float(gram[d, d])
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN, ±inf and overflow: `finite` says so
+        for start in range(0, n, rows):
+            block = buffer[:min(rows, n - start)]
+            if means is None:  # a plain copy: about 10% of the pass faster than subtracting 0
+                block[:, :d] = X[start:start + rows]
+                block[:, d] = y[start:start + rows]
+            else:
+                np.subtract(X[start:start + rows], means, out=block[:, :d])
+                np.subtract(y[start:start + rows], y_mean, out=block[:, d])
+            gram += block.T @ block
+    return NormalEquations(gram)
