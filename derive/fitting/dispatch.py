@@ -45,7 +45,7 @@ from typing import Sequence
 import numpy as np
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.design_columns import PER_ROW_REQUIREMENTS, ValueAtRow, check_finite, first_invalid
+from derive.fitting.design_columns import check_finite, first_invalid, per_row_error
 from derive.fitting.glm_fitting import fit_glm
 from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
@@ -142,8 +142,7 @@ def _offset(offset, exposure, n):
             raise DataError(f"{len(values)} {what} values for {n} rows")
         bad = first_invalid(what, values)
         if bad is not None:
-            raise ValueAtRow(f"every {what} must be {PER_ROW_REQUIREMENTS[what]}; {what} {float(values[bad])!r}",
-                             bad)
+            raise per_row_error(what, values[bad], bad)
         term = np.log(values) if what == "exposure" else values
         total = term if total is None else total + term
     return total

@@ -11,12 +11,11 @@ import numpy as np
 
 from derive.errors import DataError, NotSupported
 from derive.fitting.design_columns import (
-    PER_ROW_REQUIREMENTS,
-    ValueAtRow,
     check_finite,
     column_scale,
     constant_column,
     first_invalid,
+    per_row_error,
     power_of_two_scale,
 )
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
@@ -156,7 +155,7 @@ def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
         raise DataError(f"{len(weights)} weights for {len(y)} rows")
     bad = first_invalid("weights", weights)
     if bad is not None:
-        raise ValueAtRow(f"weights must be {PER_ROW_REQUIREMENTS['weights']}; weight {float(weights[bad])!r}", bad)
+        raise per_row_error("weights", weights[bad], bad)
     if not np.any(weights > 0):
         raise DataError("every weight is 0: no row takes part in the fit")
     check_finite(X, y, names)  # here, where the values are the caller's (√w·X may overflow)
