@@ -37,6 +37,7 @@ from derive.fitting.design_columns import (
     power_of_two_scale,
 )
 from derive.fitting.glm_fitting import (
+    GD_TOLERANCE,
     gradient_descent,
     newton,
     offset_functions,
@@ -161,7 +162,7 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
     if method == "gd":
         if offset is not None:
             raise NotSupported("gradient descent with an offset or exposure is not implemented: use --method newton")
-        return _gradient_descent(model, X, y, names, n, constant, low, values, tol or 1e-6, max_iter or 100_000)
+        return _gradient_descent(model, X, y, names, n, constant, low, values, tol or GD_TOLERANCE, max_iter or 100_000)
     return _glm(model, X, y, names, n, constant, low, values, offset, tol or 1e-8, max_iter or 100)
 
 

@@ -20,8 +20,9 @@ Logistic and Poisson regression (loss = negative log-likelihood):
 - `newton` (= `auto`): Newton/IRLS with the lambdified derived loss, gradient and Hessian, step halving
   when the loss does not decrease, stopping when the Newton decrement √(gᵀH⁻¹g) — which bounds each
   coefficient's remaining error in standard errors — is below `tol`.
-- `gd`: gradient descent with the derived gradient, step 1/L from the bound L = ‖X‖₂²/4 on the logistic
-  Hessian; backtracking for Poisson, whose curvature has no global bound.
+- `gd`: gradient descent with the derived gradient, in the coordinates where the design's columns are
+  orthonormal: step 1/L from the bound L = ‖X‖₂²/4 on the logistic Hessian; for Poisson, whose curvature
+  has no global bound, Barzilai–Borwein trial steps cut back until the loss decreases (Armijo).
 Standard errors are √diag(H⁻¹) for the derived Hessian H at the optimum, from its Cholesky factor.
 
 Bad data raises `DataError`: collinear columns (naming them), separated classes (naming the separating
