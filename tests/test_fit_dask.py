@@ -57,6 +57,19 @@ def test_dask_dataframe_keeps_its_names_and_matches_statsmodels(client):
     np.testing.assert_allclose(chunked.pvalues, reference.pvalues, rtol=1e-6)
 
 
+@pytest.mark.parametrize("shift, noise", [(0.0, 1e-4), (1e6, 1.0)])
+def test_cholesky_on_dask_where_the_sums_cancel_matches_statsmodels(client, data, shift, noise):
+    """R² near 1, or y far from 0: yᵀy − βᵀXᵀy cancels most of its digits (the sums alone gave standard
+    errors 1% off), so the residuals are summed over the chunks, one more pass."""
+    X = data["X"]
+    y = shift + X @ [100, 200, 300, 400] + noise * np.random.default_rng(4).normal(size=len(X))
+    reference = sm.OLS(y, X).fit()
+    chunked = derive.fit("ols", da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700), "cholesky")
+    assert chunked.method == "cholesky"
+    np.testing.assert_allclose(chunked.std_errors, reference.bse, rtol=1e-8)
+    assert chunked.loss == pytest.approx(reference.ssr, rel=1e-8)
+
+
 def test_ridge_on_dask(client, data):
     X, y = data["X"], data["y"]
     chunked = derive.fit("ridge", da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000), lam=2.5)

@@ -46,7 +46,7 @@ from derive.fitting.glm_fitting import (
     standardising_map,
     sum_over_row_blocks,
 )
-from derive.fitting.least_squares import CHOLESKY_LIMIT
+from derive.fitting.least_squares import CHOLESKY_LIMIT, residual_sum_of_squares
 from derive.fitting.linear_fitting import ILL_CONDITIONED, in_data_units, weighted_statistics
 from derive.fitting.result import FitResult
 from derive.fitting.support import SUPPORTS, outside_error
@@ -154,8 +154,8 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]
     if linear:
         if weights is None:
-            return _linear(model, values, method, lam, names, n, constant)
-        return _weighted_linear(model, values, method, lam, names, n, constant)
+            return _linear(model, values, method, lam, names, n, constant, (X, y))
+        return _weighted_linear(model, values, method, lam, names, n, constant, (X, y))
     if values["outside"]:
         row, (value,) = _first_row(SUPPORTS[model][1].outside(data[1]), data[1])
         raise outside_error(model, "y", value, row)
@@ -238,17 +238,20 @@ def _linear_pieces(X, y, method, lam) -> dict:
     return {"R": da.linalg.tsqr(A, compute_svd=False)[1]}
 
 
-def _weighted_linear(model, values, method, lam, names, n, constant) -> FitResult:
+def _weighted_linear(model, values, method, lam, names, n, constant, data) -> FitResult:
     """Least squares of √w·y on √w·X, with the statistics of weighted least squares."""
     if values["zero_weights"] == n:
         raise DataError("every weight is 0: no row takes part in the fit")
-    result = _linear(model, {**values, "y_squares": values["wyy"]}, method, lam, names, n, constant)  # ‖√w·y‖²
+    result = _linear(model, {**values, "y_squares": values["wyy"]}, method, lam, names, n, constant,  # ‖√w·y‖²
+                     data)
     w_sum, wy_sum, wyy = values["w_sum"], values["wy_sum"], values["wyy"]
     total = wyy - wy_sum ** 2 / w_sum if constant else wyy
     return weighted_statistics(result, lam, total, None if values["zero_weights"] else values["log_weights"])
 
 
-def _linear(model, values, method, lam, names, n, constant) -> FitResult:
+def _linear(model, values, method, lam, names, n, constant, data) -> FitResult:
+    """`data`: X and y (dask arrays) for the residuals, when the normal equations' sums cancel too far to
+    give the residual sum of squares."""
     d = len(names)
     y_sum, y_squares = values["y_sum"], values["y_squares"]
     warnings = []
@@ -265,7 +268,7 @@ def _linear(model, values, method, lam, names, n, constant) -> FitResult:
                             "after scaling): use --method qr")
         R = np.linalg.cholesky(G / np.outer(scale, scale)).T * scale
         coef = solve_gram(R, b)
-        rss = float(y_squares - 2 * coef @ b + coef @ (G @ coef) - (lam * coef @ coef if lam else 0))
+        rss = residual_sum_of_squares(*data, coef, lam, b, y_squares)
         used = "cholesky"
     else:
         R_full = values["R"]

@@ -179,13 +179,14 @@ def cholesky_least_squares(X, y, lam, names, sums: NormalEquations | None = None
     R = L.T * scale  # XᵀX (+ λI) = RᵀR
     coef = solve_gram(R, b)
     inverse_diagonal = None if lam else inverse_gram_diagonal(R)
-    return LeastSquaresSolution(coef, _residual_sum_of_squares(X, y, coef, lam, b, yy), inverse_diagonal,
+    return LeastSquaresSolution(coef, residual_sum_of_squares(X, y, coef, lam, b, yy), inverse_diagonal,
                                 math.sqrt(condition), "cholesky")
 
 
-def _residual_sum_of_squares(X, y, coef, lam, b, yy) -> float:
+def residual_sum_of_squares(X, y, coef, lam, b, yy) -> float:
     """‖y − Xβ‖² for β solving (XᵀX + λI)β = b = Xᵀy: yᵀy − βᵀb − λβᵀβ from the sums, unless they cancel
-    so far that their rounding errors matter; then from the residuals, one more pass over X."""
+    so far that their rounding errors matter; then from the residuals, one more pass over X (numpy or
+    dask arrays: `float` computes the dask sum over the chunks)."""
     rss = float(yy - coef @ b - (lam * coef @ coef if lam else 0.0))
     if X.shape[1] * np.finfo(float).eps * yy <= RSS_FROM_SUMS_TOLERANCE * rss:
         return rss
