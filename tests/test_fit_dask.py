@@ -221,23 +221,25 @@ def edited(path, tmp_path, line, column, text):
 
 
 @pytest.mark.parametrize("model, options, line, column, text, message", [
-    ("ols", ["--target", "y"], 123457, 0, "abc", "column 'x': 'abc' is not a number"),
-    ("ols", ["--target", "y"], 987654, 1, "NA", "column 'y': missing value 'NA'"),  # in the second chunk
+    ("ols", ["--target", "y"], 123457, 0, "abc", ", column 'x': 'abc' is not a number"),
+    ("ols", ["--target", "y"], 987654, 1, "NA", ", column 'y': missing value 'NA'"),  # in the second chunk
     ("logistic", ["--target", "b", "--features", "x"], 876543, 2, "2",
-     r"column 'b': logistic regression needs y in \{0, 1\}; y = 2.0"),
+     r", column 'b': logistic regression needs y in \{0, 1\}; y = 2.0"),
     ("ols", ["--target", "y", "--features", "x", "--weights", "w"], 765432, 3, "-1",
-     "column 'w': the weights must be finite and ≥ 0; -1.0 is not"),
+     ", column 'w': the weights must be finite and ≥ 0; -1.0 is not"),
     ("poisson", ["--target", "b", "--features", "x", "--exposure", "w"], 654321, 3, "0",
-     "column 'w': the exposure must be finite and > 0; 0.0 is not"),
+     ", column 'w': the exposure must be finite and > 0; 0.0 is not"),
+    ("ols", ["--formula", "y ~ x + log(w)"], 876543, 3, "-2", r": formula term 'log\(w\)' is not a finite number there"),
 ])
 def test_engine_dask_names_the_line_of_a_bad_value_in_a_million_row_file(client, million_rows, tmp_path, capsys,
                                                                          model, options, line, column, text,
                                                                          message):
     """As the in-memory reader does: the file, the line as an editor counts it, the column, what is wrong
-    (a cell that is no number, or a value the model cannot take), found past the first chunk too."""
+    (a cell that is no number, a value the model cannot take, a formula term that is not finite there),
+    found past the first chunk too."""
     from derive.cli import main
     path = edited(million_rows[0], tmp_path, line, column, text)
     assert main(["fit", model, str(path), *options, "--engine", "dask"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0
-    assert re.fullmatch(rf"derive: error: {re.escape(str(path))}, line {line}, {message}.*", error), error
+    assert re.fullmatch(rf"derive: error: {re.escape(str(path))}, line {line}{message}.*", error), error

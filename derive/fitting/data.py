@@ -338,7 +338,7 @@ def _numpy_values(table, expr, symbols, where):
     with np.errstate(all="ignore"):
         values = np.asarray(lambdify(expr, symbols)(*arrays), dtype=float) * np.ones(table.n_rows)
     bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
+    if bad.size and table.strict:
         raise DataError(f"{table.source}, {table.locate(int(bad[0]))}: {where} is not a finite number there")
     return values
 
@@ -508,12 +508,12 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
             first_bad_cell(source.path, used, layout)
             raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
     diagnose = lambda: first_bad_cell(source.path, used, layout)  # noqa: E731
-    located = dict(rows=RowLocator(source.path, layout), per_row_columns=per_row)
+    located = dict(rows=RowLocator(source.path, layout), per_row_columns=per_row, file_columns=source.columns)
     if text:
         _fix_levels(frame, factors, text)
     if formula is not None:  # each chunk's design from its rows, as in memory: [y, X, the per-row columns]
         def chunk_design(part):
-            d = formula_design(frame_table(part), parsed, factors, whole=False)
+            d = formula_design(frame_table(part, strict=False), parsed, factors, whole=False)
             return np.column_stack([d.y, d.X, *(part[column].to_numpy(float) for column in per_row.values())])
         names = formula_design(frame_table(frame._meta), parsed, factors, whole=False).names
         width = 1 + len(names) + len(per_row)
@@ -571,11 +571,15 @@ class ChunkedDesign:
     target: str = "y"  # the target's column (or formula term)
     rows: RowLocator | None = None  # where a data row is in the file
     per_row_columns: dict = field(default_factory=dict)  # the per-row columns by role ({"weights": "w"})
+    file_columns: list = field(default_factory=list)  # the columns of the file
 
     def located(self, error: ValueAtRow) -> DataError:
         """The error at its file's line and column; a cell read as NaN or ±inf, by what it holds."""
         if isinstance(error, NonFiniteValue):
-            message = self.rows.cell_message(error.row, error.column_in(self.target, self.per_row_columns))
+            column = error.column_in(self.target, self.per_row_columns)
+            message = self.rows.cell_message(error.row, column)
             if message:
                 return DataError(message)
+            if column not in self.file_columns:  # a formula's term, computed from the row's cells
+                return DataError(f"{self.rows.place(error.row)}: formula term {column!r} is not a finite number there")
         return error.located(self.rows.where, self.target, self.per_row_columns)

@@ -64,6 +64,9 @@ class Table:
     locate: Callable[[int], str] = field(default=lambda i: f"row {i + 1}", repr=False)
     cell: Callable[[str, int], str] | None = field(default=None, repr=False)
     _positions: dict[str, int] | None = field(default=None, repr=False)
+    # False for one chunk of a file read in chunks, which cannot say where its rows are in the file: a
+    # value that is no finite number is kept (as NaN or ±inf), for the fit's checks to find and place.
+    strict: bool = True
 
     def column_index(self, name: str, role: str = "column") -> int:
         """The position of column `name`; DataError naming the nearest names when there is none."""
@@ -98,7 +101,7 @@ class Table:
             i = next(i for i, v in enumerate(values) if not _is_number_text(v))
             raise DataError(_cell_message(self.where(i, name), self._cell_text(name, i)))
         values = values.astype(float, copy=False)
-        if not np.isfinite(values.sum()) and not np.isfinite(values).all():
+        if self.strict and not np.isfinite(values.sum()) and not np.isfinite(values).all():
             i = int(np.flatnonzero(~np.isfinite(values))[0])
             raise DataError(_cell_message(self.where(i, name), self._cell_text(name, i)))
         return values
@@ -407,15 +410,16 @@ def parquet_columns(path: str) -> list[str]:
         raise DataError(f"{path} is not a readable Parquet file: {error}") from None
 
 
-def frame_table(frame, source: str = "the data frame") -> Table:
-    """A pandas DataFrame's columns (names as given); numeric columns as float64, others as text."""
+def frame_table(frame, source: str = "the data frame", strict: bool = True) -> Table:
+    """A pandas DataFrame's columns (names as given); numeric columns as float64, others as text
+    (`strict`: see `Table`)."""
     columns = [str(c) for c in frame.columns]
     arrays = {}
     for name, (_, series) in zip(columns, frame.items()):
         kind = series.dtype.kind
         arrays[name] = series.to_numpy(dtype=float, na_value=np.nan) if kind in "biuf" else series.to_numpy(
             dtype=object)
-    return Table(source, columns, arrays, len(frame))
+    return Table(source, columns, arrays, len(frame), strict=strict)
 
 
 def first_bad_cell(path: str, columns: Sequence[str], layout: CsvLayout | None = None) -> None:
@@ -453,10 +457,14 @@ class RowLocator:
     path: str
     layout: CsvLayout | None
 
+    def place(self, i: int) -> str:
+        """"data.csv, line 5" or "data.parquet, row 4"."""
+        return f"{self.path}, " + (f"row {i + 1}" if self.layout is None else _CsvLocator(self.layout).line_name(i))
+
     def where(self, i: int, name: str) -> str:
-        if self.layout is None:
-            return f"{self.path}, row {i + 1}, column {name!r}"
-        return _CsvLocator(self.layout).where(i, name)
+        return f"{self.place(i)}, column {name!r}"
 
     def cell_message(self, i: int, name: str) -> str | None:
-        return None if self.layout is None else _CsvLocator(self.layout).cell_message(i, name)
+        if self.layout is None or name not in self.layout.columns:
+            return None
+        return _CsvLocator(self.layout).cell_message(i, name)
