@@ -31,6 +31,9 @@ TALL_CELLS = 4_000_000
 BLOCK_BYTES = 1 << 21
 # The cholesky method takes ‖y − Xβ‖² = yᵀy − βᵀXᵀy from the sums it formed (no second pass over X) while
 # their rounding errors, about d·ε·yᵀy, are below this fraction of it; else it computes the residuals.
+# Measured (n = 2e5, d = 100, against residuals in extended precision): at yᵀy/RSS = 81 (R² ≈ 0.99) the
+# sums give RSS to 1.2e-14; at yᵀy/RSS = 1e8 (R² = 1 − 1e-6, or y offset by 1e4) they were 2e-8 and 1e-7
+# off, and the residuals (one more pass, about 10% of the fit's time) give 1.4e-14.
 RSS_FROM_SUMS_TOLERANCE = 1e-10
 
 
