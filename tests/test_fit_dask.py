@@ -1,5 +1,7 @@
 """Fitting dask arrays and dask DataFrames chunk by chunk on a real dask.distributed cluster, against the
 same fit in memory (and statsmodels)."""
+import re
+
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
@@ -55,6 +57,19 @@ def test_dask_dataframe_keeps_its_names_and_matches_statsmodels(client):
     np.testing.assert_allclose(chunked.pvalues, reference.pvalues, rtol=1e-6)
 
 
+@pytest.mark.parametrize("shift, noise", [(0.0, 1e-4), (1e6, 1.0)])
+def test_cholesky_on_dask_where_the_sums_cancel_matches_statsmodels(client, data, shift, noise):
+    """R² near 1, or y far from 0: yᵀy − βᵀXᵀy cancels most of its digits (the sums alone gave standard
+    errors 1% off), so the residuals are summed over the chunks, one more pass."""
+    X = data["X"]
+    y = shift + X @ [100, 200, 300, 400] + noise * np.random.default_rng(4).normal(size=len(X))
+    reference = sm.OLS(y, X).fit()
+    chunked = derive.fit("ols", da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700), "cholesky")
+    assert chunked.method == "cholesky"
+    np.testing.assert_allclose(chunked.std_errors, reference.bse, rtol=1e-8)
+    assert chunked.loss == pytest.approx(reference.ssr, rel=1e-8)
+
+
 def test_ridge_on_dask(client, data):
     X, y = data["X"], data["y"]
     chunked = derive.fit("ridge", da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000), lam=2.5)
@@ -76,12 +91,23 @@ def test_weighted_least_squares_on_a_cluster_matches_statsmodels_wls(client, dat
     np.testing.assert_allclose(chunked.coef, in_memory.coef, rtol=1e-9)
 
 
-def test_weights_on_dask_are_checked(client, data):
+def test_weights_on_dask_are_checked_and_the_first_bad_row_named(client, data):
     X, y = data["X"], data["y"]
     weights = np.ones(len(y))
-    weights[5] = -1
-    with pytest.raises(derive.DataError, match="finite and ≥ 0; 1 weights are not"):
+    weights[[1705, 2900]] = -1  # in the third and the fifth chunk of 700 rows
+    with pytest.raises(derive.DataError, match=r"the weights must be finite and ≥ 0; -1.0 is not at row 1706$"):
         derive.fit("ols", da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700), weights=weights)
+
+
+def test_a_value_that_is_not_finite_is_named_by_row_and_column_on_dask(client, data):
+    X, y = data["X"].copy(), data["y"].copy()
+    X[2222, 2] = np.inf
+    with pytest.raises(derive.DataError, match=r"X has an infinite value at row 2223, column 'x3'$"):
+        derive.fit("ols", da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700))
+    y[1500] = np.nan
+    X[2222, 2] = 0
+    with pytest.raises(derive.DataError, match=r"y has a NaN value at row 1501$"):
+        derive.fit("poisson", da.from_array(X, chunks=(700, 4)), da.from_array(y, chunks=700))
 
 
 def test_poisson_offset_and_exposure_on_a_cluster_match_statsmodels(client, data):
@@ -156,11 +182,64 @@ def test_gradient_descent_on_a_cluster_matches_newton_in_memory(client, data):
     np.testing.assert_allclose(chunked.coef, derive.fit(model, X, y, "gd", tol=1e-9).coef, rtol=1e-9)
 
 
-@pytest.mark.parametrize("model, target, message", [
-    ("logistic", "y", r"logistic regression needs y in \{0, 1\}; 3000 values of y are not"),
-    ("poisson", "y", r"poisson regression needs y to be counts \(integers ≥ 0\); 3000 values of y are not"),
+@pytest.mark.parametrize("model, message", [
+    ("logistic", r"logistic regression needs y in \{0, 1\}; y = 2.0 at row 2345$"),
+    ("poisson", r"poisson regression needs y to be counts \(integers ≥ 0\); y = -1.0 at row 2345$"),
 ])
-def test_targets_outside_the_support_are_counted(client, data, model, target, message):
-    X, y = (da.from_array(data[k], chunks=1000) for k in ("X", target))
+def test_targets_outside_the_support_are_named_by_row(client, data, model, message):
+    y = data["binary"].copy()
+    y[[2344, 2999]] = 2.0 if model == "logistic" else -1.0
     with pytest.raises(derive.DataError, match=message):
-        derive.fit(model, X, y)
+        derive.fit(model, da.from_array(data["X"], chunks=(1000, 4)), da.from_array(y, chunks=1000))
+
+
+@pytest.fixture(scope="module")
+def million_rows(tmp_path_factory):
+    """A CSV file of a million rows (about 30 MB: two chunks of 16 MB for dask) with a constant target
+    column for each model, and the line of a chosen row: line 123457 is data row 123455 (the header is
+    line 1)."""
+    rng = np.random.default_rng(13)
+    n = 1_000_000
+    x = np.round(rng.normal(size=n), 6)
+    frame = pd.DataFrame({"x": x, "y": np.round(1 + 2 * x + rng.normal(size=n), 6),
+                          "b": (rng.random(n) < 0.5).astype(int), "w": np.round(rng.uniform(0.5, 2.0, n), 3)})
+    path = tmp_path_factory.mktemp("million") / "data.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def edited(path, tmp_path, line, column, text):
+    """A copy of the CSV file at `path` with one cell replaced: line `line` (as an editor counts them),
+    column `column` (0-based)."""
+    lines = path.read_text().split("\n")
+    cells = lines[line - 1].split(",")
+    cells[column] = text
+    lines[line - 1] = ",".join(cells)
+    target = tmp_path / "edited.csv"
+    target.write_text("\n".join(lines))
+    return target
+
+
+@pytest.mark.parametrize("model, options, line, column, text, message", [
+    ("ols", ["--target", "y"], 123457, 0, "abc", ", column 'x': 'abc' is not a number"),
+    ("ols", ["--target", "y"], 987654, 1, "NA", ", column 'y': missing value 'NA'"),  # in the second chunk
+    ("logistic", ["--target", "b", "--features", "x"], 876543, 2, "2",
+     r", column 'b': logistic regression needs y in \{0, 1\}; y = 2.0"),
+    ("ols", ["--target", "y", "--features", "x", "--weights", "w"], 765432, 3, "-1",
+     ", column 'w': the weights must be finite and ≥ 0; -1.0 is not"),
+    ("poisson", ["--target", "b", "--features", "x", "--exposure", "w"], 654321, 3, "0",
+     ", column 'w': the exposure must be finite and > 0; 0.0 is not"),
+    ("ols", ["--formula", "y ~ x + log(w)"], 876543, 3, "-2", r": formula term 'log\(w\)' is not a finite number there"),
+])
+def test_engine_dask_names_the_line_of_a_bad_value_in_a_million_row_file(client, million_rows, tmp_path, capsys,
+                                                                         model, options, line, column, text,
+                                                                         message):
+    """As the in-memory reader does: the file, the line as an editor counts it, the column, what is wrong
+    (a cell that is no number, a value the model cannot take, a formula term that is not finite there),
+    found past the first chunk too."""
+    from derive.cli import main
+    path = edited(million_rows[0], tmp_path, line, column, text)
+    assert main(["fit", model, str(path), *options, "--engine", "dask"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert re.fullmatch(rf"derive: error: {re.escape(str(path))}, line {line}{message}.*", error), error

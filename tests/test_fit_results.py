@@ -122,7 +122,7 @@ def test_weighted_least_squares_matches_statsmodels_wls(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert list(out["coefficients"]) == ["intercept", "x1", "x2", "x3", "x4", "x5", "x6"]  # w is no feature
     np.testing.assert_allclose(list(out["coefficients"].values()), reference.params, rtol=1e-8)
-    with pytest.raises(derive.DataError, match="weight -1.0 at row 2"):
+    with pytest.raises(derive.DataError, match="the weights must be finite and ≥ 0; -1.0 is not at row 2"):
         derive.fit("ols", X, data["y"], weights=[1, -1] + [1] * 14)
 
 

@@ -27,8 +27,17 @@ import numpy as np
 from derive.errors import DataError, NotSupported
 from derive.expr import symbols as S
 from derive.fitting.codegen import lambdify_results
-from derive.fitting.design_columns import check_collinear, power_of_two_scale
+from derive.fitting.design_columns import (
+    NonFiniteValue,
+    ValueAtRow,
+    check_collinear,
+    check_finite,
+    invalid_per_row,
+    per_row_error,
+    power_of_two_scale,
+)
 from derive.fitting.glm_fitting import (
+    GD_TOLERANCE,
     gradient_descent,
     newton,
     offset_functions,
@@ -37,10 +46,10 @@ from derive.fitting.glm_fitting import (
     standardising_map,
     sum_over_row_blocks,
 )
-from derive.fitting.least_squares import CHOLESKY_LIMIT
+from derive.fitting.least_squares import CHOLESKY_LIMIT, residual_sum_of_squares
 from derive.fitting.linear_fitting import ILL_CONDITIONED, in_data_units, weighted_statistics
 from derive.fitting.result import FitResult
-from derive.fitting.support import SUPPORTS, needs
+from derive.fitting.support import SUPPORTS, outside_error
 from derive.fitting.triangular import inverse_gram_diagonal, scaled_condition, solve_gram, solve_upper
 
 ACCURACY = {
@@ -49,16 +58,16 @@ ACCURACY = {
 }
 
 
-class NonFiniteData(DataError):
-    """NaN or infinite values somewhere in data read in chunks."""
-
-
 def fit_data_file(model, design, method, lam) -> FitResult:
-    """Fit a design read chunk by chunk from a file (`derive fit --engine dask`); if a cell cannot be read
-    as a finite number, the message names its line and column (found by one more streaming pass)."""
+    """Fit a design read chunk by chunk from a file (`derive fit --engine dask`). A value the fit cannot
+    take is named by the file's line (as an editor counts it) and column: a cell that cannot be read as
+    a finite number by one more streaming pass over the file, which says what the cell holds; any other
+    (a y outside the model's support, a negative weight) by its row, found as the chunks are checked."""
     try:
         return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None, **design.per_row)
-    except (NonFiniteData, ValueError) as error:
+    except ValueAtRow as error:
+        raise design.located(error) from None
+    except ValueError as error:  # a cell dask could not read as a number: found by reading the file again
         design.diagnose()
         raise DataError(f"the data could not be read: {' '.join(str(error).split())}") from None
 
@@ -99,33 +108,38 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
     import dask.array as da
     X, y, names = as_dask_arrays(X, y, names)
     d = X.shape[1]
-    weights, offset = _per_row(weights, y, "weights"), _offset(offset, exposure, y)
+    per_row = {role: _per_row(values, y, role) for role, values in
+               (("weights", weights), ("offset", offset), ("exposure", exposure)) if values is not None}
+    weights, offset = per_row.get("weights"), _offset(per_row.get("offset"), per_row.get("exposure"))
     # One pass over the data for the checks every model needs (size, finiteness, constant columns, the
-    # targets' kind) and, for ols and ridge, the whole fit: XᵀX and Xᵀy, or the R factor of [X y].
+    # targets' kind) and, for ols and ridge, the whole fit: XᵀX and Xᵀy, or the R factor of [X y]. A check
+    # that fails counts the rows; one more pass finds the first, to name it.
     data = (X, y)
-    checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0), "total": X.sum() + y.sum(),
+    checks = {"n": X[:, 0].map_blocks(np.ones_like).sum(), "low": X.min(axis=0), "high": X.max(axis=0),
               "y_sum": y.sum(), "y_squares": (y * y).sum(), "y_low": y.min(), "y_high": y.max(),
-              "outside": SUPPORTS[model][1].outside(y).sum() if model in SUPPORTS else 0}
+              "outside": SUPPORTS[model][1].outside(y).sum() if model in SUPPORTS else 0,
+              **{f"invalid_{role}": invalid_per_row(role, values).sum() for role, values in per_row.items()}}
     if weights is not None:  # weighted least squares: least squares of √w·y on √w·X
-        checks.update(bad_weights=(~da.isfinite(weights) | (weights < 0)).sum(), zero_weights=(weights == 0).sum(),
+        checks.update(zero_weights=(weights == 0).sum(),
                       w_sum=weights.sum(), wy_sum=(weights * y).sum(), wyy=(weights * y * y).sum(),
                       log_weights=da.log(da.where(weights > 0, weights, 1.0)).sum())
         root = da.sqrt(da.maximum(weights, 0))
         X, y = X * root[:, None], y * root
     if offset is not None:
-        checks.update(bad_offset=(~da.isfinite(offset)).sum(), exp_offset_sum=da.exp(offset).sum(),
-                      y_dot_offset=(y * offset).sum())
+        checks.update(exp_offset_sum=da.exp(offset).sum(), y_dot_offset=(y * offset).sum())
     pieces = _linear_pieces(X, y, method, lam) if model in ("ols", "ridge") else {}
     lazy = {**checks, **pieces}
     with warnings.catch_warnings():  # squares of values near 1e300 overflow here: found below, and refitted scaled
         warnings.simplefilter("ignore", RuntimeWarning)
         values = dict(zip(lazy, dask.compute(*lazy.values())))
     n, low, high = int(values["n"]), values["low"], values["high"]
-    if not np.isfinite(values["total"]) and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-        raise NonFiniteData("the data hold NaN or infinite values (dask data are checked as a whole; "
-                            "find the rows with X.isna() or numpy.isfinite)")
-    if not np.isfinite(values["y_sum"]):
-        raise NonFiniteData("y holds NaN or infinite values")
+    if not all(np.all(np.isfinite(values[k])) for k in ("low", "high", "y_low", "y_high")):  # NaN and ±inf reach them
+        _raise_first_non_finite(*data, names)
+    for role in per_row:
+        if values[f"invalid_{role}"]:
+            row, (value,) = _first_row(invalid_per_row(role, per_row[role]), per_row[role])
+            error = per_row_error(role, value, row)
+            raise NonFiniteValue(error.message, row, role=role) if not np.isfinite(value) else error
     if n < d:
         raise DataError(f"{n} rows are fewer than the {d} parameters to fit")
     linear = model in ("ols", "ridge")
@@ -140,17 +154,15 @@ def fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights=None, of
     constant = [j for j in range(d) if low[j] == high[j] and low[j] != 0]
     if linear:
         if weights is None:
-            return _linear(model, values, method, lam, names, n, constant)
-        return _weighted_linear(model, values, method, lam, names, n, constant)
+            return _linear(model, values, method, lam, names, n, constant, (X, y))
+        return _weighted_linear(model, values, method, lam, names, n, constant, (X, y))
     if values["outside"]:
-        raise DataError(f"{needs(model, 'y')}; {int(values['outside'])} values of y are not")
-    if offset is not None and values["bad_offset"]:
-        raise DataError(f"every offset and exposure must be finite (exposures > 0); {int(values['bad_offset'])} "
-                        "rows' are not")
+        row, (value,) = _first_row(SUPPORTS[model][1].outside(data[1]), data[1])
+        raise outside_error(model, "y", value, row)
     if method == "gd":
         if offset is not None:
             raise NotSupported("gradient descent with an offset or exposure is not implemented: use --method newton")
-        return _gradient_descent(model, X, y, names, n, constant, low, values, tol or 1e-6, max_iter or 100_000)
+        return _gradient_descent(model, X, y, names, n, constant, low, values, tol or GD_TOLERANCE, max_iter or 100_000)
     return _glm(model, X, y, names, n, constant, low, values, offset, tol or 1e-8, max_iter or 100)
 
 
@@ -171,15 +183,43 @@ def _per_row(values, y, what):
     return values
 
 
-def _offset(offset, exposure, y):
-    """offset + log(exposure) as a dask vector (a non-positive exposure gives a non-finite value, refused
-    with the offsets), or None."""
+def _offset(offset, exposure):
+    """offset + log(exposure) as a dask vector, or None (a non-positive exposure, refused by the checks,
+    gives NaN here, not a warning)."""
     import dask.array as da
-    offset, exposure = _per_row(offset, y, "offset"), _per_row(exposure, y, "exposure")
     if exposure is not None:
         exposure = da.log(da.where(exposure > 0, exposure, np.nan))
     terms = [t for t in (offset, exposure) if t is not None]
     return sum(terms[1:], terms[0]) if terms else None
+
+
+def _first_row(mask, *arrays):
+    """The index of the first row where the lazy boolean vector `mask` is true (chunks of unknown length
+    alike) and the arrays' values in that row, in one pass over the chunks: only on the way to an error."""
+    import dask
+    chunks = zip(mask.to_delayed().ravel(), *(a.to_delayed().ravel() for a in arrays))
+    parts = dask.compute(*[dask.delayed(_first_in_chunk)(*chunk) for chunk in chunks])
+    start = 0
+    for length, first, row in parts:
+        if first is not None:
+            return start + first, row
+        start += length
+    raise AssertionError("a check counted rows that no chunk holds")
+
+
+def _first_in_chunk(mask, *arrays):
+    """(the chunk's number of rows, the first row where `mask` is true or None, the arrays' values there)."""
+    hits = np.flatnonzero(mask)
+    if not hits.size:
+        return len(mask), None, None
+    return len(mask), int(hits[0]), [np.asarray(a)[hits[0]] for a in arrays]
+
+
+def _raise_first_non_finite(X, y, names):
+    """NonFiniteValue naming the first NaN or infinite value of X (row and column) or y."""
+    import dask.array as da
+    row, (x_row, y_value) = _first_row(~(da.isfinite(X).all(axis=1) & da.isfinite(y)), X, y)
+    check_finite(x_row[None, :], np.array([y_value]), names, first_row=row)
 
 
 def _linear_pieces(X, y, method, lam) -> dict:
@@ -198,19 +238,20 @@ def _linear_pieces(X, y, method, lam) -> dict:
     return {"R": da.linalg.tsqr(A, compute_svd=False)[1]}
 
 
-def _weighted_linear(model, values, method, lam, names, n, constant) -> FitResult:
+def _weighted_linear(model, values, method, lam, names, n, constant, data) -> FitResult:
     """Least squares of √w·y on √w·X, with the statistics of weighted least squares."""
-    if values["bad_weights"]:
-        raise DataError(f"weights must be finite and ≥ 0; {int(values['bad_weights'])} weights are not")
     if values["zero_weights"] == n:
         raise DataError("every weight is 0: no row takes part in the fit")
-    result = _linear(model, {**values, "y_squares": values["wyy"]}, method, lam, names, n, constant)  # ‖√w·y‖²
+    result = _linear(model, {**values, "y_squares": values["wyy"]}, method, lam, names, n, constant,  # ‖√w·y‖²
+                     data)
     w_sum, wy_sum, wyy = values["w_sum"], values["wy_sum"], values["wyy"]
     total = wyy - wy_sum ** 2 / w_sum if constant else wyy
     return weighted_statistics(result, lam, total, None if values["zero_weights"] else values["log_weights"])
 
 
-def _linear(model, values, method, lam, names, n, constant) -> FitResult:
+def _linear(model, values, method, lam, names, n, constant, data) -> FitResult:
+    """`data`: X and y (dask arrays) for the residuals, when the normal equations' sums cancel too far to
+    give the residual sum of squares."""
     d = len(names)
     y_sum, y_squares = values["y_sum"], values["y_squares"]
     warnings = []
@@ -227,7 +268,7 @@ def _linear(model, values, method, lam, names, n, constant) -> FitResult:
                             "after scaling): use --method qr")
         R = np.linalg.cholesky(G / np.outer(scale, scale)).T * scale
         coef = solve_gram(R, b)
-        rss = float(y_squares - 2 * coef @ b + coef @ (G @ coef) - (lam * coef @ coef if lam else 0))
+        rss = residual_sum_of_squares(*data, coef, lam, b, y_squares)
         used = "cholesky"
     else:
         R_full = values["R"]

@@ -25,11 +25,12 @@ import sympy as sp
 
 from derive.datasets import path_of
 from derive.errors import DataError, DeriveError, NotSupported
-from derive.fitting.design_columns import PER_ROW_REQUIREMENTS, first_invalid
+from derive.fitting.design_columns import NonFiniteValue, ValueAtRow, first_invalid, per_row_error
 from derive.fitting.formula import Formula, parse_formula
 from derive.fitting.tables import (
     DECIMAL,
     Columns,
+    RowLocator,
     Table,
     column_hint,
     csv_layout,
@@ -337,7 +338,7 @@ def _numpy_values(table, expr, symbols, where):
     with np.errstate(all="ignore"):
         values = np.asarray(lambdify(expr, symbols)(*arrays), dtype=float) * np.ones(table.n_rows)
     bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
+    if bad.size and table.strict:
         raise DataError(f"{table.source}, {table.locate(int(bad[0]))}: {where} is not a finite number there")
     return values
 
@@ -443,11 +444,10 @@ def source_design(source: DataSource, target, features, intercept, formula, per_
         result = design(table, target, features, intercept, labels)
     result.per_row = {role: table.floats(column) for role, column in per_row.items()}
     result.where = table.where
-    for role, column in per_row.items():  # checked here, where the line of a bad value is known
-        bad = first_invalid(role, result.per_row[role])
+    for role, values in result.per_row.items():  # checked here, where the line of a bad value is known
+        bad = first_invalid(role, values)
         if bad is not None:
-            raise DataError(f"{table.where(bad, column)}: the {role} must be {PER_ROW_REQUIREMENTS[role]}; "
-                            f"{float(result.per_row[role][bad])!r} is not")
+            raise per_row_error(role, values[bad], bad).located(table.where, target, per_row)
     return result
 
 
@@ -508,11 +508,12 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
             first_bad_cell(source.path, used, layout)
             raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
     diagnose = lambda: first_bad_cell(source.path, used, layout)  # noqa: E731
+    located = dict(rows=RowLocator(source.path, layout), per_row_columns=per_row, file_columns=source.columns)
     if text:
         _fix_levels(frame, factors, text)
     if formula is not None:  # each chunk's design from its rows, as in memory: [y, X, the per-row columns]
         def chunk_design(part):
-            d = formula_design(frame_table(part), parsed, factors, whole=False)
+            d = formula_design(frame_table(part, strict=False), parsed, factors, whole=False)
             return np.column_stack([d.y, d.X, *(part[column].to_numpy(float) for column in per_row.values())])
         names = formula_design(frame_table(frame._meta), parsed, factors, whole=False).names
         width = 1 + len(names) + len(per_row)
@@ -520,7 +521,8 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
                   for part in frame.to_delayed()]
         columns = da.concatenate(chunks, axis=0, allow_unknown_chunksizes=True)
         by_role = {role: columns[:, 1 + len(names) + k] for k, role in enumerate(per_row)}
-        return ChunkedDesign(columns[:, 1:1 + len(names)], columns[:, 0], names, diagnose, by_role)
+        return ChunkedDesign(columns[:, 1:1 + len(names)], columns[:, 0], names, diagnose, by_role, parsed.target,
+                             **located)
     by_role = {role: frame[column].to_dask_array() for role, column in per_row.items()}  # the chunks of y
     columns = frame[[target, *features]].to_dask_array()  # chunks of unknown length: no pass to count them
     y, X = columns[:, 0], (columns[:, 1:] if features else None)
@@ -529,7 +531,8 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
         X = ones if X is None else da.concatenate([ones, X], axis=1, allow_unknown_chunksizes=True).rechunk({1: -1})
     if X is None:
         raise DataError("the model has no columns: give features, or keep the intercept")
-    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features, diagnose, by_role)
+    return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features, diagnose, by_role, target,
+                         **located)
 
 
 def _parsed_formula(source, formula, target, features, intercept):
@@ -565,3 +568,18 @@ class ChunkedDesign:
     names: list[str]
     diagnose: Callable[[], None]  # raises a DataError naming the first bad cell's line and column
     per_row: dict = field(default_factory=dict)  # weights, offset, exposure: dask vectors in the chunks of y
+    target: str = "y"  # the target's column (or formula term)
+    rows: RowLocator | None = None  # where a data row is in the file
+    per_row_columns: dict = field(default_factory=dict)  # the per-row columns by role ({"weights": "w"})
+    file_columns: list = field(default_factory=list)  # the columns of the file
+
+    def located(self, error: ValueAtRow) -> DataError:
+        """The error at its file's line and column; a cell read as NaN or ±inf, by what it holds."""
+        if isinstance(error, NonFiniteValue):
+            column = error.column_in(self.target, self.per_row_columns)
+            message = self.rows.cell_message(error.row, column)
+            if message:
+                return DataError(message)
+            if column not in self.file_columns:  # a formula's term, computed from the row's cells
+                return DataError(f"{self.rows.place(error.row)}: formula term {column!r} is not a finite number there")
+        return error.located(self.rows.where, self.target, self.per_row_columns)

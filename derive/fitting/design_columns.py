@@ -12,32 +12,56 @@ COLLINEAR = 1e-11
 
 
 class ValueAtRow(DataError):
-    """A value the fit cannot take, in data row `row` (0-based) of `column` (None: the target). From Python
-    the message ends "at row 3"; `located` names the file and line instead (what an editor shows)."""
+    """A value the fit cannot take, in data row `row` (0-based) of `column`, or, when `column` is None, of
+    the per-row values of `role` ("weights", "offset", "exposure"; None: the target). From Python the
+    message ends "at row 3"; `located` names the file and line instead (what an editor shows)."""
 
-    def __init__(self, message: str, row: int, column: str | None = None):
-        self.message, self.row, self.column = message, row, column
+    def __init__(self, message: str, row: int, column: str | None = None, role: str | None = None):
+        self.message, self.row, self.column, self.role = message, row, column, role
         super().__init__(f"{message} at row {row + 1}" + (f", column {column!r}" if column else ""))
 
-    def located(self, where, target: str) -> DataError:
+    def __reduce__(self):  # raised in a dask worker, it reaches the client pickled
+        return type(self), (self.message, self.row, self.column, self.role)
+
+    def column_in(self, target: str, per_row: dict | None = None) -> str:
+        """The column of a data file the value is in: its own, the target's, or the one given for its role
+        in `per_row` ({"weights": "w", ...})."""
+        return self.column or ((per_row or {}).get(self.role) if self.role else target)
+
+    def located(self, where, target: str, per_row: dict | None = None) -> DataError:
         """The error at `where(row, column)` ("data.csv, line 4, column 'y'")."""
-        return DataError(f"{where(self.row, self.column or target)}: {self.message}")
+        return DataError(f"{where(self.row, self.column_in(target, per_row))}: {self.message}")
+
+
+class NonFiniteValue(ValueAtRow):
+    """A NaN or ±inf where a finite number is needed (in a data file, the cell says better what it holds)."""
 
 
 # What each column given per row (`derive fit --weights COL`, ...) must hold.
 PER_ROW_REQUIREMENTS = {"weights": "finite and ≥ 0", "offset": "finite", "exposure": "finite and > 0"}
 
 
-def first_invalid(role: str, values) -> int | None:
-    """The index of the first value that a per-row column of this role may not hold (see
-    PER_ROW_REQUIREMENTS), or None."""
+def invalid_per_row(role: str, values):
+    """True where a per-row column of this role holds a value it may not (see PER_ROW_REQUIREMENTS); numpy
+    or dask arrays alike."""
     valid = np.isfinite(values)
     if role == "weights":
         valid &= values >= 0
     elif role == "exposure":
         valid &= values > 0
-    bad = np.flatnonzero(~valid)
+    return ~valid
+
+
+def first_invalid(role: str, values) -> int | None:
+    """The index of the first value that a per-row column of this role may not hold, or None."""
+    bad = np.flatnonzero(invalid_per_row(role, values))
     return int(bad[0]) if bad.size else None
+
+
+def per_row_error(role: str, value, row: int) -> ValueAtRow:
+    """The error for a per-row value its role does not allow: "the weights must be finite and ≥ 0; -1.0 is
+    not at row 3"."""
+    return ValueAtRow(f"the {role} must be {PER_ROW_REQUIREMENTS[role]}; {float(value)!r} is not", row, role=role)
 
 
 def power_of_two_scale(values):
@@ -49,11 +73,27 @@ def power_of_two_scale(values):
     return np.ldexp(1.0, np.where(np.abs(exponents) > 100, exponents, 0))
 
 
-def column_scale(X):
+def check_finite(X, y, names, first_row: int = 0) -> None:
+    """ValueAtRow naming the first NaN or infinite value of X (its row and column name) or of y; the rows
+    are counted from `first_row` (X and y may be a block of a larger design)."""
+    for values, what in ((X, "X"), (y, "y")):
+        # A NaN or ±inf makes the sum non-finite; the sum is a cheaper pass than an elementwise test,
+        # which runs only then (a finite sum can still overflow, so the test decides).
+        if np.isfinite(values.sum()) or np.isfinite(values).all():
+            continue
+        first_bad = np.argwhere(~np.isfinite(values))[0]
+        i, *j = first_bad
+        raise NonFiniteValue(f"{what} has {'a NaN' if np.isnan(values[tuple(first_bad)]) else 'an infinite'} value",
+                         first_row + int(i), names[j[0]] if j else None)
+
+
+def column_scale(X, squares=None):
     """`power_of_two_scale` of each column's largest |value|: 1 everywhere, known from the columns' sums of
-    squares (one fast pass), when none comes near overflow or underflow; else from the magnitudes."""
-    with np.errstate(over="ignore"):
-        squares = np.einsum("ij,ij->j", X, X)
+    squares (one fast pass, or `squares` when the caller formed them already), when none comes near
+    overflow or underflow; else from the magnitudes."""
+    if squares is None:
+        with np.errstate(over="ignore"):
+            squares = np.einsum("ij,ij->j", X, X)
     if np.all((squares >= 2.0 ** -200) & (squares <= 2.0 ** 200)):  # then every |value| ≤ 2^100
         return np.ones(X.shape[1])
     return power_of_two_scale(column_magnitudes(X))

@@ -20,8 +20,9 @@ Logistic and Poisson regression (loss = negative log-likelihood):
 - `newton` (= `auto`): Newton/IRLS with the lambdified derived loss, gradient and Hessian, step halving
   when the loss does not decrease, stopping when the Newton decrement √(gᵀH⁻¹g) — which bounds each
   coefficient's remaining error in standard errors — is below `tol`.
-- `gd`: gradient descent with the derived gradient, step 1/L from the bound L = ‖X‖₂²/4 on the logistic
-  Hessian; backtracking for Poisson, whose curvature has no global bound.
+- `gd`: gradient descent with the derived gradient, in the coordinates where the design's columns are
+  orthonormal: step 1/L from the bound L = ‖X‖₂²/4 on the logistic Hessian; for Poisson, whose curvature
+  has no global bound, Barzilai–Borwein trial steps cut back until the loss decreases (Armijo).
 Standard errors are √diag(H⁻¹) for the derived Hessian H at the optimum, from its Cholesky factor.
 
 Bad data raises `DataError`: collinear columns (naming them), separated classes (naming the separating
@@ -45,7 +46,7 @@ from typing import Sequence
 import numpy as np
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.design_columns import PER_ROW_REQUIREMENTS, ValueAtRow, first_invalid
+from derive.fitting.design_columns import check_finite, first_invalid, per_row_error
 from derive.fitting.glm_fitting import fit_glm
 from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
@@ -122,7 +123,8 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
         X, _, names = _validated(X, np.zeros(len(X)), names)
         from derive.fitting.softmax_fitting import fit_softmax
         return fit_softmax(X, np.asarray(y).reshape(-1), names, tol, max_iter, progress)
-    X, y, names = _validated(X, y, names)
+    # ols and ridge check the values themselves: the cholesky method sees them in XᵀX, its one pass over X
+    X, y, names = _validated(X, y, names, check_values=model not in ("ols", "ridge"))
     if weights is not None:
         return fit_weighted(model, X, y, weights, method, lam, names)
     if model in ("ols", "ridge"):
@@ -141,8 +143,7 @@ def _offset(offset, exposure, n):
             raise DataError(f"{len(values)} {what} values for {n} rows")
         bad = first_invalid(what, values)
         if bad is not None:
-            raise ValueAtRow(f"every {what} must be {PER_ROW_REQUIREMENTS[what]}; {what} {float(values[bad])!r}",
-                             bad)
+            raise per_row_error(what, values[bad], bad)
         term = np.log(values) if what == "exposure" else values
         total = term if total is None else total + term
     return total
@@ -160,7 +161,8 @@ def frame_names(X, names):
     return names
 
 
-def _validated(X, y, names):
+def _validated(X, y, names, check_values=True):
+    """X and y as float arrays of matching shapes, and the names; with `check_values`, every value finite."""
     names = frame_names(X, names)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -175,15 +177,8 @@ def _validated(X, y, names):
     names = [f"x{j + 1}" for j in range(d)] if names is None else [str(v) for v in names]
     if len(names) != d:
         raise DataError(f"{len(names)} names for {d} columns")
-    for values, what in ((X, "X"), (y, "y")):
-        # A NaN or ±inf makes the sum non-finite; the sum is a cheaper pass than an elementwise test,
-        # which runs only then (a finite sum can still overflow, so the test decides).
-        if np.isfinite(values.sum()) or np.isfinite(values).all():
-            continue
-        first_bad = np.argwhere(~np.isfinite(values))[0]
-        i, *j = first_bad
-        raise ValueAtRow(f"{what} has a {'NaN' if np.isnan(values[tuple(first_bad)]) else 'infinite'} value", int(i),
-                         names[j[0]] if j else None)
+    if check_values:
+        check_finite(X, y, names)
     if d == 0:
         raise DataError("X has no columns")
     if n < d:

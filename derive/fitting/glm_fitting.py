@@ -18,6 +18,12 @@ from derive.fitting.separation import SeparatedClasses, check_quasi_separation, 
 from derive.fitting.support import check_support
 from derive.fitting.triangular import solve_lower, solve_upper
 
+# Gradient descent stops when the gradient (in the coordinates it works in) has shrunk by this factor: the
+# coefficients then agree with Newton's to about 1e-9 relative.
+GD_TOLERANCE = 1e-10
+# Gradient descent compares losses only while their difference is above this fraction of the loss, the
+# size of its rounding errors (with room to spare).
+LOSS_ROUNDING = 1e-10
 # Rows per block when evaluating the derived sums in memory: about 1 MB of X, which stays in cache.
 ROW_BLOCK_BYTES = 1 << 20
 
@@ -57,7 +63,7 @@ def _fit_glm(model, X, y, method, names, tol, max_iter, progress, offset=None) -
         centred = X - X.mean(axis=0) if c is not None else X
         T = standardising_map(X.mean(axis=0), np.sqrt(np.mean(centred ** 2, axis=0)), c, X[0, c] if c is not None else 1)
         result = gradient_descent(model, functools.partial(sum_over_row_blocks, functions, (X, y)),
-                                  lambda b: hessian(b, X, y), T, X.T @ X, beta, names, tol or 1e-6,
+                                  lambda b: hessian(b, X, y), T, X.T @ X, beta, names, tol or GD_TOLERANCE,
                                   max_iter or 100_000, progress, (X, y))
     if offset is not None:
         restore_offset_loss(result, float(y @ offset))
@@ -187,13 +193,17 @@ def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> 
 def gradient_descent(model, evaluate, hessian_at, T, gram, beta, names, tol, max_iter, progress,
                      data=None) -> FitResult:
     """Gradient descent from `beta` with the derived gradient (`evaluate(β)` = loss, gradient, Xβ or None;
-    in memory or summed over chunks), in the coordinates γ of the centred and scaled design (β = Tγ,
-    gradient Tᵀg), where the curvature is even across directions; `gram` = XᵀX bounds the logistic
-    curvature. With `data` = (X, y) in memory, separated classes are diagnosed by name."""
+    in memory or summed over chunks), in the coordinates γ where the design's columns are orthonormal
+    (β = Tγ, gradient Tᵀg; T from the standardising map `T` and `gram` = XᵀX), where the curvature is as
+    even across directions as the model's weights allow; XᵀX/4 bounds the logistic Hessian, which fixes
+    its step. Stops when the gradient in γ has shrunk by `tol`. With `data` = (X, y) in memory, separated
+    classes are diagnosed by name."""
     X, y = data if data is not None else (None, None)
     bar = Progress(progress, max_iter)
+    T = orthonormalising_map(T, gram)
     # Logistic: the Hessian in γ is TᵀXᵀSXT ⪯ TᵀXᵀXT/4, so 1/L with L = ‖XT‖₂²/4 is a safe step.
-    # Poisson has no global curvature bound: backtracking (Armijo) instead.
+    # Poisson has no global curvature bound: each trial step is the inverse curvature along the last step
+    # (Barzilai–Borwein), cut back until the loss decreases enough (Armijo).
     step = 4 / np.linalg.eigvalsh(T.T @ gram @ T)[-1] if model == "logistic" else 1.0
     gamma = np.linalg.solve(T, beta)
     loss, gradient, eta = evaluate(T @ gamma)
@@ -211,13 +221,21 @@ def gradient_descent(model, evaluate, hessian_at, T, gram, beta, names, tol, max
             candidate = gamma - step * direction
             with np.errstate(over="ignore", invalid="ignore"):  # a step too long overflows exp: it is halved
                 new_loss, new_gradient, new_eta = evaluate(T @ candidate)
-            if model == "logistic" or new_loss <= loss - 0.5 * step * norm ** 2:  # Armijo condition
+            decrease = 0.5 * step * norm ** 2
+            if model == "logistic" or new_loss <= loss - decrease:  # Armijo condition
+                break
+            # Near the minimum the decrease is below the rounding of the loss (a sum over the rows), which
+            # can no longer tell a good step: one that shrinks the gradient is taken then (where the loss is
+            # nearly quadratic, exactly the steps below 2/curvature do).
+            if decrease <= LOSS_ROUNDING * abs(loss) and np.linalg.norm(T.T @ new_gradient) < norm:
                 break
             step /= 2
+        moved, previous = candidate - gamma, direction
         gamma, loss, gradient, eta = candidate, new_loss, new_gradient, new_eta
         direction = T.T @ gradient
-        if model == "poisson":
-            step *= 2  # let the step grow back where the curvature allows
+        if model == "poisson":  # the next trial step: the curvature along the last step (Barzilai–Borwein)
+            change = float(moved @ (direction - previous))
+            step = float(moved @ moved) / change if change > 0 else 2 * step
         iteration += 1
         history.append(loss)
         bar.update(iteration, loss)
@@ -228,6 +246,19 @@ def gradient_descent(model, evaluate, hessian_at, T, gram, beta, names, tol, max
     std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian_at(beta), names)
     return FitResult(model, "gd", names, beta, std_errors, converged, iteration, float(loss),
                      condition_number=condition_number, warnings=warnings, history=history)
+
+
+def orthonormalising_map(T, gram):
+    """T·L⁻ᵀ for the Cholesky factor L of TᵀXᵀXT (`gram` = XᵀX, T a standardising map, so that L is
+    computed on a well-scaled matrix): with it the columns of the design are orthonormal, TᵀXᵀXT = I,
+    and the curvature of a GLM's loss (XᵀWX) is as even across directions as its weights W are; T itself
+    when the columns are collinear (the Hessian's factor names them later)."""
+    try:
+        L = np.linalg.cholesky(T.T @ gram @ T)
+    except np.linalg.LinAlgError:
+        return T
+    # NOTE: a change of variables, not a solve: β = Tγ is evaluated at every step, so the map is formed once.
+    return T @ solve_upper(L.T, np.eye(len(L)))
 
 
 def standardising_map(means, spread, c, value):

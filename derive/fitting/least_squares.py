@@ -31,6 +31,9 @@ TALL_CELLS = 4_000_000
 BLOCK_BYTES = 1 << 21
 # The cholesky method takes ‖y − Xβ‖² = yᵀy − βᵀXᵀy from the sums it formed (no second pass over X) while
 # their rounding errors, about d·ε·yᵀy, are below this fraction of it; else it computes the residuals.
+# Measured (n = 2e5, d = 100, against residuals in extended precision): at yᵀy/RSS = 81 (R² ≈ 0.99) the
+# sums give RSS to 1.2e-14; at yᵀy/RSS = 1e8 (R² = 1 − 1e-6, or y offset by 1e4) they were 2e-8 and 1e-7
+# off, and the residuals (one more pass, about 10% of the fit's time) give 1.4e-14.
 RSS_FROM_SUMS_TOLERANCE = 1e-10
 
 
@@ -98,8 +101,7 @@ def _tall_factor(X, y, c, keep):
     """R from the Cholesky factor of the centred Gram matrix, formed in one pass over X; None when it is
     too ill-conditioned for semi-normal corrections to converge quickly."""
     means = X.mean(axis=0) if c is not None else None
-    G, _, _ = _normal_equations(X, y, means)
-    G = G[np.ix_(keep, keep)]
+    G = normal_equations(X, y, means).gram[np.ix_(keep, keep)]
     scale = np.sqrt(np.diag(G))
     if np.any(scale == 0):
         return None
@@ -158,11 +160,11 @@ def _residual_and_gradient(X, y, beta, extended: bool):
 
 # -- normal equations
 
-def cholesky_least_squares(X, y, lam, names) -> LeastSquaresSolution:
+def cholesky_least_squares(X, y, lam, names, sums: NormalEquations | None = None) -> LeastSquaresSolution:
+    """`sums`: the normal equations of X and y when the caller formed them already."""
     n, d = X.shape
-    G, b, yy = _normal_equations(X, y)
-    if lam:
-        G[np.diag_indices(d)] += lam
+    sums = sums or normal_equations(X, y)
+    G, b, yy = sums.gram + lam * np.eye(d) if lam else sums.gram, sums.moment, sums.yy
     scale = np.sqrt(np.diag(G))
     if np.any(scale == 0):
         return qr_least_squares(X, y, lam, names)
@@ -180,13 +182,14 @@ def cholesky_least_squares(X, y, lam, names) -> LeastSquaresSolution:
     R = L.T * scale  # XᵀX (+ λI) = RᵀR
     coef = solve_gram(R, b)
     inverse_diagonal = None if lam else inverse_gram_diagonal(R)
-    return LeastSquaresSolution(coef, _residual_sum_of_squares(X, y, coef, lam, b, yy), inverse_diagonal,
+    return LeastSquaresSolution(coef, residual_sum_of_squares(X, y, coef, lam, b, yy), inverse_diagonal,
                                 math.sqrt(condition), "cholesky")
 
 
-def _residual_sum_of_squares(X, y, coef, lam, b, yy) -> float:
+def residual_sum_of_squares(X, y, coef, lam, b, yy) -> float:
     """‖y − Xβ‖² for β solving (XᵀX + λI)β = b = Xᵀy: yᵀy − βᵀb − λβᵀβ from the sums, unless they cancel
-    so far that their rounding errors matter; then from the residuals, one more pass over X."""
+    so far that their rounding errors matter; then from the residuals, one more pass over X (numpy or
+    dask arrays: `float` computes the dask sum over the chunks)."""
     rss = float(yy - coef @ b - (lam * coef @ coef if lam else 0.0))
     if X.shape[1] * np.finfo(float).eps * yy <= RSS_FROM_SUMS_TOLERANCE * rss:
         return rss
@@ -194,7 +197,36 @@ def _residual_sum_of_squares(X, y, coef, lam, b, yy) -> float:
     return float(r @ r)
 
 
-def _normal_equations(X, y, means=None):
+@dataclass
+class NormalEquations:
+    """XᵀX, Xᵀy and yᵀy: the Gram matrix of [X y]."""
+    augmented: np.ndarray  # [X y]ᵀ[X y], (d + 1)×(d + 1)
+
+    @property
+    def gram(self) -> np.ndarray:
+        return self.augmented[:-1, :-1]
+
+    @property
+    def moment(self) -> np.ndarray:
+        return self.augmented[:-1, -1]
+
+    @property
+    def yy(self) -> float:
+        return float(self.augmented[-1, -1])
+
+    @property
+    def column_squares(self) -> np.ndarray:
+        """Σᵢ xᵢⱼ² for each column j of X."""
+        return np.diag(self.gram)
+
+    @property
+    def finite(self) -> bool:
+        """Whether every sum is finite: false when X or y holds a NaN or ±inf (it reaches the diagonal), or
+        when squares overflow."""
+        return bool(np.all(np.isfinite(np.diag(self.augmented))))
+
+
+def normal_equations(X, y, means=None) -> NormalEquations:
     """XᵀX, Xᵀy and yᵀy in one pass over X: the Gram matrix of [X y], accumulated block by block by BLAS
     syrk (numpy's `B.T @ B`, half the work of a general product) on a buffer of rows that stays in cache,
     so X is read once and never copied whole; X and y centred (X at `means`, a vector over all columns)
@@ -204,9 +236,14 @@ def _normal_equations(X, y, means=None):
     buffer = np.empty((rows, d + 1))
     gram = np.zeros((d + 1, d + 1))
     y_mean = y.mean() if means is not None else 0.0
-    for start in range(0, n, rows):
-        block = buffer[:min(rows, n - start)]
-        np.subtract(X[start:start + rows], 0.0 if means is None else means, out=block[:, :d])
-        np.subtract(y[start:start + rows], y_mean, out=block[:, d])
-        gram += block.T @ block
-    return gram[:d, :d], gram[:d, d], float(gram[d, d])
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN, ±inf and overflow: `finite` says so
+        for start in range(0, n, rows):
+            block = buffer[:min(rows, n - start)]
+            if means is None:  # a plain copy: about 10% of the pass faster than subtracting 0
+                block[:, :d] = X[start:start + rows]
+                block[:, d] = y[start:start + rows]
+            else:
+                np.subtract(X[start:start + rows], means, out=block[:, :d])
+                np.subtract(y[start:start + rows], y_mean, out=block[:, d])
+            gram += block.T @ block
+    return NormalEquations(gram)

@@ -11,17 +11,18 @@ import numpy as np
 
 from derive.errors import DataError, NotSupported
 from derive.fitting.design_columns import (
-    PER_ROW_REQUIREMENTS,
-    ValueAtRow,
+    check_finite,
     column_scale,
     constant_column,
     first_invalid,
+    per_row_error,
     power_of_two_scale,
 )
 from derive.fitting.exact_least_squares import exact_least_squares, fraction
 from derive.fitting.least_squares import (
     LeastSquaresSolution,
     cholesky_least_squares,
+    normal_equations,
     qr_least_squares,
 )
 from derive.fitting.result import FitResult
@@ -34,11 +35,19 @@ ILL_CONDITIONED = 1e8
 
 def fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
     """The fit on the data scaled by powers of two (exact in binary floating point: no digit is lost),
-    so that values near 1e±300 neither overflow nor look constant, then the result in the data's units."""
-    scale = np.ones(X.shape[1]) if lam else column_scale(X)  # λ‖β‖² fixes β's units
+    so that values near 1e±300 neither overflow nor look constant, then the result in the data's units.
+
+    X and y are checked to be finite here (ValueAtRow names the first value that is not). The cholesky
+    method reads X once: XᵀX is formed first, and its diagonal both shows that every value is finite
+    (a NaN or ±inf reaches it) and gives the columns' sums of squares that decide the scaling."""
+    sums = normal_equations(X, y) if method == "cholesky" else None
+    if sums is None or not sums.finite:
+        check_finite(X, y, names)
+    # λ‖β‖² fixes β's units
+    scale = np.ones(X.shape[1]) if lam else column_scale(X, None if sums is None else sums.column_squares)
     y_scale = power_of_two_scale(np.max(np.abs(y)))  # a numpy float: y_scale ** 2 overflows to inf, not an error
     if np.all(scale == 1) and y_scale == 1:
-        return _fit_linear(model, X, y, method, lam, names, exact_data)
+        return _fit_linear(model, X, y, method, lam, names, exact_data, sums)
     def scaled_exact():  # the exact data (by default the shortest decimals of the unscaled floats), scaled
         data = exact_data() if callable(exact_data) else exact_data
         rows, targets = data if data is not None else (
@@ -72,14 +81,15 @@ def in_data_units(result: FitResult, scale, y_scale, n) -> FitResult:
     return result
 
 
-def _fit_linear(model, X, y, method, lam, names, exact_data) -> FitResult:
+def _fit_linear(model, X, y, method, lam, names, exact_data, sums=None) -> FitResult:
+    """`sums`: the normal equations of X and y, when they were formed already."""
     n, d = X.shape
     if method == "auto":
         method = "exact" if n * d * d <= EXACT_WORK_LIMIT else "qr"
     if method == "exact":
         solution = exact_least_squares(X, y, lam, names, exact_data)
     elif method == "cholesky":
-        solution = cholesky_least_squares(X, y, lam, names)
+        solution = cholesky_least_squares(X, y, lam, names, sums)
     else:
         solution = qr_least_squares(X, y, lam, names)
     return _linear_result(model, X, y, lam, names, solution)
@@ -145,9 +155,10 @@ def fit_weighted(model, X, y, weights, method, lam, names) -> FitResult:
         raise DataError(f"{len(weights)} weights for {len(y)} rows")
     bad = first_invalid("weights", weights)
     if bad is not None:
-        raise ValueAtRow(f"weights must be {PER_ROW_REQUIREMENTS['weights']}; weight {float(weights[bad])!r}", bad)
+        raise per_row_error("weights", weights[bad], bad)
     if not np.any(weights > 0):
         raise DataError("every weight is 0: no row takes part in the fit")
+    check_finite(X, y, names)  # here, where the values are the caller's (√w·X may overflow)
     if method == "exact":
         raise NotSupported("exact arithmetic with weights is not implemented (√w is irrational): "
                            "use --method qr or cholesky")

@@ -42,4 +42,9 @@ def check_support(model: str, values: np.ndarray, name: str) -> None:
     """ValueAtRow naming the first of `values` outside the model's support, and its row."""
     bad = np.flatnonzero(SUPPORTS[model][1].outside(values))
     if bad.size:
-        raise ValueAtRow(f"{needs(model, name)}; {name} = {float(values[bad[0]])!r}", int(bad[0]))
+        raise outside_error(model, name, values[bad[0]], int(bad[0]))
+
+
+def outside_error(model: str, name: str, value, row: int) -> ValueAtRow:
+    """The error for an observation `value` (in data row `row`) outside the model's support."""
+    return ValueAtRow(f"{needs(model, name)}; {name} = {float(value)!r}", row)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import itertools
 import os
 import re
 import sys
@@ -63,6 +64,9 @@ class Table:
     locate: Callable[[int], str] = field(default=lambda i: f"row {i + 1}", repr=False)
     cell: Callable[[str, int], str] | None = field(default=None, repr=False)
     _positions: dict[str, int] | None = field(default=None, repr=False)
+    # False for one chunk of a file read in chunks, which cannot say where its rows are in the file: a
+    # value that is no finite number is kept (as NaN or ±inf), for the fit's checks to find and place.
+    strict: bool = True
 
     def column_index(self, name: str, role: str = "column") -> int:
         """The position of column `name`; DataError naming the nearest names when there is none."""
@@ -97,7 +101,7 @@ class Table:
             i = next(i for i, v in enumerate(values) if not _is_number_text(v))
             raise DataError(_cell_message(self.where(i, name), self._cell_text(name, i)))
         values = values.astype(float, copy=False)
-        if not np.isfinite(values.sum()) and not np.isfinite(values).all():
+        if self.strict and not np.isfinite(values.sum()) and not np.isfinite(values).all():
             i = int(np.flatnonzero(~np.isfinite(values))[0])
             raise DataError(_cell_message(self.where(i, name), self._cell_text(name, i)))
         return values
@@ -271,37 +275,47 @@ def read_csv_columns(layout: CsvLayout, need: Columns, keep_text: bool | None = 
 
 
 class _CsvLocator:
-    """Where data row i of a CSV file is, read again with the standard library (for messages only)."""
+    """Where data row i of a CSV file is, read again with the standard library (for messages only), as a
+    stream: a file of any size is never held in memory to say where its bad cell is."""
 
     def __init__(self, layout: CsvLayout):
         self.layout = layout
-        self._rows = None
 
-    def _scan(self):
-        if self._rows is None:
-            rows = []
-            with open(self.layout.path, newline="", encoding=self.layout.encoding, errors="replace") as handle:
-                reader = csv.reader(handle, delimiter=self.layout.delimiter)
-                next(reader, None)
-                for row in reader:
-                    if row:  # an empty line is no row, as for the fast reader
-                        rows.append((reader.line_num, row))
-            self._rows = rows
-        return self._rows
+    def rows(self):
+        """(line, fields) of each data row, in order: the line as an editor counts it (a quoted field may
+        span lines); an empty line is no row, as for the fast readers."""
+        with open(self.layout.path, newline="", encoding=self.layout.encoding, errors="replace") as handle:
+            reader = csv.reader(handle, delimiter=self.layout.delimiter)
+            next(reader, None)
+            for row in reader:
+                if row:
+                    yield reader.line_num, row
+
+    def _row(self, i: int):
+        return next(itertools.islice(self.rows(), i, None))
 
     def line_name(self, i: int) -> str:
-        return f"line {self._scan()[i][0]}"
+        return f"line {self._row(i)[0]}"
+
+    def where(self, i: int, name: str) -> str:
+        return f"{self.layout.path}, {self.line_name(i)}, column {name!r}"
 
     def cell(self, name: str, i: int) -> str:
-        row = self._scan()[i][1]
+        row = self._row(i)[1]
         j = self.layout.columns.index(name)
         return row[j] if j < len(row) else ""
+
+    def cell_message(self, i: int, name: str) -> str:
+        """What is wrong with the cell of data row i in column `name`, which was read as no finite number."""
+        line, row = self._row(i)
+        j = self.layout.columns.index(name)
+        return _cell_message(f"{self.layout.path}, line {line}, column {name!r}", row[j] if j < len(row) else "")
 
     def diagnose(self, error: str, name: str | None) -> str:
         """A message for what pyarrow refused, naming the line: a ragged row, a cell that is not a number,
         text that is not in the file's encoding."""
         path, columns = self.layout.path, self.layout.columns
-        for line, row in self._scan():
+        for line, row in self.rows():
             if len(row) != len(columns):
                 sniffed = ("" if self.layout.delimiter == "," else
                            f" (read as {DELIMITER_NAMES.get(self.layout.delimiter, repr(self.layout.delimiter))}-"
@@ -311,7 +325,7 @@ class _CsvLocator:
             return f"{path} is not UTF-8 text: give its encoding, e.g. --encoding latin-1"
         if name is not None:
             j = columns.index(name)
-            for line, row in self._scan():
+            for line, row in self.rows():
                 if not DECIMAL.fullmatch(row[j].strip()):
                     return _cell_message(f"{path}, line {line}, column {name!r}", row[j])
         return f"{path} is not a readable CSV file: {error}"
@@ -396,15 +410,16 @@ def parquet_columns(path: str) -> list[str]:
         raise DataError(f"{path} is not a readable Parquet file: {error}") from None
 
 
-def frame_table(frame, source: str = "the data frame") -> Table:
-    """A pandas DataFrame's columns (names as given); numeric columns as float64, others as text."""
+def frame_table(frame, source: str = "the data frame", strict: bool = True) -> Table:
+    """A pandas DataFrame's columns (names as given); numeric columns as float64, others as text
+    (`strict`: see `Table`)."""
     columns = [str(c) for c in frame.columns]
     arrays = {}
     for name, (_, series) in zip(columns, frame.items()):
         kind = series.dtype.kind
         arrays[name] = series.to_numpy(dtype=float, na_value=np.nan) if kind in "biuf" else series.to_numpy(
             dtype=object)
-    return Table(source, columns, arrays, len(frame))
+    return Table(source, columns, arrays, len(frame), strict=strict)
 
 
 def first_bad_cell(path: str, columns: Sequence[str], layout: CsvLayout | None = None) -> None:
@@ -423,16 +438,33 @@ def first_bad_cell(path: str, columns: Sequence[str], layout: CsvLayout | None =
             start += batch.num_rows
         return
     positions = [layout.columns.index(c) for c in columns]
-    with open(path, newline="", encoding=layout.encoding, errors="replace") as handle:
-        reader = csv.reader(handle, delimiter=layout.delimiter)
-        next(reader, None)
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(layout.columns):
-                raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields, but the header names "
-                                f"{len(layout.columns)} columns")
-            for name, j in zip(columns, positions):
-                cell = row[j].strip()
-                if not DECIMAL.fullmatch(cell) or not np.isfinite(float(cell)):
-                    raise DataError(_cell_message(f"{path}, line {reader.line_num}, column {name!r}", cell))
+    for line, row in _CsvLocator(layout).rows():
+        if len(row) != len(layout.columns):
+            raise DataError(f"{path}, line {line}: {len(row)} fields, but the header names "
+                            f"{len(layout.columns)} columns")
+        for name, j in zip(columns, positions):
+            cell = row[j].strip()
+            if not DECIMAL.fullmatch(cell) or not np.isfinite(float(cell)):
+                raise DataError(_cell_message(f"{path}, line {line}, column {name!r}", cell))
+
+
+@dataclass
+class RowLocator:
+    """Where data row i (0-based) of a data file is, for messages: `where(i, column)` is "data.csv, line 5,
+    column 'x'" (the line as an editor counts it, found by reading the CSV file again up to it) or
+    "data.parquet, row 4, column 'x'"; `cell_message(i, column)` says what a cell read as no finite number
+    holds (None for Parquet, whose cells are typed)."""
+    path: str
+    layout: CsvLayout | None
+
+    def place(self, i: int) -> str:
+        """"data.csv, line 5" or "data.parquet, row 4"."""
+        return f"{self.path}, " + (f"row {i + 1}" if self.layout is None else _CsvLocator(self.layout).line_name(i))
+
+    def where(self, i: int, name: str) -> str:
+        return f"{self.place(i)}, column {name!r}"
+
+    def cell_message(self, i: int, name: str) -> str | None:
+        if self.layout is None or name not in self.layout.columns:
+            return None
+        return _CsvLocator(self.layout).cell_message(i, name)
