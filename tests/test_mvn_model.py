@@ -132,3 +132,28 @@ def test_fit_from_a_model_file_on_the_command_line(capsys, tmp_path):
         assert list(out["coefficients"]) == ["mu[x1]", "mu[x2]"]
         np.testing.assert_allclose(list(out["coefficients"].values()), columns.mean(axis=0), rtol=1e-14)
         np.testing.assert_allclose(out["covariance"], np.cov(columns.T, bias=True), rtol=1e-12)
+
+
+@pytest.mark.parametrize("parameters", [["mu"], ["Sigma"]])
+def test_one_parameter_with_the_other_known(parameters):
+    """A known covariance (or mean): the same moves for the one parameter, the loss in matrix form."""
+    D = derive.derivation(derive.model(likelihood="x_i ~ N(mu, Sigma)", parameters=parameters,
+                                       shapes="X:nxd, mu:d, Sigma:dxd pd", name="one"))
+    rng = np.random.default_rng(11)
+    X, mu, Sigma = sample(rng, n=30)
+    sizes, values = {"n": 30, "d": 3}, {"X": X, "mu": mu, "Sigma": Sigma}
+    loss = negative_log_likelihood(X)
+    at = {"mu": mu, "Sigma": Sigma}
+    assert numeric(D.results["loss"], sizes, values) == pytest.approx(loss(at), rel=1e-12)
+    np.testing.assert_allclose(numeric(D.results["gradient"], sizes, values),
+                               central_gradient(loss, at, parameters[0]), rtol=1e-6, atol=1e-6)
+    expected = X.mean(axis=0) if parameters == ["mu"] else (X - mu.T).T @ (X - mu.T) / 30
+    np.testing.assert_allclose(numeric(D.results["solution"], sizes, values).reshape(expected.shape), expected,
+                               rtol=1e-12)
+    assert ("hessian" in D.results) == (parameters == ["mu"])
+
+
+def test_a_statement_the_route_does_not_take_stops_where_it_must():
+    D = derive.derivation(derive.model(likelihood="x_i ~ N(mu, s2 I_d)", parameters=["mu", "s2"],
+                                       shapes="X:nxd, mu:d, s2:pos", name="isotropic"))
+    assert "not all such" in D.stopped and all(s.verified for s in D.steps)

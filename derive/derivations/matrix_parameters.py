@@ -31,6 +31,7 @@ from derive.errors import NotSupported
 from derive.expr.algebra import multiply, split_product
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
+from derive.expr.prose import Math
 
 SYMMETRIC = ("sym", "pd", "diag")
 
@@ -84,17 +85,18 @@ def plan_vector_sample(P, index, loss_label, hat):
     D.domains = Domains({**D.domains.samplers, index.name: IndexIn(str(count)), "V": symmetric})
     symmetric_matrices = [P.model.objects()[s.name] for s in P.model.symbols if set(s.assumptions) & set(SYMMETRIC)]
     P.loss = loss = negative_log_likelihood(D, statement, index, loss_label, P.parameters)
-    named = {}          # matrix parameter → the loss written with the scatter matrix A
-    vectors = [p for p in P.parameters if p.cols == 1]
-    matrices = [p for p in P.parameters if p.cols != 1]
+    vectors = [p for p in P.parameters if p.is_Matrix and p.cols == 1]
+    matrices = [p for p in P.parameters if p.is_Matrix and p.cols != 1]
     if any(p not in symmetric_matrices or p.rows != p.cols for p in matrices) or \
-            any(not p.is_Matrix for p in P.parameters):
+            len(vectors) + len(matrices) != len(P.parameters):
         raise NotSupported("derive derives the mean vector and the symmetric covariance matrix of a vector "
                            f"observation; {', '.join(unicode(p) for p in P.parameters)} are not all such")
     for p in vectors:
         _vector_gradient(P, p, loss, index, loss_label, symmetric_matrices)
+    D.section(f"The gradient in {unicode(matrices[0])}" if matrices else "The loss in matrix form")
+    named = _scatter_form(P, loss, index, loss_label)
     for p in matrices:
-        named[p] = _matrix_gradient(P, p, loss, index, loss_label)
+        _matrix_gradient(P, p, named, loss_label)
     D.section("Stationarity")
     for p in vectors:
         P.solutions[p] = _solve_linear(D, P.gradients[p], p, hat)
@@ -102,8 +104,8 @@ def plan_vector_sample(P, index, loss_label, hat):
     for p in matrices:
         P.solutions[p], in_scatter[p] = _solve_covariance(P, p, index, hat)
     for p in matrices:
-        _second_order(P, p, named[p], in_scatter[p], hat)
-    _record(P, named[matrices[-1]] if matrices else loss)
+        _second_order(P, p, named, in_scatter[p], hat)
+    _record(P, named)
     return P
 
 
@@ -212,42 +214,46 @@ def _positive_definite(D: Derivation, H, p, symmetric_matrices, model) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # A symmetric matrix parameter: the trace trick, the scatter matrix, the lemmas
 # ---------------------------------------------------------------------------------------------------
-def _matrix_gradient(P, S, loss, index, loss_label):
+def _scatter_form(P, loss, index, loss_label):
+    """Σᵢ c·(xᵢ − μ)ᵀM(xᵢ − μ) = c·tr(MA), A = Σᵢ(xᵢ − μ)(xᵢ − μ)ᵀ = (X − 𝟏μᵀ)ᵀ(X − 𝟏μᵀ) the scatter matrix: the
+    trace trick, the sum inside the trace, and A named; the loss in matrix form (as code evaluates it)."""
     D, count, X = P.derivation, P.statement.observed.rows, P.statement.observed
-    D.section(f"The gradient in {unicode(S)}")
     sums = [t for t in sp.Add.make_args(loss) if isinstance(t, sp.Sum)]
     if len(sums) != 1:
         raise NotSupported(f"the loss holds {len(sums)} sums over the observations, not one: {unicode(loss)}")
     coefficient, quadratic = sums[0].function.as_independent(Scalar)
     form = quadratic.matrix if isinstance(quadratic, Scalar) else None
-    if form is None or len(form.args) != 3 or form.args[0] != sp.Transpose(form.args[2]) \
-            or form.args[1] != sp.Inverse(S):
-        raise NotSupported(f"the sum over observations is not a quadratic form in {unicode(sp.Inverse(S))}: "
-                           f"{unicode(sums[0])}")
-    r = form.args[2]
+    if form is None or len(form.args) != 3 or form.args[0] != sp.Transpose(form.args[2]) or rows_of(form.args[1], index):
+        raise NotSupported(f"the sum over observations is not a quadratic form (xᵢ − μ)ᵀM(xᵢ − μ): {unicode(sums[0])}")
+    M, r = form.args[1], form.args[2]
     outer = sp.MatMul(r, sp.Transpose(r))
-    traced = sp.Sum(coefficient * sp.Trace(sp.MatMul(sp.Inverse(S), r, sp.Transpose(r))), (index, 1, count))
+    traced = sp.Sum(coefficient * sp.Trace(sp.MatMul(M, r, sp.Transpose(r))), (index, 1, count))
     rest = loss - sums[0]
     D.step("the trace trick", prose(
-        "A number is its own trace, and tr(ab) = tr(ba): ", form, " = tr(", sp.MatMul(sp.Inverse(S), r, sp.Transpose(r)),
-        "), which puts ", sp.Inverse(S), " first and the data in one matrix."), loss, rest + traced, lhs=loss_label)
+        "A number is its own trace, and tr(ab) = tr(ba): ", form, " = tr(", sp.MatMul(M, r, sp.Transpose(r)),
+        "), which puts ", M, " first and the data in one matrix."), loss, rest + traced, lhs=loss_label)
     scatter = SumOver(outer, index, count)
-    linear = rest + coefficient * sp.Trace(sp.MatMul(sp.Inverse(S), scatter))
-    D.step("the trace is linear", prose("Σᵢ tr(", sp.MatMul(sp.Inverse(S), r, sp.Transpose(r)), ") = tr(",
-                                        sp.MatMul(sp.Inverse(S), scatter), "): the sum moves inside the trace."),
+    linear = rest + coefficient * sp.Trace(sp.MatMul(M, scatter))
+    D.step("the trace is linear", prose("Σᵢ tr(", sp.MatMul(M, r, sp.Transpose(r)), ") = tr(",
+                                        sp.MatMul(M, scatter), "): the sum moves inside the trace."),
            rest + traced, linear, lhs=loss_label)
     deviations = sp.MatAdd(X, sp.MatMul(-1, sp.OneMatrix(count, 1), sp.Transpose(_constant_part(r, index))))
     stacked = sp.MatMul(sp.Transpose(deviations), deviations)
     taken = {spec.name for spec in P.model.symbols}
     A = Named(*(("A", "A") if "A" not in taken else ("Ã", r"\tilde{A}")), stacked)   # not a declared symbol's name
+    free = [p for p in P.parameters if not A.definition.has(p)]
     D.step("the scatter matrix", prose(
         "Name ", A, " = ", scatter, ", the scatter matrix: row i of ", deviations, " is ", sp.Transpose(r),
-        ", so ", A, " = ", stacked, ". It is symmetric and does not depend on ", S, "."),
-        scatter, stacked, lhs=Notation(A.args[0].name, A.args[1].name))
-    named = rest + coefficient * sp.Trace(sp.MatMul(sp.Inverse(S), A))
-    D.step("the loss in the scatter matrix", prose("With ", A, " the loss is a function of ", S, " through ",
-                                                   *joined([t for t in sp.Add.make_args(named) if t.has(S)]), "."),
-           linear, named, lhs=loss_label)
+        ", so ", A, " = ", stacked, ". It is symmetric", *([" and does not depend on ", *joined(free)] if free else []),
+        "."), scatter, stacked, lhs=Notation(A.args[0].name, A.args[1].name))
+    named = rest + coefficient * sp.Trace(sp.MatMul(M, A))
+    D.step("the loss in the scatter matrix", prose("With ", A, " the loss is ", named, "."), linear, named,
+           lhs=loss_label)
+    return named
+
+
+def _matrix_gradient(P, S, named, loss_label):
+    D = P.derivation
     label = Notation(f"∂ℓ/∂{unicode(S)}", r"\frac{\partial \ell}{\partial %s}" % latex(S))
     general, symmetric_form, reasons, used = [], [], [], []
     applied = []
@@ -271,14 +277,15 @@ def _matrix_gradient(P, S, loss, index, loss_label):
         *[part for k, because in enumerate(reasons) for part in ([]if not k else ["; "]) + because], "; so df = "
         "tr(Gᵀd", S, ") and the gradient G is read off."), named, raw, check=IsGradient(S), lhs=label)
     g = sp.MatAdd(*symmetric_form, evaluate=False)
-    D.step(f"{unicode(S)} and A are symmetric", prose(
-        sp.Transpose(sp.Inverse(S)), " = ", sp.Inverse(S), " and ", sp.Transpose(A), " = ", A, ". (Setting this "
+    operands = [o for _, _, found in applied for o in found]      # the scatter matrix A, symmetric
+    D.step(" and ".join(unicode(m) for m in (S, *operands)) + (" are" if operands else " is") + " symmetric", prose(
+        sp.Transpose(sp.Inverse(S)), " = ", sp.Inverse(S), *[part for o in operands for part in
+                                                             (" and ", sp.Transpose(o), " = ", o)], ". (Setting this "
         "gradient to zero, or the one of ", S, " restricted to symmetric matrices, gives the same stationary "
         "points.)"), raw, g, lhs=label)
     P.gradients[S] = P.shown_gradients[S] = g
     P.hessians[S] = None      # the second-order condition is shown along directions (below)
     P.convex[S] = False
-    return named
 
 
 def _constant_part(r, index):
@@ -447,14 +454,18 @@ def _record(P, loss) -> None:
     pair = lambda values: values[0] if len(values) == 1 else sp.Tuple(*values)  # noqa: E731
     shown = {"loss": loss,
              "gradient": pair([P.gradients[p] for p in P.parameters]),
-             "hessian": pair([P.hessians[p] for p in vectors]),
+             **({"hessian": pair([P.hessians[p] for p in vectors])} if vectors else {}),
              "solution": pair([P.solutions[p] for p in P.parameters])}
     D.results = {q: unfold(e) for q, e in shown.items()}
     D.shown_results = {q: e for q, e in shown.items() if D.results[q] != e}
     P.solutions = {p: unfold(s) for p, s in P.solutions.items()}
-    blocks = ", ".join(f"∇²_{unicode(p)} ℓ" for p in vectors)
-    D.notes.append(str(prose(
-        "The results hold one entry per parameter, in the order ", *joined(list(P.parameters)), "; each solution has "
-        "the earlier ones substituted (solved one parameter at a time). The Hessian is the ", blocks, " block; ",
-        "the second-order condition in ", *joined([p for p in P.parameters if p not in vectors]),
-        " is shown along every symmetric direction.")))
+    matrices = [p for p in P.parameters if p not in vectors]
+    if len(P.parameters) > 1:
+        D.notes.append(str(prose("The results hold one entry per parameter, in the order ", *joined(P.parameters),
+                                 "; each solution has the earlier ones substituted (solved one parameter at a time).")))
+    if matrices:
+        D.notes.append(str(prose(*(["The Hessian is the ", *joined([Math(f"∇²_{unicode(p)} ℓ", r"\nabla^{2}_{%s} \ell"
+                                                                       % latex(p)) for p in vectors]), " block; "]
+                                   if vectors else []),
+                                 "the second-order condition in ", *joined(matrices), " is shown along every "
+                                 "symmetric direction.")))

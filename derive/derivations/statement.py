@@ -113,11 +113,11 @@ def _of_observation(text: str, index: str, objects: dict, read):
     stand_ins = {}
 
     def row(match):
+        matrix = _matrix_of_rows(match["name"], objects)
+        if matrix is None:     # not a row of a data matrix (I_d is the identity of size d)
+            return match.group()
         if match["index"] != index:
             raise NotSupported(f"the index {match['index']} in {match.group()!r}: observations are indexed by {index}")
-        matrix = _matrix_of_rows(match["name"], objects)
-        if matrix is None:
-            return match.group()
         name = f"row{matrix.name}{index}"
         stand_ins[name] = (sp.MatrixSymbol(name, matrix.cols, 1), matrix)
         return f" {name} "
