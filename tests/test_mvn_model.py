@@ -157,3 +157,14 @@ def test_a_statement_the_route_does_not_take_stops_where_it_must():
     D = derive.derivation(derive.model(likelihood="x_i ~ N(mu, s2 I_d)", parameters=["mu", "s2"],
                                        shapes="X:nxd, mu:d, s2:pos", name="isotropic"))
     assert "not all such" in D.stopped and all(s.verified for s in D.steps)
+
+
+def test_the_printed_fit_shows_the_covariance_estimate(capsys):
+    data = derive.datasets.load("longley")
+    assert main(["fit", "mvn", str(data.path), "--features", "x1,x2"]) == 0
+    out = capsys.readouterr().out
+    columns = np.column_stack([data.data()[c] for c in ("x1", "x2")])
+    expected = np.cov(columns.T, bias=True)
+    assert "covariance estimate (maximum likelihood, divisor n):" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("x2 "))
+    np.testing.assert_allclose([float(v) for v in row.split()[1:]], expected[1], rtol=1e-9)
