@@ -168,3 +168,21 @@ def test_the_printed_fit_shows_the_covariance_estimate(capsys):
     assert "covariance estimate (maximum likelihood, divisor n):" in out
     row = next(line for line in out.splitlines() if line.strip().startswith("x2 "))
     np.testing.assert_allclose([float(v) for v in row.split()[1:]], expected[1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("shapes,words", [
+    ("X:nxd, mu:d, Sigma:dxd", 'the covariance of N(mean, covariance) is Σ, which must be a positive definite matrix: '
+                               'declare it so (Sigma = "d x d, pd")'),
+    ("X:nxd, mu:d", "the covariance of N(mean, covariance) is Sigma (a scalar); for a d×1 observation (a row of X) "
+                    "it must be d×d"),
+    ("X:nxd, mu:k, Sigma:dxd pd", "the mean of N(mean, covariance) is mu (k×1); for a d×1 observation"),
+])
+def test_a_statement_with_the_wrong_arguments_exits_2_in_one_line(capsys, shapes, words):
+    code = main(["show", "--likelihood", "x_i ~ N(mu, Sigma)", "--wrt", "mu, Sigma", "--shapes", shapes])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_vector_observation_names_the_families_it_takes(capsys):
+    assert main(["show", "--likelihood", "x_i ~ Poisson(mu)", "--wrt", "mu", "--shapes", "X:nxd, mu:d"]) == 2
+    assert "distributions: N(mean, covariance), Categorical(p)" in capsys.readouterr().err

@@ -81,6 +81,12 @@ def plan_vector_sample(P, index, loss_label, hat):
     if statement.family.name != "N":
         raise NotSupported(f"the {statement.family.title} likelihood of a vector observation is read, but not "
                            "derived yet (derive derives xᵢ ~ N(μ, Σ))")
+    for (name, domain), argument in zip(statement.family.parameters, statement.arguments):
+        spec = P.model.symbol(getattr(argument, "name", ""))
+        if domain.name == "a positive definite matrix" and (spec is None or "pd" not in spec.assumptions):
+            raise P.model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
+                                f"is {unicode(argument)}, which must be {domain.name}: declare it so "
+                                f'({argument.name} = "{" x ".join(map(str, argument.shape))}, pd")')
     count = statement.observed.rows
     D.domains = Domains({**D.domains.samplers, index.name: IndexIn(str(count)), "V": symmetric})
     symmetric_matrices = [P.model.objects()[s.name] for s in P.model.symbols if set(s.assumptions) & set(SYMMETRIC)]

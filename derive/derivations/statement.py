@@ -89,9 +89,23 @@ def read_statement(text: str, objects: dict, read) -> Statement:
         texts = [re.sub(r"(?<![A-Za-z0-9_\\])I(?![A-Za-z0-9_])", f"I_{{{observed.rows}}}", t) for t in texts]
     if rows:
         arguments = tuple(_of_observation(t, index, objects, read) for t in texts)
+        _check_shapes(family, arguments, observed, text)
     else:
         arguments = tuple(read(_as_vectors(t, index, objects)) if index else read(t) for t in texts)
     return Statement(observed, family, arguments, index, text, rows)
+
+
+def _check_shapes(family: Distribution, arguments, observed, text: str) -> None:
+    """A vector observation's family takes d×1 vectors (a mean, probabilities) and d×d matrices (a
+    covariance) for a d-vector observation: NotSupported naming the argument otherwise."""
+    d = observed.cols
+    for (name, domain), argument in zip(family.parameters, arguments):
+        wanted = (d, d) if domain.name.endswith("matrix") else (d, 1)
+        shape = getattr(argument, "shape", None)
+        if shape != wanted:
+            has = "a scalar" if shape is None else f"{shape[0]}×{shape[1]}"
+            raise NotSupported(f'in "{text}" the {name} of {family.signature} is {argument} ({has}); for a '
+                               f"{d}×1 observation (a row of {observed.name}) it must be {wanted[0]}×{wanted[1]}")
 
 
 def _is_vector(obj) -> bool:
