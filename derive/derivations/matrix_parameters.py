@@ -82,8 +82,7 @@ def plan_vector_sample(P, index, loss_label, hat):
         raise NotSupported(f"the {statement.family.title} likelihood of a vector observation is read, but not "
                            "derived yet (derive derives xᵢ ~ N(μ, Σ))")
     for (name, domain), argument in zip(statement.family.parameters, statement.arguments):
-        spec = P.model.symbol(getattr(argument, "name", ""))
-        if domain.name == "a positive definite matrix" and (spec is None or "pd" not in spec.assumptions):
+        if domain.name == "a positive definite matrix" and not _declared_positive_definite(P.model, argument):
             raise P.model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
                                 f"is {unicode(argument)}, which must be {domain.name}: declare it so "
                                 f'({argument.name} = "{" x ".join(map(str, argument.shape))}, pd")')
@@ -113,6 +112,15 @@ def plan_vector_sample(P, index, loss_label, hat):
         _second_order(P, p, named, in_scatter[p], hat)
     _record(P, named)
     return P
+
+
+def _declared_positive_definite(model, M) -> bool:
+    """A symbol declared pd, or c·I with c > 0 (σ²I_d with σ² declared pos)."""
+    if isinstance(M, sp.MatrixSymbol):
+        spec = model.symbol(M.name)
+        return spec is not None and "pd" in spec.assumptions
+    coefficient, factors = split_product(M) if isinstance(M, sp.MatMul) else (sp.S.One, [M])
+    return len(factors) == 1 and isinstance(factors[0], sp.Identity) and (coefficient == 1 or coefficient.is_positive)
 
 
 # ---------------------------------------------------------------------------------------------------
