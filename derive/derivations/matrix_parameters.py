@@ -23,6 +23,7 @@ from derive.core.numeval import directional_derivative, evaluate
 from derive.core.random_points import Domains, IndexIn, symmetric
 from derive.core.steps import Check, Derivation, IsGradient, Nonnegative, Solves
 from derive.derivations.abbreviations import Named, unfold
+from derive.derivations.distributions import POSITIVE_DEFINITE
 from derive.derivations.lemmas import MATRIX_GRADIENT_LEMMAS, matrix_gradient_lemma
 from derive.derivations.sentences import prose
 from derive.derivations.vector_form import Scalar, matrix_form
@@ -82,7 +83,7 @@ def plan_vector_sample(P, index, loss_label, hat):
         raise NotSupported(f"the {statement.family.title} likelihood of a vector observation is read, but not "
                            "derived yet (derive derives xᵢ ~ N(μ, Σ))")
     for (name, domain), argument in zip(statement.family.parameters, statement.arguments):
-        if domain.name == "a positive definite matrix" and not _declared_positive_definite(P.model, argument):
+        if domain is POSITIVE_DEFINITE and not _declared_positive_definite(P.model, argument):
             raise P.model.error("likelihood", f'in "{statement.text}" the {name} of {statement.family.signature} '
                                 f"is {unicode(argument)}, which must be {domain.name}: declare it so "
                                 f'({argument.name} = "{" x ".join(map(str, argument.shape))}, pd")')
@@ -434,8 +435,9 @@ def _second_order(P, S, named, in_scatter, hat):
     first = a * sp.Trace(sp.MatMul(inv, V)) - b * sp.Trace(sp.MatMul(inv, V, inv, A))
     phi1, phi2 = Notation("φ′(0)", r"\varphi'(0)"), Notation("φ″(0)", r"\varphi''(0)")
     D.step("derivative along a direction", prose(
-        "For a symmetric direction ", V, " let φ(t) = ℓ(", sp.MatAdd(S, sp.MatMul(sp.Symbol("t"), V)), "); by the "
-        "differentials above (d", S, " = ", V, "), φ′(0) is the change of the terms that hold ", S, "."),
+        "For a symmetric direction ", V, " let φ(t) = ℓ(", sp.MatAdd(S, sp.MatMul(sp.Symbol("t"), V)), "): φ′(0) is "
+        "the differential of ℓ with d", S, " = ", V, " (d log det ", S, " = tr(", inv, "d", S, "), d", inv, " = −",
+        inv, "(d", S, ")", inv, "); the terms free of ", S, " drop out."),
         f, first, check=AlongDirection(S, V), lhs=phi1)
     second = -a * sp.Trace(sp.MatMul(inv, V, inv, V)) + 2 * b * sp.Trace(sp.MatMul(inv, V, inv, V, inv, A))
     D.step("differentiate again", prose(

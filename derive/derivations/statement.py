@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derive.derivations.distributions import Distribution, distribution
+from derive.derivations.distributions import POSITIVE_DEFINITE, Distribution, distribution
 from derive.derivations.vector_form import entry
 from derive.derivations.vector_sample import Row
 from derive.errors import NotSupported, ParseError
@@ -100,7 +100,7 @@ def _check_shapes(family: Distribution, arguments, observed, text: str) -> None:
     covariance) for a d-vector observation: NotSupported naming the argument otherwise."""
     d = observed.cols
     for (name, domain), argument in zip(family.parameters, arguments):
-        wanted = (d, d) if domain.name.endswith("matrix") else (d, 1)
+        wanted = (d, d) if domain is POSITIVE_DEFINITE else (d, 1)
         shape = getattr(argument, "shape", None)
         if shape != wanted:
             has = "a scalar" if shape is None else f"{shape[0]}×{shape[1]}"
