@@ -15,6 +15,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derive.core.numeval import evaluate, rule
 from derive.core.steps import Derivation
+from derive.derivations.abbreviations import Abbreviation
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.sentences import prose
 from derive.expr.notation import Notation
@@ -120,20 +121,23 @@ def negative_log_likelihood(D: Derivation, statement, index, label, parameters) 
     likelihood = Notation(f"L({names})", r"L(%s)" % names_tex)
     log_likelihood = Notation(f"log L({names})", r"\log L(%s)" % names_tex)
     density = family.density(x_i, *statement.arguments)
+    p_i = Notation(f"p({unicode(x_i)} | {names})", r"p(%s \mid %s)" % (latex(x_i), names_tex))
     call = Math("%s(%s)" % (family.name, ", ".join(unicode(a) for a in statement.arguments)),
                 r"\mathcal{%s}(%s)" % (family.name, ", ".join(latex(a) for a in statement.arguments)))
     D.step(f"{family.title} density", prose(
-        "Each observation ", x_i, " (row i of ", statement.observed, ", as a ",
-        Math(f"{unicode(x_i.rows)}×1", r"%s \times 1" % latex(x_i.rows)), " column) has ", x_i, " ~ ", call,
+        "Each observation ", x_i, " (row i of ", statement.observed, ", transposed into a column of ", x_i.rows,
+        " entries) has ", x_i, " ~ ", call,
         ", with ", *_joined_domains(family, statement.arguments), "."),
-        density, density, lhs=Notation(f"p({unicode(x_i)} | {names})", r"p(%s \mid %s)" % (latex(x_i), names_tex)))
+        density, density, lhs=p_i)
     why = prose("The observations ", x_i, ", i = 1, …, n, are independent: the likelihood is the product of "
                 "their densities.")
-    logs = log_likelihood_of_independent(D, density, index, count, likelihood, log_likelihood, why=why)
+    # the density by its name in the product and its log, as a textbook writes Πᵢ p(xᵢ | μ, Σ)
+    named = Abbreviation(p_i.text, p_i.latex, density)
+    logs = log_likelihood_of_independent(D, named, index, count, likelihood, log_likelihood, why=why)
     log_density = family.log_density(x_i, *statement.arguments)
     written = sp.Sum(log_density, (index, 1, count))
     D.step(f"log-density of the {family.title} distribution", prose(
-        "log(", density, ") = ", log_density, ": the log of a product is the sum of the logs, ",
+        "log ", p_i, " = ", log_density, ": the log of a product is the sum of the logs, ",
         Math("log aᵇ = b log a", r"\log a^{b} = b \log a"), " and log eᵘ = u."), logs, written, lhs=log_likelihood)
     negative = sp.Sum(sp.expand(-log_density, deep=False, log=False, power_base=False, power_exp=False),
                       (index, 1, count))
