@@ -28,7 +28,6 @@ REGISTRY: dict[str, tuple] = {
     "gaussian": ("gaussian", {}),
     "bernoulli": ("bernoulli", {}),
     "softmax": ("softmax", {}),
-    "mvn": ("mvn", {}),
     "categorical": ("constrained", {"name": "categorical"}),
     "pca": ("constrained", {"name": "pca"}),
     "min-norm": ("constrained", {"name": "min-norm"}),
@@ -95,7 +94,7 @@ def description(name) -> str:
     heading = resolved.title or ("loss" if resolved.loss else "likelihood")
     try:
         statement = stated(resolved)
-    except DeriveError:   # a statement only a scripted derivation reads (a multivariate sample): as written
+    except DeriveError:   # a statement derive cannot read: as written
         statement = resolved.loss or resolved.likelihood
     return heading + ("; " if ":" in heading else ": ") + statement
 
@@ -105,15 +104,13 @@ def stated(model: Model) -> str:
     and its prior."""
     from derive.derivations.planner import INDEX, scalar_form
     from derive.derivations.statement import read_statement
-    from derive.derivations.vector_form import entry
     from derive.expr.printing import unicode
 
     def written(text: str) -> str:
         statement = read_statement(text, model.context(), model.expression)
-        # a likelihood's arguments are vectors of its n observations: the statement is about observation i
-        one = (lambda v: entry(v, INDEX, statement.observed.rows)) if statement.index else (lambda v: v)
-        arguments = ", ".join(unicode(one(a)) for a in statement.arguments)
-        return f"{unicode(one(statement.observed))} ~ {statement.family.name}({arguments})"
+        # a likelihood is about observation i: an entry yᵢ, or a row xᵢ of a matrix
+        arguments = ", ".join(unicode(statement.argument(k, INDEX)) for k in range(len(statement.arguments)))
+        return f"{unicode(statement.observation(INDEX))} ~ {statement.family.name}({arguments})"
 
     statement = unicode(scalar_form(model.expression(model.loss))) if model.loss else written(model.likelihood)
     if model.penalty:

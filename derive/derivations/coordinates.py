@@ -40,6 +40,12 @@ def coordinate_derivation(P, form: str, dim: int | None) -> Derivation:
     if P.stopped:
         raise NotSupported(f"{P.model.name} is derived only in part ({P.stopped}); its {form} form needs the whole "
                            "matrix derivation")
+    if P.statement is not None and P.statement.rows:   # a sample of vector observations (xᵢ ~ N(μ, Σ))
+        if form != "index":
+            raise NotSupported(f"no form {form!r} for {P.model.name}: its parameters are a vector and a matrix, "
+                               "written in matrix or index form (forms: matrix, index)")
+        from derive.derivations.sample_coordinates import index_form
+        return index_form(P)
     vectors = [p for p in P.parameters if p.is_Matrix]
     if any(p.cols != 1 for p in vectors) or len(vectors) > 1:
         raise NotSupported(f"the {form} form is written for one vector parameter and scalar ones, not "

@@ -13,8 +13,10 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from derive.core.random_points import Sampler, binary, counts, normal, positive, probability
+from derive.core.random_points import Sampler, binary, counts, normal, on_simplex, positive, probability, spd
+from derive.derivations.vector_form import Scalar
 from derive.errors import NotSupported
+from derive.expr.functions import apply
 
 
 @dataclass(frozen=True)
@@ -89,21 +91,95 @@ DISTRIBUTIONS = {d.name: d for d in (
                                         evaluate=False),
                  lambda x, a, b: (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - sp.loggamma(a) - sp.loggamma(b)
                  + sp.loggamma(a + b)),
-    # a vector of class probabilities: declared for statements, its likelihood not derived yet
-    Distribution("Categorical", "categorical", (("p", UNIT_INTERVAL),), COUNTS, None, None),
 )}
 # Spellings people use for the same family
 ALIASES = {"Normal": "N", "Gaussian": "N", "Bern": "Bernoulli", "Exp": "Exponential", "Pois": "Poisson",
            "Binom": "Binomial", "Cat": "Categorical"}
 
 
-def distribution(name: str) -> Distribution:
-    """The family called `name` (or a usual alias); NotSupported naming the families there are."""
-    found = DISTRIBUTIONS.get(ALIASES.get(name, name))
+def distribution(name: str, multivariate: bool = False) -> Distribution:
+    """The family called `name` (or a usual alias), of a scalar observation or (`multivariate`) of a vector
+    one; NotSupported naming the families there are."""
+    families = MULTIVARIATE if multivariate else DISTRIBUTIONS
+    found = families.get(ALIASES.get(name, name))
     if found is None:
-        raise NotSupported(f"unknown distribution {name!r}; distributions: "
-                           + ", ".join(d.signature for d in DISTRIBUTIONS.values()))
+        kind = "of a vector observation (a row of a matrix)" if multivariate else "of a scalar observation"
+        raise NotSupported(f"unknown distribution {name!r} {kind}; distributions: "
+                           + ", ".join(d.signature for d in families.values()))
     return found
+
+
+# ---------------------------------------------------------------------------------------------------
+# Families of a vector observation xᵢ (a row of a matrix, as a column): the multivariate normal and the
+# categorical with one-hot yᵢ
+# ---------------------------------------------------------------------------------------------------
+def _positive_definite(M) -> bool:
+    M = np.asarray(M, dtype=float)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or not np.allclose(M, M.T) or not np.all(np.isfinite(M)):
+        return False
+    try:
+        np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _one_hot(rng, shape):
+    """Rows with one 1 each (a class per observation)."""
+    rows, classes = shape
+    Y = np.zeros(shape)
+    Y[np.arange(rows), rng.integers(0, classes, rows)] = 1.0
+    return Y
+
+
+def _one_hot_rows(Y):
+    """Per row: every entry 0 or 1 and one 1."""
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    return np.all((Y == 0) | (Y == 1), axis=1) & (Y.sum(axis=1) == 1)
+
+
+REAL_VECTORS = Domain("a real vector", normal, lambda v: np.all(np.isfinite(v), axis=-1))
+POSITIVE_DEFINITE = Domain("a positive definite matrix", spd, lambda v: np.asarray(_positive_definite(v)))
+ONE_HOT = Domain("a one-hot row (one 1, the rest 0)", _one_hot, _one_hot_rows)
+PROBABILITY_VECTORS = Domain("a vector of probabilities summing to 1", on_simplex,
+                             lambda v: np.all(v > 0, axis=-1) & np.isclose(np.sum(v, axis=-1), 1))
+
+
+def _quadratic_form(x, mean, covariance, coefficient=1):
+    """c(x − μ)ᵀΣ⁻¹(x − μ) as a number (1×1)."""
+    r = sp.MatAdd(x, -mean) if mean != 0 else x
+    return Scalar(sp.MatMul(*([coefficient] if coefficient != 1 else []), sp.Transpose(r), sp.Inverse(covariance), r))
+
+
+def _multivariate_normal_density(x, mean, covariance):
+    """(2π)^(−d/2) det(Σ)^(−1/2) exp(−½(x − μ)ᵀΣ⁻¹(x − μ)), kept as written (the −½ inside the exponent's
+    1×1 matrix, so that the exponential is printed in the numerator)."""
+    return sp.Mul(_pow(2 * sp.pi, -x.rows / 2), _pow(sp.Determinant(covariance), -sp.S.Half),
+                  sp.exp(_quadratic_form(x, mean, covariance, -sp.S.Half)), evaluate=False)
+
+
+def _multivariate_normal_log_density(x, mean, covariance):
+    """−(d/2) log 2π − ½ log det Σ − ½(x − μ)ᵀΣ⁻¹(x − μ)."""
+    return -x.rows * sp.log(2 * sp.pi) / 2 - sp.log(sp.Determinant(covariance)) / 2 \
+        - _quadratic_form(x, mean, covariance) / 2
+
+
+def _categorical_density(y, p):
+    """Πₖ pₖ^(yₖ) for a one-hot y: exp(yᵀ log p), the product of the entries of p to the powers yₖ."""
+    return sp.exp(_categorical_log_density(y, p))
+
+
+def _categorical_log_density(y, p):
+    """yᵀ log p = Σₖ yₖ log pₖ: the log of the probability of the observed class."""
+    return Scalar(sp.MatMul(sp.Transpose(y), apply(sp.log, p)))
+
+
+MULTIVARIATE = {d.name: d for d in (
+    Distribution("N", "multivariate normal", (("mean", REAL_VECTORS), ("covariance", POSITIVE_DEFINITE)),
+                 REAL_VECTORS, _multivariate_normal_density, _multivariate_normal_log_density),
+    Distribution("Categorical", "categorical", (("p", PROBABILITY_VECTORS),), ONE_HOT,
+                 _categorical_density, _categorical_log_density),
+)}
 
 
 def multivariate_normal_log_density(x, mean, covariance):

@@ -9,8 +9,15 @@
                     −log(1 − σ); exp), each proved by verified steps: then the loss is convex in η
 
 (IRLS, the reading of a GLM's Newton step as a weighted least-squares fit, is the planner's own move.)
+
+The matrix-gradient lemmas of DESIGN §2 are records (`MatrixGradientLemma`): LOG_DETERMINANT,
+∂ log det Σ/∂Σ = Σ⁻ᵀ, and TRACE_OF_INVERSE, ∂ tr(Σ⁻¹A)/∂Σ = −Σ⁻ᵀAᵀΣ⁻ᵀ, each with its symmetric reading
+(Σ⁻¹ and −Σ⁻¹AΣ⁻¹) and the differential it comes from; `derive.derivations.matrix_parameters` applies them.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 
@@ -215,3 +222,61 @@ def _nonnegative_on(weight, support: str) -> bool:
         return all(weight.xreplace({o: sp.Integer(v) for o in observations}).is_nonnegative for v in (0, 1))
     kind = {"a count 0, 1, 2, …": {"nonnegative": True, "integer": True}, "a positive number": {"positive": True}}
     return support in kind and weight.xreplace({o: sp.Dummy(**kind[support]) for o in observations}).is_nonnegative
+
+
+# ---------------------------------------------------------------------------------------------------
+# Gradients with respect to a square matrix Σ (Magnus & Neudecker; Minka, "Old and New Matrix Algebra")
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MatrixGradientLemma:
+    """∂f/∂Σ for a term f of one shape: `match(f, Σ)` gives its operands (None when f has another shape),
+    `gradient(Σ, *operands)` the general result and `symmetric(Σ, *operands)` the one for symmetric Σ and
+    operands; `because(Σ, *operands)` is the differential it is read off, as the parts of a sentence."""
+
+    rule: str
+    match: Callable
+    gradient: Callable
+    symmetric: Callable
+    because: Callable
+
+
+def _log_det_of(f, S):
+    return () if f == sp.log(sp.Determinant(S)) else None
+
+
+def _trace_of_inverse_times(f, S):
+    """(A,) for tr(Σ⁻¹A) with A free of Σ."""
+    if not isinstance(f, sp.Trace) or not isinstance(f.arg, sp.MatMul):
+        return None
+    first, *rest = f.arg.args
+    if first != sp.Inverse(S) or not rest:
+        return None
+    A = sp.MatMul(*rest) if len(rest) > 1 else rest[0]
+    return None if A.has(S) else (A,)
+
+
+def _dS(S):
+    return Math(f"d{unicode(S)}", r"\mathrm{d}%s" % latex(S))
+
+
+LOG_DETERMINANT = MatrixGradientLemma(
+    "∂ log det Σ/∂Σ = Σ⁻ᵀ", _log_det_of,
+    lambda S: sp.Transpose(sp.Inverse(S)),
+    lambda S: sp.Inverse(S),
+    lambda S: ["d log det ", S, " = tr(", sp.Inverse(S), _dS(S), ") (Jacobi's formula)"])
+TRACE_OF_INVERSE = MatrixGradientLemma(
+    "∂ tr(Σ⁻¹A)/∂Σ = −Σ⁻ᵀAᵀΣ⁻ᵀ", _trace_of_inverse_times,
+    lambda S, A: sp.MatMul(-1, sp.Transpose(sp.Inverse(S)), sp.Transpose(A), sp.Transpose(sp.Inverse(S))),
+    lambda S, A: sp.MatMul(-1, sp.Inverse(S), A, sp.Inverse(S)),
+    lambda S, A: ["d", sp.Inverse(S), " = −", sp.Inverse(S), "(", _dS(S), ")", sp.Inverse(S), ", so d tr(",
+                  sp.MatMul(sp.Inverse(S), A), ") = −tr(", sp.MatMul(sp.Inverse(S), A, sp.Inverse(S)), _dS(S), ")"])
+MATRIX_GRADIENT_LEMMAS = (LOG_DETERMINANT, TRACE_OF_INVERSE)
+
+
+def matrix_gradient_lemma(f, S):
+    """(lemma, operands) for the first lemma whose shape the term f has, else None."""
+    for lemma in MATRIX_GRADIENT_LEMMAS:
+        operands = lemma.match(f, S)
+        if operands is not None:
+            return lemma, operands
+    return None

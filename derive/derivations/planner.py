@@ -33,6 +33,7 @@ from derive.derivations.abbreviations import Abbreviation, Named, unfold
 from derive.derivations.distributions import multivariate_normal_log_density
 from derive.derivations.lemmas import convex_terms, map_reading, sigmoid_facts, uses_sigmoid
 from derive.derivations.likelihood import log_likelihood_of_independent
+from derive.derivations.matrix_parameters import plan_vector_sample
 from derive.derivations.model import Model
 from derive.derivations.sentences import prose
 from derive.derivations.statement import read_statement
@@ -93,6 +94,9 @@ def plan(model: Model) -> Plan:
     D.symbols = [(objects[s.name], _describe(model, s, statement)) for s in model.symbols]
     names = ", ".join(unicode(p) for p in parameters)
     loss_label = Notation(f"ℓ({names})", r"\ell(%s)" % ", ".join(latex(p) for p in parameters))
+    if statement is not None and statement.rows:   # a sample of vector observations: xᵢ ~ N(μ, Σ)
+        return _planned(Plan(model, D, None, parameters, statement=statement),
+                        lambda P: plan_vector_sample(P, INDEX, loss_label, _hat))
     if uses_sigmoid(sp.Tuple(*statement.arguments) if statement else model.expression(model.loss)):
         sigmoid_facts(D)
     D.section("The loss")
@@ -114,6 +118,17 @@ def plan(model: Model) -> Plan:
         return P
     _record_results(P)
     return P
+
+
+def _planned(P: Plan, route) -> Plan:
+    """`route(P)` fills the plan; where it stops, what it derived stands and the rest is named."""
+    try:
+        return route(P)
+    except NotSupported as error:
+        P.stopped = P.derivation.stopped = f"the planner stopped after step {len(P.derivation.steps)}: {error}"
+        P.derivation.notes.append(f"Not derived further: {P.stopped}.")
+        P.derivation.results = {"loss": loss_result(P.loss)} if P.loss is not None else {}
+        return P
 
 
 def _default_title(model: Model) -> str:
@@ -1139,6 +1154,8 @@ def _describe(model: Model, spec, statement) -> str:
               for a in spec.assumptions]
     if spec.name in model.parameters:
         words.append("the parameter")
+    elif statement is not None and statement.observed.name == spec.name and statement.rows:
+        words.append(f"observed: row i is the observation {unicode(statement.observation(INDEX))}ᵀ")
     elif statement is not None and statement.observed.name == spec.name:
         words.append(f"observed ({statement.family.support.name} each)")
     return ", ".join(words)

@@ -520,7 +520,8 @@ class TextbookTextPrinter(StrPrinter):
                 denominator = "(%s)" % denominator
             return sign + self._print(sp.MatMul(divided[0], *matrices)) + "/" + denominator
         number, rest = coefficient.as_coeff_Mul()
-        if number != 1 and rest != 1 and not isinstance(rest, sp.Add):  # 4‖x‖²x, not 4·‖x‖²x
+        # 4‖x‖²x, not 4·‖x‖²x; a fraction stays whole: (n/2)Σ⁻¹, never 1/2nΣ⁻¹ (which reads as 1/(2n))
+        if number.is_Integer and number != 1 and rest != 1 and not isinstance(rest, sp.Add):
             return sign + self._print(number) + self._print(sp.MatMul(rest, *matrices))
         parts = ["(%s)" % self._print(m) if isinstance(m, (sp.MatAdd, sp.MatMul, HadamardProduct, sp.KroneckerProduct))
                  else self._print(m) for m in matrices]

@@ -29,7 +29,8 @@ Bad data raises `DataError`: collinear columns (naming them), separated classes 
 direction), y outside {0, 1} for logistic, negative or fractional counts for Poisson.
 
 Softmax (`softmax_fitting`): Newton on the derived loss and gradient, the last class the reference. The
-iid models gaussian, bernoulli and mvn (`iid_fitting`): the derived MLE and Hessian at it. Dask arrays
+iid models gaussian and bernoulli (`iid_fitting`): the derived MLE and Hessian at it; mvn, as every model
+file, from its planned derivation (`model_fit`: X is the sample, its rows the observations). Dask arrays
 and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
 
 This module checks the input and dispatches. The methods live in `linear_fitting` (ols, ridge: the
@@ -59,12 +60,11 @@ METHODS = {
     "logistic": ("auto", "newton", "gd"),
     "poisson": ("auto", "newton", "gd"),
     "softmax": ("auto", "newton"),
-    # iid samples: the derived closed-form MLE; X is the sample (a column, or the columns for mvn), no y
+    # iid samples: the derived closed-form MLE; X is the sample (a column), no y
     "gaussian": ("auto",),
     "bernoulli": ("auto",),
-    "mvn": ("auto",),
 }
-IID = ("gaussian", "bernoulli", "mvn")
+IID = ("gaussian", "bernoulli")
 
 
 def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,

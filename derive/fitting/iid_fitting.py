@@ -1,10 +1,10 @@
-"""The iid models fitted to a sample: gaussian (μ, σ²) and bernoulli (p) to a column, mvn (μ, Σ) to columns.
+"""The iid models fitted to a sample: gaussian (μ, σ²) and bernoulli (p) to a column.
 
 Each estimate is the model's derived `solution` (its MLE), evaluated at the data, and each standard error
 comes from the derived `hessian` of the negative log-likelihood at that estimate, √diag(H⁻¹) (the
 inverse observed information). The derived results of gaussian and bernoulli are in summation notation
 (Σᵢ over the observations xᵢ): they are evaluated here with each sum a vectorised numpy sum (math.fsum,
-correctly rounded), never term by term. mvn's Hessian is that of μ (nΣ⁻¹): Σ̂ has no standard errors.
+correctly rounded), never term by term. (mvn is a model file, fitted by `model_fit`.)
 """
 from __future__ import annotations
 
@@ -14,20 +14,18 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import DataError, NotSupported
-from derive.fitting.codegen import derived_results, lambdify, model_arguments
+from derive.fitting.codegen import derived_results
 from derive.fitting.result import FitResult
 from derive.fitting.support import check_support
 
 # The parameters of each iid model, in the order of its derived solution, and what a sample must be.
-PARAMETERS = {"gaussian": ("mu", "sigma^2"), "bernoulli": ("p",), "mvn": ("mu", "Sigma")}
+PARAMETERS = {"gaussian": ("mu", "sigma^2"), "bernoulli": ("p",)}
 
 _FUNCTIONS = {sp.log: np.log, sp.exp: np.exp}
 
 
 def fit_iid(model: str, sample, names=None) -> FitResult:
     sample = np.asarray(sample, dtype=float)
-    if model == "mvn":
-        return _fit_mvn(sample if sample.ndim == 2 else sample[:, None], names)
     if sample.ndim == 2 and 1 in sample.shape:
         sample = sample.reshape(-1)
     if sample.ndim != 1:
@@ -112,30 +110,3 @@ def value_of_sums(expr, scalars, sample, index=None):
     if type(expr) in _FUNCTIONS:
         return _FUNCTIONS[type(expr)](value_of_sums(expr.args[0], scalars, sample, index))
     raise NotSupported(f"cannot evaluate {type(expr).__name__} in a derived result: {expr}")
-
-
-def _fit_mvn(X, names) -> FitResult:
-    n, d = X.shape
-    if not np.all(np.isfinite(X)):
-        raise DataError("the sample has NaN or infinite values")
-    if n <= d:
-        raise DataError(f"mvn needs more observations ({n}) than dimensions ({d}) for Σ̂ to be invertible")
-    results = derived_results("mvn")
-    mean_expr, covariance_expr = results["solution"]
-    mu = np.asarray(lambdify(mean_expr, model_arguments(mean_expr))(None, X), dtype=float).reshape(-1)
-    Sigma = np.asarray(lambdify(covariance_expr, model_arguments(covariance_expr))(None, X), dtype=float)
-    hessian_expr, loss_expr = results["hessian"], results["loss"]
-    H = lambdify(hessian_expr, model_arguments(hessian_expr))
-    arguments = {str(a): a for a in model_arguments(hessian_expr)}
-    if set(arguments) - {"beta", "X", "y", "Sigma", "n"}:
-        raise NotSupported(f"the derived Hessian of mvn has arguments {sorted(arguments)}")
-    hessian = np.asarray(H(None, None, None, Sigma, n), dtype=float)
-    loss = float(lambdify(loss_expr, model_arguments(loss_expr))(None, X, None, Sigma, mu))
-    std_errors, condition = _hessian_errors(hessian)
-    names = [str(v) for v in names] if names is not None else [f"x{j + 1}" for j in range(d)]
-    result = FitResult("mvn", "closed form", [f"mu[{v}]" for v in names], mu, std_errors, True, None, loss,
-                       loglike=-loss, condition_number=condition, nobs=n)
-    result.covariance = Sigma
-    result.notes.append("mvn: μ̂ and Σ̂ from the derived solution (Σ̂ in .covariance, no standard errors); standard "
-                        "errors of μ̂ from the derived Hessian nΣ⁻¹ at the MLE")
-    return result

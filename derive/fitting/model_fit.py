@@ -33,7 +33,7 @@ import sympy as sp
 from derive.derivations import Model, resolve
 from derive.derivations.planner import plan
 from derive.derivations.vector_form import Scalar
-from derive.errors import DataError, NotSupported, VerificationError
+from derive.errors import DataError, DeriveError, NotSupported, VerificationError
 from derive.expr.printing import unicode
 from derive.fitting.codegen import lambdify
 from derive.fitting.result import FitResult
@@ -66,17 +66,58 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, o
     else:
         estimates, iterations, converged = _newton(P, data, names, tol or 1e-10, max_iter or 100, notes)
         how = "newton"
+    covariances = [p for p in parameters if _is_covariance(resolved, p)]
+    for p in covariances:
+        _require_positive_definite(p, estimates[p], data)
     loss_expr = _with_sums_of_squares(P.derivation.results["loss"], sums_of_squares)
     loss = float(np.real(_function(P, loss_expr, _sizes(P, data))(*_arguments(P, estimates, data))))
     # a likelihood's from its Hessian; a least-squares loss's as for OLS/WLS, σ̂²(AᵀSA)⁻¹ with σ̂² = RSS/(n − d)
     errors = _standard_errors(P, estimates, data, notes) if resolved.likelihood else (least_squares_errors or None)
-    coef, labels, se = _flatten(resolved, parameters, estimates, names, errors)
+    reported = [p for p in parameters if p not in covariances] if len(covariances) == 1 else parameters
+    coef, labels, se = _flatten(resolved, reported, estimates, names, errors, P.statement is not None and P.statement.rows)
     constant = _dropped_constant(P, data)
     is_likelihood = resolved.likelihood and not (resolved.prior or resolved.penalty)
-    return FitResult(model=resolved.name, method=how, names=labels, coef=coef, std_errors=se,
-                     converged=converged, iterations=iterations, loss=loss,
-                     loglike=-(loss + (constant or 0.0)) if is_likelihood else None, nobs=_observations(data),
-                     loss_label=_loss_label(resolved, P, constant), notes=notes)
+    result = FitResult(model=resolved.name, method=how, names=labels, coef=coef, std_errors=se,
+                       converged=converged, iterations=iterations, loss=loss,
+                       loglike=-(loss + (constant or 0.0)) if is_likelihood else None, nobs=_observations(data),
+                       loss_label=_loss_label(resolved, P, constant), notes=notes)
+    if reported != parameters:   # one covariance matrix: the d×d estimate beside the coefficients
+        result.covariance = np.asarray(np.real(estimates[covariances[0]]), dtype=float)
+        result.notes.append(f"{resolved.name}: the estimate of {covariances[0].name} (d×d) is in .covariance "
+                            "(\"covariance\" in --json); standard errors are those of the other parameters, "
+                            "from their derived Hessian at the estimate")
+    return result
+
+
+def _is_covariance(model: Model, p) -> bool:
+    """A square matrix parameter declared positive definite (Σ of xᵢ ~ N(μ, Σ))."""
+    spec = model.symbol(model.parameters[model.parameter_objects().index(p)])
+    return p.is_Matrix and p.rows == p.cols and p.cols != 1 and "pd" in spec.assumptions
+
+
+def _require_positive_definite(p, value, data) -> None:
+    """A covariance estimate must be positive definite: it is not when the observations do not span ℝᵈ
+    (n ≤ d, or a column a combination of the others)."""
+    try:
+        np.linalg.cholesky(np.real(value))
+    except np.linalg.LinAlgError:
+        rows = _observations(data)
+        raise DataError(f"the estimate of {p.name} is not positive definite on these data ({rows} observations in "
+                        f"{np.shape(value)[0]} dimensions): it needs more observations than dimensions, and no "
+                        "column a linear combination of the others") from None
+
+
+def observes_rows(model) -> bool:
+    """Whether `model`'s likelihood is of vector observations, the rows of a matrix (xᵢ ~ N(μ, Σ)): then its
+    data are that matrix's columns as given (no intercept, no target)."""
+    from derive.derivations.statement import read_statement
+    resolved = resolve(model)
+    if not isinstance(resolved, Model) or not resolved.likelihood:
+        return False
+    try:
+        return read_statement(resolved.likelihood, resolved.context(), resolved.expression).rows
+    except DeriveError:   # a statement derive cannot read: the fit says so, naming the model file's line
+        return False
 
 
 def _dropped_constant(P, data):
@@ -228,8 +269,10 @@ def _check_support(model: Model, P, data) -> None:
     support = statement.family.support
     bad = np.flatnonzero(~support.contains(np.asarray(values)))
     if bad.size:
+        value = values[bad[0]]
+        shown = repr(float(value)) if np.ndim(value) == 0 else "[" + ", ".join(repr(float(v)) for v in value) + "]"
         raise DataError(f"{model.name}: {statement.observed.name} must be {support.name} "
-                        f"({statement.family.signature}); it is {float(values[bad[0]])!r} at row {bad[0] + 1}")
+                        f"({statement.family.signature}); it is {shown} at row {bad[0] + 1}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -640,8 +683,11 @@ def _standard_errors(P, estimates, data, notes):
             return dict.fromkeys(parameters)
         return derivatives.unpacked(errors) if len(parameters) > 1 else {parameters[0]: errors}
     hessians = P.derivation.results["hessian"]
-    return {p: _inverse_diagonal_root(np.atleast_2d(np.real(_function(P, H, _sizes(P, data))(
-        *_arguments(P, estimates, data))))) for p, H in zip(parameters, hessians)}
+    # one block per parameter that has one (a covariance Σ has none: its second-order check is directional)
+    blocks = dict(zip([p for p in parameters if P.hessians.get(p) is not None],
+                      hessians if isinstance(hessians, sp.Tuple) else [hessians]))
+    return {p: _inverse_diagonal_root(np.atleast_2d(np.real(_function(P, blocks[p], _sizes(P, data))(
+        *_arguments(P, estimates, data))))) if p in blocks else None for p in parameters}
 
 
 def _inverse_diagonal_root(H):
@@ -654,8 +700,9 @@ def _inverse_diagonal_root(H):
     return np.sqrt(np.sum(inverse_factor ** 2, axis=0))
 
 
-def _flatten(model, parameters, estimates, names, errors):
-    """One coefficient per entry: a vector parameter's entries take the column names, a scalar its own."""
+def _flatten(model, parameters, estimates, names, errors, sample=False):
+    """One coefficient per entry: a vector parameter's entries take the column names (mu[a] for the mean of
+    a `sample` of vector observations), a scalar its own."""
     coef, labels, se = [], [], []
     spelled = dict(zip(model.parameter_objects(), model.parameters))
     for p in parameters:
@@ -666,7 +713,8 @@ def _flatten(model, parameters, estimates, names, errors):
             rows = list(names) if len(names) * columns == len(value) else [f"x{j + 1}" for j in range(len(value) // columns)]
             labels += [f"{row}[{k + 1}]" for k in range(columns) for row in rows]
         else:
-            labels += list(names) if p.is_Matrix and len(names) == len(value) else \
+            labels += [f"{spelled[p]}[{v}]" for v in names] if sample and p.is_Matrix and len(names) == len(value) \
+                else list(names) if p.is_Matrix and len(names) == len(value) else \
                 ([spelled[p]] if not p.is_Matrix else [f"{spelled[p]}{k + 1}" for k in range(len(value))])
         e = None if errors is None else errors.get(p)
         se += list(np.atleast_1d(e)) if e is not None else [np.nan] * len(value)

@@ -180,8 +180,19 @@ class FitResult:
         lines += [f"{label}: {_number(value)}" for label, value in self._statistics() if value is not None]
         if self.iterations is not None:
             lines.append(f"{'converged' if self.converged else 'NOT converged'} after {self.iterations} iterations")
+        if self.covariance is not None:
+            lines += ["covariance estimate (maximum likelihood, divisor n):", *self._covariance_rows()]
         lines += self.notes
         return "\n".join(lines)
+
+    def _covariance_rows(self) -> list:
+        """The d×d estimate as an aligned table, rows and columns named as the coefficients' brackets."""
+        labels = [name[name.index("[") + 1:-1] if "[" in name else name for name in self.names]
+        cells = [[_number(float(v)) for v in row] for row in self.covariance]
+        width = max(len(c) for row in cells for c in row + labels)
+        head = max(len(label) for label in labels)
+        return ["  " + " " * head + "".join(f"  {label:>{width}}" for label in labels)] + \
+            [f"  {label:<{head}}" + "".join(f"  {c:>{width}}" for c in row) for label, row in zip(labels, cells)]
 
     def __str__(self) -> str:
         return self.summary()
