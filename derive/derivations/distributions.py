@@ -29,7 +29,16 @@ class Domain:
 REAL = Domain("a real number", normal, lambda v: np.isfinite(v))
 POSITIVE = Domain("a positive number", positive, lambda v: np.isfinite(v) & (v > 0))
 UNIT_INTERVAL = Domain("a probability in (0, 1)", probability, lambda v: (v > 0) & (v < 1))
-BINARY = Domain("0 or 1", binary, lambda v: (v == 0) | (v == 1))
+def _binary_with_both(rng, shape):
+    """0/1 data holding both values (the last two entries 1 and 0), so that an estimate such as p̂ = x̄ lies
+    inside (0, 1) where a step is verified; a scalar is 0 or 1."""
+    values = binary(rng, shape)
+    if shape and values.shape[0] >= 2:
+        values[-1, ...], values[-2, ...] = 1.0, 0.0
+    return values
+
+
+BINARY = Domain("0 or 1", _binary_with_both, lambda v: (v == 0) | (v == 1))
 COUNTS = Domain("a count 0, 1, 2, …", counts, lambda v: (v >= 0) & (v == np.round(v)))
 
 

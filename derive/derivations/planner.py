@@ -33,6 +33,7 @@ from derive.derivations.distributions import multivariate_normal_log_density
 from derive.derivations.lemmas import map_reading, sigmoid_facts, uses_sigmoid
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
+from derive.derivations.second_order import at_the_estimates, collected_sums, several_scalars, textbook_signs
 from derive.derivations.sentences import prose
 from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import (
@@ -75,6 +76,7 @@ class Plan:
     statement: object = None                          # the likelihood's Statement, when there is one
     shown_gradients: dict = field(default_factory=dict)   # parameter → the gradient as later steps write it (Xᵀr)
     updates: dict = field(default_factory=dict)           # parameter → its gradient-descent update, where not Newton
+    joint_hessian: object = None                          # several scalar parameters: the matrix of second derivatives
 
 
 @lru_cache(maxsize=64)
@@ -99,9 +101,14 @@ def plan(model: Model) -> Plan:
     try:
         for p in parameters:
             _gradient_and_hessian(P, p, loss_label)
+        if _several_scalars(P):
+            P.joint_hessian = several_scalars(D, P.gradients, P.hessians, parameters)
         D.section("Stationarity")
         for p in parameters:
             _solve(P, p)
+        if not any(p.is_Matrix for p in parameters):
+            at_the_estimates(D, P, P.joint_hessian if P.joint_hessian is not None else P.hessians[parameters[0]],
+                             _parameter_domains(P.statement))
         if model.penalty and model.loss and len(parameters) == 1:
             map_reading(D, model.expression(model.loss), scalar_form(model.expression(model.penalty)), parameters[0])
     except NotSupported as error:
@@ -112,6 +119,18 @@ def plan(model: Model) -> Plan:
         return P
     _record_results(P)
     return P
+
+
+def _several_scalars(P: Plan) -> bool:
+    return len(P.parameters) > 1 and not any(p.is_Matrix for p in P.parameters)
+
+
+def _parameter_domains(statement) -> dict:
+    """parameter → the name of its domain, for each parameter that is an argument of the likelihood's family."""
+    if statement is None:
+        return {}
+    return {a: domain.name for (_, domain), a in zip(statement.family.parameters, statement.arguments)
+            if isinstance(a, sp.Symbol)}
 
 
 def _default_title(model: Model) -> str:
@@ -342,7 +361,7 @@ def _mean_residual_form(D: Derivation, statement, g, label):
     slope = sp.diff(r_i, y_i)
     if slope.has(y_i) or sp.simplify(r_i.subs(y_i, mu_i)) != 0:
         return g
-    w_i = _textbook_signs(-slope)
+    w_i = textbook_signs(-slope)
     if w_i != 1 and not w_i.has(INDEX):
         return g          # a weight common to all observations (1/σ²) stays the gradient's factor
     count = statement.observed.rows
@@ -355,20 +374,6 @@ def _mean_residual_form(D: Derivation, statement, g, label):
                 " (the mean): it is the residual ", mu_i - y_i, *([] if w_i == 1 else [" weighted by wᵢ = ", w_i]),
                 ".")
     return D.step("weighted residuals", why, g, after, lhs=label)
-
-
-def _textbook_signs(formula):
-    """The formula simplified and factored, a factor c − 1 written 1 − c (as 1 − p, 1 − Φ(u) are written)."""
-    factored = sp.factor(sp.simplify(formula))
-    sign, factors = sp.S.One, []
-    for f in sp.Mul.make_args(factored):
-        base, exponent = f.as_base_exp()
-        if isinstance(base, sp.Add) and len(base.args) == 2 and any(a.is_Number and a < 0 for a in base.args) \
-                and exponent.is_Integer:
-            sign *= (-1) ** exponent
-            f = (-base) ** exponent
-        factors.append(f)
-    return sign * sp.Mul(*factors)
 
 
 def _hessian_by_observation(D: Derivation, P: Plan, g, p, label):
@@ -428,8 +433,8 @@ def _expected_plus_residual(s, y_i, mu):
     multiple of the residual; s simplified as it is when it does not hold yᵢ (or not linearly)."""
     slope = sp.diff(s, y_i)
     if slope == 0 or slope.has(y_i):
-        return _textbook_signs(s)
-    return sp.Add(_textbook_signs(s.subs(y_i, mu)), sp.Mul(_textbook_signs(-slope), mu - y_i, evaluate=False),
+        return textbook_signs(s)
+    return sp.Add(textbook_signs(s.subs(y_i, mu)), sp.Mul(textbook_signs(-slope), mu - y_i, evaluate=False),
                   evaluate=False)
 
 
@@ -527,13 +532,13 @@ def _scalar_derivative(D: Derivation, f, p, lhs, result_lhs):
     """∂f/∂p term by term for a scalar parameter p (the terms free of p, quadratic forms included, vanish)."""
     terms = [t for t in sp.Add.make_args(f) if t.has(p)]
     derivative = with_registry_functions(sp.diff(f, p))   # ψ(a), not SymPy's polygamma(0, a)
-    if derivative.has(sp.Sum):   # Σᵢ(2μ − 2xᵢ)/(2σ²) = (nμ − Σᵢ xᵢ)/σ²: the parameter out of the sums
-        derivative = split_sums(derivative, INDEX, holding=[p])
+    # Σᵢ(2μ − 2xᵢ)/(2σ²) = −Σᵢ(xᵢ − μ)/σ²: the numbers out of the sums, the residual as it is written
+    derivative = collected_sums(derivative, INDEX, holding=[p])
     parts = []
     for t in terms:
         parts += ["; " if parts else "", Math(f"∂({unicode(t)})/∂{unicode(p)}",
                                                r"\frac{\partial}{\partial %s}\left(%s\right)" % (latex(p), latex(t))),
-                  " = ", with_registry_functions(sp.diff(t, p))]
+                  " = ", collected_sums(with_registry_functions(sp.diff(t, p)), INDEX, holding=[p])]
     why = prose("Term by term (", *parts, "); terms free of ", p, " vanish.")
     return D.step(f"differentiate in {unicode(p)}", why, f, derivative, check=IsGradient(p), lhs=result_lhs)
 
@@ -707,7 +712,7 @@ def _solve(P: Plan, p) -> None:
         P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)], P.statement)
         if P.solutions[p] is None:
             _newton(D, g, H, p)
-        elif not P.convex[p]:
+        elif not P.convex[p] and not _several_scalars(P):   # several: the joint argument at the estimates
             _second_order_at(D, H, p, P.solutions[p])
     elif p.cols != 1:
         P.solutions[p] = None
@@ -1010,11 +1015,14 @@ def _record_results(P: Plan) -> None:
             solutions[p] = substituted[p]
 
     def one_or_tuple(values):
-        return values[0] if len(values) == 1 else sp.Tuple(*values)
+        # several scalars: a column, as (μ, σ²) is one vector of parameters; a vector and a scalar: a pair
+        if len(values) == 1:
+            return values[0]
+        return sp.ImmutableMatrix(values) if _several_scalars(P) else sp.Tuple(*values)
 
     results = {"loss": loss_result(P.loss),
                "gradient": one_or_tuple([P.gradients[p] for p in ps]),
-               "hessian": one_or_tuple([P.hessians[p] for p in ps])}
+               "hessian": P.joint_hessian if P.joint_hessian is not None else one_or_tuple([P.hessians[p] for p in ps])}
     if len(substituted) == len(ps):
         results["solution"] = one_or_tuple([substituted[p] for p in ps])
     else:

@@ -28,7 +28,8 @@ Bad data raises `DataError`: collinear columns (naming them), separated classes 
 direction), y outside {0, 1} for logistic, negative or fractional counts for Poisson.
 
 Softmax (`softmax_fitting`): Newton on the derived loss and gradient, the last class the reference. The
-iid models gaussian, bernoulli and mvn (`iid_fitting`): the derived MLE and Hessian at it. Dask arrays
+iid sample of vectors mvn (`iid_fitting`): the derived MLE and Hessian at it; every other model, the scalar
+samples gaussian and bernoulli among them, from its planned derivation (`model_fit`). Dask arrays
 and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
 
 This module checks the input and dispatches. The methods live in `linear_fitting` (ols, ridge: the
@@ -58,12 +59,10 @@ METHODS = {
     "logistic": ("auto", "newton", "gd"),
     "poisson": ("auto", "newton", "gd"),
     "softmax": ("auto", "newton"),
-    # iid samples: the derived closed-form MLE; X is the sample (a column, or the columns for mvn), no y
-    "gaussian": ("auto",),
-    "bernoulli": ("auto",),
+    # an iid sample of vectors: the derived closed-form MLE; X is the sample's columns, no y
     "mvn": ("auto",),
 }
-IID = ("gaussian", "bernoulli", "mvn")
+IID = ("mvn",)
 
 
 def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,

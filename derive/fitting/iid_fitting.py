@@ -1,10 +1,9 @@
-"""The iid models fitted to a sample: gaussian (μ, σ²) and bernoulli (p) to a column, mvn (μ, Σ) to columns.
+"""The iid sample of vectors, mvn (μ, Σ), fitted to columns; and the evaluation of a derived result in
+summation notation (`value_of_sums`), which the model-file fit uses for the sums a derivation drops.
 
-Each estimate is the model's derived `solution` (its MLE), evaluated at the data, and each standard error
-comes from the derived `hessian` of the negative log-likelihood at that estimate, √diag(H⁻¹) (the
-inverse observed information). The derived results of gaussian and bernoulli are in summation notation
-(Σᵢ over the observations xᵢ): they are evaluated here with each sum a vectorised numpy sum (math.fsum,
-correctly rounded), never term by term. mvn's Hessian is that of μ (nΣ⁻¹): Σ̂ has no standard errors.
+The estimates are the derived `solution` (the MLE) at the data; the standard errors of μ̂ come from the
+derived `hessian` of μ (nΣ⁻¹) at that estimate, √diag(H⁻¹) (the inverse observed information): Σ̂ has none.
+The scalar iid models (gaussian, bernoulli, exponential, …) are model files, fitted by `model_fit`.
 """
 from __future__ import annotations
 
@@ -16,56 +15,14 @@ import sympy as sp
 from derive.errors import DataError, NotSupported
 from derive.fitting.codegen import derived_results, lambdify, model_arguments
 from derive.fitting.result import FitResult
-from derive.fitting.support import check_support
-
-# The parameters of each iid model, in the order of its derived solution, and what a sample must be.
-PARAMETERS = {"gaussian": ("mu", "sigma^2"), "bernoulli": ("p",), "mvn": ("mu", "Sigma")}
 
 _FUNCTIONS = {sp.log: np.log, sp.exp: np.exp}
 
 
 def fit_iid(model: str, sample, names=None) -> FitResult:
+    """Fit the iid model `model` (mvn) to the sample's rows."""
     sample = np.asarray(sample, dtype=float)
-    if model == "mvn":
-        return _fit_mvn(sample if sample.ndim == 2 else sample[:, None], names)
-    if sample.ndim == 2 and 1 in sample.shape:
-        sample = sample.reshape(-1)
-    if sample.ndim != 1:
-        raise DataError(f"{model} is fitted to one column; got an array of shape {sample.shape}")
-    _check_sample(model, sample)
-    n = len(sample)
-    results = derived_results(model)
-    symbols = {str(s): s for e in results.values() for s in e.free_symbols if isinstance(s, sp.Symbol)}
-    scalars = {"n": n}
-    solution = value_of_sums(results["solution"], scalars, sample)
-    estimates = np.atleast_1d(np.asarray(solution, dtype=float)).reshape(-1)
-    scalars.update(zip(PARAMETERS[model], estimates.tolist()))
-    missing = [p for p in PARAMETERS[model] if p not in symbols]
-    if missing:
-        raise NotSupported(f"the derived results of {model} have no parameter {missing[0]!r}")
-    hessian = np.atleast_2d(np.asarray(value_of_sums(results["hessian"], scalars, sample), dtype=float))
-    loss = float(value_of_sums(results["loss"], scalars, sample))
-    std_errors, condition = _hessian_errors(hessian)
-    result = FitResult(model, "closed form", list(PARAMETERS[model]), estimates, std_errors, True, None, loss,
-                       loglike=-loss, condition_number=condition, nobs=n)
-    result.notes.append(f"{model}: the MLE from the derived solution; standard errors √diag(H⁻¹) from the derived "
-                        "Hessian at the MLE")
-    return result
-
-
-def _check_sample(model, sample):
-    if not np.all(np.isfinite(sample)):
-        i = int(np.flatnonzero(~np.isfinite(sample))[0])
-        raise DataError(f"the sample has a non-finite value at row {i + 1}")
-    if len(sample) < 2:
-        raise DataError(f"{model} needs two or more observations")
-    if model == "bernoulli":
-        check_support(model, sample, "x")
-        if np.all(sample == sample[0]):
-            raise DataError(f"every observation is {int(sample[0])}: the MLE p̂ = {int(sample[0])} is on the boundary, "
-                            "where the Hessian (and so the standard error) does not exist")
-    if model == "gaussian" and np.all(sample == sample[0]):
-        raise DataError("every observation is the same: σ̂² = 0, at the boundary of the model")
+    return _fit_mvn(sample if sample.ndim == 2 else sample[:, None], names)
 
 
 def _hessian_errors(H):

@@ -1,0 +1,359 @@
+"""Scalar parameters at their estimates, as a textbook ends a maximum-likelihood derivation: for several (μ and
+σ², a Gamma's shape and rate) the joint Hessian with its mixed partial derivatives; where every parameter has
+a closed form, that Hessian at the estimates (reduced with what the estimates satisfy: Σᵢ(xᵢ − μ̂) = 0,
+Σᵢ(xᵢ − μ̂)² = nσ̂²), positive definite there, why the stationary point is the global minimum (the profile
+argument: one parameter at a time, each step a verified inequality), and the inverse Hessian at the estimate
+as the asymptotic covariance.
+
+The planner calls `several_scalars` and `at_the_estimates` with its `Plan`; every sentence is built from the
+move's operands, and every claim is a verified step (inequalities by `Nonnegative` at random data, with each
+estimate given its value from the data by `WithEstimates`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from derive.core.numeval import directional_derivative, evaluate
+from derive.core.steps import Check, Derivation, Equal, IsGradient, Nonnegative
+from derive.derivations.abbreviations import unfold
+from derive.derivations.estimates import Estimate, WithEstimates
+from derive.derivations.sentences import prose
+from derive.expr.functions import with_registry_functions
+from derive.expr.notation import Notation, differential_key
+from derive.expr.printing import latex, unicode
+
+INDEX = sp.Symbol("i", integer=True)   # the observations' index, as the planner writes Σᵢ
+
+# A parameter's domain as the image of an unconstrained positive s (p = s/(1 + s) is in (0, 1)), so that
+# SymPy's assumptions decide the sign of 1 − p̂ and of p̂(1 − p̂).
+DOMAIN_IMAGES = {"a probability in (0, 1)": lambda s: s / (1 + s), "a positive number": lambda s: s}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sums collected as a textbook writes a derivative: −Σᵢ(xᵢ − μ)/σ², not (2μn − 2Σᵢxᵢ)/(2σ²)
+# ---------------------------------------------------------------------------------------------------
+def collected_sums(expr, index, holding):
+    """Each Σᵢ in expr that holds one of `holding` with its factors free of i outside and its summand's
+    numbers taken out, the observation's term first with a plus sign: Σᵢ(2μ − 2xᵢ)/(2σ²) = −Σᵢ(xᵢ − μ)/σ²;
+    Σᵢ c = nc."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == index
+                        and (e.has(*holding) or not e.function.has(index)),
+                        lambda e: _collected(e.function, index, e.limits[0][2]))
+
+
+def _collected(summand, index, count):
+    if not summand.has(index):
+        return count * summand
+    outside, inside = (summand.as_independent(index, as_Add=False) if isinstance(summand, sp.Mul)
+                       else (sp.S.One, summand))
+    content, inner = sp.factor_terms(inside).as_content_primitive()
+    observed = [t for t in sp.Add.make_args(inner) if t.has(index)]
+    if observed and observed[0].could_extract_minus_sign():   # xᵢ − μ, as the residual is written
+        content, inner = -content, -inner
+    return outside * content * sp.Sum(inner, (index, 1, count))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Several scalar parameters: the joint Hessian
+# ---------------------------------------------------------------------------------------------------
+def _names(parameters) -> tuple[str, str]:
+    return ", ".join(unicode(p) for p in parameters), ", ".join(latex(p) for p in parameters)
+
+
+def several_scalars(D: Derivation, gradients: dict, hessians: dict, parameters) -> sp.ImmutableMatrix:
+    """The Hessian in all the scalar parameters: the second derivatives found one parameter at a time on the
+    diagonal, and each mixed partial ∂²ℓ/∂θⱼ∂θₖ differentiated from the gradient (equal in both orders,
+    Schwarz), as a verified step; then the matrix, checked as the Jacobian of the gradient."""
+    D.section("The Hessian in " + _names(parameters)[0])
+    k = len(parameters)
+    H = [[hessians[p] if a == b else None for b, p in enumerate(parameters)] for a in range(k)]
+    for a in range(k):
+        for b in range(a + 1, k):
+            p, q = parameters[a], parameters[b]
+            mixed = collected_sums(with_registry_functions(sp.diff(gradients[p], q)), INDEX, [*parameters])
+            label = Notation(f"∂²ℓ/∂{unicode(p)}∂{unicode(q)}",
+                             r"\frac{\partial^{2} \ell}{\partial %s \, \partial %s}" % (latex(p), latex(q)))
+            H[a][b] = H[b][a] = D.step(
+                "mixed partial derivative",
+                prose("Differentiate ∂ℓ/∂", p, " in ", q, "; the second derivatives of a smooth function do not "
+                      "depend on the order (Schwarz), so this is also ∂²ℓ/∂", q, "∂", p, "."),
+                gradients[p], mixed, check=IsGradient(q),
+                lhs=label)
+    matrix = sp.ImmutableMatrix(H)
+    text, tex = _names(parameters)
+    D.step("the Hessian matrix", prose("The second derivatives in rows and columns ", text, ": the derivative of "
+           "the gradient (", text, ") in each parameter, symmetric."),
+           sp.ImmutableMatrix([gradients[p] for p in parameters]), matrix, check=_JacobianIn(parameters),
+           lhs=Notation(f"∇²ℓ({text})", r"\nabla^{2} \ell(%s)" % tex))
+    return matrix
+
+
+class _JacobianIn(Check):
+    """after = ∂before/∂(θ₁, …, θₖ) for a column `before` of functions of the scalars θ: compared along a random
+    direction u, after·u against the change of before along u (the complex step of `derive.core.numeval`)."""
+
+    def __init__(self, parameters):
+        super().__init__(varying=parameters)
+        self.parameters = tuple(parameters)
+
+    def symbols(self, before, after):
+        return [before, after, *self.parameters]
+
+    def values(self, before, after, env):
+        u = np.array([env[differential_key(p)] for p in self.parameters], dtype=float).reshape(-1)
+        change = directional_derivative(before, env, {p.name: u[j] for j, p in enumerate(self.parameters)})
+        return np.asarray(evaluate(after, env)) @ u, np.ravel(change)
+
+
+# ---------------------------------------------------------------------------------------------------
+# At the estimates
+# ---------------------------------------------------------------------------------------------------
+def at_the_estimates(D: Derivation, P, hessian, parameter_domains: dict) -> None:
+    """Where every scalar parameter has a closed form: the Hessian at the estimates, positive (definite)
+    there, the global minimum (several parameters: the profile argument), and its inverse, the asymptotic
+    covariance. Says nothing where the Hessian does not reduce to the estimates (a sum it cannot name)."""
+    parameters = P.parameters
+    hats = {p: Estimate(p) for p in parameters}
+    estimates, relations = _estimates_and_relations(P, hats)
+    if estimates is None:
+        return
+    at = hessian.xreplace(hats)
+    reduced = _reduced(at, relations)
+    if reduced.has(sp.Sum) or reduced.has(*parameters):
+        return
+    several = len(parameters) > 1
+    text = ", ".join(unicode(h) for h in hats.values())
+    tex = ", ".join(latex(h) for h in hats.values())
+    label = Notation(f"∇²ℓ({text})", r"\nabla^{2} \ell(%s)" % tex) if several else \
+        Notation(f"∂²ℓ/∂{unicode(parameters[0])}² at {text}", r"\left.\frac{\partial^{2} \ell}{\partial (%s)^{2}}"
+                 r"\right|_{%s}" % (latex(parameters[0]), tex))
+    D.section("At the estimate" + ("s" if several else ""))
+    facts = [(sp.Eq(k, v, evaluate=False),) for k, v in _shown_relations(relations, at)]
+    D.step("evaluate at the estimate" + ("s" if several else ""),
+           prose("Put ", *_joined([(h, " = ", f) for h, f in _shown_estimates(estimates)]), " into the "
+                 "second derivative" + ("s" if several else ""),
+                 *([", where ", *_joined(facts)] if facts else []), "."),
+           at, reduced, check=WithEstimates(Equal(), estimates), lhs=label)
+    positive = _positivity(reduced, hats, parameter_domains)
+    if several:
+        if not positive:
+            D.notes.append(str(prose("The Hessian at the estimates, ", reduced, ", is not shown to be positive "
+                                     "definite.")))
+            return
+        _positive_definite(D, reduced, estimates, hats, parameter_domains, label)
+        _global_minimum(D, P, hats, estimates, relations)
+    elif not positive:
+        return
+    _asymptotic_covariance(D, reduced, hats, estimates, label)
+
+
+def _estimates_and_relations(P, hats):
+    """(hat, its formula in the data with the earlier hats) per parameter, and what the estimates say of the
+    data's sums: each closed form θ̂ = f(Σ) that holds one sum Σ solved for it (Σᵢ xᵢ = nμ̂, Σᵢ(xᵢ − μ̂)² = nσ̂²)."""
+    estimates, relations = [], {}
+    earlier = {}
+    for p in P.parameters:
+        solution = P.solutions.get(p)
+        if solution is None:
+            return None, None
+        formula = unfold(solution).xreplace(earlier)
+        estimates.append((hats[p], formula))
+        earlier[p] = hats[p]
+        sums = list(formula.atoms(sp.Sum))
+        if len(sums) == 1:
+            held = sp.Dummy("s")
+            solved = sp.solve(formula.xreplace({sums[0]: held}) - hats[p], held)
+            if len(solved) == 1:
+                relations[sums[0]] = solved[0]
+    return estimates, relations
+
+
+def _split(expr):
+    """Every Σᵢ term by term, each term's factors free of i outside: Σᵢ(1 − xᵢ) = n − Σᵢ xᵢ."""
+    def split(total):
+        summand, (index, _, count) = total.function, total.limits[0]
+        terms = sp.Add.make_args(sp.expand(summand, deep=False, log=False, power_base=False, power_exp=False,
+                                           multinomial=False))
+        parts = [t.as_independent(index, as_Add=False) for t in terms]
+        return sp.Add(*[out * (count * inside if not inside.has(index) else sp.Sum(inside, (index, 1, count)))
+                        for out, inside in parts])
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == INDEX, split)
+
+
+def textbook_signs(formula):
+    """The formula simplified and factored, a factor c − 1 written 1 − c (as 1 − p, 1 − Φ(u) are written)."""
+    factored = sp.factor(sp.simplify(formula))
+    sign, factors = sp.S.One, []
+    for f in sp.Mul.make_args(factored):
+        base, exponent = f.as_base_exp()
+        if isinstance(base, sp.Add) and len(base.args) == 2 and any(a.is_Number and a < 0 for a in base.args) \
+                and exponent.is_Integer:
+            sign *= (-1) ** exponent
+            f = (-base) ** exponent
+        factors.append(f)
+    return sign * sp.Mul(*factors)
+
+
+def _reduced(expr, relations):
+    """expr with each sum the estimates determine replaced (after the sums are split term by term where no
+    relation matches them whole), simplified entry by entry."""
+    def one(e):
+        e = e.xreplace(relations)
+        e = _split(e).xreplace(relations) if e.has(sp.Sum) else e
+        return textbook_signs(e)
+    return expr.applyfunc(one) if isinstance(expr, sp.MatrixBase) else one(expr)
+
+
+def _shown_relations(relations, at):
+    """The relations the reduction uses, as equations Σ = value: those whose sum (or a sum splitting into it)
+    occurs at the estimates."""
+    split = _split(at) if not isinstance(at, sp.MatrixBase) else at.applyfunc(_split)
+    shown = []
+    for total, value in relations.items():
+        if at.has(total):
+            shown.append((total, value))
+        elif split.has(total):   # Σᵢ(xᵢ − μ̂) = Σᵢ xᵢ − nμ̂ = 0
+            for s in sorted(at.atoms(sp.Sum), key=unicode):
+                if _split(s).has(total) and s not in relations:
+                    shown.append((s, sp.factor(_split(s).xreplace(relations))))
+    return list(dict.fromkeys(shown))
+
+
+def _shown_estimates(estimates):
+    return [(h, f) for h, f in estimates]
+
+
+def _joined(reasons):
+    parts = []
+    for k, reason in enumerate(reasons):
+        parts += ([", " if k < len(reasons) - 1 else " and "] if k else []) + list(reason)
+    return parts
+
+
+def _in_domain(expr, hats, parameter_domains):
+    """expr with each hat written as the image of a positive s in its parameter's domain (p̂ = s/(1 + s))."""
+    images = {}
+    for p, h in hats.items():
+        image = DOMAIN_IMAGES.get(parameter_domains.get(p))
+        if image is not None:
+            images[h] = image(sp.Dummy(positive=True))
+    return expr.xreplace(images)
+
+
+def _positivity(H, hats, parameter_domains) -> bool:
+    """Whether H (a number, or a matrix by its leading principal minors, Sylvester) is positive for every value
+    of the estimates in their parameters' domains."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    values = _in_domain(H, hats, parameter_domains)
+    minors = [values[:k, :k].det() for k in range(1, values.rows + 1)] if isinstance(values, sp.MatrixBase) \
+        else [values]
+    return all(sp.simplify(m.xreplace({sp.Symbol("n", integer=True): n})).is_positive for m in minors)
+
+
+def _positive_definite(D: Derivation, H, estimates, hats, parameter_domains, label) -> None:
+    """vᵀHv > 0 for v ≠ 0: a sum of squares with positive weights for a diagonal H, else by its leading
+    principal minors (Sylvester's criterion)."""
+    v = [sp.Symbol(f"v_{k + 1}", real=True) for k in range(H.rows)]
+    vector = sp.ImmutableMatrix(v)
+    quadratic = (vector.T * H * vector)[0, 0]
+    text = ", ".join(unicode(h) for h in hats.values())
+    if H.is_diagonal():
+        squares = sp.Add(*[H[k, k] * v[k] ** 2 for k in range(H.rows)], evaluate=False)
+        why = prose("For any v = (", ", ".join(unicode(x) for x in v), ") ≠ 0 the quadratic form is a sum of squares "
+                    "with the positive weights ", *_joined([(H[k, k],) for k in range(H.rows)]),
+                    ": the Hessian is positive definite at (", text, "), a strict local minimum of ℓ.")
+    else:
+        minors = [sp.factor(H[:k, :k].det()) for k in range(1, H.rows + 1)]
+        squares = quadratic
+        why = prose("Its leading principal minors ", *_joined([(m,) for m in minors]), " are positive (Sylvester's "
+                    "criterion): the Hessian is positive definite at (", text, "), a strict local minimum of ℓ.")
+    D.step("positive definite", why, quadratic, squares, check=WithEstimates(Nonnegative(), estimates),
+           lhs=Notation(f"vᵀ{label.text}v", r"v^{\top} %s v" % label.latex))
+
+
+def _loss_label(values):
+    text = ", ".join(unicode(v) for v in values)
+    return Notation(f"ℓ({text})", r"\ell(%s)" % ", ".join(latex(v) for v in values))
+
+
+def _global_minimum(D: Derivation, P, hats, estimates, relations) -> None:
+    """The profile argument, one parameter at a time in the order they were solved: for θ₁, convex in θ₁ at
+    every value of the others with its minimiser θ̂₁ free of them, ℓ(θ₁, θ₂) ≥ ℓ(θ̂₁, θ₂); for θ₂ at θ̂₁, either
+    convex, or a derivative with the sign of θ₂ − θ̂₂, ℓ(θ̂₁, θ₂) ≥ ℓ(θ̂₁, θ̂₂). Each inequality a verified step;
+    a note instead where a condition fails (a local minimum is then all that is shown)."""
+    parameters = P.parameters
+    loss = P.loss
+    links = []
+    for j, p in enumerate(parameters):
+        later = parameters[j + 1:]
+        fixed = {q: hats[q] for q in parameters[:j]}
+        before, after = [*fixed.values(), *parameters[j:]], [*fixed.values(), hats[p], *later]
+        if P.solutions[p].has(*later):
+            D.notes.append(str(prose("The global minimum is not shown: ", hats[p], " depends on ",
+                                     *_joined([(q,) for q in later]), ".")))
+            return
+        if P.convex[p]:
+            why = prose(*(["For every ", *_joined([(q,) for q in later]), ", "] if later else []),
+                        "ℓ is convex in ", p, " (shown above) and stationary at ", hats[p],
+                        *([", which does not depend on ", *_joined([(q,) for q in later])] if later else []),
+                        ": so ", _loss_label(before), " ≥ ", _loss_label(after), ".")
+        else:
+            derivative = _reduced(collected_sums(P.gradients[p].xreplace(fixed), INDEX, [p]), relations)
+            factor = sp.factor(sp.simplify(derivative / (p - hats[p])))
+            if factor.has(hats[p]) or not _in_domain(factor, {p: hats[p]}, {}).is_positive:
+                D.notes.append(str(prose("The global minimum is not shown: the derivative in ", p, " at ",
+                                         *_joined([(h,) for h in fixed.values()]), ", ", derivative,
+                                         ", is not shown to have the sign of ", p - hats[p], ".")))
+                return
+            signed = sp.Mul(factor, p - hats[p], evaluate=False)
+            D.step("sign of the derivative", prose(
+                "With ", *_joined([(h,) for h in fixed.values()]), " in place the derivative in ", p, " is ", factor,
+                " > 0 times ", p - hats[p], ": ℓ decreases in ", p, " below ", hats[p], " and increases above it."),
+                P.gradients[p].xreplace(fixed), signed, check=WithEstimates(Equal(), estimates),
+                lhs=Notation(f"∂ℓ/∂{unicode(p)} at {', '.join(unicode(h) for h in fixed.values())}",
+                             r"\left.\frac{\partial \ell}{\partial %s}\right|_{%s}" % (
+                                 latex(p), ", ".join(latex(h) for h in fixed.values()))))
+            why = prose("So ", hats[p], " is the minimiser of ", _loss_label(before), " over ", p,
+                        *([" for every ", *_joined([(q,) for q in later])] if later else []), ": ",
+                        _loss_label(before), " ≥ ", _loss_label(after), ".")
+        difference = loss.xreplace(fixed) - loss.xreplace({**fixed, p: hats[p]})
+        D.step("minimum in " + unicode(p), why, difference, _simplified_difference(difference),
+               check=WithEstimates(Nonnegative(), estimates),
+               lhs=Notation(f"{_loss_label(before).text} − {_loss_label(after).text}",
+                            f"{_loss_label(before).latex} - {_loss_label(after).latex}"))
+        links.append(_loss_label(after))
+    chain = [_loss_label(parameters)]
+    for link in links:
+        chain += [" ≥ ", link]
+    difference = loss - loss.xreplace(hats)
+    D.step("global minimum", prose("Chaining the inequalities, ", *chain, " for every (", ", ".join(
+        unicode(p) for p in parameters), "): the stationary point is the global minimum of ℓ, the maximum-likelihood "
+        "estimate."), difference, difference, check=WithEstimates(Nonnegative(), estimates),
+        lhs=Notation(f"ℓ({', '.join(unicode(p) for p in parameters)}) − {links[-1].text}",
+                     r"\ell(%s) - %s" % (", ".join(latex(p) for p in parameters), links[-1].latex)))
+
+
+def _simplified_difference(difference):
+    """ℓ(θ) − ℓ(θ̂) with the terms that cancel gone (the shared n log(2πσ²)/2)."""
+    return sp.expand(difference, deep=False, log=False, power_base=False, power_exp=False, multinomial=False)
+
+
+def _asymptotic_covariance(D: Derivation, H, hats, estimates, label) -> None:
+    """The inverse Hessian of the negative log-likelihood at the MLE: the asymptotic covariance of the estimates
+    (their variances on the diagonal; the standard errors are the square roots)."""
+    several = isinstance(H, sp.MatrixBase)
+    inverse = H.inv().applyfunc(textbook_signs) if several else textbook_signs(1 / H)
+    variances = [inverse[k, k] for k in range(inverse.rows)] if several else [inverse]
+    text = ", ".join(unicode(h) for h in hats.values())
+    tex = ", ".join(latex(h) for h in hats.values())
+    errors = [sp.Pow(v, sp.S.Half, evaluate=False) for v in variances]   # √(σ̂²/n), not √σ̂²/√n
+    D.step("asymptotic covariance", prose(
+        "The inverse of the Hessian of the negative log-likelihood at the maximum-likelihood estimate (the "
+        "observed information) is the asymptotic ", "covariance" if several else "variance", " of the estimate",
+        "s" if several else "", ": the standard error", "s" if several else "", " of ",
+        *_joined([(h,) for h in hats.values()]), " are " if several else " is ", *_joined([(e,) for e in errors]),
+        *([" (the square roots of the diagonal)"] if several else []), "."),
+        sp.Inverse(H) if several else 1 / H, inverse, check=WithEstimates(Equal(), estimates),
+        lhs=Notation(f"{'Cov' if several else 'Var'}({text})", r"\operatorname{%s}(%s)" % (
+            "Cov" if several else "Var", tex)))
