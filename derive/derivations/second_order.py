@@ -318,7 +318,7 @@ def _global_minimum(D: Derivation, P, hats, estimates, relations) -> None:
                         *([" for every ", *_joined([(q,) for q in later])] if later else []), ": ",
                         _loss_label(before), " ≥ ", _loss_label(after), ".")
         difference = loss.xreplace(fixed) - loss.xreplace({**fixed, p: hats[p]})
-        D.step("minimum in " + unicode(p), why, difference, _simplified_difference(difference),
+        D.step("minimum in " + unicode(p), why, difference, _simplified_difference(difference, relations),
                check=WithEstimates(Nonnegative(), estimates),
                lhs=Notation(f"{_loss_label(before).text} − {_loss_label(after).text}",
                             f"{_loss_label(before).latex} - {_loss_label(after).latex}"))
@@ -334,8 +334,18 @@ def _global_minimum(D: Derivation, P, hats, estimates, relations) -> None:
                      r"\ell(%s) - %s" % (", ".join(latex(p) for p in parameters), links[-1].latex)))
 
 
-def _simplified_difference(difference):
-    """ℓ(θ) − ℓ(θ̂) with the terms that cancel gone (the shared n log(2πσ²)/2)."""
+def _simplified_difference(difference, relations):
+    """ℓ(θ) − ℓ(θ̂) in the estimates, as a textbook shows it is ≥ 0: the sums the estimates determine replaced,
+    either whole (Σᵢ(xᵢ − μ̂)² = nσ̂²: n(σ̂²/σ² − 1 − log σ̂² + log σ²)/2) or after the squares are multiplied
+    out (Σᵢ(xᵢ − μ)² − Σᵢ(xᵢ − μ̂)² = n(μ − μ̂)² with Σᵢ xᵢ = nμ̂); else with the terms that cancel gone."""
+    whole = sp.factor_terms(sp.expand(sp.expand_log(difference.xreplace(relations), force=True)), clear=False)
+    if not whole.has(sp.Sum):
+        return whole
+    expanded = _split(sp.expand(difference, deep=False, log=False, power_base=False, power_exp=False)
+                      .replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Sum(sp.expand(e.function), *e.limits)))
+    multiplied = sp.factor(expanded.xreplace(relations))
+    if not multiplied.has(sp.Sum):
+        return multiplied
     return sp.expand(difference, deep=False, log=False, power_base=False, power_exp=False, multinomial=False)
 
 
