@@ -33,7 +33,13 @@ from derive.derivations.distributions import multivariate_normal_log_density
 from derive.derivations.lemmas import map_reading, sigmoid_facts, uses_sigmoid
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
-from derive.derivations.second_order import at_the_estimates, collected_sums, several_scalars, textbook_signs
+from derive.derivations.second_order import (
+    at_the_estimates,
+    collected_sums,
+    several_scalars,
+    split_fully,
+    textbook_signs,
+)
 from derive.derivations.sentences import prose
 from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import (
@@ -802,7 +808,7 @@ def _named_mean(solution, statement):
     observed = statement.observed
     x_i = entry(observed, INDEX, observed.rows)
     mean = sp.Sum(x_i, (INDEX, 1, observed.rows)) / observed.rows
-    if sp.simplify(solution - mean) != 0:
+    if sp.expand(split_fully(solution) - mean) != 0:   # Σᵢxᵢ/(Σᵢ(1 − xᵢ) + Σᵢxᵢ) is Σᵢxᵢ/n; simplify takes a second
         return solution
     return Abbreviation(observed.name + "̄", r"\bar{%s}" % latex(observed), mean)
 

@@ -169,7 +169,7 @@ def _estimates_and_relations(P, hats):
     return estimates, relations
 
 
-def _split(expr):
+def split_fully(expr):
     """Every Σᵢ term by term, each term's factors free of i outside: Σᵢ(1 − xᵢ) = n − Σᵢ xᵢ."""
     def split(total):
         summand, (index, _, count) = total.function, total.limits[0]
@@ -200,7 +200,7 @@ def _reduced(expr, relations):
     relation matches them whole), simplified entry by entry."""
     def one(e):
         e = e.xreplace(relations)
-        e = _split(e).xreplace(relations) if e.has(sp.Sum) else e
+        e = split_fully(e).xreplace(relations) if e.has(sp.Sum) else e
         return textbook_signs(e)
     return expr.applyfunc(one) if isinstance(expr, sp.MatrixBase) else one(expr)
 
@@ -208,15 +208,15 @@ def _reduced(expr, relations):
 def _shown_relations(relations, at):
     """The relations the reduction uses, as equations Σ = value: those whose sum (or a sum splitting into it)
     occurs at the estimates."""
-    split = _split(at) if not isinstance(at, sp.MatrixBase) else at.applyfunc(_split)
+    split = split_fully(at) if not isinstance(at, sp.MatrixBase) else at.applyfunc(split_fully)
     shown = []
     for total, value in relations.items():
         if at.has(total):
             shown.append((total, value))
         elif split.has(total):   # Σᵢ(xᵢ − μ̂) = Σᵢ xᵢ − nμ̂ = 0
             for s in sorted(at.atoms(sp.Sum), key=unicode):
-                if _split(s).has(total) and s not in relations:
-                    shown.append((s, sp.factor(_split(s).xreplace(relations))))
+                if split_fully(s).has(total) and s not in relations:
+                    shown.append((s, sp.factor(split_fully(s).xreplace(relations))))
     return list(dict.fromkeys(shown))
 
 
@@ -341,7 +341,7 @@ def _simplified_difference(difference, relations):
     whole = sp.factor_terms(sp.expand(sp.expand_log(difference.xreplace(relations), force=True)), clear=False)
     if not whole.has(sp.Sum):
         return whole
-    expanded = _split(sp.expand(difference, deep=False, log=False, power_base=False, power_exp=False)
+    expanded = split_fully(sp.expand(difference, deep=False, log=False, power_base=False, power_exp=False)
                       .replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Sum(sp.expand(e.function), *e.limits)))
     multiplied = sp.factor(expanded.xreplace(relations))
     if not multiplied.has(sp.Sum):
