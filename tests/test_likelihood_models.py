@@ -312,6 +312,26 @@ def test_gaussian_at_the_estimates_and_the_global_minimum():
     assert D.results["hessian"].shape == (2, 2)
 
 
+def test_gaussian_linear_blocks_at_the_estimates_match_statsmodels():
+    """(β, σ²): the cross block vanishes at β̂ (central differences of numpy's ∇_β ℓ in σ²), and the covariance
+    block σ̂²(XᵀX)⁻¹ is statsmodels' OLS covariance with the MLE σ̂² = RSS/n in place of RSS/(n − d)."""
+    import statsmodels.api as sm
+    rng = np.random.default_rng(9)
+    X = sm.add_constant(rng.standard_normal((50, 2)))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.7, 50)
+    n, d = X.shape
+    reference = sm.OLS(y, X).fit()
+    beta, sigma2 = reference.params, reference.ssr / n
+    D = build("gaussian-linear", "matrix")
+    env = env_of({"X": X, "y": y}, {"beta_hat": beta.reshape(-1, 1), "sigma^2_hat": sigma2}, n=n, d=d)
+    close(value(_step(D, "asymptotic covariance").after, env), reference.cov_params() * (n - d) / n, rtol=1e-10)
+    gradient_in_beta = lambda s2: -X.T @ (y - X @ beta) / s2    # noqa: E731
+    h = 1e-5
+    close((gradient_in_beta(sigma2 + h) - gradient_in_beta(sigma2 - h)) / (2 * h), np.zeros(d), rtol=0, atol=1e-6)
+    assert [s.rule for s in D.steps].count("zero at the estimates") == 1
+    assert "global minimum" in [s.rule for s in D.steps]
+
+
 def test_the_textbook_gaussian_density_and_gradient():
     """The density as a textbook writes it (and equal to scipy's), the gradient in μ collected."""
     D = build("gaussian", "matrix")

@@ -34,6 +34,27 @@ class Estimate(sp.Symbol):
         return r"\hat{%s}" % tex
 
 
+class MatrixEstimate(sp.MatrixSymbol):
+    """The estimate of a vector parameter, printed with a hat (β̂)."""
+
+    def __new__(cls, parameter, *shape):
+        if shape:   # rebuilt from its arguments (name, rows, cols), as SymPy's doit() does
+            return super().__new__(cls, parameter, *shape)
+        return super().__new__(cls, parameter.name + "_hat", *parameter.shape)
+
+    def _unicode(self, printer):
+        name = printer._print(sp.MatrixSymbol(self.name[:-len("_hat")], *self.shape))
+        return name[0] + "̂" + name[1:]
+
+    def _latex(self, printer):
+        return r"\hat{%s}" % printer._print(sp.MatrixSymbol(self.name[:-len("_hat")], *self.shape))
+
+
+def estimate(parameter):
+    """The hatted estimate of a scalar or a vector parameter."""
+    return MatrixEstimate(parameter) if parameter.is_Matrix else Estimate(parameter)
+
+
 class WithEstimates(Check):
     """The check `inner`, with each estimate symbol set to its formula in the data first."""
 

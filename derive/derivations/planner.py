@@ -112,7 +112,7 @@ def plan(model: Model) -> Plan:
         D.section("Stationarity")
         for p in parameters:
             _solve(P, p)
-        if not any(p.is_Matrix for p in parameters):
+        if model.likelihood and not (model.prior or model.penalty) and (len(parameters) > 1 or not parameters[0].is_Matrix):
             at_the_estimates(D, P, P.joint_hessian if P.joint_hessian is not None else P.hessians[parameters[0]],
                              _parameter_domains(P.statement))
         if model.penalty and model.loss and len(parameters) == 1:

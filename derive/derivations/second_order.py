@@ -17,8 +17,10 @@ import sympy as sp
 from derive.core.numeval import directional_derivative, evaluate
 from derive.core.steps import Check, Derivation, Equal, IsGradient, Nonnegative
 from derive.derivations.abbreviations import unfold
-from derive.derivations.estimates import Estimate, WithEstimates
+from derive.derivations.estimates import WithEstimates, estimate
 from derive.derivations.sentences import prose
+from derive.derivations.vector_form import Scalar
+from derive.expr.algebra import multiply, split_product
 from derive.expr.functions import with_registry_functions
 from derive.expr.notation import Notation, differential_key
 from derive.expr.printing import latex, unicode
@@ -114,9 +116,12 @@ def at_the_estimates(D: Derivation, P, hessian, parameter_domains: dict) -> None
     there, the global minimum (several parameters: the profile argument), and its inverse, the asymptotic
     covariance. Says nothing where the Hessian does not reduce to the estimates (a sum it cannot name)."""
     parameters = P.parameters
-    hats = {p: Estimate(p) for p in parameters}
+    hats = {p: estimate(p) for p in parameters}
     estimates, relations = _estimates_and_relations(P, hats)
     if estimates is None:
+        return
+    if any(p.is_Matrix for p in parameters):
+        _blocks_at_the_estimates(D, P, hats, estimates, relations)
         return
     at = hessian.xreplace(hats)
     reduced = _reduced(at, relations)
@@ -148,6 +153,71 @@ def at_the_estimates(D: Derivation, P, hessian, parameter_domains: dict) -> None
     _asymptotic_covariance(D, reduced, hats, estimates, label)
 
 
+def _blocks_at_the_estimates(D: Derivation, P, hats, estimates, relations) -> None:
+    """A vector parameter β and scalars (the Gaussian linear model's σ²): each cross derivative ∂(∇_β ℓ)/∂θ is
+    zero at the estimates, because ∇_β ℓ(β̂, θ) = 0 at every θ (β̂ does not depend on θ); so the Hessian there is
+    block diagonal, and its inverse, the asymptotic covariance, is the inverse of each block."""
+    vectors = [p for p in P.parameters if p.is_Matrix]
+    scalars = [p for p in P.parameters if not p.is_Matrix]
+    if len(vectors) != 1 or vectors[0].cols != 1 or P.solutions[vectors[0]].has(*scalars):
+        return
+    b = vectors[0]
+    D.section("At the estimates")
+    blocks = {}
+    for q in scalars:
+        cross = sp.diff(P.gradients[b], q)
+        label = Notation(f"∂(∇_{unicode(b)} ℓ)/∂{unicode(q)}", r"\frac{\partial \nabla_{%s} \ell}{\partial %s}" % (
+            latex(b), latex(q)))
+        D.step("cross derivative", prose("Differentiate ∇_", b, " ℓ in ", q, ": the block of the Hessian between ",
+                                         b, " and ", q, "."), P.gradients[b], cross, check=_VectorDerivativeIn(q),
+               lhs=label)
+        at = cross.xreplace(hats)
+        D.step("zero at the estimates", prose(
+            "∇_", b, " ℓ(", hats[b], ", ", q, ") = 0 at every ", q, " (", hats[b], " = ", P.solutions[b],
+            " does not depend on ", q, "), so its derivative in ", q, " is zero there too: the cross block "
+            "vanishes."), at, sp.ZeroMatrix(*b.shape), check=WithEstimates(Equal(), estimates),
+            lhs=Notation(f"{label.text} at {unicode(hats[b])}", r"\left.%s\right|_{%s}" % (label.latex,
+                                                                                       latex(hats[b]))))
+    for q in scalars:
+        at = P.hessians[q].xreplace(hats)
+        blocks[q] = _reduced(at, relations)
+        if blocks[q].has(sp.Sum, Scalar, *P.parameters) or not blocks[q].is_positive:
+            return
+        facts = [(sp.Eq(k, v, evaluate=False),) for k, v in relations.items() if at.has(k)]
+        D.step("evaluate at the estimates", prose("Put the estimates into ∂²ℓ/∂", q, "²",
+                                                   *([", where ", *_joined(facts)] if facts else []), "."),
+               at, blocks[q], check=WithEstimates(Equal(), estimates),
+               lhs=Notation(f"∂²ℓ/∂{unicode(q)}² at {unicode(hats[q])}",
+                            r"\left.\frac{\partial^{2} \ell}{\partial (%s)^{2}}\right|_{%s}" % (latex(q), latex(hats[q]))))
+    _global_minimum(D, P, hats, estimates, relations)
+    vector_block = P.hessians[b].xreplace(hats)
+    coefficient, factors = split_product(vector_block)
+    inverse = multiply([1 / coefficient, sp.Inverse(factors[0] if len(factors) == 1 else sp.MatMul(*factors))],
+                       vector_block)
+    D.step("asymptotic covariance", prose(
+        "At the estimates the Hessian is block diagonal, with ", vector_block, " for ", b, " and ",
+        *_joined([(blocks[q], " for ", q) for q in scalars]), ": its inverse, the asymptotic covariance of the "
+        "estimates, is the inverse of each block, ", inverse, " for ", hats[b], " (its diagonal's square roots are "
+        "the standard errors) and ", *_joined([(textbook_signs(1 / blocks[q]), " for ", hats[q]) for q in scalars]),
+        "."), sp.Inverse(vector_block), inverse, check=WithEstimates(Equal(), estimates),
+        lhs=Notation(f"Cov({unicode(hats[b])})", r"\operatorname{Cov}(%s)" % latex(hats[b])))
+
+
+class _VectorDerivativeIn(Check):
+    """after = ∂before/∂θ for a vector `before` and a scalar θ: after·u against the change of before along u."""
+
+    def __init__(self, parameter):
+        super().__init__(varying=(parameter,))
+        self.parameter = parameter
+
+    def symbols(self, before, after):
+        return [before, after, self.parameter]
+
+    def values(self, before, after, env):
+        u = float(np.real(np.ravel(env[differential_key(self.parameter)])[0]))
+        return np.asarray(evaluate(after, env)) * u, directional_derivative(before, env, {self.parameter.name: u})
+
+
 def _estimates_and_relations(P, hats):
     """(hat, its formula in the data with the earlier hats) per parameter, and what the estimates say of the
     data's sums: each closed form θ̂ = f(Σ) that holds one sum Σ solved for it (Σᵢ xᵢ = nμ̂, Σᵢ(xᵢ − μ̂)² = nσ̂²)."""
@@ -160,7 +230,7 @@ def _estimates_and_relations(P, hats):
         formula = unfold(solution).xreplace(earlier)
         estimates.append((hats[p], formula))
         earlier[p] = hats[p]
-        sums = list(formula.atoms(sp.Sum))
+        sums = list(formula.atoms(sp.Sum, Scalar))   # Σᵢ(xᵢ − μ̂)², or (y − Xβ̂)ᵀ(y − Xβ̂)
         if len(sums) == 1:
             held = sp.Dummy("s")
             solved = sp.solve(formula.xreplace({sums[0]: held}) - hats[p], held)
@@ -339,12 +409,12 @@ def _simplified_difference(difference, relations):
     either whole (Σᵢ(xᵢ − μ̂)² = nσ̂²: n(σ̂²/σ² − 1 − log σ̂² + log σ²)/2) or after the squares are multiplied
     out (Σᵢ(xᵢ − μ)² − Σᵢ(xᵢ − μ̂)² = n(μ − μ̂)² with Σᵢ xᵢ = nμ̂); else with the terms that cancel gone."""
     whole = sp.factor_terms(sp.expand(sp.expand_log(difference.xreplace(relations), force=True)), clear=False)
-    if not whole.has(sp.Sum):
+    if not whole.has(sp.Sum, Scalar):   # a quadratic form multiplied out is no clearer: (y − Xβ)ᵀ(y − Xβ) stays
         return whole
     expanded = split_fully(sp.expand(difference, deep=False, log=False, power_base=False, power_exp=False)
                       .replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Sum(sp.expand(e.function), *e.limits)))
     multiplied = sp.factor(expanded.xreplace(relations))
-    if not multiplied.has(sp.Sum):
+    if not multiplied.has(sp.Sum, Scalar):
         return multiplied
     return sp.expand(difference, deep=False, log=False, power_base=False, power_exp=False, multinomial=False)
 
