@@ -36,6 +36,8 @@ from derive.derivations.model import Model
 from derive.derivations.second_order import (
     at_the_estimates,
     collected_sums,
+    jointly_convex,
+    positive_by_bounds,
     several_scalars,
     split_fully,
     textbook_signs,
@@ -83,6 +85,7 @@ class Plan:
     shown_gradients: dict = field(default_factory=dict)   # parameter → the gradient as later steps write it (Xᵀr)
     updates: dict = field(default_factory=dict)           # parameter → its gradient-descent update, where not Newton
     joint_hessian: object = None                          # several scalar parameters: the matrix of second derivatives
+    jointly_convex: bool = False                          # ... shown positive definite at every value
 
 
 @lru_cache(maxsize=64)
@@ -109,6 +112,7 @@ def plan(model: Model) -> Plan:
             _gradient_and_hessian(P, p, loss_label)
         if _several_scalars(P):
             P.joint_hessian = several_scalars(D, P.gradients, P.hessians, parameters)
+            P.jointly_convex = jointly_convex(D, P.joint_hessian, parameters)
         D.section("Stationarity")
         for p in parameters:
             _solve(P, p)
@@ -681,6 +685,11 @@ def _scalar_convexity(D: Derivation, H, p, statement=None) -> bool:
     if H.is_positive:
         D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain, so ℓ is convex in ",
                                                    p, "."), H, H, check=Nonnegative())
+        return True
+    bounded, bounds = positive_by_bounds(H)
+    if bounds:   # n·ψ′(a) > 0 by a known bound of the special function
+        D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain (", *bounds, "), so ℓ is "
+                                                   "convex in ", p, "."), H, H, check=Nonnegative())
         return True
     reasons = _nonnegative_terms(H, p, statement)
     if reasons is not None:

@@ -21,7 +21,7 @@ from derive.derivations.estimates import WithEstimates, estimate
 from derive.derivations.sentences import prose
 from derive.derivations.vector_form import Scalar
 from derive.expr.algebra import multiply, split_product
-from derive.expr.functions import with_registry_functions
+from derive.expr.functions import trigamma, with_registry_functions
 from derive.expr.notation import Notation, differential_key
 from derive.expr.printing import latex, unicode
 
@@ -106,6 +106,58 @@ class _JacobianIn(Check):
         u = np.array([env[differential_key(p)] for p in self.parameters], dtype=float).reshape(-1)
         change = directional_derivative(before, env, {p.name: u[j] for j, p in enumerate(self.parameters)})
         return np.asarray(evaluate(after, env)) @ u, np.ravel(change)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Joint convexity: the Hessian positive definite at every value, by its leading principal minors
+# ---------------------------------------------------------------------------------------------------
+def _trigamma_bound(u):
+    """ψ′(u) > 1/u + 1/(2u²) for u > 0 (H. Alzer, Math. Comp. 66 (1997): ψ′(u) − 1/u − 1/(2u²) is completely
+    monotonic), as ψ′(u) = 1/u + 1/(2u²) + t with t > 0."""
+    return 1 / u + 1 / (2 * u ** 2) + sp.Dummy("t", positive=True), prose(
+        "ψ′(", u, ") > 1/", u, " + 1/(2", u, "²) for ", u, " > 0 (Alzer 1997)")
+
+
+# The known lower bounds of special functions on their domains, each as a substitution and its citation.
+LOWER_BOUNDS = {trigamma: _trigamma_bound}
+
+
+def positive_by_bounds(expr):
+    """(True, the bounds used) when expr is positive for every value of its symbols, each special function of
+    the table replaced by its lower bound plus a positive slack (so that SymPy's assumptions decide a sign the
+    bound implies); (False, []) otherwise."""
+    replaced, reasons = {}, []
+    for f in expr.atoms(*LOWER_BOUNDS):
+        if f.args[0].is_positive:
+            replaced[f], reason = LOWER_BOUNDS[type(f)](f.args[0])
+            reasons.append(reason)
+    if not replaced or not sp.simplify(expr.xreplace(replaced)).is_positive:
+        return bool(expr.is_positive), []
+    return True, reasons
+
+
+def jointly_convex(D: Derivation, H, parameters) -> bool:
+    """vᵀHv > 0 for every v ≠ 0 and every value of the scalar parameters, when each leading principal minor of
+    H is positive there (Sylvester's criterion), with the known bounds of special functions (aψ′(a) > 1 for a
+    Gamma's shape); recorded as a verified step (the quadratic form ≥ 0 at random points). False, and nothing
+    recorded, otherwise."""
+    minors = [sp.factor(H[:k, :k].det()) for k in range(1, H.rows + 1)]
+    reasons = []
+    for m in minors:
+        positive, used = positive_by_bounds(m)
+        if not positive:
+            return False
+        reasons += [r for r in used if str(r) not in map(str, reasons)]
+    v = sp.ImmutableMatrix([sp.Symbol(f"v_{k + 1}", real=True) for k in range(H.rows)])
+    quadratic = sp.expand((v.T * H * v)[0, 0])
+    text = ", ".join(unicode(p) for p in parameters)
+    D.step("positive definite at every value", prose(
+        "The leading principal minors of the Hessian, ", *_joined([(m,) for m in minors]), ", are positive for "
+        "every (", text, ") in the domain", *([" (", *_joined([(r,) for r in reasons]), ")"] if reasons else []),
+        ": the Hessian is positive definite everywhere (Sylvester's criterion), so ℓ is jointly convex in (", text,
+        ") and a stationary point is the global minimum."), quadratic, quadratic, check=Nonnegative(),
+        lhs=Notation(f"vᵀ∇²ℓ({text})v", r"v^{\top} \nabla^{2} \ell(%s) v" % ", ".join(latex(p) for p in parameters)))
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------
