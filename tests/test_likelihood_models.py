@@ -562,22 +562,28 @@ def test_poisson_newton_reproduces_r_glm_on_cpunish():
     close(-(loss + log_factorials), float(reference["llf"]), rtol=1e-12)
 
 
-def test_gamma_shape_and_rate_jointly_convex(tmp_path):
-    """The Gamma(a, b) negative log-likelihood is shown jointly convex (minors nψ′(a) and n²(aψ′(a) − 1)/b², with
-    ψ′(a) > 1/a + 1/(2a²)); its derived Hessian against central differences of scipy's log-density, positive
-    definite at random (a, b). The Gaussian's, not convex in σ², is not claimed."""
+@pytest.mark.parametrize("family,rule,log_density,draw", [
+    ("Gamma", "positive definite at every value", lambda x, a, b: stats.gamma.logpdf(x, a, scale=1 / b),
+     lambda rng: rng.gamma(2.0, 0.5, 40)),
+    ("Beta", "positive semidefinite", lambda x, a, b: stats.beta.logpdf(x, a, b), lambda rng: rng.beta(2.0, 3.0, 40)),
+])
+def test_gamma_and_beta_shapes_jointly_convex(tmp_path, family, rule, log_density, draw):
+    """The Gamma(a, b) negative log-likelihood is shown jointly convex by its minors nψ′(a) and n²(aψ′(a) − 1)/b²
+    (ψ′(a) > 1/a + 1/(2a²)); the Beta(a, b) one as an exponential family (∇²ℓ = n Cov(log x, log(1 − x))). The
+    derived Hessian against central differences of scipy's log-density, positive definite at random (a, b).
+    The Gaussian's, not convex in σ², is not claimed."""
     from derive.derivations import Model
-    path = tmp_path / "gamma.toml"
+    path = tmp_path / f"{family}.toml"
     path.write_text('symbols = { x = "n", a = "pos", b = "pos" }\nparameters = ["a", "b"]\n'
-                    'likelihood = "x_i ~ Gamma(a, b)"\n', encoding="utf-8")
+                    f'likelihood = "x_i ~ {family}(a, b)"\n', encoding="utf-8")
     D = models.build(Model.from_toml(path))
-    assert "positive definite at every value" in [s.rule for s in D.steps]
-    assert not any("Convexity in a not shown" in note for note in D.notes)
-    assert "positive definite at every value" not in [s.rule for s in build("gaussian", "matrix").steps]
+    assert rule in [s.rule for s in D.steps]
+    assert not any("not shown" in note for note in D.notes)
+    assert not {"positive definite at every value", "exponential family"} & {s.rule for s in build("gaussian", "matrix").steps}
     rng = np.random.default_rng(10)
-    x = rng.gamma(2.0, 0.5, 40)
-    loss = lambda t: float(-np.sum(stats.gamma.logpdf(x, t[0], scale=1 / t[1])))   # noqa: E731
-    for a, b in rng.uniform(0.2, 5.0, (4, 2)):
+    x = draw(rng)
+    loss = lambda t: float(-np.sum(log_density(x, t[0], t[1])))   # noqa: E731
+    for a, b in rng.uniform(0.5, 5.0, (4, 2)):
         H = value(D.results["hessian"], env_of({"x": x}, {"a": a, "b": b}, n=40))
         close(H, fd_hessian(loss, np.array([a, b]), h=1e-4), rtol=1e-5, atol=1e-5)
         assert np.all(np.linalg.eigvalsh(H) > 0)

@@ -112,7 +112,10 @@ def plan(model: Model) -> Plan:
             _gradient_and_hessian(P, p, loss_label)
         if _several_scalars(P):
             P.joint_hessian = several_scalars(D, P.gradients, P.hessians, parameters)
-            P.jointly_convex = jointly_convex(D, P.joint_hessian, parameters)
+            P.jointly_convex = jointly_convex(D, P.joint_hessian, parameters, statement)
+            if P.jointly_convex:   # convex jointly, so in each parameter: no "convexity in a not shown" beside it
+                D.notes = [note for note in D.notes if not note.startswith("Convexity in ")]
+                P.convex = dict.fromkeys(parameters, True)
         D.section("Stationarity")
         for p in parameters:
             _solve(P, p)

@@ -136,11 +136,58 @@ def positive_by_bounds(expr):
     return True, reasons
 
 
-def jointly_convex(D: Derivation, H, parameters) -> bool:
+def jointly_convex(D: Derivation, H, parameters, statement=None) -> bool:
+    """Whether ℓ is shown jointly convex in the scalar parameters: by the leading principal minors of H, or as
+    an exponential family whose natural parameters are linear in them; recorded as verified steps. False, and
+    nothing recorded, otherwise."""
+    return _positive_minors(D, H, parameters) or _exponential_family(D, H, parameters, statement)
+
+
+def _quadratic_form(H, parameters):
+    v = sp.ImmutableMatrix([sp.Symbol(f"v_{k + 1}", real=True) for k in range(H.rows)])
+    text = ", ".join(unicode(p) for p in parameters)
+    return sp.expand((v.T * H * v)[0, 0]), Notation(f"vᵀ∇²ℓ({text})v", r"v^{\top} \nabla^{2} \ell(%s) v" % ", ".join(
+        latex(p) for p in parameters))
+
+
+def _exponential_family(D: Derivation, H, parameters, statement) -> bool:
+    """log p(x; θ) = η(θ)ᵀT(x) − A(θ) + h(x) with η linear in θ: every term holding both the observation and a
+    parameter is linear in the parameters (a Beta's (a − 1) log x, a Gamma's −bx). Then the observations' terms
+    vanish in the Hessian, ∇²ℓ = n∇²A(θ), and ∇²A is the covariance of the sufficient statistics T(x), ⪰ 0:
+    ℓ is jointly convex (the theorem of exponential families; the sign checked at random points)."""
+    if statement is None or not statement.index or any(a not in parameters for a in statement.arguments):
+        return False
+    x = sp.Symbol("x", real=True)
+    log_density = sp.expand(statement.family.log_density(x, *statement.arguments))
+    terms = sp.Add.make_args(log_density)
+    mixed = [t for t in terms if t.has(x) and t.has(*parameters)]
+    if not mixed or any(sp.diff(t, p, q) != 0 for t in mixed for p in parameters for q in parameters):
+        return False
+    normaliser = -sp.Add(*[t for t in terms if not t.has(x)])
+    n = statement.observed.rows
+    second = sp.ImmutableMatrix(H.rows, H.cols, lambda j, k: with_registry_functions(
+        sp.diff(normaliser, parameters[j], parameters[k])))
+    curvature = sp.MatMul(n, second, evaluate=False)   # n∇²A, as the sentence says
+    statistics = [sp.factor(sp.diff(sp.Add(*mixed), p)) for p in parameters]
+    text = ", ".join(unicode(p) for p in parameters)
+    _, label = _quadratic_form(H, parameters)
+    D.step("exponential family", prose(
+        "The log-density is ", sp.Add(*mixed), " − A(", text, ") + h(x) with A(", text, ") = ", with_registry_functions(
+            normaliser), ": an exponential family whose natural parameters are linear in (", text, "), so the "
+        "observations' terms vanish in the second derivatives and the Hessian is n∇²A."),
+        H, curvature, lhs=Notation(f"∇²ℓ({text})", r"\nabla^{2} \ell(%s)" % ", ".join(latex(p) for p in parameters)))
+    quadratic, _ = _quadratic_form(n * second, parameters)
+    D.step("positive semidefinite", prose(
+        "∇²A is the covariance matrix of the sufficient statistics (", ", ".join(unicode(t) for t in statistics),
+        "), and a covariance matrix is positive semidefinite: ℓ is jointly convex in (", text, "), and a "
+        "stationary point is the global minimum."), quadratic, quadratic, check=Nonnegative(), lhs=label)
+    return True
+
+
+def _positive_minors(D: Derivation, H, parameters) -> bool:
     """vᵀHv > 0 for every v ≠ 0 and every value of the scalar parameters, when each leading principal minor of
     H is positive there (Sylvester's criterion), with the known bounds of special functions (aψ′(a) > 1 for a
-    Gamma's shape); recorded as a verified step (the quadratic form ≥ 0 at random points). False, and nothing
-    recorded, otherwise."""
+    Gamma's shape); recorded as a verified step (the quadratic form ≥ 0 at random points)."""
     minors = [sp.factor(H[:k, :k].det()) for k in range(1, H.rows + 1)]
     reasons = []
     for m in minors:
@@ -148,15 +195,13 @@ def jointly_convex(D: Derivation, H, parameters) -> bool:
         if not positive:
             return False
         reasons += [r for r in used if str(r) not in map(str, reasons)]
-    v = sp.ImmutableMatrix([sp.Symbol(f"v_{k + 1}", real=True) for k in range(H.rows)])
-    quadratic = sp.expand((v.T * H * v)[0, 0])
+    quadratic, label = _quadratic_form(H, parameters)
     text = ", ".join(unicode(p) for p in parameters)
     D.step("positive definite at every value", prose(
         "The leading principal minors of the Hessian, ", *_joined([(m,) for m in minors]), ", are positive for "
         "every (", text, ") in the domain", *([" (", *_joined([(r,) for r in reasons]), ")"] if reasons else []),
         ": the Hessian is positive definite everywhere (Sylvester's criterion), so ℓ is jointly convex in (", text,
-        ") and a stationary point is the global minimum."), quadratic, quadratic, check=Nonnegative(),
-        lhs=Notation(f"vᵀ∇²ℓ({text})v", r"v^{\top} \nabla^{2} \ell(%s) v" % ", ".join(latex(p) for p in parameters)))
+        ") and a stationary point is the global minimum."), quadratic, quadratic, check=Nonnegative(), lhs=label)
     return True
 
 
