@@ -34,6 +34,7 @@ from derive.derivations.lemmas import map_reading, sigmoid_facts, uses_sigmoid
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.model import Model
 from derive.derivations.second_order import (
+    DOMAIN_IMAGES,
     at_the_estimates,
     collected_sums,
     jointly_convex,
@@ -870,11 +871,6 @@ def _second_order_at(D: Derivation, H, p, solution) -> None:
     D.step("second-order condition", why, at, simplified,
            lhs=Notation(f"∂²ℓ/∂{unicode(p)}² at {_hat(p).text}", r"\left.\frac{\partial^{2} \ell}{\partial "
                         r"(%s)^{2}}\right|_{%s}" % (latex(p), _hat(p).latex)))
-
-
-# A parameter's domain as the image of an unconstrained positive s (p = s/(1 + s) is in (0, 1)), so that
-# SymPy's assumptions decide the sign of 1 − p, p² and 1/(1 − p)².
-DOMAIN_IMAGES = {"a probability in (0, 1)": lambda s: s / (1 + s), "a positive number": lambda s: s}
 
 
 def _nonnegative_terms(H, p, statement):

@@ -1,13 +1,18 @@
-"""Scalar parameters at their estimates, as a textbook ends a maximum-likelihood derivation: for several (μ and
-σ², a Gamma's shape and rate) the joint Hessian with its mixed partial derivatives; where every parameter has
-a closed form, that Hessian at the estimates (reduced with what the estimates satisfy: Σᵢ(xᵢ − μ̂) = 0,
-Σᵢ(xᵢ − μ̂)² = nσ̂²), positive definite there, why the stationary point is the global minimum (the profile
-argument: one parameter at a time, each step a verified inequality), and the inverse Hessian at the estimate
-as the asymptotic covariance.
+"""The second order of a likelihood's scalar parameters, as a textbook ends a maximum-likelihood derivation.
 
-The planner calls `several_scalars` and `at_the_estimates` with its `Plan`; every sentence is built from the
-move's operands, and every claim is a verified step (inequalities by `Nonnegative` at random data, with each
-estimate given its value from the data by `WithEstimates`).
+- Several scalars (μ and σ², a Gamma's shape and rate): the joint Hessian with its mixed partial derivatives,
+  and joint convexity where it can be shown (positive leading minors, with known bounds of special functions;
+  or an exponential family with natural parameters linear in the parameters, ∇²ℓ = n Cov(T)).
+- At the estimates, where every parameter has a closed form: the Hessian there, reduced with what the
+  estimates satisfy (Σᵢ(xᵢ − μ̂) = 0, Σᵢ(xᵢ − μ̂)² = nσ̂²), positive definite; why the stationary point is the
+  global minimum (the profile argument, one parameter at a time, each inequality a verified step); and the
+  inverse Hessian at the MLE as the asymptotic covariance. A vector and scalars (β, σ²) by blocks: the cross
+  block vanishes at β̂.
+- Sums collected as a textbook writes a derivative (−Σᵢ(xᵢ − μ)/σ²), for the planner's scalar derivatives.
+
+The planner calls these with its `Plan`; every sentence is built from the move's operands, and every claim is
+a verified step (inequalities by `Nonnegative` at random data, each estimate given its value from the data by
+`WithEstimates`).
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from derive.expr.printing import latex, unicode
 INDEX = sp.Symbol("i", integer=True)   # the observations' index, as the planner writes Σᵢ
 
 # A parameter's domain as the image of an unconstrained positive s (p = s/(1 + s) is in (0, 1)), so that
-# SymPy's assumptions decide the sign of 1 − p̂ and of p̂(1 − p̂).
+# SymPy's assumptions decide the sign of 1 − p, 1/(1 − p)² and p̂(1 − p̂) (here and in the planner's convexity).
 DOMAIN_IMAGES = {"a probability in (0, 1)": lambda s: s / (1 + s), "a positive number": lambda s: s}
 
 
@@ -233,7 +238,7 @@ def at_the_estimates(D: Derivation, P, hessian, parameter_domains: dict) -> None
     D.section("At the estimate" + ("s" if several else ""))
     facts = [(sp.Eq(k, v, evaluate=False),) for k, v in _shown_relations(relations, at)]
     D.step("evaluate at the estimate" + ("s" if several else ""),
-           prose("Put ", *_joined([(h, " = ", f) for h, f in _shown_estimates(estimates)]), " into the "
+           prose("Put ", *_joined([(h, " = ", f) for h, f in estimates]), " into the "
                  "second derivative" + ("s" if several else ""),
                  *([", where ", *_joined(facts)] if facts else []), "."),
            at, reduced, check=WithEstimates(Equal(), estimates), lhs=label)
@@ -265,12 +270,15 @@ def _blocks_at_the_estimates(D: Derivation, P, hats, estimates, relations) -> No
         cross = sp.diff(P.gradients[b], q)
         label = Notation(f"∂(∇_{unicode(b)} ℓ)/∂{unicode(q)}", r"\frac{\partial \nabla_{%s} \ell}{\partial %s}" % (
             latex(b), latex(q)))
-        D.step("cross derivative", prose("Differentiate ∇_", b, " ℓ in ", q, ": the block of the Hessian between ",
+        gradient = Notation(f"∇_{unicode(b)} ℓ", r"\nabla_{%s} \ell" % latex(b))
+        D.step("cross derivative", prose("Differentiate ", gradient, " in ", q, ": the block of the Hessian between ",
                                          b, " and ", q, "."), P.gradients[b], cross, check=_VectorDerivativeIn(q),
                lhs=label)
         at = cross.xreplace(hats)
+        at_estimate = Notation(f"∇_{unicode(b)} ℓ({unicode(hats[b])}, {unicode(q)})",
+                               r"\nabla_{%s} \ell(%s, %s)" % (latex(b), latex(hats[b]), latex(q)))
         D.step("zero at the estimates", prose(
-            "∇_", b, " ℓ(", hats[b], ", ", q, ") = 0 at every ", q, " (", hats[b], " = ", P.solutions[b],
+            at_estimate, " = 0 at every ", q, " (", hats[b], " = ", P.solutions[b],
             " does not depend on ", q, "), so its derivative in ", q, " is zero there too: the cross block "
             "vanishes."), at, sp.ZeroMatrix(*b.shape), check=WithEstimates(Equal(), estimates),
             lhs=Notation(f"{label.text} at {unicode(hats[b])}", r"\left.%s\right|_{%s}" % (label.latex,
@@ -281,11 +289,12 @@ def _blocks_at_the_estimates(D: Derivation, P, hats, estimates, relations) -> No
         if blocks[q].has(sp.Sum, Scalar, *P.parameters) or not blocks[q].is_positive:
             return
         facts = [(sp.Eq(k, v, evaluate=False),) for k, v in relations.items() if at.has(k)]
-        D.step("evaluate at the estimates", prose("Put the estimates into ∂²ℓ/∂", q, "²",
+        second = Notation(f"∂²ℓ/∂{unicode(q)}²", r"\frac{\partial^{2} \ell}{\partial (%s)^{2}}" % latex(q))
+        D.step("evaluate at the estimates", prose("Put the estimates into ", second,
                                                    *([", where ", *_joined(facts)] if facts else []), "."),
                at, blocks[q], check=WithEstimates(Equal(), estimates),
-               lhs=Notation(f"∂²ℓ/∂{unicode(q)}² at {unicode(hats[q])}",
-                            r"\left.\frac{\partial^{2} \ell}{\partial (%s)^{2}}\right|_{%s}" % (latex(q), latex(hats[q]))))
+               lhs=Notation(f"{second.text} at {unicode(hats[q])}",
+                            r"\left.%s\right|_{%s}" % (second.latex, latex(hats[q]))))
     _global_minimum(D, P, hats, estimates, relations)
     vector_block = P.hessians[b].xreplace(hats)
     coefficient, factors = split_product(vector_block)
@@ -385,10 +394,6 @@ def _shown_relations(relations, at):
                 if split_fully(s).has(total) and s not in relations:
                     shown.append((s, sp.factor(split_fully(s).xreplace(relations))))
     return list(dict.fromkeys(shown))
-
-
-def _shown_estimates(estimates):
-    return [(h, f) for h, f in estimates]
 
 
 def _joined(reasons):
