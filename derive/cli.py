@@ -234,19 +234,18 @@ def cmd_fit(args) -> int:
     from derive.derivations import display_name, names, resolve
     from derive.fitting.data import PER_ROW, dask_design, fits_in_memory, load, sample_columns
     from derive.fitting.design_columns import ValueAtRow
-    from derive.fitting.dispatch import IID, fit
+    from derive.fitting.dispatch import fit
     from derive.fitting.model_fit import observes_rows
     # a built-in's name (its fit may be one of its own, as ols's exact arithmetic), or the Model of a model file
     model = args.model.lower() if args.model.lower() in names() else resolve(args.model)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     rows = observes_rows(model)   # a sample of vector observations (mvn): the --features columns as they are
-    if model in IID or rows:  # a sample: the --features columns (mvn), or the --target column
+    if rows:
         if not (features or args.target) or args.formula:
-            raise DeriveError(f"{display_name(model)} is fitted to columns: name them with --target COL or "
-                              "--features A,B")
+            raise DeriveError(f"{display_name(model)} is fitted to columns: name them with --features A,B")
         sample = sample_columns(args.data, features or [args.target], delimiter=args.delimiter,
                                 encoding=args.encoding)
-        result = fit(model, sample if rows else sample[:, 0], names=features or [args.target])
+        result = fit(model, sample, names=features or [args.target])
         print_json(result.to_dict()) if args.json else print(result.summary())
         return 0
     values = {"values": _assignments(args.set)} if args.set else {}  # a model file's known scalars

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from conftest import require_tool
+from scipy import stats
 
 import derive.derivations as models
 from derive.core.numeval import evaluate, indexed_key, padded
@@ -285,6 +286,102 @@ def test_bernoulli_derivatives_and_estimate():
         close(value(D.results["solution"], env), np.mean(x), rtol=1e-12)
 
 
+def _step(D, rule):
+    return next(s for s in D.steps if s.rule == rule)
+
+
+def test_gaussian_at_the_estimates_and_the_global_minimum():
+    """The planned second-order argument: the Hessian at (μ̂, σ̂²) and its inverse against central differences
+    of the numpy loss at numpy's MLE; the profile argument's steps, not the script's "only stationary point"."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(-0.5, 1.3, 40)
+    n = x.size
+    loss = lambda t: float(n / 2 * np.log(2 * np.pi * t[1]) + np.sum((x - t[0]) ** 2) / (2 * t[1]))
+    mle = np.array([np.mean(x), np.var(x)])
+    reference = fd_hessian(loss, mle, h=1e-4)
+    D = build("gaussian", "matrix")
+    env = env_of({"x": x}, {"mu_hat": mle[0], "sigma^2_hat": mle[1]}, n=n)
+    close(value(_step(D, "evaluate at the estimates").after, env), reference, rtol=1e-5, atol=1e-6)
+    close(value(_step(D, "asymptotic covariance").after, env), np.linalg.inv(reference), rtol=1e-5, atol=1e-9)
+    assert unicode(_step(D, "evaluate at the estimates").after) == "[n/σ̂², 0; 0, n/(2·(σ̂²)²)]"
+    assert unicode(_step(D, "asymptotic covariance").after) == "[σ̂²/n, 0; 0, 2·(σ̂²)²/n]"
+    rules = [s.rule for s in D.steps]
+    assert {"mixed partial derivative", "positive definite", "minimum in μ", "sign of the derivative",
+            "minimum in σ²", "global minimum"} <= set(rules)
+    assert not any("only stationary point" in s.explanation for s in D.steps)
+    assert D.results["hessian"].shape == (2, 2)
+
+
+def test_gaussian_linear_blocks_at_the_estimates_match_statsmodels():
+    """(β, σ²): the cross block vanishes at β̂ (central differences of numpy's ∇_β ℓ in σ²), and the covariance
+    block σ̂²(XᵀX)⁻¹ is statsmodels' OLS covariance with the MLE σ̂² = RSS/n in place of RSS/(n − d)."""
+    import statsmodels.api as sm
+    rng = np.random.default_rng(9)
+    X = sm.add_constant(rng.standard_normal((50, 2)))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.7, 50)
+    n, d = X.shape
+    reference = sm.OLS(y, X).fit()
+    beta, sigma2 = reference.params, reference.ssr / n
+    D = build("gaussian-linear", "matrix")
+    env = env_of({"X": X, "y": y}, {"beta_hat": beta.reshape(-1, 1), "sigma^2_hat": sigma2}, n=n, d=d)
+    close(value(_step(D, "asymptotic covariance").after, env), reference.cov_params() * (n - d) / n, rtol=1e-10)
+    gradient_in_beta = lambda s2: -X.T @ (y - X @ beta) / s2    # noqa: E731
+    h = 1e-5
+    close((gradient_in_beta(sigma2 + h) - gradient_in_beta(sigma2 - h)) / (2 * h), np.zeros(d), rtol=0, atol=1e-6)
+    assert [s.rule for s in D.steps].count("zero at the estimates") == 1
+    assert "global minimum" in [s.rule for s in D.steps]
+
+
+def test_the_textbook_gaussian_density_and_gradient():
+    """The density as a textbook writes it (and equal to scipy's), the gradient in μ collected."""
+    D = build("gaussian", "matrix")
+    density = _step(D, "independent observations").after.function
+    assert unicode(density) == "1/√(2·π·σ²)·exp(−(x_i − μ)²/(2·σ²))"
+    assert latex(density).startswith(r"\frac{1}{\sqrt{2 \pi \sigma^{2}}} e^{")
+    env = env_of({"x": [0.7, 2.0]}, {"mu": 0.2, "sigma^2": 1.9, "i": 2}, n=2)
+    close(value(density, env), stats.norm.pdf(2.0, 0.2, np.sqrt(1.9)), rtol=1e-13)
+    gradient = _step(D, "differentiate in μ").after
+    assert unicode(gradient) == "−Σ_{i=1..n} (x_i − μ)/σ²"
+
+
+@pytest.mark.parametrize("family,arguments,reference", [
+    ("Bernoulli", (0.3,), lambda x: 0.3 ** x * 0.7 ** (1 - x)),
+    ("Poisson", (2.5,), lambda x: stats.poisson.pmf(x, 2.5)),
+    ("Exponential", (1.7,), lambda x: stats.expon.pdf(x, scale=1 / 1.7)),
+    ("Gamma", (2.2, 1.3), lambda x: stats.gamma.pdf(x, 2.2, scale=1 / 1.3)),
+    ("Beta", (2.2, 1.3), lambda x: stats.beta.pdf(x, 2.2, 1.3)),
+])
+def test_each_density_as_written_is_its_value(family, arguments, reference):
+    """A density kept as written (factors in order, nothing multiplied out) evaluates to scipy's."""
+    from derive.derivations.distributions import distribution
+    x = sp.Symbol("x")
+    density = distribution(family).density(x, *[sp.Float(a) for a in arguments])
+    point = 1.0 if family != "Beta" else 0.4
+    close(value(density, {"x": point}), reference(point), rtol=1e-12)
+    assert "√(2)" not in unicode(density)
+
+
+def test_bernoulli_and_exponential_variances_at_the_estimate():
+    """Var(p̂) = p̂(1 − p̂)/n and Var(λ̂) = λ̂²/n: the inverse of the second derivative at the MLE, against
+    central differences of the numpy losses."""
+    rng = np.random.default_rng(8)
+    x = rng.binomial(1, 0.35, 60).astype(float)
+    p = x.mean()
+    loss = lambda q: float(-np.sum(x * np.log(q) + (1 - x) * np.log(1 - q)))
+    D = build("bernoulli", "matrix")
+    step = _step(D, "asymptotic covariance")
+    assert unicode(step.after) == "(1 − p̂)·p̂/n"
+    second = fd_hessian(lambda a: loss(a.item()), np.array([p]), h=1e-4).item()
+    close(value(step.after, env_of({"x": x}, {"p_hat": p}, n=60)), 1 / second, rtol=1e-5)
+    y = rng.exponential(0.5, 80)
+    rate = 1 / y.mean()
+    exponential = build("exponential", "matrix")
+    loss = lambda r: float(-np.sum(np.log(r) - r * y))
+    second = fd_hessian(lambda a: loss(a.item()), np.array([rate]), h=1e-4).item()
+    close(value(_step(exponential, "asymptotic covariance").after, env_of({"x": y}, {"lambda_hat": rate}, n=80)),
+          1 / second, rtol=1e-5)
+
+
 def _softmax_data(rng, n=30, d=3, K=4):
     X = rng.standard_normal((n, d))
     W = rng.standard_normal((d, K))
@@ -463,3 +560,30 @@ def test_poisson_newton_reproduces_r_glm_on_cpunish():
     loss = value(D.results["loss"], env_of({"X": X, "y": y, "beta": beta}, n=X.shape[0], d=X.shape[1])).item()
     log_factorials = sum(math.lgamma(v + 1) for v in y)   # the constant the loss leaves out
     close(-(loss + log_factorials), float(reference["llf"]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("family,rule,log_density,draw", [
+    ("Gamma", "positive definite at every value", lambda x, a, b: stats.gamma.logpdf(x, a, scale=1 / b),
+     lambda rng: rng.gamma(2.0, 0.5, 40)),
+    ("Beta", "positive semidefinite", lambda x, a, b: stats.beta.logpdf(x, a, b), lambda rng: rng.beta(2.0, 3.0, 40)),
+])
+def test_gamma_and_beta_shapes_jointly_convex(tmp_path, family, rule, log_density, draw):
+    """The Gamma(a, b) negative log-likelihood is shown jointly convex by its minors nψ′(a) and n²(aψ′(a) − 1)/b²
+    (ψ′(a) > 1/a + 1/(2a²)); the Beta(a, b) one as an exponential family (∇²ℓ = n Cov(log x, log(1 − x))). The
+    derived Hessian against central differences of scipy's log-density, positive definite at random (a, b).
+    The Gaussian's, not convex in σ², is not claimed."""
+    from derive.derivations import Model
+    path = tmp_path / f"{family}.toml"
+    path.write_text('symbols = { x = "n", a = "pos", b = "pos" }\nparameters = ["a", "b"]\n'
+                    f'likelihood = "x_i ~ {family}(a, b)"\n', encoding="utf-8")
+    D = models.build(Model.from_toml(path))
+    assert rule in [s.rule for s in D.steps]
+    assert not any("not shown" in note for note in D.notes)
+    assert not {"positive definite at every value", "exponential family"} & {s.rule for s in build("gaussian", "matrix").steps}
+    rng = np.random.default_rng(10)
+    x = draw(rng)
+    loss = lambda t: float(-np.sum(log_density(x, t[0], t[1])))   # noqa: E731
+    for a, b in rng.uniform(0.5, 5.0, (4, 2)):
+        H = value(D.results["hessian"], env_of({"x": x}, {"a": a, "b": b}, n=40))
+        close(H, fd_hessian(loss, np.array([a, b]), h=1e-4), rtol=1e-5, atol=1e-5)
+        assert np.all(np.linalg.eigvalsh(H) > 0)

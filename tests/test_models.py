@@ -447,7 +447,7 @@ def test_the_gaussian_model_file_solves_for_the_mean_then_the_variance_like_nump
     path = str(derive.derivations.MODEL_FILES / "gaussian.toml")
     d = derive.derivation(path)
     assert all(s.verified for s in d.steps)
-    assert unicode(d.displayed_results()["solution"]) == "(x̄, Σ_{i=1..n} (x_i − x̄)²/n)"
+    assert unicode(d.displayed_results()["solution"]) == "[x̄; Σ_{i=1..n} (x_i − x̄)²/n]"
     x = RNG.normal(1.5, 2.0, 50)
     f = derive.fit(path, None, x)
     assert np.allclose(f.coef, [np.mean(x), np.var(x)], rtol=1e-12)

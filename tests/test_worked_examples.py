@@ -231,13 +231,14 @@ def test_gaussian_mle_is_mean_and_biased_variance(probability):
     result, _ = probability
     x = result["gaussian_sample"]
     assert result["gaussian_mu_hat"] == pytest.approx(np.mean(x), rel=1e-13)
-    assert result["gaussian_mu_hat_vector_form"] == pytest.approx(np.mean(x), rel=1e-13)
     assert result["gaussian_var_hat"] == pytest.approx(np.var(x, ddof=0), rel=1e-12)
     assert result["gaussian_var_hat"] != pytest.approx(np.var(x, ddof=1), rel=1e-6)
     assert np.max(np.abs(result["gaussian_gradient_at_mle"])) < 1e-9
     n, var = len(x), result["gaussian_var_hat"]
     np.testing.assert_allclose(result["gaussian_hessian_at_mle"], np.diag([n / var, n / (2 * var ** 2)]),
                                rtol=1e-10, atol=1e-9)
+    # the textbook's asymptotic covariance of (μ̂, σ̂²): diag(σ̂²/n, 2σ̂⁴/n)
+    np.testing.assert_allclose(result["gaussian_covariance"], np.diag([var / n, 2 * var ** 2 / n]), rtol=1e-12)
 
 
 def test_bernoulli_mle_is_the_fraction_of_ones(probability):

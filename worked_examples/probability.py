@@ -74,17 +74,20 @@ def main(output_dir=FIGURES) -> dict:
     at_mle = {**values, "mu": mu_hat, "sigma^2": var_hat}
     gradient_at_mle = evaluate(gaussian.results["gradient"], at_mle).ravel()
     hessian_at_mle = evaluate(gaussian.results["hessian"], at_mle)
-    n = len(x)
     print(f"  gradient at (μ̂, σ̂²): {gradient_at_mle}")
     print(f"  Hessian at (μ̂, σ̂²):  diagonal {np.diag(hessian_at_mle)}, off-diagonal {hessian_at_mle[0, 1]:.1e}")
-    print(f"  (derive's step 15 says diag(n/σ̂², n/(2σ̂⁴)) = diag({n / var_hat:.10f}, {n / (2 * var_hat ** 2):.10f}))")
+    # The derivation evaluates the Hessian at the estimates itself (Σᵢ(xᵢ − μ̂) = 0, Σᵢ(xᵢ − μ̂)² = nσ̂²) and
+    # inverts it: the asymptotic covariance diag(σ̂²/n, 2σ̂⁴/n). Evaluate both with the hats' values.
+    step = {s.rule: s for s in gaussian.steps}
+    hats = {**values, "mu_hat": mu_hat, "sigma^2_hat": var_hat}
+    print(f"  derive's {unicode(step['evaluate at the estimates'].after)} = "
+          f"{np.diag(evaluate(step['evaluate at the estimates'].after, hats))} on the diagonal")
+    covariance = evaluate(step["asymptotic covariance"].after, hats)
+    print(f"  asymptotic covariance {unicode(step['asymptotic covariance'].after)}: standard errors "
+          f"{np.sqrt(np.diag(covariance))}")
     results.update(gaussian_sample=x, gaussian_mu_hat=mu_hat, gaussian_var_hat=var_hat,
-                   gaussian_gradient_at_mle=gradient_at_mle, gaussian_hessian_at_mle=hessian_at_mle)
-
-    # The derivation ends with the same estimates in vector notation, μ̂ = (1/n)𝟏ᵀx; evaluate that too.
-    vector_mean = next(step for step in gaussian.steps if step.rule == "Σᵢ xᵢ = 𝟏ᵀx").after
-    results["gaussian_mu_hat_vector_form"] = evaluate(vector_mean, values)[0, 0]   # a 1×1 matrix
-    print(f"  vector form {unicode(vector_mean)} = {results['gaussian_mu_hat_vector_form']:.15f}")
+                   gaussian_gradient_at_mle=gradient_at_mle, gaussian_hessian_at_mle=hessian_at_mle,
+                   gaussian_covariance=covariance)
 
     # ------------------------------------------------------------------------------------------------
     heading("2. Bernoulli: the MLE of p")

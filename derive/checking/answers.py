@@ -20,6 +20,7 @@ The other checks of a person's work: a derivation line by line (`check_steps`, f
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass
 from typing import Optional
@@ -67,6 +68,11 @@ class CheckResult:
     answer_text: str = ""   # the answer as typed
     part: Optional[str] = None
     where: str = ""         # what the names of the answer stand for: "S = diag(σ(Xβ) ⊙ (𝟏 − σ(Xβ)))"
+    shown: Optional[sp.Basic] = None   # the expected result as the derivation writes it (Σᵢ, x̄), when it differs
+
+    @property
+    def expected_shown(self) -> sp.Basic:
+        return self.expected if self.shown is None else self.shown
 
     def __bool__(self) -> bool:
         return self.correct
@@ -92,7 +98,7 @@ class CheckResult:
         answer = expression_dict(self.answer) if self.answer is not None else {"latex": None, "text": None}
         return {"correct": self.correct, "model": self.model, "quantity": self.quantity,
                 "answer": {**answer, "read_as": self.read_as, "typed": self.answer_text},
-                "expected": expression_dict(self.expected), "part": self.part,
+                "expected": expression_dict(self.expected_shown), "part": self.part,
                 "diagnosis": self.diagnosis, "method": self.method}
 
     def to_text(self) -> str:
@@ -103,7 +109,7 @@ class CheckResult:
             lines = [f"wrong: {shown} is not {self.noun} of {self.model}"]
         if self.answer is not None:
             lines.append(f"  read as: {self.read_as}")
-        lines.append(f"  expected: {unicode(self.expected)}")
+        lines.append(f"  expected: {unicode(self.expected_shown)}")
         if not self.correct:
             lines.append(f"  diagnosis: {self.diagnosis}")
         lines.append(f"  checked: {self.method}")
@@ -117,7 +123,7 @@ class CheckResult:
         rows = [f"<p><b style='color:{colour}'>{verdict}</b>: {html.escape(self.noun)} of "
                 f"{html.escape(self.model)}</p>",
                 "<table><tr><th>expected</th><th>given</th></tr>",
-                f"<tr><td>$${latex(self.expected)}$$</td><td>{given}</td></tr></table>"]
+                f"<tr><td>$${latex(self.expected_shown)}$$</td><td>{given}</td></tr></table>"]
         if self.diagnosis:
             rows.append(f"<p>diagnosis: {html.escape(self.diagnosis)}</p>")
         rows.append(f"<p><small>checked: {html.escape(self.method)}</small></p>")
@@ -139,6 +145,13 @@ def check(model: str, quantity: str, answer) -> CheckResult:
     σ̂²
     """
     context = model_context(model)
+    result = _verdict(context, quantity, answer)
+    shown = context.shown_result(quantity, result.part)
+    return result if shown is None or shown == result.expected else dataclasses.replace(result, shown=shown)
+
+
+def _verdict(context, quantity: str, answer) -> CheckResult:
+    """`check`'s verdict, its expected result as the results hold it (plain SymPy, vector form)."""
     expected = context.result(quantity)
     text = answer if isinstance(answer, str) else unicode(answer)
     with time_limit(CHECK_SECONDS, f"checking {short_quote(text)}"):

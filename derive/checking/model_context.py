@@ -42,6 +42,20 @@ class ModelContext:
     parameter: Optional[sp.Basic]
     parameters: tuple = ()          # the parameters of a result that is a pair, (μ, σ²), in its order
     definitions: Mapping[str, sp.Basic] = field(default_factory=dict)   # S, P as the derivation names them
+    # each result as the derivation's steps write it (−Σᵢ(xᵢ − μ)/σ², XᵀSX): what a check shows as expected
+    shown: Mapping[str, sp.Basic] = field(default_factory=dict)
+
+    def shown_result(self, quantity: str, part: Optional[str] = None) -> Optional[sp.Basic]:
+        """The result (or the named part of a pair) as the steps write it; None where it has no such form."""
+        from derive.derivations.abbreviations import Named
+        shown = self.shown.get(quantity)
+        if shown is None or shown.has(Named):   # XᵀSX: S is defined in the steps, not in a check's lines
+            return None
+        if part is None:
+            return shown
+        names = [name for name, _ in self.parts(quantity)]
+        entries = list(shown.args) if isinstance(shown, sp.Tuple) else list(shown)
+        return entries[names.index(part)] if part in names and len(entries) == len(names) else None
 
     @property
     def symbol_list(self) -> str:
@@ -155,7 +169,7 @@ def _context(model) -> ModelContext:
     # a model file states its parameters; a built-in's pair of them is read off its loss and solution
     parameters = tuple(model.parameter_objects()) if isinstance(model, Model) else _pair_parameters(D)
     return ModelContext(display_name(model), dict(D.results), symbols, D.domains, parameter, parameters,
-                        _named_matrices(D))
+                        _named_matrices(D), dict(D.shown_results))
 
 
 def _decorated(self, printer) -> str:

@@ -25,8 +25,6 @@ FORMS = ("matrix", "index", "components")
 
 # name → (module, keyword arguments of its `derivation`)
 REGISTRY: dict[str, tuple] = {
-    "gaussian": ("gaussian", {}),
-    "bernoulli": ("bernoulli", {}),
     "softmax": ("softmax", {}),
     "categorical": ("constrained", {"name": "categorical"}),
     "pca": ("constrained", {"name": "pca"}),

@@ -28,7 +28,7 @@ from derive.calculus.differentiation import diff
 from derive.calculus.matrix_rules import termwise_gradient
 from derive.core.random_points import Domains, counts, dimension, interval, spd
 from derive.core.steps import AtEigenpair, Derivation, Equal, IsGradient, Nonnegative, Scaled, Solves, StationaryPoint
-from derive.derivations.gaussian import WithEstimates
+from derive.derivations.estimates import WithEstimates
 from derive.derivations.statements import by_name
 from derive.expr.algebra import expand
 from derive.expr.functions import Elementwise

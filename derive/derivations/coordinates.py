@@ -11,6 +11,8 @@ Nothing here knows a model: what differs between ols and probit is the plan's lo
 """
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from derive.calculus.index_form import (
@@ -51,6 +53,9 @@ def coordinate_derivation(P, form: str, dim: int | None) -> Derivation:
         raise NotSupported(f"the {form} form is written for one vector parameter and scalar ones, not "
                            f"{', '.join(unicode(p) for p in P.parameters)} (forms: matrix)")
     matrix = P.derivation
+    if not vectors and form == "index":   # scalar parameters: every step is already in summation notation (Σᵢ xᵢ)
+        return dataclasses.replace(matrix, form="index", steps=list(matrix.steps), results=dict(matrix.results),
+                                   notes=list(matrix.notes), sections=list(matrix.sections))
     D = Derivation(matrix.title, model=matrix.model, form=form, domains=_domains(P, form, dim))
     D.symbols = list(matrix.symbols)
     loss_label = next(s.lhs for s in reversed(matrix.steps) if s.lhs is not None and s.lhs.text.startswith("ℓ("))

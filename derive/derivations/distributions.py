@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from derive.core.random_points import Sampler, binary, counts, normal, on_simplex, positive, probability, spd
+from derive.derivations.as_written import AsWritten
 from derive.derivations.vector_form import Scalar
 from derive.errors import NotSupported
 from derive.expr.functions import apply
@@ -31,7 +32,16 @@ class Domain:
 REAL = Domain("a real number", normal, lambda v: np.isfinite(v))
 POSITIVE = Domain("a positive number", positive, lambda v: np.isfinite(v) & (v > 0))
 UNIT_INTERVAL = Domain("a probability in (0, 1)", probability, lambda v: (v > 0) & (v < 1))
-BINARY = Domain("0 or 1", binary, lambda v: (v == 0) | (v == 1))
+def _binary_with_both(rng, shape):
+    """0/1 data holding both values (the last two entries 1 and 0), so that an estimate such as p̂ = x̄ lies
+    inside (0, 1) where a step is verified; a scalar is 0 or 1."""
+    values = binary(rng, shape)
+    if shape and values.shape[0] >= 2:
+        values[-1, ...], values[-2, ...] = 1.0, 0.0
+    return values
+
+
+BINARY = Domain("0 or 1", _binary_with_both, lambda v: (v == 0) | (v == 1))
 COUNTS = Domain("a count 0, 1, 2, …", counts, lambda v: (v >= 0) & (v == np.round(v)))
 
 
@@ -46,7 +56,7 @@ def _pow(base, exponent):
 
 def _normal_density(x, mean, variance):
     """1/√(2πσ²) · exp(−(x − μ)²/(2σ²)), kept as written (SymPy would print √2/(2√π√σ²))."""
-    return sp.Mul(_pow(2 * sp.pi * variance, -sp.S.Half), sp.exp(-(x - mean) ** 2 / (2 * variance)), evaluate=False)
+    return AsWritten(_pow(2 * sp.pi * variance, -sp.S.Half), sp.exp(-(x - mean) ** 2 / (2 * variance)))
 
 
 @dataclass(frozen=True)
@@ -70,25 +80,23 @@ DISTRIBUTIONS = {d.name: d for d in (
                  _normal_density,
                  lambda x, m, v: -sp.log(2 * sp.pi * v) / 2 - (x - m) ** 2 / (2 * v)),
     Distribution("Bernoulli", "Bernoulli", (("p", UNIT_INTERVAL),), BINARY,
-                 lambda x, p: sp.Mul(_pow(p, x), _pow(1 - p, 1 - x), evaluate=False),
+                 lambda x, p: AsWritten(_pow(p, x), _pow(1 - p, 1 - x)),
                  lambda x, p: x * sp.log(p) + (1 - x) * sp.log(1 - p)),
     Distribution("Binomial", "binomial", (("m", COUNTS), ("p", UNIT_INTERVAL)),
                  Domain("a count 0, 1, …, m", _trials, COUNTS.contains),
-                 lambda x, m, p: sp.Mul(sp.binomial(m, x), _pow(p, x), _pow(1 - p, m - x), evaluate=False),
+                 lambda x, m, p: AsWritten(sp.binomial(m, x), _pow(p, x), _pow(1 - p, m - x)),
                  lambda x, m, p: sp.log(sp.binomial(m, x)) + x * sp.log(p) + (m - x) * sp.log(1 - p)),
     Distribution("Poisson", "Poisson", (("rate", POSITIVE),), COUNTS,
-                 lambda x, r: sp.Mul(_pow(r, x), sp.exp(-r), _pow(sp.factorial(x), -1), evaluate=False),
+                 lambda x, r: AsWritten(_pow(r, x), sp.exp(-r), _pow(sp.factorial(x), -1)),
                  lambda x, r: x * sp.log(r) - r - sp.log(sp.factorial(x))),
     Distribution("Exponential", "exponential", (("rate", POSITIVE),), POSITIVE,
-                 lambda x, r: sp.Mul(r, sp.exp(-r * x), evaluate=False),
+                 lambda x, r: AsWritten(r, sp.exp(-r * x)),
                  lambda x, r: sp.log(r) - r * x),
     Distribution("Gamma", "gamma", (("shape", POSITIVE), ("rate", POSITIVE)), POSITIVE,
-                 lambda x, a, b: sp.Mul(_pow(b, a), _pow(x, a - 1), sp.exp(-b * x), _pow(sp.gamma(a), -1),
-                                        evaluate=False),
+                 lambda x, a, b: AsWritten(_pow(b, a), _pow(x, a - 1), sp.exp(-b * x), _pow(sp.gamma(a), -1)),
                  lambda x, a, b: a * sp.log(b) + (a - 1) * sp.log(x) - b * x - sp.loggamma(a)),
     Distribution("Beta", "beta", (("a", POSITIVE), ("b", POSITIVE)), UNIT_INTERVAL,
-                 lambda x, a, b: sp.Mul(_pow(x, a - 1), _pow(1 - x, b - 1), _pow(sp.beta(a, b), -1),
-                                        evaluate=False),
+                 lambda x, a, b: AsWritten(_pow(x, a - 1), _pow(1 - x, b - 1), _pow(sp.beta(a, b), -1)),
                  lambda x, a, b: (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - sp.loggamma(a) - sp.loggamma(b)
                  + sp.loggamma(a + b)),
 )}

@@ -35,6 +35,15 @@ from derive.derivations.lemmas import convex_terms, map_reading, sigmoid_facts, 
 from derive.derivations.likelihood import log_likelihood_of_independent
 from derive.derivations.matrix_parameters import plan_vector_sample
 from derive.derivations.model import Model
+from derive.derivations.second_order import (
+    DOMAIN_IMAGES,
+    at_the_estimates,
+    collected_sums,
+    jointly_convex,
+    positive_by_bounds,
+    several_scalars,
+    split_fully,
+)
 from derive.derivations.sentences import prose
 from derive.derivations.statement import read_statement
 from derive.derivations.vector_form import (
@@ -78,6 +87,8 @@ class Plan:
     shown_gradients: dict = field(default_factory=dict)   # parameter → the gradient as later steps write it (Xᵀr)
     updates: dict = field(default_factory=dict)           # parameter → its gradient-descent update, where not Newton
     nonnegative: dict = field(default_factory=dict)       # weights S = diag(s) → why sᵢ ≥ 0 (shown by a lemma)
+    joint_hessian: object = None                          # several scalar parameters: the matrix of second derivatives
+    jointly_convex: bool = False                          # ... shown positive definite at every value
 
 
 @lru_cache(maxsize=64)
@@ -105,9 +116,18 @@ def plan(model: Model) -> Plan:
     try:
         for p in parameters:
             _gradient_and_hessian(P, p, loss_label)
+        if _several_scalars(P):
+            P.joint_hessian = several_scalars(D, P.gradients, P.hessians, parameters)
+            P.jointly_convex = jointly_convex(D, P.joint_hessian, parameters, statement)
+            if P.jointly_convex:   # convex jointly, so in each parameter: no "convexity in a not shown" beside it
+                D.notes = [note for note in D.notes if not note.startswith("Convexity in ")]
+                P.convex = dict.fromkeys(parameters, True)
         D.section("Stationarity")
         for p in parameters:
             _solve(P, p)
+        if model.likelihood and not (model.prior or model.penalty) and (len(parameters) > 1 or not parameters[0].is_Matrix):
+            at_the_estimates(D, P, P.joint_hessian if P.joint_hessian is not None else P.hessians[parameters[0]],
+                             _parameter_domains(P.statement))
         if model.penalty and model.loss and len(parameters) == 1:
             map_reading(D, model.expression(model.loss), scalar_form(model.expression(model.penalty)), parameters[0])
     except NotSupported as error:
@@ -129,6 +149,18 @@ def _planned(P: Plan, route) -> Plan:
         P.derivation.notes.append(f"Not derived further: {P.stopped}.")
         P.derivation.results = {"loss": loss_result(P.loss)} if P.loss is not None else {}
         return P
+
+
+def _several_scalars(P: Plan) -> bool:
+    return len(P.parameters) > 1 and not any(p.is_Matrix for p in P.parameters)
+
+
+def _parameter_domains(statement) -> dict:
+    """parameter → the name of its domain, for each parameter that is an argument of the likelihood's family."""
+    if statement is None:
+        return {}
+    return {a: domain.name for (_, domain), a in zip(statement.family.parameters, statement.arguments)
+            if isinstance(a, sp.Symbol)}
 
 
 def _default_title(model: Model) -> str:
@@ -599,13 +631,13 @@ def _scalar_derivative(D: Derivation, f, p, lhs, result_lhs):
     """∂f/∂p term by term for a scalar parameter p (the terms free of p, quadratic forms included, vanish)."""
     terms = [t for t in sp.Add.make_args(f) if t.has(p)]
     derivative = with_registry_functions(sp.diff(f, p))   # ψ(a), not SymPy's polygamma(0, a)
-    if derivative.has(sp.Sum):   # Σᵢ(2μ − 2xᵢ)/(2σ²) = (nμ − Σᵢ xᵢ)/σ²: the parameter out of the sums
-        derivative = split_sums(derivative, INDEX, holding=[p])
+    # Σᵢ(2μ − 2xᵢ)/(2σ²) = −Σᵢ(xᵢ − μ)/σ²: the numbers out of the sums, the residual as it is written
+    derivative = collected_sums(derivative, INDEX, holding=[p])
     parts = []
     for t in terms:
         parts += ["; " if parts else "", Math(f"∂({unicode(t)})/∂{unicode(p)}",
                                                r"\frac{\partial}{\partial %s}\left(%s\right)" % (latex(p), latex(t))),
-                  " = ", with_registry_functions(sp.diff(t, p))]
+                  " = ", collected_sums(with_registry_functions(sp.diff(t, p)), INDEX, holding=[p])]
     why = prose("Term by term (", *parts, "); terms free of ", p, " vanish.")
     return D.step(f"differentiate in {unicode(p)}", why, f, derivative, check=IsGradient(p), lhs=result_lhs)
 
@@ -743,6 +775,11 @@ def _scalar_convexity(D: Derivation, H, p, statement=None) -> bool:
         D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain, so ℓ is convex in ",
                                                    p, "."), H, H, check=Nonnegative())
         return True
+    bounded, bounds = positive_by_bounds(H)
+    if bounds:   # n·ψ′(a) > 0 by a known bound of the special function
+        D.step("positive second derivative", prose(H, " > 0 for every ", p, " in its domain (", *bounds, "), so ℓ is "
+                                                   "convex in ", p, "."), H, H, check=Nonnegative())
+        return True
     reasons = _nonnegative_terms(H, p, statement)
     if reasons is not None:
         D.step("nonnegative second derivative", prose(H, " ≥ 0 for every ", p, " in its domain: ", *_joined(reasons),
@@ -779,7 +816,7 @@ def _solve(P: Plan, p) -> None:
         P.solutions[p] = _scalar_solution(D, stationary, p, P.parameters[:P.parameters.index(p)], P.statement)
         if P.solutions[p] is None:
             _newton(D, g, H, p)
-        elif not P.convex[p]:
+        elif not P.convex[p] and not _several_scalars(P):   # several: the joint argument at the estimates
             _second_order_at(D, H, p, P.solutions[p])
     elif p.cols != 1:
         P.solutions[p] = None
@@ -869,7 +906,7 @@ def _named_mean(solution, statement):
     observed = statement.observed
     x_i = entry(observed, INDEX, observed.rows)
     mean = sp.Sum(x_i, (INDEX, 1, observed.rows)) / observed.rows
-    if sp.simplify(solution - mean) != 0:
+    if sp.expand(split_fully(solution) - mean) != 0:   # Σᵢxᵢ/(Σᵢ(1 − xᵢ) + Σᵢxᵢ) is Σᵢxᵢ/n; simplify takes a second
         return solution
     return Abbreviation(observed.name + "̄", r"\bar{%s}" % latex(observed), mean)
 
@@ -919,11 +956,6 @@ def _second_order_at(D: Derivation, H, p, solution) -> None:
     D.step("second-order condition", why, at, simplified,
            lhs=Notation(f"∂²ℓ/∂{unicode(p)}² at {_hat(p).text}", r"\left.\frac{\partial^{2} \ell}{\partial "
                         r"(%s)^{2}}\right|_{%s}" % (latex(p), _hat(p).latex)))
-
-
-# A parameter's domain as the image of an unconstrained positive s (p = s/(1 + s) is in (0, 1)), so that
-# SymPy's assumptions decide the sign of 1 − p, p² and 1/(1 − p)².
-DOMAIN_IMAGES = {"a probability in (0, 1)": lambda s: s / (1 + s), "a positive number": lambda s: s}
 
 
 def _nonnegative_terms(H, p, statement):
@@ -1082,11 +1114,14 @@ def _record_results(P: Plan) -> None:
             solutions[p] = substituted[p]
 
     def one_or_tuple(values):
-        return values[0] if len(values) == 1 else sp.Tuple(*values)
+        # several scalars: a column, as (μ, σ²) is one vector of parameters; a vector and a scalar: a pair
+        if len(values) == 1:
+            return values[0]
+        return sp.ImmutableMatrix(values) if _several_scalars(P) else sp.Tuple(*values)
 
     results = {"loss": loss_result(P.loss),
                "gradient": one_or_tuple([P.gradients[p] for p in ps]),
-               "hessian": one_or_tuple([P.hessians[p] for p in ps])}
+               "hessian": P.joint_hessian if P.joint_hessian is not None else one_or_tuple([P.hessians[p] for p in ps])}
     if len(substituted) == len(ps):
         results["solution"] = one_or_tuple([substituted[p] for p in ps])
     else:

@@ -557,7 +557,7 @@ class TextbookTextPrinter(StrPrinter):
 
     def _print_Product(self, expr):
         body = self._print(expr.function)
-        if isinstance(expr.function, (sp.Add, sp.Mul)):
+        if isinstance(expr.function, (sp.Add, sp.Mul)) or getattr(expr.function, "prints_as_product", False):
             body = "(%s)" % body
         for index, low, high in reversed(expr.limits):
             body = "Π_{%s=%s..%s} %s" % (self._print(index), self._print(low), self._print(high), body)
@@ -565,6 +565,12 @@ class TextbookTextPrinter(StrPrinter):
 
     def _print_factorial(self, expr):
         return "%s!" % self._wrap(expr.args[0])
+
+    def _print_gamma(self, expr):   # Γ(a) and B(a, b), as the Gamma and Beta densities write them
+        return "Γ(%s)" % self._print(expr.args[0])
+
+    def _print_beta(self, expr):
+        return "B(%s)" % ", ".join(self._print(a) for a in expr.args)
 
     def _print_KroneckerDelta(self, expr):
         return "δ_%s%s" % tuple(self._print(a) for a in expr.args[:2])

@@ -28,10 +28,9 @@ Standard errors are √diag(H⁻¹) for the derived Hessian H at the optimum, fr
 Bad data raises `DataError`: collinear columns (naming them), separated classes (naming the separating
 direction), y outside {0, 1} for logistic, negative or fractional counts for Poisson.
 
-Softmax (`softmax_fitting`): Newton on the derived loss and gradient, the last class the reference. The
-iid models gaussian and bernoulli (`iid_fitting`): the derived MLE and Hessian at it; mvn, as every model
-file, from its planned derivation (`model_fit`: X is the sample, its rows the observations). Dask arrays
-and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
+Softmax (`softmax_fitting`): Newton on the derived loss and gradient, the last class the reference. Every
+other model, the iid samples gaussian, bernoulli and mvn among them, is fitted from its planned derivation
+(`model_fit`: a sample's column, or its rows for a sample of vectors). Dask arrays and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
 
 This module checks the input and dispatches. The methods live in `linear_fitting` (ols, ridge: the
 choice of method, then the statistics) over `exact_least_squares` and `least_squares`, and in
@@ -52,7 +51,7 @@ from derive.fitting.glm_fitting import fit_glm
 from derive.fitting.linear_fitting import fit_linear, fit_weighted
 from derive.fitting.result import FitResult
 
-__all__ = ["FitResult", "IID", "METHODS", "fit"]
+__all__ = ["FitResult", "METHODS", "fit"]
 
 METHODS = {
     "ols": ("auto", "exact", "qr", "cholesky"),
@@ -60,11 +59,7 @@ METHODS = {
     "logistic": ("auto", "newton", "gd"),
     "poisson": ("auto", "newton", "gd"),
     "softmax": ("auto", "newton"),
-    # iid samples: the derived closed-form MLE; X is the sample (a column), no y
-    "gaussian": ("auto",),
-    "bernoulli": ("auto",),
 }
-IID = ("gaussian", "bernoulli")
 
 
 def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str | None = None,
@@ -93,11 +88,6 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
                          _offset(offset, exposure, len(np.asarray(y if y is not None else X))))
     if method not in METHODS[model]:
         raise NotSupported(f"method {method!r} does not apply to {model}; use one of: {', '.join(METHODS[model])}")
-    if model in IID:
-        if y is not None or data is not None:
-            raise DataError(f"{model} is fitted to a sample: derive.fit({model!r}, x) with the observations only")
-        from derive.fitting.iid_fitting import fit_iid
-        return fit_iid(model, X, frame_names(X, names))
     if data is not None or formula is not None:
         if data is None or formula is None or X is not None or y is not None:
             raise DataError("give data= and formula= together (instead of X and y)")

@@ -13,9 +13,8 @@ How it is fitted, from the planner's results:
   least-squares methods (exact, QR, Cholesky), and a later c·(b − Aβ̂)ᵀS(b − Aβ̂) (σ̂² = RSS/n) with that
   fit's residual sum of squares rather than from residuals in floating point;
 - otherwise Newton on all the parameters at once (one vector, or several scalars such as a Gamma's shape
-  and rate, whose mixed second derivatives are differentiated from the derived gradient and checked in both
-  orders): the step solves HΔ = −g (Cholesky), is halved while the loss does not decrease or a positive
-  parameter would leave (0, ∞), and stops when the Newton decrement √(gᵀH⁻¹g) is below `tol`; a Bernoulli
+  and rate, with the derived joint Hessian, mixed second derivatives and all): the step solves HΔ = −g
+  (Cholesky), is halved while the loss does not decrease or a positive parameter would leave (0, ∞), and stops when the Newton decrement √(gᵀH⁻¹g) is below `tol`; a Bernoulli
   likelihood is checked for separated classes (which have no maximum).
 Standard errors, for a likelihood, are √diag(H⁻¹) of the negative log-likelihood's Hessian at the estimate
 (the observed information; σ̂² the MLE for the Gaussian linear model). Where the derived Hessian overflows
@@ -123,7 +122,7 @@ def observes_rows(model) -> bool:
 def _dropped_constant(P, data):
     """The value of the sum free of the parameters that the derivation dropped from the negative
     log-likelihood (Σᵢ log yᵢ! of a Poisson), so that the log-likelihood is the whole one; None if none."""
-    from derive.fitting.iid_fitting import value_of_sums
+    from derive.fitting.sums import value_of_sums
     dropped = [s for s in P.derivation.steps if s.rule == "drop a constant"]
     if not dropped:
         return None
@@ -365,7 +364,7 @@ def _closed_forms(P, data, method, names, exact_data):
             value = float(_function(P, factor, _sizes(P, data))(*_arguments(P, estimates, data))) * rss
         else:
             value = _function(P, P.solutions[p], _sizes(P, data))(*_arguments(P, estimates, data))
-        estimates[p] = _checked(np.real(value), p)
+        estimates[p] = _inside_domain(P, p, _checked(np.real(value), p), data)
     return estimates, how, errors, sums_of_squares
 
 
@@ -453,6 +452,21 @@ def _checked(value, p):
     if not np.all(np.isfinite(value)):
         raise DataError(f"the closed form for {p} is not finite on these data (collinear columns, or too few rows?)")
     return value
+
+
+def _inside_domain(P, p, value, data):
+    """A closed-form estimate of a likelihood's parameter on the boundary of its domain (σ̂² = 0 when every
+    observation is the same, p̂ = 0 or 1 when they are all 0 or all 1) is refused: the likelihood has no
+    maximum inside the domain, and the Hessian there (so every standard error) does not exist."""
+    statement = P.statement
+    domain = next((d for (_, d), a in zip(statement.family.parameters, statement.arguments) if a == p), None) \
+        if statement is not None else None
+    if domain is None or np.ndim(value) or domain.contains(np.asarray(float(value))):
+        return value
+    observed = np.asarray(data.get(statement.observed.name), dtype=float).reshape(-1)
+    same = f"every observation is {observed[0]:g}, so " if observed.size and np.all(observed == observed[0]) else ""
+    raise DataError(f"{same}the maximum-likelihood estimate of {unicode(p)} is {float(value):g}, on the boundary of "
+                    f"its domain ({domain.name}): the likelihood has no maximum inside it, and no standard errors")
 
 
 def _newton(P, data, names, tol, max_iter, notes):
@@ -576,45 +590,25 @@ def _descent_direction(g, H):
 
 def _gradient_entries(P) -> list:
     gradient = P.derivation.results["gradient"]
-    return list(gradient) if isinstance(gradient, sp.Tuple) else [gradient]
+    return list(gradient) if isinstance(gradient, (sp.Tuple, sp.MatrixBase)) else [gradient]
 
 
 def _hessian_entries(P) -> list:
-    """The Hessian of the loss in all the parameters: the derived one for one parameter; for several scalars
-    the matrix of second derivatives, the derived ones on the diagonal and the mixed ones ∂²L/∂θᵢ∂θⱼ (which the
-    derivation, one parameter at a time, does not state) differentiated from the derived gradient, both
-    orders, so that `_loss_gradient_hessian` checks they agree."""
-    hessians = P.derivation.results["hessian"]
-    hessians = list(hessians) if isinstance(hessians, sp.Tuple) else [hessians]
-    parameters = P.parameters
-    if len(parameters) == 1:
-        return hessians
-    if any(p.is_Matrix for p in parameters):
+    """The Hessian of the loss in all the parameters, as derived: one parameter's, or for several scalars the
+    matrix of second derivatives (the mixed ones ∂²ℓ/∂θᵢ∂θⱼ among them), entry by entry."""
+    hessian = P.derivation.results["hessian"]
+    if isinstance(hessian, sp.MatrixBase) and not any(p.is_Matrix for p in P.parameters):
+        return list(hessian)
+    if len(P.parameters) > 1:
         raise NotSupported(f"Newton's method on several parameters is implemented for scalars; {P.model.name} "
-                           f"has the vector {next(p for p in parameters if p.is_Matrix)} without a closed form "
-                           "among its parameters " + ", ".join(map(str, parameters)))
-    gradients = _gradient_entries(P)
-    k = len(parameters)
-    mixed = {}
-    for i in range(k):
-        for j in range(k):
-            if i != j:
-                try:
-                    mixed[i, j] = sp.diff(gradients[i], parameters[j])
-                except NotSupported:   # e.g. μ inside (x − μ𝟏)ᵀ(x − μ𝟏): the other order serves (Schwarz)
-                    mixed[i, j] = None
-    for (i, j), value in mixed.items():
-        if value is None:
-            if mixed[j, i] is None:
-                raise NotSupported(f"cannot differentiate the gradient in {parameters[i]} by {parameters[j]}, "
-                                   "in either order, for the mixed second derivative of the Hessian")
-            mixed[i, j] = mixed[j, i]
-    return [hessians[i] if i == j else mixed[i, j] for i in range(k) for j in range(k)]
+                           f"has the vector {next(p for p in P.parameters if p.is_Matrix)} without a closed form "
+                           "among its parameters " + ", ".join(map(str, P.parameters)))
+    return [hessian]
 
 
 def _loss_gradient_hessian(functions, P, estimates, data):
-    """The loss, the gradient (flat) and the Hessian (2-d) at `estimates`; the mixed second derivatives
-    are checked to agree in both orders (a failing check is a bug, never a result)."""
+    """The loss, the gradient (flat) and the Hessian (2-d) at `estimates`; a Hessian that is not symmetric is
+    a bug (a failing check, never a result)."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):   # non-finite values are handled
         loss, *rest = functions(*_arguments(P, estimates, data))
     k = len(P.parameters)
@@ -624,7 +618,7 @@ def _loss_gradient_hessian(functions, P, estimates, data):
         return float(np.real(loss)), g, np.atleast_2d(np.real(hessians[0])).astype(float)
     H = np.array([float(np.real(v)) for v in hessians]).reshape(k, k)
     if not np.allclose(H, H.T, rtol=1e-8, atol=1e-12 * np.abs(H).max()):
-        raise VerificationError(f"the mixed second derivatives of {P.model.name} differ in the two orders: {H}")
+        raise VerificationError(f"the derived Hessian of {P.model.name} is not symmetric: {H}")
     return float(np.real(loss)), g, (H + H.T) / 2
 
 

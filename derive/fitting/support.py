@@ -1,5 +1,5 @@
 """Where each model's observations live, checked with the first bad row named: y ∈ {0, 1} for logistic
-regression (and x ∈ {0, 1} for a Bernoulli sample), counts for Poisson regression. Membership is the
+regression, counts for Poisson regression (a model file's observations: `model_fit`, by their distribution). Membership is the
 distributions' own (`derive.derivations.distributions`); this table adds how a fit's message says it.
 """
 from __future__ import annotations
@@ -28,8 +28,7 @@ BINARY = Support("in {0, 1}", distributions.BINARY)
 COUNTS = Support("to be counts (integers ≥ 0)", distributions.COUNTS)
 
 # model ↦ (how a message names it, the support of its observations)
-SUPPORTS = {"logistic": ("logistic regression", BINARY), "poisson": ("poisson regression", COUNTS),
-            "bernoulli": ("bernoulli", BINARY)}
+SUPPORTS = {"logistic": ("logistic regression", BINARY), "poisson": ("poisson regression", COUNTS)}
 
 
 def needs(model: str, name: str) -> str:
