@@ -27,7 +27,6 @@ FORMS = ("matrix", "index", "components")
 REGISTRY: dict[str, tuple] = {
     "gaussian": ("gaussian", {}),
     "bernoulli": ("bernoulli", {}),
-    "softmax": ("softmax", {}),
     "mvn": ("mvn", {}),
     "categorical": ("constrained", {"name": "categorical"}),
     "pca": ("constrained", {"name": "pca"}),

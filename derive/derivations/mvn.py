@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derive.calculus.differentials import differentiate, gradient, jacobian
-from derive.calculus.index_form import EntryOf
+from derive.calculus.index_form import EntryOf, IsPartial
 from derive.core.numeval import (
     directional_derivative,
     evaluate,
@@ -40,7 +40,6 @@ from derive.core.steps import (
 )
 from derive.derivations.abbreviations import Named, unfold
 from derive.derivations.likelihood import log_likelihood_of_independent
-from derive.derivations.softmax import IsPartialEntry
 from derive.errors import NotSupported
 from derive.expr.algebra import multiply
 from derive.expr.notation import Differential, Notation
@@ -359,7 +358,7 @@ def _index() -> Derivation:
     grad_kl = -n * InverseEntry(Omega, l, k) / 2 + sp.Sum(deviation(k) * deviation(l), (i, 1, n)) / 2
     D.step("Jacobi's formula; the form is linear in Ω", "∂ log det Ω/∂Ωₖₗ = (Ω⁻¹)ₗₖ (from d log det Ω = tr(Ω⁻¹dΩ)), "
            "and ∂Ωⱼⱼ′/∂Ωₖₗ = δⱼₖδⱼ′ₗ picks the term j = k, j′ = l of the double sum.", loss, grad_kl,
-           check=_Symmetric(IsPartialEntry(Omega_jk, k, l)), lhs=dkl)
+           check=_Symmetric(IsPartial(Omega_jk, k, l)), lhs=dkl)
     grad_omega = sp.MatAdd(sp.MatMul(-n / 2, sp.Transpose(sp.Inverse(Omega))), sp.MatMul(sp.S.Half, *scatter().args))
     D.step("stack the coordinates", "(Ω⁻¹)ₗₖ is entry (k, l) of Ω⁻ᵀ, and Σᵢ(Xᵢₖ − μₖ)(Xᵢₗ − μₗ) is entry (k, l) of "
            "the scatter matrix (X − 𝟏μᵀ)ᵀ(X − 𝟏μᵀ).", grad_kl, grad_omega, check=_Symmetric(EntryOf(k, l)),

@@ -27,7 +27,8 @@ Standard errors are √diag(H⁻¹) for the derived Hessian H at the optimum, fr
 Bad data raises `DataError`: collinear columns (naming them), separated classes (naming the separating
 direction), y outside {0, 1} for logistic, negative or fractional counts for Poisson.
 
-Softmax (`softmax_fitting`): Newton on the derived loss and gradient, the last class the reference. The
+Softmax (`softmax_fitting`): Newton on the derived loss, gradient and block Hessian of its model file, the
+last class the reference. The
 iid models gaussian, bernoulli and mvn (`iid_fitting`): the derived MLE and Hessian at it. Dask arrays
 and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
 
@@ -118,10 +119,11 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
     if is_dask(X) or is_dask(y):
         from derive.fitting.chunked import fit_chunked
         return fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights, offset, exposure)
-    if model == "softmax":  # y holds class labels, of any kind
+    if model == "softmax":  # y holds class labels, of any kind: the model file's fit (its derived Hessian)
         X, _, names = _validated(X, np.zeros(len(X)), names)
-        from derive.fitting.softmax_fitting import fit_softmax
-        return fit_softmax(X, np.asarray(y).reshape(-1), names, tol, max_iter, progress)
+        from derive.fitting.model_fit import fit_model
+        return fit_model("softmax", X, np.asarray(y).reshape(-1), names=names, tol=tol, max_iter=max_iter,
+                         progress=progress)
     X, y, names = _validated(X, y, names)
     if weights is not None:
         return fit_weighted(model, X, y, weights, method, lam, names)

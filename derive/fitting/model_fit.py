@@ -31,20 +31,21 @@ import numpy as np
 import sympy as sp
 
 from derive.derivations import Model, resolve
-from derive.derivations.planner import plan
+from derive.derivations.planner import plan, softmax_blocks
 from derive.derivations.vector_form import Scalar
 from derive.errors import DataError, NotSupported, VerificationError
 from derive.expr.printing import unicode
 from derive.fitting.codegen import lambdify
 from derive.fitting.result import FitResult
 from derive.fitting.separation import check_separation
+from derive.fitting.softmax_fitting import fit_softmax, one_hot
 
 MAX_HALVINGS = 40
 METHODS = ("auto", "exact", "qr", "cholesky", "newton")
 
 
 def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, offset=None, names=None, tol=None,
-              max_iter=None, exact_data=None) -> FitResult:
+              max_iter=None, exact_data=None, progress=None) -> FitResult:
     """Fit `model` (a Model, a model file, or a planner-derived built-in) to the data (see the module)."""
     resolved = resolve(model)
     if not isinstance(resolved, Model):
@@ -54,6 +55,9 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, o
     P = plan(resolved)
     if P.stopped:
         raise NotSupported(f"cannot fit {resolved.name}: {P.stopped}")
+    blocks = softmax_blocks(P.hessians[P.parameters[0]]) if len(P.parameters) == 1 else None
+    if blocks is not None and method in ("auto", "newton"):
+        return _fit_softmax(resolved, P, blocks, X, y, values, names, tol, max_iter, progress)
     data, names = _bind(resolved, P, X, y, values, weights, names, offset)
     parameters = P.parameters
     if method not in METHODS:
@@ -77,6 +81,28 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, o
                      converged=converged, iterations=iterations, loss=loss,
                      loglike=-(loss + (constant or 0.0)) if is_likelihood else None, nobs=_observations(data),
                      loss_label=_loss_label(resolved, P, constant), notes=notes)
+
+
+def _fit_softmax(model: Model, P, blocks, X, y, values, names, tol, max_iter, progress) -> FitResult:
+    """A loss that sees its matrix parameter W through softmax(AW) (softmax regression), whose derived Hessian
+    is (I ⊗ A)ᵀS(I ⊗ A): Newton on W with its last column the reference (`softmax_fitting`), from the generated
+    code of the derived loss, gradient and P = softmax(AW). y is a vector of class labels of any kind, or the
+    n×K rows of probabilities."""
+    y = np.asarray(y)
+    Y, classes = one_hot(y) if y.ndim == 1 else (y, list(range(1, y.shape[1] + 1)))
+    data, names = _bind(model, P, X, Y, values, None, names)
+    p, (A, probabilities) = P.parameters[0], blocks
+    sizes, results = _sizes(P, data), P.derivation.results
+    functions = _function(P, [results["loss"], results["gradient"], probabilities], sizes)
+    design = np.asarray(_function(P, A, sizes)(*_arguments(P, {p: None}, data)), dtype=float)
+
+    def evaluate(W):
+        return functions(*_arguments(P, {p: W}, data))
+
+    result = fit_softmax(evaluate, design, data[_target(model, P, dict(model.values))], names, classes,
+                         tol or 1e-10, max_iter or 100, progress)
+    result.model, result.loss_label = model.name, _loss_label(model, P, None)
+    return result
 
 
 def _dropped_constant(P, data):
@@ -205,10 +231,7 @@ def _probability_rows(name, Y, n):
     """The n×K matrix of probabilities, checked: each row ≥ 0 and summing to 1; a vector of class labels
     (a CSV's target column) is its one-hot rows, the classes in sorted order."""
     if Y is not None and np.ndim(Y) == 1:
-        classes = np.unique(Y)
-        if len(classes) < 2:
-            raise DataError(f"every label is {classes[0]:g}: {name} needs two or more classes")
-        Y = (np.asarray(Y)[:, None] == classes[None, :]).astype(float)
+        Y, _ = one_hot(Y)
     if Y is None or np.ndim(Y) != 2:
         raise DataError(f"the model needs the n×K matrix {name} of probabilities (one row per observation, "
                         "such as one-hot labels)")
