@@ -111,13 +111,16 @@ def check_softmax_separation(X, labels, W, scores, hessian, names, classes):
         return
     M = solve_lower(L, solve_lower(L, hessian).T)
     if np.linalg.eigvalsh((M + M.T) / 2)[0] <= 1e-10:
-        raise DataError(_separation_message(W, names, classes, quasi=True, X=X, labels=labels))
+        apart = [classes[c] for c in range(W.shape[1]) if np.any(labels == c) and np.all(margin[labels == c] > 25)]
+        raise DataError(_separation_message(W, names, classes, quasi=True, X=X, labels=labels, apart=apart))
 
 
-def _separation_message(W, names, classes, quasi, X, labels) -> str:
+def _separation_message(W, names, classes, quasi, X, labels, apart=()) -> str:
     kind = "quasi-completely separated" if quasi else "perfectly separated"
-    where = ("the rows fitted with probability near 1 are all of their own class, and the likelihood is flat along "
-             "a direction of the coefficients" if quasi else
+    which = (f"class {', '.join(map(str, apart))} is separated from the others by a linear function of "
+             f"{', '.join(names)} (its rows are fitted with probability 1 to within 1e-11)" if apart else
+             "the rows fitted with probability near 1 are all of their own class")
+    where = (f"{which}, and the likelihood is flat along a direction of the coefficients" if quasi else
              f"with W = [{_printable(W, X, labels)}] (a column per class, in the order {', '.join(map(str, classes))}; "
              f"rows {', '.join(names)}) every row's own class has the largest score xᵢᵀw_c")
     return (f"the classes are {kind}: {where}, so the coefficients grow without bound (no maximum-likelihood "
@@ -132,5 +135,5 @@ def _printable(W, X, labels) -> str:
         own = scores[np.arange(len(labels)), labels]
         scores[np.arange(len(labels)), labels] = -np.inf
         if np.all(own > scores.max(axis=1)):
-            return "; ".join(", ".join(repr(v).removesuffix(".0") for v in row) for row in rounded)
+            return "; ".join(", ".join(repr(float(v)).removesuffix(".0") for v in row) for row in rounded)
     return "; ".join(", ".join(repr(float(v)) for v in row) for row in W)
