@@ -255,7 +255,8 @@ def cmd_fit(args) -> int:
         result = fit_data_file(model, dask_design(args.data, **columns), args.method, args.lam)
         design = None
     else:
-        design = load(args.data, labels=model == "softmax", **columns)
+        from derive.fitting.model_fit import takes_class_labels
+        design = load(args.data, labels=takes_class_labels(model), **columns)
         try:
             result = fit(model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
                          exact_data=lambda: design.exact_data, **design.per_row, **values)

@@ -163,3 +163,25 @@ def test_softmax_through_the_cli_with_text_classes(tmp_path, capsys, three_class
     assert json.loads(capsys.readouterr().out)["coefficients"] == out["coefficients"]
     assert main(["fit", "softmax", str(path), "--target", "kind"]) == 0
     assert "reference" in capsys.readouterr().out
+
+
+def test_two_classes_are_logistic_regression_with_the_sign_of_the_reference():
+    """K = 2: class 0's log-odds against class 1 is −(statsmodels' Logit of y = 1), on the shipped Spector data."""
+    data = derive.datasets.load("spector").data()
+    X = np.column_stack([np.ones(len(data["GRADE"])), data["GPA"], data["TUCE"], data["PSI"]])
+    ours = derive.fit("softmax", X, data["GRADE"])
+    logit = sm.Logit(data["GRADE"], X).fit(disp=0, method="newton", tol=1e-12)
+    np.testing.assert_allclose(ours.coef, -logit.params, rtol=1e-9)
+    np.testing.assert_allclose(ours.std_errors, logit.bse, rtol=1e-9)
+    assert ours.loglike == pytest.approx(logit.llf, rel=1e-12)
+
+
+def test_the_model_file_from_the_cli_reads_text_labels(tmp_path, capsys, three_classes):
+    X, labels = three_classes
+    path = tmp_path / "classes.csv"
+    pd.DataFrame({"kind": labels, "x1": X[:, 1], "x2": X[:, 2]}).to_csv(path, index=False)
+    assert main(["fit", str(MODEL_FILES / "softmax.toml"), str(path), "--target", "kind", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["classes"] == ["a", "b", "c"]
+    np.testing.assert_allclose(list(out["coefficients"].values()),
+                               derive.fit("softmax", X, labels).coef, rtol=1e-12)

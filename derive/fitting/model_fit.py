@@ -33,7 +33,7 @@ import sympy as sp
 from derive.derivations import Model, resolve
 from derive.derivations.planner import plan, softmax_blocks
 from derive.derivations.vector_form import Scalar
-from derive.errors import DataError, NotSupported, VerificationError
+from derive.errors import DataError, DeriveError, NotSupported, VerificationError
 from derive.expr.printing import unicode
 from derive.fitting.codegen import lambdify
 from derive.fitting.result import FitResult
@@ -103,6 +103,18 @@ def _fit_softmax(model: Model, P, blocks, X, y, values, names, tol, max_iter, pr
                          tol or 1e-10, max_iter or 100, progress)
     result.model, result.loss_label = model.name, _loss_label(model, P, None)
     return result
+
+
+def takes_class_labels(model) -> bool:
+    """Whether the target of `model` (a name, a model file, a Model) is an n×K matrix of class probabilities
+    (softmax's Y): a data file's target column then holds class labels, of any kind (text too)."""
+    try:
+        resolved = resolve(model)
+    except DeriveError:
+        return False
+    return isinstance(resolved, Model) and not resolved.likelihood and any(
+        "prob" in s.assumptions and len(s.shape) == 2 and s.shape[1] != 1
+        for s in resolved.symbols if s.name not in resolved.parameters)
 
 
 def _dropped_constant(P, data):
@@ -519,8 +531,8 @@ class _Derivatives:
         return (H + H.T) / 2
 
 
-# NOTE: the derived Hessian of a matrix parameter, (I ⊗ X)ᵀS(I ⊗ X), is generated as written, with S an nK×nK
-# matrix: beyond this many entries of vec(XW) its memory is the limit, and the built-in fit serves.
+# NOTE: the derived Hessian of a matrix parameter other than softmax regression's (which `_fit_softmax` takes
+# block by block) is generated as written, with nK×nK matrices: beyond this many rows its memory is the limit.
 LARGEST_VEC_HESSIAN_ROWS = 3000
 
 
@@ -530,7 +542,8 @@ def _require_small_vec_hessian(P, data, shapes) -> None:
         if p.is_Matrix and p.cols != 1 and rows * shape[1] > LARGEST_VEC_HESSIAN_ROWS:
             raise NotSupported(f"{P.model.name}: the derived Hessian in {p} is evaluated with {rows * shape[1]}×"
                                f"{rows * shape[1]} matrices (n·K rows), too large here (at most "
-                               f"{LARGEST_VEC_HESSIAN_ROWS}); fit the built-in model instead: derive fit softmax")
+                               f"{LARGEST_VEC_HESSIAN_ROWS}); derive evaluates it block by block only in the form "
+                               "(I ⊗ X)ᵀS(I ⊗ X) of softmax regression")
 
 
 def _ignored_shifts(P, shapes):

@@ -38,18 +38,23 @@ def one_hot(labels) -> tuple[np.ndarray, list]:
     return (labels[:, None] == classes[None, :]).astype(float), named
 
 
+ROWS_PER_CHUNK = 8192   # rows of X taken at a time: the working memory is this many rows × d(K − 1)
+
+
 def block_hessian(X, P) -> np.ndarray:
     """The Hessian of the loss in the free coefficients θ = vec of W[:, :K−1] by rows (θ[j(K−1) + k] = W_jk):
-    block (k, l) = Xᵀdiag(pₖ ⊙ (δₖₗ𝟏 − pₗ))X for the K − 1 free classes, each block one pass over X."""
-    d, free = X.shape[1], P.shape[1] - 1
-    H = np.empty((d, free, d, free))
-    for k in range(free):
-        for m in range(k, free):
-            weights = P[:, k] * ((k == m) - P[:, m])
-            block = X.T @ (X * weights[:, None])
-            H[:, k, :, m] = block
-            H[:, m, :, k] = block.T
-    return H.reshape(d * free, d * free)
+    block (k, l) = Xᵀdiag(pₖ ⊙ (δₖₗ𝟏 − pₗ))X for the K − 1 free classes. Chunk by chunk of rows, with
+    G = [diag(p₁)X … diag(p_{K−1})X]: the blocks are Xᵀdiag(pₖ)X on the diagonal minus GᵀG, one product."""
+    n, d = X.shape
+    free = P.shape[1] - 1
+    H = np.zeros((free * d, free * d))          # class-major: rows k·d + j
+    for start in range(0, n, ROWS_PER_CHUNK):
+        rows = X[start:start + ROWS_PER_CHUNK]
+        G = (P[start:start + ROWS_PER_CHUNK, :free, None] * rows[:, None, :]).reshape(len(rows), free * d)
+        H -= G.T @ G
+        for k in range(free):
+            H[k * d:(k + 1) * d, k * d:(k + 1) * d] += rows.T @ G[:, k * d:(k + 1) * d]
+    return H.reshape(free, d, free, d).transpose(1, 0, 3, 2).reshape(d * free, d * free)
 
 
 def fit_softmax(evaluate, X, Y, names, classes, tol, max_iter, progress):
