@@ -129,7 +129,37 @@ def _stated_loss(D: Derivation, model: Model, label):
         D.step("definition", prose("The loss ", loss, " plus the penalty ", penalty, "."), total, total, lhs=label)
         return total
     D.step("definition", prose("The loss as stated: ", loss, "."), loss, loss, lhs=label)
+    _categorical_reading(D, model, loss, label)
     return loss
+
+
+def _categorical_reading(D: Derivation, model: Model, loss, label) -> None:
+    """−tr(Yᵀ log softmax(AW)) with the rows of Y probabilities, read as a textbook introduces it: the negative
+    log-likelihood of the categorical model P(yᵢ = c | aᵢ) = softmax(aᵢᵀW)_c (Y one-hot), a cross-entropy."""
+    coefficient, factors = split_product(loss) if isinstance(loss, sp.MatMul) else (loss, [])
+    trace = coefficient if not factors else None
+    if not (isinstance(trace, sp.Mul) and len(trace.args) == 2 and trace.args[0] == -1
+            and isinstance(trace.args[1], sp.Trace)):
+        return
+    product = trace.args[1].arg
+    if not isinstance(product, sp.MatMul) or len(product.args) != 2 or not isinstance(product.args[0], sp.Transpose):
+        return
+    Y, logs = product.args[0].arg, product.args[1]
+    spec = model.symbol(str(Y)) if isinstance(Y, sp.MatrixSymbol) else None
+    if spec is None or "prob" not in spec.assumptions or not (isinstance(logs, Elementwise) and logs.name == "log"
+                                                             and isinstance(logs.arg, VectorApplication)
+                                                             and logs.arg.name == "softmax" and logs.arg.rowwise):
+        return
+    probabilities = logs.arg
+    scores = probabilities.arg
+    D.step("the categorical likelihood", prose(
+        "The trace adds the entries: ", Math("ℓ = −Σᵢ Σ_c Y_ic log P_ic", r"\ell = -\sum_{i} \sum_{c} Y_{ic} \log P_{ic}"),
+        ", where P = ", probabilities, " holds in row i the softmax of the ", probabilities.cols, " scores ", Math(f"({unicode(scores)})_ic",
+                                                                                            r"(%s)_{ic}" % latex(scores)),
+        " (positive, summing to 1). When row i of ", Y, " is one-hot, 1 at the class yᵢ of observation i, one term "
+        "remains: ", Math("ℓ = −Σᵢ log P_iyᵢ", r"\ell = -\sum_{i} \log P_{i y_{i}}"), ", the negative "
+        "log-likelihood of the categorical model P(yᵢ = c) = P_ic, so minimising ℓ maximises the likelihood; with "
+        "probabilities in ", Y, " it is their cross-entropy with P."), loss, loss, lhs=label)
 
 
 def scalar_form(expr):
