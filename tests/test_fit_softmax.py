@@ -185,3 +185,14 @@ def test_the_model_file_from_the_cli_reads_text_labels(tmp_path, capsys, three_c
     assert out["classes"] == ["a", "b", "c"]
     np.testing.assert_allclose(list(out["coefficients"].values()),
                                derive.fit("softmax", X, labels).coef, rtol=1e-12)
+
+
+def test_dask_data_are_refused_by_name_not_by_a_numpy_error(tmp_path, capsys, three_classes):
+    import dask.array as da
+    X, labels = three_classes
+    with pytest.raises(derive.NotSupported, match="softmax on dask data"):
+        derive.fit("softmax", da.from_array(X, chunks=(200, 3)), da.from_array(labels, chunks=200))
+    path = tmp_path / "classes.csv"
+    pd.DataFrame({"kind": labels, "x1": X[:, 1]}).to_csv(path, index=False)
+    assert main(["fit", "softmax", str(path), "--target", "kind", "--engine", "dask"]) == 2
+    assert "--engine memory" in capsys.readouterr().err

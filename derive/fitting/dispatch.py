@@ -116,6 +116,9 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
         raise NotSupported(f"weights apply to ols and ridge (weighted least squares), not to {model}")
     if (offset is not None or exposure is not None) and model != "poisson":
         raise NotSupported(f"an offset or exposure applies to poisson, not to {model}")
+    if model == "softmax" and (is_dask(X) or is_dask(y)):
+        raise NotSupported("softmax on dask data is not implemented yet: fit it in memory (X.compute(), "
+                           "y.compute()); its gradient and block Hessian are sums over rows, as for logistic")
     if is_dask(X) or is_dask(y):
         from derive.fitting.chunked import fit_chunked
         return fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights, offset, exposure)
