@@ -10,21 +10,13 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from finite_differences import central_hessian
+from simulated_classes import simulated
 
 import derive
 from derive.cli import main
 from derive.derivations import MODEL_FILES, resolve
 from derive.derivations.planner import plan, softmax_blocks
 from derive.fitting.softmax_fitting import block_hessian
-
-
-def simulated(n, d, K, seed):
-    rng = np.random.default_rng(seed)
-    X = np.column_stack([np.ones(n), rng.normal(size=(n, d - 1))])
-    W = rng.normal(scale=0.4, size=(d, K))
-    eta = X @ W
-    p = np.exp(eta - np.logaddexp.reduce(eta, axis=1, keepdims=True))
-    return X, (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
 
 
 def mnlogit(X, labels, K):

@@ -23,17 +23,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from simulated_classes import simulated  # noqa: E402
 
 import derive  # noqa: E402
-
-
-def simulated(n, d, K, seed=0):
-    rng = np.random.default_rng(seed)
-    X = np.column_stack([np.ones(n), rng.normal(size=(n, d - 1))])
-    W = rng.normal(scale=0.4, size=(d, K))
-    eta = X @ W
-    p = np.exp(eta - np.logaddexp.reduce(eta, axis=1, keepdims=True))
-    return X, (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
 
 
 def against_last(W):
@@ -78,7 +72,7 @@ def main(argv=None):
     warm_X, warm_labels = simulated(200, args.features, K, seed=1)
     derive.fit("softmax", warm_X, warm_labels)   # the plan and the generated code, once per process
     for n in args.rows:
-        X, labels = simulated(n, args.features, K)
+        X, labels = simulated(n, args.features, K, seed=0)
         candidates = fits(X, labels, K)
         times = {name: [] for name in candidates}
         results = {}
