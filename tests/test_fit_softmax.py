@@ -148,6 +148,7 @@ def test_softmax_through_the_cli_with_text_classes(tmp_path, capsys, three_class
     out = json.loads(capsys.readouterr().out)
     python = derive.fit("softmax", X, labels, names=["intercept", "x1", "x2"])
     assert out["classes"] == ["a", "b", "c"] and list(out["coefficients"])[:2] == ["intercept[a]", "intercept[b]"]
+    assert out["reference_class"] == "c"
     np.testing.assert_allclose(list(out["coefficients"].values()), python.coef, rtol=1e-9)
     np.testing.assert_allclose(list(out["std_errors"].values()), python.std_errors, rtol=1e-9)
     assert set(out["p_values"]) == set(out["coefficients"]) and set(out["conf_int"]) == set(out["coefficients"])
