@@ -180,11 +180,42 @@ def test_the_model_file_from_the_cli_reads_text_labels(tmp_path, capsys, three_c
                                derive.fit("softmax", X, labels).coef, rtol=1e-12)
 
 
-def test_dask_data_are_refused_by_name_not_by_a_numpy_error(tmp_path, capsys, three_classes):
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as connected:
+        yield connected
+
+
+def test_dask_chunks_on_a_cluster_fit_as_in_memory(client, three_classes):
     import dask.array as da
+    import dask.dataframe as dd
     X, labels = three_classes
-    with pytest.raises(derive.NotSupported, match="softmax on dask data"):
-        derive.fit("softmax", da.from_array(X, chunks=(200, 3)), da.from_array(labels, chunks=200))
+    in_memory = derive.fit("softmax", X, labels, names=["const", "x1", "x2"])
+    chunked = derive.fit("softmax", da.from_array(X, chunks=(150, 3)), da.from_array(labels, chunks=150),
+                         names=["const", "x1", "x2"])
+    assert chunked.classes == ["a", "b", "c"] and chunked.names == in_memory.names and chunked.converged
+    np.testing.assert_allclose(chunked.coef, in_memory.coef, rtol=1e-10)
+    np.testing.assert_allclose(chunked.std_errors, in_memory.std_errors, rtol=1e-10)
+    assert chunked.loglike == pytest.approx(in_memory.loglike, rel=1e-12)
+    frame = dd.from_pandas(pd.DataFrame({"const": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "kind": labels}),
+                           npartitions=3)
+    from_frame = derive.fit("softmax", frame[["const", "x1", "x2"]], frame["kind"])
+    np.testing.assert_allclose(from_frame.coef, in_memory.coef, rtol=1e-10)
+    assert from_frame.names == in_memory.names
+
+
+def test_dask_chunks_report_separation(client):
+    import dask.array as da
+    x = np.random.default_rng(5).normal(size=90)
+    X = np.column_stack([np.ones(90), x])
+    with pytest.raises(derive.DataError, match="perfectly separated"):
+        derive.fit("softmax", da.from_array(X, chunks=(30, 2)), da.from_array(np.digitize(x, [-0.5, 0.5]), chunks=30))
+
+
+def test_a_data_file_with_engine_dask_is_refused_by_name(tmp_path, capsys, three_classes):
+    X, labels = three_classes
     path = tmp_path / "classes.csv"
     pd.DataFrame({"kind": labels, "x1": X[:, 1]}).to_csv(path, index=False)
     assert main(["fit", "softmax", str(path), "--target", "kind", "--engine", "dask"]) == 2

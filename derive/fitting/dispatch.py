@@ -28,7 +28,7 @@ Bad data raises `DataError`: collinear columns (naming them), separated classes 
 direction), y outside {0, 1} for logistic, negative or fractional counts for Poisson.
 
 Softmax (`softmax_fitting`): Newton on the derived loss, gradient and block Hessian of its model file, the
-last class the reference. The
+last class the reference (dask data: `chunked.fit_softmax_chunked`). The
 iid models gaussian, bernoulli and mvn (`iid_fitting`): the derived MLE and Hessian at it. Dask arrays
 and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
 
@@ -116,9 +116,9 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
         raise NotSupported(f"weights apply to ols and ridge (weighted least squares), not to {model}")
     if (offset is not None or exposure is not None) and model != "poisson":
         raise NotSupported(f"an offset or exposure applies to poisson, not to {model}")
-    if model == "softmax" and (is_dask(X) or is_dask(y)):
-        raise NotSupported("softmax on dask data is not implemented yet: fit it in memory (X.compute(), "
-                           "y.compute()); its gradient and block Hessian are sums over rows, as for logistic")
+    if model == "softmax" and (is_dask(X) or is_dask(y)):   # y holds class labels: its own chunked fit
+        from derive.fitting.chunked import fit_softmax_chunked
+        return fit_softmax_chunked(X, y, frame_names(X, names), tol, max_iter)
     if is_dask(X) or is_dask(y):
         from derive.fitting.chunked import fit_chunked
         return fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights, offset, exposure)

@@ -91,18 +91,35 @@ def _fit_softmax(model: Model, P, blocks, X, y, values, names, tol, max_iter, pr
     y = np.asarray(y)
     Y, classes = one_hot(y) if y.ndim == 1 else (y, list(range(1, y.shape[1] + 1)))
     data, names = _bind(model, P, X, Y, values, None, names)
-    p, (A, probabilities) = P.parameters[0], blocks
-    sizes, results = _sizes(P, data), P.derivation.results
-    functions = _function(P, [results["loss"], results["gradient"], probabilities], sizes)
-    design = np.asarray(_function(P, A, sizes)(*_arguments(P, {p: None}, data)), dtype=float)
+    design = data[str(blocks[0])]
+    functions, roles = softmax_code(model, design.shape[1], Y.shape[1])
 
     def evaluate(W):
-        return functions(*_arguments(P, {p: W}, data))
+        return functions(*[{"parameter": W, "design": design, "target": Y}[role] for role in roles])
 
-    result = fit_softmax(evaluate, design, data[_target(model, P, dict(model.values))], names, classes,
-                         tol or 1e-10, max_iter or 100, progress)
+    result = fit_softmax(evaluate, design, Y, names, classes, tol or 1e-10, max_iter or 100, progress)
     result.model, result.loss_label = model.name, _loss_label(model, P, None)
     return result
+
+
+def softmax_code(model, d: int, K: int):
+    """(functions, roles) for fitting softmax regression on chunks of rows of any length: the generated code of
+    its derived loss, gradient and P = softmax(AW), and what each argument is ("parameter", "design",
+    "target"), in order. NotSupported when the model's Hessian is not softmax regression's."""
+    resolved = resolve(model)
+    P = plan(resolved)
+    blocks = softmax_blocks(P.hessians[P.parameters[0]]) if len(P.parameters) == 1 and not P.stopped else None
+    if blocks is None:
+        raise NotSupported(f"{resolved.name} is not softmax regression (a loss that sees W through softmax(XW))")
+    results, (A, probabilities) = P.derivation.results, blocks
+    sizes = {str(p.rows): d for p in P.parameters} | {str(p.cols): K for p in P.parameters}
+    functions = _function(P, [results["loss"], results["gradient"], probabilities], sizes)
+    target = _target(resolved, P, dict(resolved.values))
+    roles = tuple("parameter" if s == P.parameters[0] else "design" if str(s) == str(A) else
+                  "target" if str(s) == target else None for s in _argument_symbols(P))
+    if None in roles:
+        raise NotSupported(f"{resolved.name} has data besides its design matrix and labels: fit it in memory")
+    return functions, roles
 
 
 def takes_class_labels(model) -> bool:
