@@ -253,11 +253,16 @@ def cmd_fit(args) -> int:
                    per_row={role: getattr(args, role) for role in PER_ROW}, delimiter=args.delimiter,
                    encoding=args.encoding)
     if args.engine == "dask" or args.engine == "auto" and Path(args.data).exists() and not fits_in_memory(args.data):
+        from derive.fitting.model_fit import takes_class_labels
+        if takes_class_labels(model):
+            raise NotSupported(f"{args.model} with --engine dask is not implemented yet: fit it in memory "
+                               "(--engine memory)")
         from derive.fitting.chunked import fit_data_file
         result = fit_data_file(model, dask_design(args.data, **columns), args.method, args.lam)
         design = None
     else:
-        design = load(args.data, labels=model == "softmax", **columns)
+        from derive.fitting.model_fit import takes_class_labels
+        design = load(args.data, labels=takes_class_labels(model), **columns)
         try:
             result = fit(model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
                          exact_data=lambda: design.exact_data, **design.per_row, **values)

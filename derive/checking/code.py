@@ -222,9 +222,10 @@ class CodeCheckResult:
         return "\n".join(lines)
 
 
-def arguments(model: str) -> list:
+def arguments(model: str, quantity: str = "gradient") -> list:
     """The model's symbols in the calling order: parameters, then data (matrices, vectors, entries x_i),
-    then the penalty λ."""
+    then the penalty λ; for a model file, the parameters, its other symbols as declared, then the undeclared
+    scalars `quantity` uses (the step size η of an update, not of the gradient)."""
     context = model_context(model)
     unique = []
     for obj in context.symbols.values():
@@ -236,7 +237,8 @@ def arguments(model: str) -> list:
     if isinstance(resolved, Model):   # DESIGN §8: the parameters, then the other symbols in declared order
         declared = resolved.parameter_objects() + [o for n, o in resolved.objects().items()
                                                    if n not in resolved.parameters]
-        return declared + sorted((o for o in unique if o not in declared), key=name)
+        used = _symbols_of(context.results.get(quantity))
+        return declared + sorted((o for o in unique if o not in declared and o in used), key=name)
     is_data = lambda o: isinstance(o, (sp.MatrixSymbol, sp.IndexedBase)) and o != context.parameter
     parameters = [context.parameter] if context.parameter is not None else []
     parameters += sorted((o for o in unique if not is_data(o) and o not in parameters and name(o) != "lambda"),
@@ -246,9 +248,13 @@ def arguments(model: str) -> list:
     return parameters + data + penalty
 
 
-def argument_names(model: str) -> list[str]:
+def _symbols_of(expr) -> set:
+    return set() if expr is None else expr.free_symbols | expr.atoms(sp.MatrixSymbol, sp.IndexedBase)
+
+
+def argument_names(model: str, quantity: str = "gradient") -> list[str]:
     """The names of `arguments`, as the model writes them ("beta", "X", "y", "lambda")."""
-    return [str(o.label) if isinstance(o, sp.IndexedBase) else o.name for o in arguments(model)]
+    return [str(o.label) if isinstance(o, sp.IndexedBase) else o.name for o in arguments(model, quantity)]
 
 
 def python_name(name: str) -> str:
@@ -280,8 +286,8 @@ def check_code(model: str, quantity: str, target: str, timeout: float = CODE_SEC
     parts = context.parts(quantity) or [(None, expected)]
     if isinstance(expected, sp.Tuple) and parts[0][0] is None:
         raise NotSupported(f"the {context.name} {quantity} is a pair of results that check-code cannot compare")
-    symbols = arguments(model)
-    names = argument_names(model)
+    symbols = arguments(model, quantity)
+    names = argument_names(model, quantity)
     call = f"{function}({', '.join(python_name(n) for n in names)})"
     passed = list(zip(names, symbols))
     envs, notes = _inputs(context, [expected, *symbols], parts)

@@ -22,7 +22,7 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
-from derive.expr.functions import Elementwise, sigmoid
+from derive.expr.functions import Elementwise, VectorApplication, sigmoid
 from derive.expr.printing import unicode
 from derive.expr.prose import Prose, prose
 
@@ -222,8 +222,14 @@ def _square_matrix(node) -> bool:
 
 
 def _normaliser(node) -> bool:
-    """diag(v)⁻¹: dividing each row by its own number (the softmax's row sums)."""
-    return isinstance(node, sp.Inverse) and isinstance(node.args[0], DiagMatrix)
+    """diag(v)⁻¹: dividing each row by its own number (the softmax's row sums); or a softmax itself."""
+    return isinstance(node, sp.Inverse) and isinstance(node.args[0], DiagMatrix) \
+        or isinstance(node, VectorApplication) and node.name == "softmax"
+
+
+def _unnormalised(node):
+    """What is left without the normaliser: the identity for diag(v)⁻¹, the exponentials exp(Z) for softmax(Z)."""
+    return Elementwise("exp", node.arg) if isinstance(node, VectorApplication) else identity_of(node)
 
 
 def _exp(node) -> bool:
@@ -283,8 +289,8 @@ MISTAKES: list[Mistake] = [
             "(it is XᵀSX, not XᵀX)", ("update",)),
     Mistake(replacing(_square_matrix, identity_of), "{before} is missing: {subject} equals {reference} with "
             "{before} left out"),
-    Mistake(replacing(_normaliser, identity_of), "softmax without its normaliser: each row of the exponentials "
-            "must be divided by its sum, the {before} of {reference}"),
+    Mistake(replacing(_normaliser, _unnormalised), "softmax without its normaliser: each row of the exponentials "
+            "must be divided by its sum ({before} in {reference})"),
     Mistake(replacing(_penalty, on_every_entry), "λ is added to every entry of XᵀX, not to its diagonal: "
             "write XᵀX + λI, with I the d×d identity"),
     Mistake(substituting("lambda", lambda s: s / 2), "λ where 2λ is meant: the penalty λ‖{parameter}‖² has gradient "

@@ -25,7 +25,6 @@ FORMS = ("matrix", "index", "components")
 
 # name → (module, keyword arguments of its `derivation`)
 REGISTRY: dict[str, tuple] = {
-    "softmax": ("softmax", {}),
     "categorical": ("constrained", {"name": "categorical"}),
     "pca": ("constrained", {"name": "pca"}),
     "min-norm": ("constrained", {"name": "min-norm"}),

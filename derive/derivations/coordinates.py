@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import sympy as sp
 
 from derive.calculus.index_form import (
@@ -24,7 +25,7 @@ from derive.calculus.index_form import (
     summation_form,
 )
 from derive.core.numeval import evaluate
-from derive.core.random_points import constant
+from derive.core.random_points import constant, on_simplex
 from derive.core.steps import Check, Derivation, Domains, IndexIn, IsGradient
 from derive.derivations.abbreviations import unfold
 from derive.derivations.lemmas import sigmoid_facts, uses_sigmoid
@@ -49,16 +50,19 @@ def coordinate_derivation(P, form: str, dim: int | None) -> Derivation:
         from derive.derivations.sample_coordinates import index_form
         return index_form(P)
     vectors = [p for p in P.parameters if p.is_Matrix]
-    if any(p.cols != 1 for p in vectors) or len(vectors) > 1:
-        raise NotSupported(f"the {form} form is written for one vector parameter and scalar ones, not "
-                           f"{', '.join(unicode(p) for p in P.parameters)} (forms: matrix)")
+    if len(vectors) > 1 or vectors and vectors[0].cols != 1 and (form == "components" or len(P.parameters) > 1):
+        raise NotSupported(f"the {form} form is written for one vector parameter and scalar ones"
+                           f"{' or one matrix parameter alone' if form == 'index' else ''}, not "
+                           f"{', '.join(unicode(p) for p in P.parameters)} (forms: matrix"
+                           f"{', index' if len(P.parameters) == 1 else ''})")
     matrix = P.derivation
     if not vectors and form == "index":   # scalar parameters: every step is already in summation notation (Σᵢ xᵢ)
         return dataclasses.replace(matrix, form="index", steps=list(matrix.steps), results=dict(matrix.results),
                                    notes=list(matrix.notes), sections=list(matrix.sections))
     D = Derivation(matrix.title, model=matrix.model, form=form, domains=_domains(P, form, dim))
     D.symbols = list(matrix.symbols)
-    loss_label = next(s.lhs for s in reversed(matrix.steps) if s.lhs is not None and s.lhs.text.startswith("ℓ("))
+    labels = [s.lhs for s in matrix.steps if s.lhs is not None and s.lhs.text.startswith("ℓ(")]
+    loss_label = next((s.lhs for s in reversed(matrix.steps) if s.lhs in labels and s.after == P.loss), labels[-1])
     if uses_sigmoid(sp.Tuple(*[unfold(g) for g in P.gradients.values()])):
         sigmoid_facts(D)
     D.section("The loss")
@@ -88,15 +92,29 @@ def _domains(P, form, dim) -> Domains:
     for p in P.parameters:
         if p.is_Matrix:
             samplers.update({"k": IndexIn(str(p.rows)), "l": IndexIn(str(p.rows))})
+            if p.cols != 1:
+                samplers.update({"m": IndexIn(str(p.cols)), "q": IndexIn(str(p.cols))})
             if form == "components":
                 samplers[str(p.rows)] = constant(_size(dim))
+    for spec in P.model.symbols:
+        if "prob" in spec.assumptions and len(spec.shape) == 2 and spec.shape[1] != 1:
+            samplers[spec.name] = _indexable_rows_of_probabilities
     return Domains(samplers)
+
+
+def _indexable_rows_of_probabilities(rng, shape):
+    """Rows of probabilities whose first column is 0, so that the same draw is a matrix Y whose rows sum to 1
+    and, drawn alone with its spare row and column 0 (see steps.Domains), an indexed Y_ic with Σ_c Y_ic = 1."""
+    values = np.zeros(shape)
+    values[:, 1:] = on_simplex(rng, (shape[0], shape[1] - 1))
+    return values
 
 
 # ---------------------------------------------------------------------------------------------------
 # Summation notation
 # ---------------------------------------------------------------------------------------------------
 K, L = sp.symbols("k l", integer=True)
+M, Q = sp.symbols("m q", integer=True)   # the columns (classes) of a matrix parameter: ∂ℓ/∂W_km, ∂²ℓ/∂W_km∂W_lq
 
 
 def _index(D: Derivation, P, loss) -> Derivation:
@@ -104,15 +122,17 @@ def _index(D: Derivation, P, loss) -> Derivation:
     gradients, hessians = [], []
     for p in P.parameters:
         name = unicode(p)
-        if p.is_Matrix:
+        if p.is_Matrix and p.cols != 1:
+            g, H = _matrix_coordinates(D, P, p, loss)
+        elif p.is_Matrix:
             base = sp.IndexedBase(p.name, shape=(p.rows,))
             D.section(f"The gradient in {name}, one coordinate at a time")
             first = Notation(f"∂ℓ/∂{name}_k", r"\frac{\partial \ell}{\partial %s_{k}}" % latex(p))
-            g = _coordinate(D, loss, base, K, first, P.gradients[p], (K, sp.S.One))
+            g = _coordinate(D, loss, base, K, first, P.gradients[p], (K, sp.S.One), P.model)
             D.section(f"The Hessian in {name}")
             second = Notation(f"∂²ℓ/∂{name}_k∂{name}_l",
                               r"\frac{\partial^{2} \ell}{\partial %s_{k} \partial %s_{l}}" % (latex(p), latex(p)))
-            H = _coordinate(D, g, base, L, second, P.hessians[p], (K, L))
+            H = _coordinate(D, g, base, L, second, P.hessians[p], (K, L), P.model)
         else:
             D.section(f"The derivatives in {name}")
             g = D.step(f"differentiate in {name}", prose("Term by term; the terms free of ", p, " vanish."), loss,
@@ -133,32 +153,94 @@ def _index(D: Derivation, P, loss) -> Derivation:
     return D
 
 
-def _coordinate(D: Derivation, f, base, index, label, matrix_result, entry):
+def _matrix_coordinates(D: Derivation, P, p, loss):
+    """∂ℓ/∂W_km and ∂²ℓ/∂W_km∂W_lq of a matrix parameter W (d×K): the gradient is entry (k, m) of the matrix
+    form's; the second partials are the entries of its Hessian of vec(W), at row (m − 1)d + k, column (q − 1)d + l."""
+    name, base = unicode(p), sp.IndexedBase(p.name, shape=p.shape)
+    D.section(f"The gradient in {name}, one coordinate at a time")
+    first = Notation(f"∂ℓ/∂{name}_km", r"\frac{\partial \ell}{\partial %s_{km}}" % latex(p))
+    g = _coordinate(D, loss, base, (K, M), first, P.gradients[p], (K, M), P.model)
+    D.section(f"The Hessian in {name}")
+    second = Notation(f"∂²ℓ/∂{name}_km∂{name}_lq",
+                      r"\frac{\partial^{2} \ell}{\partial %s_{km} \partial %s_{lq}}" % (latex(p), latex(p)))
+    H = _coordinate(D, g, base, (L, Q), second, P.hessians[p], ((K, M, p.rows), (L, Q, p.rows)), P.model)
+    return g, H
+
+
+def _coordinate(D: Derivation, f, base, index, label, matrix_result, entry, model):
     """∂f/∂base_index under the sums, the delta summed out, the sums collected, and the result shown to be
     `entry` of the matrix form's `matrix_result` (its textbook form, in summation notation; the matrix as the
-    matrix form writes it, XᵀSX with S named there)."""
+    matrix form writes it, XᵀSX with S named there). `index` is one subscript (βₖ) or a pair (W_km); an entry
+    (k, m, d) is the position (m − 1)d + k in vec form, where the result has no textbook form in sums."""
+    indices = index if isinstance(index, tuple) else (index,)
+    if len(indices) == 1:
+        rule = ["∂", base.label, "ⱼ/∂", base.label, "_", index, " = δ_j", index, ", 1 when j = ", index]
+    else:
+        name, (row, col) = str(base.label), indices
+        rule = [Notation(f"∂{name}_jc/∂{name}_{row}{col} = δ_j{row}δ_c{col}",
+                         r"\partial %s_{jc}/\partial %s_{%s%s} = \delta_{j%s}\delta_{c%s}" % (name, name, row, col, row, col)),
+                ", 1 when j = ", row, " and c = ", col]
     with_deltas = D.step("differentiate under the sums", prose(
-        "Differentiate each term (the chain rule inside the sums), with ∂", base.label, "ⱼ/∂", base.label, "_",
-        index, " = δ_j", index, ", 1 when j = ", index, " and 0 otherwise."),
-        f, partial_derivative(f, base, index), check=IsPartial(base, index), lhs=label)
+        "Differentiate each term (the chain rule inside the sums), with ", *rule, " and 0 otherwise."),
+        f, partial_derivative(f, base, *indices), check=IsPartial(base, *indices), lhs=label)
     summed = eliminate_deltas(with_deltas)
     if summed != with_deltas:
-        D.step("sum out the Kronecker delta", prose("A sum over j of a term with δ_j", index, " keeps only the term "
-                                                    "j = ", index, "."), with_deltas, summed, lhs=label)
+        D.step("sum out the Kronecker delta", prose("A sum over j of a term with δ_j", indices[0], " keeps only the "
+                                                    "term j = ", indices[0], *([] if len(indices) == 1 else [
+                                                        ", and likewise δ_c", indices[1], " in a sum over c"]), "."),
+               with_deltas, summed, lhs=label)
     collected = _collect_sums(summed)
     if collected != summed:
         D.step("collect the sums", "Sums over the same index run together: Σᵢ aᵢ + Σᵢ bᵢ = Σᵢ (aᵢ + bᵢ).",
                summed, collected, lhs=label)
-    textbook = _collect_sums(eliminate_deltas(entry_of(unfold(matrix_result), *entry, frozenset())))
+    collected = _rows_sum_to_one(D, collected, model, label)
+    vec = any(isinstance(e, tuple) for e in entry)
+    textbook = collected if vec else _collect_sums(eliminate_deltas(entry_of(unfold(matrix_result), *entry,
+                                                                               frozenset())))
     if textbook != collected:
         D.step("the textbook form", "The same sum, in the order of the matrix form's result.", collected, textbook,
                lhs=label)
-    whole = "gradient" if entry[1] == 1 else "Hessian"
-    D.step("stack the coordinates", prose("For ", *(["k = 1, …, d"] if entry[1] == 1 else ["k, l = 1, …, d"]),
-                                          " these are the entries of the ", whole, " of the matrix form."),
+    gradient = not isinstance(entry[1], tuple) and (entry[1] == 1 or len(indices) == 2)
+    D.step("stack the coordinates", prose("For ", _ranges(entry), " these are the entries of the ",
+                                          "gradient" if gradient else "Hessian", " of the matrix form",
+                                          *([] if not vec else [" (of vec(", base.label, "), entry (", _vec_position(
+                                              entry[0]), ", ", _vec_position(entry[1]), "))"]), "."),
            textbook, matrix_result, check=EntryOf(*[e for e in entry if e != 1]),
-           lhs=Notation("∇ℓ" if entry[1] == 1 else "∇²ℓ", r"\nabla \ell" if entry[1] == 1 else r"\nabla^{2} \ell"))
+           lhs=Notation("∇ℓ" if gradient else "∇²ℓ", r"\nabla \ell" if gradient else r"\nabla^{2} \ell"))
     return textbook
+
+
+def _ranges(entry) -> str:
+    if isinstance(entry[0], tuple):
+        return "k, l = 1, …, d and m, q = 1, …, K"
+    if entry[1] == 1:
+        return "k = 1, …, d"
+    return "k = 1, …, d and m = 1, …, K" if entry == (K, M) else "k, l = 1, …, d"
+
+
+def _vec_position(entry):
+    row, col, rows = entry
+    return (col - 1) * rows + row
+
+
+def _rows_sum_to_one(D: Derivation, expr, model, label):
+    """Σ_c Y_ic·f = f for f free of c and Y declared prob (each row sums to 1), as a step when it applies."""
+    rows = {sp.IndexedBase(s.name) for s in model.symbols if "prob" in s.assumptions and len(s.shape) == 2}
+    names = {str(r.label) for r in rows}
+
+    def summed_out(node):
+        c = node.limits[0][0]
+        factors = sp.Mul.make_args(node.function)
+        picked = [f for f in factors if isinstance(f, sp.Indexed) and str(f.base.label) in names and f.indices[-1] == c]
+        rest = sp.Mul(*[f for f in factors if f not in picked])
+        return rest if len(node.limits) == 1 and len(picked) == 1 and not rest.has(c) else node
+
+    simpler = sp.factor_terms(expr.replace(lambda e: isinstance(e, sp.Sum), summed_out)) if names else expr
+    if simpler == expr:
+        return expr
+    return D.step("probabilities sum to 1", prose("Each row of ", *_listed(sorted(names)), " holds probabilities "
+                                                  "(declared prob, as one-hot labels are), so Σ_c Y_ic = 1."),
+                  expr, simpler, lhs=label)
 
 
 def _collect_sums(expr):

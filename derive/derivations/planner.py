@@ -178,7 +178,37 @@ def _stated_loss(D: Derivation, model: Model, label):
         D.step("definition", prose("The loss ", loss, " plus the penalty ", penalty, "."), total, total, lhs=label)
         return total
     D.step("definition", prose("The loss as stated: ", loss, "."), loss, loss, lhs=label)
+    _categorical_reading(D, model, loss, label)
     return loss
+
+
+def _categorical_reading(D: Derivation, model: Model, loss, label) -> None:
+    """−tr(Yᵀ log softmax(AW)) with the rows of Y probabilities, read as a textbook introduces it: the negative
+    log-likelihood of the categorical model P(yᵢ = c | aᵢ) = softmax(aᵢᵀW)_c (Y one-hot), a cross-entropy."""
+    coefficient, factors = split_product(loss) if isinstance(loss, sp.MatMul) else (loss, [])
+    trace = coefficient if not factors else None
+    if not (isinstance(trace, sp.Mul) and len(trace.args) == 2 and trace.args[0] == -1
+            and isinstance(trace.args[1], sp.Trace)):
+        return
+    product = trace.args[1].arg
+    if not isinstance(product, sp.MatMul) or len(product.args) != 2 or not isinstance(product.args[0], sp.Transpose):
+        return
+    Y, logs = product.args[0].arg, product.args[1]
+    spec = model.symbol(str(Y)) if isinstance(Y, sp.MatrixSymbol) else None
+    if spec is None or "prob" not in spec.assumptions or not (isinstance(logs, Elementwise) and logs.name == "log"
+                                                             and isinstance(logs.arg, VectorApplication)
+                                                             and logs.arg.name == "softmax" and logs.arg.rowwise):
+        return
+    probabilities = logs.arg
+    scores = probabilities.arg
+    D.step("the categorical likelihood", prose(
+        "The trace adds the entries: ", Math("ℓ = −Σᵢ Σ_c Y_ic log P_ic", r"\ell = -\sum_{i} \sum_{c} Y_{ic} \log P_{ic}"),
+        ", where P = ", probabilities, " holds in row i the softmax of the ", probabilities.cols, " scores ", Math(f"({unicode(scores)})_ic",
+                                                                                            r"(%s)_{ic}" % latex(scores)),
+        " (positive, summing to 1). When row i of ", Y, " is one-hot, 1 at the class yᵢ of observation i, one term "
+        "remains: ", Math("ℓ = −Σᵢ log P_iyᵢ", r"\ell = -\sum_{i} \log P_{i y_{i}}"), ", the negative "
+        "log-likelihood of the categorical model P(yᵢ = c) = P_ic, so minimising ℓ maximises the likelihood; with "
+        "probabilities in ", Y, " it is their cross-entropy with P."), loss, loss, lhs=label)
 
 
 def scalar_form(expr):
@@ -329,10 +359,12 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
         g = gradient(D, f, p, lhs=loss_label, result_lhs=grad_label)
         g = textbook_form(D, _symmetric(D, g, P.model, grad_label), grad_label)
         g = _mean_residual_form(P, p, g, grad_label)
+        _named_probabilities(D, P, g, p, grad_label)
         D.section(f"The Hessian in {unicode(p)}")
         H = _hessian_by_observation(D, P, g, p, hess_label)
         if H is None and p.cols != 1:   # a matrix parameter: the Hessian of vec(W), d vec(∇ℓ) = H d vec(W)
-            H = _sandwiched(D, matrix_hessian(D, g, p, grad_label, hess_label), hess_label, P.model)
+            H = _sandwiched(D, matrix_hessian(D, g, p, grad_label, hess_label), hess_label, P.model,
+                            _names_in(P.shown_gradients.get(p)))
         elif H is None:
             H = jacobian(D, g, p, lhs=grad_label, result_lhs=hess_label)
             H = _common_number(D, textbook_form(D, _symmetric(D, H, P.model, hess_label), hess_label), hess_label)
@@ -345,20 +377,27 @@ def _gradient_and_hessian(P: Plan, p, loss_label) -> None:
     P.gradients[p], P.hessians[p] = g, H
 
 
-def _sandwiched(D: Derivation, H, label, model: Model):
+def _sandwiched(D: Derivation, H, label, model: Model, names=None):
     """AᵀBA + AᵀCA = AᵀSA with S = B + C: the factors every term shares on both sides taken out and the middle
     named, so that the Hessian reads as a Gram form (whose sign is the middle's), (I ⊗ X)ᵀS(I ⊗ X) for a matrix
-    parameter."""
+    parameter; S written with the `names` earlier steps gave (definition → Named: P for softmax(XW))."""
     terms = [split_product(t) for t in (H.args if isinstance(H, sp.MatAdd) else ())]
     if len(terms) < 2 or any(len(fs) < 3 for _, fs in terms):
         return H
     first, last = terms[0][1][0], terms[0][1][-1]
     if any(fs[0] != first or fs[-1] != last for _, fs in terms):
         return H
-    middle = Named(*_free_name(model, "S"), sp.MatAdd(*[multiply([c, *fs[1:-1]], fs[1]) for c, fs in terms]))
-    return D.step("common factors on both sides", prose("Every term is ", first, " · … · ", last, ": take them out "
-                  "on the left and on the right, AᵀBA + AᵀCA = Aᵀ(B + C)A, and name the middle ", middle, " = ",
-                  middle.definition, "."), H, sp.MatMul(first, middle, last), lhs=label)
+    middle = Named(*_free_name(model, "S"), sp.MatAdd(*[multiply([c, *fs[1:-1]], fs[1]) for c, fs in terms])
+                   .xreplace(names or {}))
+    sandwiched = D.step("common factors on both sides", prose(
+        "Every term is ", first, " · … · ", last, ": take them out on the left and on the right, AᵀBA + AᵀCA = "
+        "Aᵀ(B + C)A, and name the middle ", middle, " (written out next)."), H, sp.MatMul(first, middle, last),
+        lhs=label)
+    # NOTE: a line of its own, where a long definition is broken to fit (in a sentence it would overrun the margin)
+    D.step("the middle matrix", prose(middle, " is ", middle.rows, " × ", middle.cols, ", built from the terms "
+                                      "between the common factors."), middle, middle.definition,
+           lhs=Notation(unicode(middle), latex(middle)))
+    return sandwiched
 
 
 def _observation_formula(statement, r):
@@ -742,11 +781,26 @@ def _softmax_covariance(S):
             or factors[0] != diagonal_part or factors[3] != diagonal_part:
         return None
     p = diagonal_part.args[0]
-    P = p.arg if isinstance(p, Vec) else None
+    P = _definition(p.arg) if isinstance(p, Vec) else None
     if not isinstance(P, VectorApplication) or P.name != "softmax" or not P.rowwise:
         return None
     spread = sp.KroneckerProduct(sp.OneMatrix(P.cols, 1), Eye(P.rows))
     return P if factors[1] == spread and factors[2] == spread.T.doit() else None
+
+
+def softmax_blocks(H):
+    """(A, P) when H = (I ⊗ Aᵀ)S(I ⊗ A) with S the softmax covariance of the rows of P = softmax(AW): the
+    Hessian of vec(W) the plan derives for softmax regression, whose block (k, l) is
+    Aᵀdiag(pₖ ⊙ (δₖₗ𝟏 − pₗ))A (pₖ column k of P), so that a fit evaluates it without the nK×nK matrix S;
+    else None."""
+    coefficient, factors = split_product(H)
+    if coefficient != 1 or len(factors) != 3 or not all(isinstance(f, sp.KroneckerProduct) for f in factors[::2]):
+        return None
+    (I, At), S, (I_right, A) = factors[0].args, factors[1], factors[2].args
+    if I != I_right or not isinstance(I, sp.Identity) or At != A.T:
+        return None
+    P = _softmax_covariance(_definition(S))
+    return (A, P) if P is not None and P.arg.args[:-1] == (A,) else None
 
 
 def _definition(M):
@@ -1050,6 +1104,30 @@ def _gradient_descent(D: Derivation, P: Plan, g, p):
         "form. Step against the gradient with a step size ", eta, " > 0 and repeat until the gradient is zero (to "
         "rounding)", convex, "."), update, update, lhs=Notation(f"{unicode(p)}_new", r"%s_{\text{new}}" % latex(p)))
     return update
+
+
+def _named_probabilities(D: Derivation, P: Plan, g, p, label) -> None:
+    """Aᵀ(softmax(Ap) − Y) as a textbook writes it, Aᵀ(P − Y) with P the matrix of predicted class probabilities:
+    a step naming P (which `check` then reads in an answer), and the gradient later steps show."""
+    softmaxes = {e for e in sp.preorder_traversal(g) if isinstance(e, VectorApplication) and e.name == "softmax"
+                 and e.rowwise and e.arg.has(p)}
+    if len(softmaxes) != 1:
+        return
+    probabilities = softmaxes.pop()
+    named = Named(*_free_name(P.model, "P"), probabilities)
+    shown = g.xreplace({probabilities: named})
+    D.step("the predicted probabilities", prose(
+        "Call ", named, " = ", probabilities, " the ", Math(f"{unicode(probabilities.rows)}×{unicode(probabilities.cols)}",
+                                                             rf"{latex(probabilities.rows)} \times {latex(probabilities.cols)}"), " matrix of "
+        "predicted class probabilities (row i is the softmax of the scores of observation i, positive and summing "
+        "to 1): the gradient is ", shown, ", the data times the residuals, predicted probabilities minus the "
+        "observed ones, as in binary logistic regression."), g, shown, lhs=label)
+    P.shown_gradients[p] = shown
+
+
+def _names_in(expr) -> dict:
+    """definition → name for each Named matrix in `expr` (P in the gradient Xᵀ(P − Y) shown), for later steps."""
+    return {} if expr is None else {e.definition: e for e in sp.preorder_traversal(expr) if isinstance(e, Named)}
 
 
 def _only_through_softmax(loss, p) -> bool:

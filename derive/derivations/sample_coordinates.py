@@ -16,7 +16,6 @@ from derive.core.random_points import Domains, IndexIn, spd
 from derive.core.steps import Check, Derivation, Equal, Solves
 from derive.derivations.abbreviations import Abbreviation, unfold
 from derive.derivations.sentences import prose
-from derive.derivations.softmax import IsPartialEntry
 from derive.errors import NotSupported
 from derive.expr.notation import Notation
 from derive.expr.printing import latex, unicode
@@ -138,7 +137,7 @@ def index_form(P) -> Derivation:
     D.step("log-determinant lemma; the form is linear in Ω", prose(
         "∂ log det Ω/∂", Omega_jk[k, l], " = ", InverseEntry(Omega, l, k), " (from d log det Ω = tr(Ω⁻¹dΩ)), and ∂",
         Omega_jk[j, j2], "/∂", Omega_jk[k, l], " = δ_jk δ_j′l picks the term j = k, j′ = l of the double sum."),
-        loss, grad_kl, check=symmetric(IsPartialEntry(Omega_jk, k, l)), lhs=dkl)
+        loss, grad_kl, check=symmetric(IsPartial(Omega_jk, k, l)), lhs=dkl)
     deviations = sp.MatAdd(X, sp.MatMul(-1, ones, mu.T))
     scatter = sp.MatMul(sp.Transpose(deviations), deviations)
     grad_omega = sp.MatAdd(sp.MatMul(-half_n, sp.Transpose(sp.Inverse(Omega))), sp.MatMul(sp.S.Half, scatter),

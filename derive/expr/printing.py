@@ -150,6 +150,13 @@ def _is_1x1(expr) -> bool:
     return expr.shape == (1, 1)
 
 
+def _without_unit_ones(coefficient, matrices):
+    """c·𝟏 with 𝟏 the 1×1 ones matrix is the number c (a scalar loss −tr(·) as a 1×1 matrix): drop the factor
+    where a coefficient remains to print."""
+    kept = [m for m in matrices if not (isinstance(m, sp.OneMatrix) and _is_1x1(m))]
+    return (coefficient, kept) if kept or coefficient not in (1, -1) else (coefficient, matrices)
+
+
 def _is_atom(expr) -> bool:
     # `prints_as_symbol`: an abbreviation shown by its name (S, P in derive.derivations.abbreviations.Named)
     return isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Indexed, sp.OneMatrix, sp.Identity)) \
@@ -288,7 +295,7 @@ class TextbookLatexPrinter(LatexPrinter):
         return super()._print_Pow(expr)
 
     def _print_MatMul(self, expr):
-        coefficient, matrices = expr.as_coeff_matrices()
+        coefficient, matrices = _without_unit_ones(*expr.as_coeff_matrices())
         divided = scalar_divisor(coefficient)
         if divided is not None:  # \frac{A^{\top} r}{\|r\|}
             return r"\frac{%s}{%s}" % (self._print(sp.MatMul(divided[0], *matrices)), self._print(divided[1]))
@@ -509,7 +516,7 @@ class TextbookTextPrinter(StrPrinter):
             "".join(self._wrap(f) if isinstance(f, sp.Add) else self._print(f) for f in factors)
 
     def _print_MatMul(self, expr):
-        coefficient, matrices = expr.as_coeff_matrices()
+        coefficient, matrices = _without_unit_ones(*expr.as_coeff_matrices())
         sign = ""
         if coefficient.could_extract_minus_sign():
             sign, coefficient = "−", -coefficient

@@ -12,7 +12,8 @@ Methods for ols and ridge, as the data cannot all be in memory at once:
 - `cholesky`: the normal equations summed over chunks, about 16 − 2·log10(κ) digits, refused above
   κ² = 1e12 (then use qr).
 Logistic and Poisson regression: Newton's method as in memory, one pass over the chunks per iteration;
-`gd`, gradient descent as in memory, one pass per step.
+`gd`, gradient descent as in memory, one pass per step. Softmax regression: one pass for the classes, then
+Newton with its loss, gradient and block Hessian summed over the chunks (`fit_softmax_chunked`).
 
 As in memory: weights (weighted least squares, on √w·X and √w·y), a Poisson offset and exposure, and
 columns or y near 1e±300, refitted on the data scaled by powers of two (one more pass).
@@ -373,3 +374,86 @@ def _block_sums(functions, beta, *arrays):
 
 def _poisson_terms(beta, X, y, offset=None):
     return poisson_likelihood_terms(beta, X, y, offset)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Softmax regression: the classes in one pass, then Newton with sums over the chunks
+# ---------------------------------------------------------------------------------------------------
+def fit_softmax_chunked(X, labels, names, tol, max_iter) -> FitResult:
+    """Softmax regression on dask data: one pass for the classes, XᵀX and the finiteness of X, then Newton
+    (`softmax_fitting.newton_with_reference`) on the derived loss, gradient and block Hessian, each a sum over
+    the chunks of rows (their generated code run on each chunk), with the rows' margins for separated classes."""
+    import dask
+    import dask.array as da
+
+    from derive.fitting.model_fit import softmax_code
+    from derive.fitting.softmax_fitting import (
+        check_softmax_separation,
+        free_part,
+        newton_with_reference,
+        printable,
+        with_reference,
+    )
+    if hasattr(X, "columns"):
+        names = names or [str(c) for c in X.columns]
+        X = X.to_dask_array()
+    with warnings.catch_warnings():   # text labels in a dask Series: "converting string to object dtype", as meant
+        warnings.simplefilter("ignore", UserWarning)
+        labels = labels.to_dask_array() if hasattr(labels, "to_dask_array") else labels
+    X, labels = da.asarray(X).astype(float), da.asarray(labels)
+    X = X[:, None] if X.ndim == 1 else X
+    if X.ndim != 2 or labels.ndim != 1:
+        raise DataError(f"X must be n×d and the labels a vector of its n rows; got shapes {X.shape}, {labels.shape}")
+    X = X.rechunk({1: -1})
+    if labels.chunks[0] != X.chunks[0]:
+        labels = labels.rechunk((X.chunks[0],))
+    d = X.shape[1]
+    names = [f"x{j + 1}" for j in range(d)] if names is None else [str(v) for v in names]
+    blocks = _blocks(X, labels)
+    firsts = dask.compute(*[dask.delayed(_softmax_first_pass)(*block) for block in blocks])
+    if not all(finite for *_, finite in firsts):
+        row, (x_row,) = _first_row(~da.isfinite(X).all(axis=1), X)   # named by its row and column, as for glms
+        check_finite(x_row[None, :], np.zeros(1), names, first_row=row)
+    n, gram = sum(f[0] for f in firsts), sum(f[1] for f in firsts)
+    classes = np.unique(np.concatenate([f[2] for f in firsts]))
+    if len(classes) < 2:
+        raise DataError("every label is the same: softmax regression needs two or more classes")
+    if n < d:
+        raise DataError(f"{n} rows are fewer than the {d} columns")
+    K = len(classes)
+    functions, roles = softmax_code("softmax", d, K)
+    named = [int(c) if isinstance(c, float) and float(c).is_integer() else c for c in classes.tolist()]
+
+    def at(theta):
+        W = with_reference(theta, d, K)
+        parts = dask.compute(*[dask.delayed(_softmax_chunk_sums)(functions, roles, W, classes, *block)
+                               for block in blocks])
+        least = np.min([p[3] for p in parts], axis=0)
+        return (float(sum(p[0] for p in parts)), free_part(sum(p[1] for p in parts)), sum(p[2] for p in parts),
+                (least, max(p[4] for p in parts)))
+
+    def separated(theta, summary, hessian):
+        W = with_reference(theta, d, K)
+        check_softmax_separation(summary, W, hessian, lambda: gram, names, named, lambda: printable(W))
+
+    result = newton_with_reference(at, separated, None, n, d, names, named, True, tol or 1e-10, max_iter or 100,
+                                   None)
+    result.notes.append("fitted chunk by chunk on dask (the sums over the rows added over the chunks)")
+    return result
+
+
+def _softmax_first_pass(X, labels):
+    """(rows, XᵀX, the labels that occur, whether X is finite) of one chunk."""
+    return len(X), X.T @ X, np.unique(np.asarray(labels)), bool(np.all(np.isfinite(X)))
+
+
+def _softmax_chunk_sums(functions, roles, W, classes, X, labels):
+    """One chunk's loss, gradient (d×K), block Hessian in the free coefficients, and its rows' margins."""
+    from derive.fitting.softmax_fitting import block_hessian, margin_summary
+    observed = np.searchsorted(classes, np.asarray(labels))
+    Y = np.zeros((len(X), len(classes)))
+    Y[np.arange(len(X)), observed] = 1.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        loss, gradient, P = functions(*[{"parameter": W, "design": X, "target": Y}[role] for role in roles])
+    least, largest = margin_summary(X @ W, observed, len(classes))
+    return float(loss), np.asarray(gradient, dtype=float), block_hessian(X, np.asarray(P, dtype=float)), least, largest

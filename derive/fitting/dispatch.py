@@ -28,9 +28,11 @@ Standard errors are √diag(H⁻¹) for the derived Hessian H at the optimum, fr
 Bad data raises `DataError`: collinear columns (naming them), separated classes (naming the separating
 direction), y outside {0, 1} for logistic, negative or fractional counts for Poisson.
 
-Softmax (`softmax_fitting`): Newton on the derived loss and gradient, the last class the reference. Every
-other model, the iid samples gaussian, bernoulli and mvn among them, is fitted from its planned derivation
-(`model_fit`: a sample's column, or its rows for a sample of vectors). Dask arrays and DataFrames (`chunked`): the same sums chunk by chunk, on the dask scheduler in use.
+Softmax (`softmax_fitting`): Newton on the derived loss, gradient and block Hessian of its model file, the
+last class the reference (dask data: `chunked.fit_softmax_chunked`). Every other model, the iid samples
+gaussian, bernoulli and mvn among them, is fitted from its planned derivation (`model_fit`: a sample's
+column, or its rows for a sample of vectors). Dask arrays and DataFrames (`chunked`): the same sums
+chunk by chunk, on the dask scheduler in use.
 
 This module checks the input and dispatches. The methods live in `linear_fitting` (ols, ridge: the
 choice of method, then the statistics) over `exact_least_squares` and `least_squares`, and in
@@ -106,13 +108,17 @@ def fit(model, X=None, y=None, method: str = "auto", *, data=None, formula: str 
         raise NotSupported(f"weights apply to ols and ridge (weighted least squares), not to {model}")
     if (offset is not None or exposure is not None) and model != "poisson":
         raise NotSupported(f"an offset or exposure applies to poisson, not to {model}")
+    if model == "softmax" and (is_dask(X) or is_dask(y)):   # y holds class labels: its own chunked fit
+        from derive.fitting.chunked import fit_softmax_chunked
+        return fit_softmax_chunked(X, y, frame_names(X, names), tol, max_iter)
     if is_dask(X) or is_dask(y):
         from derive.fitting.chunked import fit_chunked
         return fit_chunked(model, X, y, method, lam, names, tol, max_iter, weights, offset, exposure)
-    if model == "softmax":  # y holds class labels, of any kind
+    if model == "softmax":  # y holds class labels, of any kind: the model file's fit (its derived Hessian)
         X, _, names = _validated(X, np.zeros(len(X)), names)
-        from derive.fitting.softmax_fitting import fit_softmax
-        return fit_softmax(X, np.asarray(y).reshape(-1), names, tol, max_iter, progress)
+        from derive.fitting.model_fit import fit_model
+        return fit_model("softmax", X, np.asarray(y).reshape(-1), names=names, tol=tol, max_iter=max_iter,
+                         progress=progress)
     # ols and ridge check the values themselves: the cholesky method sees them in XᵀX, its one pass over X
     X, y, names = _validated(X, y, names, check_values=model not in ("ols", "ridge"))
     if weights is not None:

@@ -133,11 +133,14 @@ def _starting_point(model, X, y, offset=None):
     return beta
 
 
-def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> FitResult:
+def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None, separated=None) -> FitResult:
     """Newton's method from `beta` on `evaluate(β)` = (loss, gradient, Hessian, Xβ): the derived results
     at β, computed in memory or summed over chunks. With `data` = (X, y) in memory, separated classes
-    and collinear columns are diagnosed by name."""
+    and collinear columns are diagnosed by name; `separated(β, Xβ, Hessian or None)` raises for separated
+    classes (logistic's by default; softmax passes its own)."""
     X, y = data if data is not None else (None, None)
+    if separated is None and model == "logistic" and data is not None:
+        separated = functools.partial(_logistic_separation, X, y, names)
     history, warnings = [], []
     bar = Progress(progress, max_iter)
     loss, gradient, hessian, eta = evaluate(beta)
@@ -161,13 +164,13 @@ def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> 
         halvings = 0
         history.append(loss)
         bar.update(iteration, loss)
-        if model == "logistic" and data is not None:
-            check_separation(X, eta.reshape(-1), y, beta, names)
+        if separated is not None:
+            separated(beta, eta, None)
         try:
             factor, scale = _hessian_factor(hessian, X, names)
         except DataError:
-            if model == "logistic" and data is not None:  # a flat direction: name it if it separates the classes
-                check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
+            if separated is not None:  # a flat direction: name it if it separates the classes
+                separated(beta, eta, hessian)
             raise
         scaled_gradient = solve_lower(factor, gradient / scale)
         decrement = float(np.sqrt(scaled_gradient @ scaled_gradient))
@@ -183,7 +186,9 @@ def newton(model, evaluate, beta, names, tol, max_iter, progress, data=None) -> 
         iteration += 1
         loss, gradient, hessian, eta = evaluate(beta)
     bar.close()
-    std_errors, condition_number = _standard_errors(model, X, y, beta, eta, hessian, names)
+    if separated is not None:
+        separated(beta, eta, hessian)
+    std_errors, condition_number = _standard_errors(None, X, y, beta, eta, hessian, names)
     if not converged:
         warnings.append(f"Newton's method did not converge in {max_iter} iterations")
     return FitResult(model, "newton", names, beta, std_errors, converged, iteration, float(loss),
@@ -287,6 +292,14 @@ def _standard_errors(model, X, y, beta, eta, hessian, names):
     L_inv = solve_lower(factor, np.eye(len(factor)))
     std_errors = np.sqrt(np.einsum("ij,ij->j", L_inv, L_inv)) / scale
     return std_errors, float(np.linalg.cond(factor)) ** 2
+
+
+def _logistic_separation(X, y, names, beta, eta, hessian):
+    """Logistic regression's separated classes: perfectly (at every iterate), or quasi-completely (given H)."""
+    if hessian is None:
+        check_separation(X, eta.reshape(-1), y, beta, names)
+    else:
+        check_quasi_separation(X, eta.reshape(-1), y, beta, hessian, names)
 
 
 def _hessian_factor(H, X, names):

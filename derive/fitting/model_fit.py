@@ -30,20 +30,21 @@ import numpy as np
 import sympy as sp
 
 from derive.derivations import Model, resolve
-from derive.derivations.planner import plan
+from derive.derivations.planner import plan, softmax_blocks
 from derive.derivations.vector_form import Scalar
 from derive.errors import DataError, DeriveError, NotSupported, VerificationError
 from derive.expr.printing import unicode
 from derive.fitting.codegen import lambdify
 from derive.fitting.result import FitResult
 from derive.fitting.separation import check_separation
+from derive.fitting.softmax_fitting import fit_softmax, one_hot
 
 MAX_HALVINGS = 40
 METHODS = ("auto", "exact", "qr", "cholesky", "newton")
 
 
 def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, offset=None, names=None, tol=None,
-              max_iter=None, exact_data=None) -> FitResult:
+              max_iter=None, exact_data=None, progress=None) -> FitResult:
     """Fit `model` (a Model, a model file, or a planner-derived built-in) to the data (see the module)."""
     resolved = resolve(model)
     if not isinstance(resolved, Model):
@@ -53,6 +54,9 @@ def fit_model(model, X, y, method: str = "auto", *, values=None, weights=None, o
     P = plan(resolved)
     if P.stopped:
         raise NotSupported(f"cannot fit {resolved.name}: {P.stopped}")
+    blocks = softmax_blocks(P.hessians[P.parameters[0]]) if len(P.parameters) == 1 else None
+    if blocks is not None and method in ("auto", "newton"):
+        return _fit_softmax(resolved, P, blocks, X, y, values, names, tol, max_iter, progress)
     data, names = _bind(resolved, P, X, y, values, weights, names, offset)
     parameters = P.parameters
     if method not in METHODS:
@@ -117,6 +121,57 @@ def observes_rows(model) -> bool:
         return read_statement(resolved.likelihood, resolved.context(), resolved.expression).rows
     except DeriveError:   # a statement derive cannot read: the fit says so, naming the model file's line
         return False
+
+
+def _fit_softmax(model: Model, P, blocks, X, y, values, names, tol, max_iter, progress) -> FitResult:
+    """A loss that sees its matrix parameter W through softmax(AW) (softmax regression), whose derived Hessian
+    is (I ⊗ A)ᵀS(I ⊗ A): Newton on W with its last column the reference (`softmax_fitting`), from the generated
+    code of the derived loss, gradient and P = softmax(AW). y is a vector of class labels of any kind, or the
+    n×K rows of probabilities."""
+    y = np.asarray(y)
+    Y, classes = one_hot(y) if y.ndim == 1 else (y, list(range(1, y.shape[1] + 1)))
+    data, names = _bind(model, P, X, Y, values, None, names)
+    design = data[str(blocks[0])]
+    functions, roles = softmax_code(model, design.shape[1], Y.shape[1])
+
+    def evaluate(W):
+        return functions(*[{"parameter": W, "design": design, "target": Y}[role] for role in roles])
+
+    result = fit_softmax(evaluate, design, Y, names, classes, tol or 1e-10, max_iter or 100, progress)
+    result.model, result.loss_label = model.name, _loss_label(model, P, None)
+    return result
+
+
+def softmax_code(model, d: int, K: int):
+    """(functions, roles) for fitting softmax regression on chunks of rows of any length: the generated code of
+    its derived loss, gradient and P = softmax(AW), and what each argument is ("parameter", "design",
+    "target"), in order. NotSupported when the model's Hessian is not softmax regression's."""
+    resolved = resolve(model)
+    P = plan(resolved)
+    blocks = softmax_blocks(P.hessians[P.parameters[0]]) if len(P.parameters) == 1 and not P.stopped else None
+    if blocks is None:
+        raise NotSupported(f"{resolved.name} is not softmax regression (a loss that sees W through softmax(XW))")
+    results, (A, probabilities) = P.derivation.results, blocks
+    sizes = {str(p.rows): d for p in P.parameters} | {str(p.cols): K for p in P.parameters}
+    functions = _function(P, [results["loss"], results["gradient"], probabilities], sizes)
+    target = _target(resolved, P, dict(resolved.values))
+    roles = tuple("parameter" if s == P.parameters[0] else "design" if str(s) == str(A) else
+                  "target" if str(s) == target else None for s in _argument_symbols(P))
+    if None in roles:
+        raise NotSupported(f"{resolved.name} has data besides its design matrix and labels: fit it in memory")
+    return functions, roles
+
+
+def takes_class_labels(model) -> bool:
+    """Whether the target of `model` (a name, a model file, a Model) is an n×K matrix of class probabilities
+    (softmax's Y): a data file's target column then holds class labels, of any kind (text too)."""
+    try:
+        resolved = resolve(model)
+    except DeriveError:
+        return False
+    return isinstance(resolved, Model) and not resolved.likelihood and any(
+        "prob" in s.assumptions and len(s.shape) == 2 and s.shape[1] != 1
+        for s in resolved.symbols if s.name not in resolved.parameters)
 
 
 def _dropped_constant(P, data):
@@ -245,10 +300,7 @@ def _probability_rows(name, Y, n):
     """The n×K matrix of probabilities, checked: each row ≥ 0 and summing to 1; a vector of class labels
     (a CSV's target column) is its one-hot rows, the classes in sorted order."""
     if Y is not None and np.ndim(Y) == 1:
-        classes = np.unique(Y)
-        if len(classes) < 2:
-            raise DataError(f"every label is {classes[0]:g}: {name} needs two or more classes")
-        Y = (np.asarray(Y)[:, None] == classes[None, :]).astype(float)
+        Y, _ = one_hot(Y)
     if Y is None or np.ndim(Y) != 2:
         raise DataError(f"the model needs the n×K matrix {name} of probabilities (one row per observation, "
                         "such as one-hot labels)")
@@ -553,8 +605,8 @@ class _Derivatives:
         return (H + H.T) / 2
 
 
-# NOTE: the derived Hessian of a matrix parameter, (I ⊗ X)ᵀS(I ⊗ X), is generated as written, with S an nK×nK
-# matrix: beyond this many entries of vec(XW) its memory is the limit, and the built-in fit serves.
+# NOTE: the derived Hessian of a matrix parameter other than softmax regression's (which `_fit_softmax` takes
+# block by block) is generated as written, with nK×nK matrices: beyond this many rows its memory is the limit.
 LARGEST_VEC_HESSIAN_ROWS = 3000
 
 
@@ -564,7 +616,8 @@ def _require_small_vec_hessian(P, data, shapes) -> None:
         if p.is_Matrix and p.cols != 1 and rows * shape[1] > LARGEST_VEC_HESSIAN_ROWS:
             raise NotSupported(f"{P.model.name}: the derived Hessian in {p} is evaluated with {rows * shape[1]}×"
                                f"{rows * shape[1]} matrices (n·K rows), too large here (at most "
-                               f"{LARGEST_VEC_HESSIAN_ROWS}); fit the built-in model instead: derive fit softmax")
+                               f"{LARGEST_VEC_HESSIAN_ROWS}); derive evaluates it block by block only in the form "
+                               "(I ⊗ X)ᵀS(I ⊗ X) of softmax regression")
 
 
 def _ignored_shifts(P, shapes):

@@ -228,7 +228,9 @@ class FitResult:
             "deviance": _finite(self.deviance), "nobs": self.nobs, "df_resid": self.df_resid,
             "condition_number": _finite(self.condition_number), "lam": self.lam,
             "warnings": list(self.warnings), "notes": list(self.notes),
-            **({"classes": [str(c) for c in self.classes]} if self.classes is not None else {}),
+            # softmax: the identification, stated (the reference class's column of W is 0)
+            **({"classes": [str(c) for c in self.classes], "reference_class": str(self.classes[-1])}
+               if self.classes is not None else {}),
             **({"covariance": [[_finite(v) for v in row] for row in self.covariance]}
                if self.covariance is not None else {}),
         }

@@ -237,9 +237,13 @@ def _name_for(part, expr):
     given = {} if given is None else given
     if part in given:
         return given[part]
-    taken = {str(s) for s in expr.atoms(sp.Symbol, sp.MatrixSymbol)} | {str(s).split("_")[0] for s in given.values()}
+    in_expr = {str(s) for s in expr.atoms(sp.Symbol, sp.MatrixSymbol)} | \
+        {str(s).split("_")[0] for q, s in given.items() if expr.has(q)}
+    taken = in_expr | {str(s).split("_")[0] for s in given.values()}
     if part.is_Matrix:
-        name = next((n for n in MATRIX_NAMES if n not in taken), None)
+        # a name of its own; when the derivation has used them all, one no part of this formula has
+        name = next((n for n in MATRIX_NAMES if n not in taken), None) or \
+            next((n for n in MATRIX_NAMES if n not in in_expr), None)
         symbol = sp.MatrixSymbol(name, *part.shape) if name else None
     else:
         index = sorted(str(s) for s in part.free_symbols if s.is_integer and str(s) in OUTER_INDICES)
