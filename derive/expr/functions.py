@@ -217,8 +217,12 @@ def _normal_pdf_over_cdf(x):
     size x²/2 (9e-14 at x = −40); for x > 0, where Φ(x) ≥ 1/2, as the quotient itself."""
     from scipy.special import erfcx, ndtr
     x = np.asarray(x, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # each branch fails only where not taken
-        return np.where(x <= 0, math.sqrt(2 / math.pi) / erfcx(-x / math.sqrt(2)), _normal_pdf(x) / ndtr(x))
+    ratio = np.empty_like(x)
+    left = x <= 0
+    ratio[left] = math.sqrt(2 / math.pi) / erfcx(-x[left] / math.sqrt(2))
+    right = x[~left]
+    ratio[~left] = _normal_pdf(right) / ndtr(right)
+    return ratio
 
 
 def _sigmoid_naive(z):
