@@ -2,6 +2,8 @@
 
 References: mpmath at 50 digits (the loss by log Φ, its first and second derivatives by mpmath's own
 numerical differentiation at that precision), statsmodels Probit, and hand-written numpy."""
+import json
+
 import mpmath
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import statsmodels.api as sm
 import sympy as sp
 
 import derive
+from derive.cli import main
 from derive.expr import symbols as S
 from derive.expr.functions import Elementwise
 from derive.fitting.codegen import lambdify, lambdify_results
@@ -47,6 +50,17 @@ def test_probit_loss_gradient_and_hessian_are_accurate_at_large_linear_predictor
 def test_the_probit_hessian_weight_is_partial_fractions_of_inverse_mills_ratios():
     source = lambdify_results("probit", ("gradient", "hessian")).source
     assert "_log_derivative_Phi" in source and "** -" not in source      # no power of Φ in a denominator
+
+
+def test_any_quotient_by_phi_is_rewritten_not_only_the_probits():
+    # −d²/du² log Φ(u) = φ(u)(φ(u) + uΦ(u))/Φ(u)², written as a Hadamard expression in U = Xβ
+    U = S.X * S.beta
+    Phi_U, phi_U = Elementwise("Phi", U), Elementwise("phi", U)
+    curvature = sp.HadamardProduct(phi_U, phi_U + sp.HadamardProduct(U, Phi_U), sp.HadamardPower(Phi_U, -2))
+    f = lambdify(curvature, [S.beta, S.X])
+    eta = np.array(ETAS)
+    want = [float(mpmath.diff(lambda t: -_log_cdf(t), t, 2)) for t in eta]
+    assert np.allclose(f([1.0], eta.reshape(-1, 1)), want, rtol=1e-10, atol=1e-300)
 
 
 def test_log_phi_is_log_ndtr_in_generated_code():
@@ -87,6 +101,17 @@ def test_probit_fit_near_separation_agrees_with_statsmodels():
     assert not any("central differences" in note for note in f.notes)
     assert np.allclose(f.coef, reference.params, rtol=1e-8)
     assert np.allclose(f.std_errors, reference.bse, rtol=1e-8)
+
+
+def test_cli_fits_probit_near_separation_like_statsmodels(tmp_path, capsys):
+    X, y = _near_separated()
+    data = tmp_path / "near.csv"
+    np.savetxt(data, np.column_stack([y, X[:, 1:]]), delimiter=",", header="y,x,z", comments="", fmt="%.17g")
+    assert main(["fit", "probit", str(data), "--target", "y", "--features", "x,z", "--json"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    reference = sm.Probit(y, X).fit(method="newton", disp=0, tol=1e-14, maxiter=200)
+    assert np.allclose(list(fitted["coefficients"].values()), reference.params, rtol=1e-8)
+    assert np.allclose(list(fitted["std_errors"].values()), reference.bse, rtol=1e-8)
 
 
 def test_logistic_and_poisson_generated_code_are_unchanged():

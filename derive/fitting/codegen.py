@@ -559,6 +559,8 @@ def _entrywise_formula(gen, expr):
     """The formula on whole arrays: each symbol is its leaf's value, and numpy broadcasts the rest."""
     for symbol, leaf in expr.leaves.items():
         gen.memo.setdefault(symbol, gen.value(leaf))
+        if -leaf in gen.memo:       # −Xβ, computed already for Φ(−Xβ) elsewhere
+            gen.memo.setdefault(-symbol, gen.memo[-leaf])
     for applied in _applications(expr.formula):   # each function and its argument computed once, inner first
         operands = applied.args[0].args if isinstance(applied, LogDerivative) else applied.args
         for part in (*operands, applied):
