@@ -14,7 +14,7 @@ import sympy as sp
 import derive
 from derive.cli import main
 from derive.expr import symbols as S
-from derive.expr.functions import Elementwise
+from derive.expr.functions import REGISTRY, Elementwise
 from derive.fitting.codegen import lambdify, lambdify_results
 from derive.fitting.stable_quotients import EntrywiseFormula, with_stable_quotients
 
@@ -45,6 +45,21 @@ def test_probit_loss_gradient_and_hessian_are_accurate_at_large_linear_predictor
     assert loss == pytest.approx(want[0], rel=1e-10, abs=1e-300)
     assert np.allclose(gradient, want[1] * x[0], rtol=1e-10, atol=1e-300)
     assert np.allclose(hessian, want[2] * np.outer(x[0], x[0]), rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("record", [r for r in REGISTRY if r.stable_log or r.stable_log_derivative],
+                         ids=lambda r: r.name)
+def test_each_registry_stable_spelling_against_the_definition_at_50_digits(record):
+    # log f(x) and f′(x)/f(x) from the function's SymPy definition, evaluated at 50 digits
+    u = sp.Symbol("u", real=True)
+    for x in ETAS:
+        applied = record.sympy(sp.Float(x, 50)).rewrite(sp.exp)
+        if record.stable_log:
+            assert record.stable_log(np.array(x)) == pytest.approx(float(sp.log(applied).evalf(50)), rel=1e-13)
+        if record.stable_log_derivative:
+            quotient = (record.derivative(u) / record.sympy(u)).rewrite(sp.exp).subs(u, sp.Float(x, 50))
+            want = float(quotient.evalf(50))
+            assert record.stable_log_derivative(np.array(x)) == pytest.approx(want, rel=1e-13, abs=1e-300)
 
 
 def test_the_probit_hessian_weight_is_partial_fractions_of_inverse_mills_ratios():
