@@ -214,7 +214,7 @@ def cmd_lambdify(args) -> int:
                     "expression": expression_dict(result), "source": function.source})
         return 0
     emit(f"# The {args.quantity} of {name},\n#   {unicode(result)},\n# as the numpy code derive generates (solves, "
-         f"never inverses; stable forms of σ, softplus and 1 − Φ).\n# In Python, derive.lambdify({str(args.model)!r}, "
+         f"never inverses; stable forms of σ, softplus, 1 − Φ, log Φ\n# and φ/Φ, the inverse Mills ratio).\n# In Python, derive.lambdify({str(args.model)!r}, "
          f"{args.quantity!r}) returns it: call it as f({', '.join(arguments)}).\n" + function.source, args.output)
     return 0
 

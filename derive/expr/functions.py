@@ -200,6 +200,31 @@ def _normal_pdf(z):
     return np.exp(-z * z / 2) / SQRT_2PI
 
 
+def _log_normal_cdf(x):
+    """log Φ(x), accurate where Φ(x) underflows (x < −38) and where it rounds to 1 (log Φ(9) = −1.1e-19)."""
+    from scipy.special import log_ndtr
+    return log_ndtr(x)
+
+
+def _log_normal_pdf(z):
+    return -z * z / 2 - math.log(SQRT_2PI)
+
+
+def _normal_pdf_over_cdf(x):
+    """φ(x)/Φ(x), the inverse Mills ratio at −x, to a few units of rounding for every x (mpmath at 50 digits:
+    1.3e-16 at x = −40). For x ≤ 0 as √(2/π)/erfcx(−x/√2) (erfcx(t) = e^{t²}erfc(t): the e^{−x²/2} of φ and Φ
+    cancel exactly), where both underflow below x = −38 and exp(log φ(x) − log Φ(x)) subtracts two logs of
+    size x²/2 (9e-14 at x = −40); for x > 0, where Φ(x) ≥ 1/2, as the quotient itself."""
+    from scipy.special import erfcx, ndtr
+    x = np.asarray(x, dtype=float)
+    ratio = np.empty_like(x)
+    left = x <= 0
+    ratio[left] = math.sqrt(2 / math.pi) / erfcx(-x[left] / math.sqrt(2))
+    right = x[~left]
+    ratio[~left] = _normal_pdf(right) / ndtr(right)
+    return ratio
+
+
 def _sigmoid_naive(z):
     return 1 / (1 + np.exp(-z))
 
@@ -218,6 +243,11 @@ def _softplus_stable(z):
     """log(1 + e^z) without overflow, as max(z, 0) + log1p(e^−|z|): exact to rounding for every z, and
     several times faster than np.logaddexp(0, z), which a Newton fit calls once per row per iteration."""
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _log_sigmoid_stable(z):
+    """log σ(z) = −softplus(−z), accurate where σ(z) underflows."""
+    return -_softplus_stable(-z)
 
 
 def _step(z):
@@ -261,6 +291,8 @@ class ScalarFunction:
     text: str                       # its head in Unicode: "σ"
     latex: str                      # its head in LaTeX: r"\sigma"
     stable: Optional[Callable] = None   # numeric value for fitted code; `numpy` when None
+    stable_log: Optional[Callable] = None         # log f(u) for fitted code, where f(u) underflows
+    stable_log_derivative: Optional[Callable] = None  # f′(u)/f(u) for fitted code, where f′ and f underflow
     spellings: tuple = ()           # other plain words that read as it ("ln", "arcsin")
     latex_command: bool = False     # whether \name is a LaTeX command for it (\sin; not \relu)
     called: str = ""                # how a sentence names it: "the logistic function σ"
@@ -309,6 +341,7 @@ REGISTRY: tuple[ScalarFunction, ...] = (
                    caveat="sign(u) jumps at u = 0; this holds for u ≠ 0"),
     ScalarFunction("sigmoid", sigmoid, lambda u: sigmoid(u) * (1 - sigmoid(u)), "d/du σ(u) = σ(u)(1 − σ(u))",
                    _sigmoid_naive, "σ", r"\sigma", stable=_sigmoid_stable, spellings=("expit",),
+                   stable_log=_log_sigmoid_stable,
                    called="the logistic function σ"),
     ScalarFunction("softplus", softplus, lambda u: sigmoid(u), "d/du softplus(u) = σ(u)", _softplus_naive,
                    "softplus", r"\operatorname{softplus}", stable=_softplus_stable),
@@ -318,8 +351,10 @@ REGISTRY: tuple[ScalarFunction, ...] = (
     ScalarFunction("step", step, lambda u: sp.S.Zero, "d/du step(u) = 0", _step, "step", r"\operatorname{step}",
                    caveat="step(u) jumps at u = 0; this holds for u ≠ 0"),
     ScalarFunction("Phi", Phi, lambda u: phi(u), "d/du Φ(u) = φ(u)", _Phi, "Φ", r"\Phi", stable=_normal_cdf,
+                   stable_log=_log_normal_cdf, stable_log_derivative=_normal_pdf_over_cdf,
                    called="the standard normal distribution function Φ"),
     ScalarFunction("phi", phi, lambda u: -u * phi(u), "d/du φ(u) = −u·φ(u)", _normal_pdf, "φ", r"\phi",
+                   stable_log=_log_normal_pdf,
                    called="the standard normal density φ"),
     # Gamma and Beta likelihoods: log Γ and its derivatives (scipy.special in fitted code)
     ScalarFunction("loggamma", sp.loggamma, lambda u: digamma(u), "d/du log Γ(u) = ψ(u), the digamma function",
@@ -493,13 +528,13 @@ def with_registry_functions(expr):
 # Φ(−u) = 1 − Φ(u): 1 − Φ(u) is computed as Φ(−u), which keeps its digits where Φ(u) rounds to 1 (1 − Φ(9) is
 # 0 in floating point, Φ(−9) is 1.1e-19). (σ has the same symmetry, but its derived forms are softplus and
 # σ(1 − σ), where the cancellation is harmless, and σ(−u) would cost a second pass over Xβ.)
-_SYMMETRIC = (Phi,)
+SYMMETRIC = (Phi,)
 
 
 def with_stable_complements(expr):
     """`expr` with every 1 − Φ(u) (and 𝟏 − Φ(U) entrywise) written as Φ(−u): the same value, computed without
     the cancellation that makes a probit's 1/(1 − Φ(xᵢᵀβ)) infinite for xᵢᵀβ > 8.3."""
-    if not isinstance(expr, sp.Basic) or not expr.has(*_SYMMETRIC, Elementwise):
+    if not isinstance(expr, sp.Basic) or not expr.has(*SYMMETRIC, Elementwise):
         return expr
 
     def complement(e):
@@ -512,9 +547,9 @@ def with_stable_complements(expr):
         applied = applied.args[0] if isinstance(applied, sp.MatMul) and len(applied.args) == 1 else applied
         if coefficient != -1:
             return None
-        if isinstance(applied, Elementwise) and applied.function in _SYMMETRIC:
+        if isinstance(applied, Elementwise) and applied.function in SYMMETRIC:
             return Elementwise(applied.name, -applied.arg)
-        if isinstance(applied, _SYMMETRIC):
+        if isinstance(applied, SYMMETRIC):
             return type(applied)(-applied.args[0])
         return None
 

@@ -19,7 +19,9 @@ What the generated code does, and why:
   rank-k update (BLAS syrk, which numpy calls for `B.T @ B`) on `B = A·√s` when s ≥ 0. `diag(s)B` is a
   broadcast product, `1ᵀv` a column sum, `uᵀv` a sum of products (no BLAS call for one number).
 - σ, softplus and the other elementwise functions use forms that do not overflow (softplus as
-  max(z, 0) + log1p(e^−|z|)).
+  max(z, 0) + log1p(e^−|z|)); log f(u) is the registry's stable log where it has one (log Φ as log_ndtr),
+  1 − Φ(u) is Φ(−u), and quotients such as φ/Φ and φ²/(Φ(1 − Φ)) are partial fractions of stable
+  log-derivatives (`derive.fitting.stable_quotients`), finite wherever their value is.
 
 Vectors are passed as 1-d arrays (β of shape (d,), y of shape (n,)); internally every matrix value is a
 2-d array, so n×1 results are returned as 1-d arrays and 1×1 results as floats.
@@ -49,10 +51,12 @@ from derive.expr.functions import (
     VECTOR_REGISTRY,
     Elementwise,
     VectorApplication,
+    record_of,
     with_registry_functions,
     with_stable_complements,
 )
 from derive.expr.vec import Vec
+from derive.fitting.stable_quotients import EntrywiseFormula, LogDerivative, with_stable_quotients
 
 # Sizes assumed when choosing the order of a matrix product: the number of observations is much larger
 # than the other dimensions, which are larger than small explicit sizes.
@@ -123,6 +127,9 @@ _NAMESPACE = {
     "np": np, "_weighted_gram": _weighted_gram, "_inner": _inner, "_matrix_argument": _matrix_argument,
     **{_code_name(record): record.fitted for record in REGISTRY if not _code_name(record).startswith("np.")},
     **{f"_{record.name}": record.numpy for record in VECTOR_REGISTRY},  # max-shifted: stable as they are
+    **{f"_log_{record.name}": record.stable_log for record in REGISTRY if record.stable_log},
+    **{f"_log_derivative_{record.name}": record.stable_log_derivative
+       for record in REGISTRY if record.stable_log_derivative},
 }
 
 
@@ -297,6 +304,8 @@ class _CodeGenerator:
         for i in range(k):
             for j in range(i + 1, k):
                 key[i, j] = sp.MatMul(*factors[i:j + 1], evaluate=True)
+        if coeff != 1 and k > 1 and self._available(key[0, k - 1]):   # −Xβ where Xβ is computed anyway: no pass over X
+            return self.assign(f"{self.scalar(coeff)} * {self.value(key[0, k - 1])}")
         cost, split = {}, {}
         for length in range(1, k + 1):
             for i in range(0, k - length + 1):
@@ -526,7 +535,53 @@ def _hadamard(gen, expr):
 
 @_handles(Elementwise)
 def _elementwise(gen, expr):
+    if expr.function is sp.log and _stable_log(gen, expr.arg):
+        return gen.assign(_stable_log(gen, expr.arg))
     return gen.assign(f"{_NUMPY_FUNCTIONS[expr.function]}({gen.value(expr.arg)})")
+
+
+def _stable_log(gen, applied) -> str | None:
+    """The code of log f(u) by the registry's stable log of f (log Φ(u) as log_ndtr(u)), where it has one."""
+    record = record_of(applied)
+    if record is None or record.stable_log is None:
+        return None
+    return f"_log_{record.name}({gen.value(applied.args[-1])})"
+
+
+@_handles(LogDerivative)
+def _log_derivative(gen, expr):
+    applied = expr.args[0]
+    return gen.assign(f"_log_derivative_{record_of(applied).name}({gen.value(applied.args[0])})")
+
+
+@_handles(EntrywiseFormula)
+def _entrywise_formula(gen, expr):
+    """The formula on whole arrays: each symbol is its leaf's value, and numpy broadcasts the rest."""
+    for symbol, leaf in expr.leaves.items():
+        gen.memo.setdefault(symbol, gen.value(leaf))
+        if -leaf in gen.memo:       # −Xβ, computed already for Φ(−Xβ) elsewhere
+            gen.memo.setdefault(-symbol, gen.memo[-leaf])
+    for applied in _applications(expr.formula):   # each function and its argument computed once, inner first
+        operands = applied.args[0].args if isinstance(applied, LogDerivative) else applied.args
+        for part in (*operands, applied):
+            code = gen.value(part)
+            if not code.isidentifier():
+                gen.memo[part] = gen.assign(code)
+    return gen.assign(gen.value(expr.formula))
+
+
+def _applications(formula) -> list:
+    """The function applications a formula evaluates, inner first (not those a LogDerivative stands for)."""
+    found = []
+
+    def walk(e):
+        if not isinstance(e, LogDerivative):
+            for a in e.args:
+                walk(a)
+        if isinstance(e, sp.Function) and e not in found:
+            found.append(e)
+    walk(formula)
+    return found
 
 
 @_handles(VectorApplication)
@@ -553,6 +608,8 @@ def _explicit(gen, expr):
 def _log(gen, expr):
     if isinstance(expr.args[0], sp.Determinant):  # log det A from the LU factors, no overflow
         return f"np.linalg.slogdet({gen.value(expr.args[0].arg)})[1]"
+    if _stable_log(gen, expr.args[0]):
+        return _stable_log(gen, expr.args[0])
     return f"np.log({gen.value(expr.args[0])})"
 
 
@@ -627,7 +684,8 @@ def lambdify(exprs, args: Sequence[sp.Basic], name: str = "derived") -> Callable
 def generated_source(exprs, args: Sequence[sp.Basic], name: str) -> str:
     """The Python source of `lambdify`'s function `name`."""
     single = isinstance(exprs, sp.Basic)
-    exprs = [with_stable_complements(with_registry_functions(sp.sympify(e))) for e in ([exprs] if single else exprs)]
+    exprs = with_stable_quotients([with_stable_complements(with_registry_functions(sp.sympify(e)))
+                                   for e in ([exprs] if single else exprs)])
     args = list(args)
     prepared = [_solve_inverses(e) for e in exprs]
     used = set().union(*(e.free_symbols for e in exprs))

@@ -18,7 +18,8 @@ How it is fitted, from the planner's results:
   likelihood is checked for separated classes (which have no maximum).
 Standard errors, for a likelihood, are √diag(H⁻¹) of the negative log-likelihood's Hessian at the estimate
 (the observed information; σ̂² the MLE for the Gaussian linear model). Where the derived Hessian overflows
-(probit at |xᵢᵀβ| > 26) central differences of the derived gradient stand in for it, with a note. The
+in a form the generated code has no stable spelling for (the probit's has one: `fitting.stable_quotients`),
+central differences of the derived gradient stand in for it, with a note. The
 log-likelihood includes the constant the derivation dropped (Σᵢ log yᵢ! of a Poisson).
 A model the planner derives only in part (a non-differentiable loss) is refused with where it stopped.
 """
@@ -565,8 +566,8 @@ class _Derivatives:
     """The loss, gradient and Hessian in all the parameters at a point θ (the parameters' entries, flat), from
     the generated code of the derived results.
 
-    Where the derived Hessian is not finite although the gradient is (the probit Hessian, written with
-    (𝟏 − Φ(Xβ))^∘-2, overflows once some |xᵢᵀβ| > 26), it is replaced by central differences of the derived
+    Where the derived Hessian is not finite although the gradient is (a quotient the generated code has no
+    stable form for, overflowing at large |xᵢᵀβ|), it is replaced by central differences of the derived
     gradient, symmetrised, and a note says so: the estimate (where the gradient vanishes) is unchanged, and the
     standard errors keep about 8 digits."""
 

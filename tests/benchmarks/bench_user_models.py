@@ -2,7 +2,7 @@
 the largest absolute and relative differences of the estimates, standard errors and log-likelihood, and the
 time of each fit against the reference's, both measured in this process.
 
-    probit            statsmodels Probit on Spector, and on 5000 rows with |xᵢᵀβ| up to 40
+    probit            statsmodels Probit on Spector, on 5000 rows with |xᵢᵀβ| up to 40, and on 10⁵ × 10
     gaussian_linear   statsmodels OLS on Longley (β, σ̂² = RSS/n; the standard errors of the MLE) and NIST
     wls               statsmodels WLS, 200 rows
     exponential_rate  scipy.stats.expon.fit (rate = 1/scale)
@@ -61,6 +61,12 @@ def cases():
     Xl = np.column_stack([np.ones(len(x)), x])
     yl = (rng.uniform(size=len(x)) < scipy.stats.norm.cdf(0.3 + 2.5 * x)).astype(float)
     yield "probit (|xβ| ≤ 40)", "probit", (Xl, yl), {}, lambda: _statsmodels(sm.Probit(yl, Xl).fit(
+        method="newton", tol=1e-14, disp=False))
+
+    rng = np.random.default_rng(6)
+    Xm = np.column_stack([np.ones(100_000), rng.normal(size=(100_000, 9))])
+    ym = (rng.uniform(size=len(Xm)) < scipy.stats.norm.cdf(Xm @ np.linspace(-1.0, 1.0, 10))).astype(float)
+    yield "probit (10⁵ × 10)", "probit", (Xm, ym), {}, lambda: _statsmodels(sm.Probit(ym, Xm).fit(
         method="newton", tol=1e-14, disp=False))
 
     longley = columns("longley", "y", *[f"x{j}" for j in range(1, 7)])
