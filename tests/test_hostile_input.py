@@ -197,6 +197,22 @@ def test_time_limit_stops_a_runaway_computation():
     assert str(error.value) == "spinning took longer than 0.2 s"
 
 
+def test_time_limit_fires_again_when_its_exception_is_swallowed():
+    # Some places swallow the exception (a weakref callback, a library's broad except): the limit must
+    # still end the body. The second loop gives up after 5 s, so a limit that fired once fails here.
+    with pytest.raises(LimitExceeded):
+        with time_limit(0.1, "spinning"):
+            try:
+                while True:
+                    pass
+            except LimitExceeded:
+                pass
+            give_up = time.monotonic() + 5.0
+            while time.monotonic() < give_up:
+                pass
+            pytest.fail("the time limit fired once, and not again after its exception was swallowed")
+
+
 def test_time_limit_restores_the_previous_handler_and_timer():
     fired = []
     previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(True))

@@ -22,6 +22,7 @@ MAX_DECIMAL_EXPONENT = 30     # |k| in a literal such as 1e-k
 MAX_EXPONENT = 1_000          # |k| in a power x^k with a numeric exponent
 MAX_RESULT_DIGITS = 10_000    # digits of a number computed from literals (such as 2^{1000})
 PARSE_SECONDS = 3.0           # wall-clock time for parsing one input
+RETRY_SECONDS = 0.05          # a time limit whose exception was swallowed fires again this much later
 
 
 @contextmanager
@@ -38,6 +39,10 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
     ...     pass
     """
     def on_timeout(signum, frame):
+        # The exception is raised wherever the body happens to be, and some places swallow it: a weakref
+        # callback or __del__ (Python only prints "Exception ignored"), a library's broad `except`. Re-arm,
+        # so the body is interrupted again shortly after, until the exception reaches the `finally` below.
+        signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
         raise LimitExceeded(f"{what} took longer than {seconds:g} s")
 
     try:

@@ -4,9 +4,9 @@ of a model file (TOML, DESIGN §8) or a `Model` object.
 Built-in models are model files in `models/` (the statement a user would write, shown by
 `derive models --json` as "spec"). The planner (`derive.derivations.planner`) derives a model file, in
 every form (`derive.derivations.coordinates` writes the index and components forms from the plan). The
-course models the planner does not yet derive as well as their script keep a scripted module (below),
-which a model file of the same name does not override. A module is imported when its model is first
-asked for, so `derive show ols` does not pay for the others.
+course's other derivations (Lagrange multipliers, expectations, Bayes, linear algebra, optimisation: no
+likelihood or loss to plan) are modules of their own (REGISTRY, below), each imported when its model is
+first asked for, so `derive show ols` does not pay for them.
 """
 from __future__ import annotations
 
