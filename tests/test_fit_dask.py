@@ -329,3 +329,12 @@ def test_softmax_on_dask_names_the_line_of_a_bad_cell(client, fruit, tmp_path, c
     assert main(["fit", "softmax", str(path), "--target", "kind", "--engine", "dask"]) == 2
     error = capsys.readouterr().err.strip()
     assert re.fullmatch(rf"derive: error: {re.escape(str(path))}, line 700{message}", error), error
+
+
+def test_a_missing_label_in_a_dask_series_of_pyarrow_strings_is_named_by_row(client, fruit):
+    """pandas' NA in a `string[pyarrow]` column, in the third of four chunks: the row, counted from 1."""
+    frame = fruit[1].assign(kind=fruit[1]["kind"].astype("string[pyarrow]"))
+    frame.loc[500, "kind"] = pd.NA
+    chunks = dd.from_pandas(frame, npartitions=4)
+    with pytest.raises(derive.DataError, match=r"^the class label is missing at row 501$"):
+        derive.fit("softmax", chunks[["x1", "x2"]], chunks["kind"])

@@ -460,11 +460,15 @@ def _softmax_first_pass(X, labels):
 
 
 def _missing_labels(labels) -> np.ndarray:
-    """True where a class label is missing: None, NaN, pandas' NA, or an empty cell ("")."""
+    """True where a class label is missing: None, NaN, pandas' NA (which has no truth value, so each cell is
+    asked alone), or an empty cell ("")."""
     import pandas as pd
     labels = np.asarray(labels)
     missing = np.asarray(pd.isna(labels), dtype=bool)
-    return missing | (labels == "") if labels.dtype.kind in "OUS" else missing
+    if labels.dtype.kind not in "OUS":
+        return missing
+    return np.array([m or isinstance(v, str) and not v.strip() for m, v in zip(missing.tolist(), labels.tolist())],
+                    dtype=bool)
 
 
 def _softmax_chunk_sums(functions, roles, W, classes, X, labels):
