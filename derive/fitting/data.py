@@ -562,9 +562,12 @@ def _chunk_floats(columns, part) -> np.ndarray:
 
 
 def _chunk_labels(column, part) -> np.ndarray:
-    """One chunk's labels as `Table.labels` reads them in memory (stripped text, 2 for 2.0), "" where missing."""
-    cells = part[column].to_numpy(dtype=object, na_value=None)
-    return label_texts(np.array([c.strip() if isinstance(c, str) else c for c in cells.tolist()], dtype=object))
+    """One chunk's labels as `Table.labels` reads them in memory (stripped text, 2 for 2.0), "" where missing:
+    each distinct cell written once (a Newton iteration reads the chunk again; the classes are few)."""
+    import pandas as pd
+    codes, distinct = pd.factorize(part[column])  # a missing cell's code is −1
+    distinct = np.array([c.strip() if isinstance(c, str) else c for c in distinct.tolist()], dtype=object)
+    return np.append(label_texts(distinct), "")[codes]
 
 
 def _parsed_formula(source, formula, target, features, intercept):
