@@ -252,17 +252,14 @@ def cmd_fit(args) -> int:
     columns = dict(target=args.target, features=features, intercept=not args.no_intercept, formula=args.formula,
                    per_row={role: getattr(args, role) for role in PER_ROW}, delimiter=args.delimiter,
                    encoding=args.encoding)
+    from derive.fitting.model_fit import takes_class_labels
+    labels = takes_class_labels(model)   # the target holds class labels (softmax), read as text
     if args.engine == "dask" or args.engine == "auto" and Path(args.data).exists() and not fits_in_memory(args.data):
-        from derive.fitting.model_fit import takes_class_labels
-        if takes_class_labels(model):
-            raise NotSupported(f"{args.model} with --engine dask is not implemented yet: fit it in memory "
-                               "(--engine memory)")
         from derive.fitting.chunked import fit_data_file
-        result = fit_data_file(model, dask_design(args.data, **columns), args.method, args.lam)
+        result = fit_data_file(model, dask_design(args.data, labels=labels, **columns), args.method, args.lam)
         design = None
     else:
-        from derive.fitting.model_fit import takes_class_labels
-        design = load(args.data, labels=takes_class_labels(model), **columns)
+        design = load(args.data, labels=labels, **columns)
         try:
             result = fit(model, design.X, design.y, method=args.method, lam=args.lam, names=design.names,
                          exact_data=lambda: design.exact_data, **design.per_row, **values)

@@ -249,3 +249,14 @@ def test_formula_designs_match_patsy(csv_file):
 def test_reading_shows_progress_when_asked(csv_file, capsys):
     load(csv_file("y,x\n1,2\n2,3\n4,5\n"), target="y", progress=True)
     assert "reading data.csv: 100%" in capsys.readouterr().err
+
+
+def test_a_missing_category_in_a_pyarrow_string_column_is_an_error_not_a_level():
+    """pandas' NA in a `string[pyarrow]` column (as dask reads text) is an empty cell, not the level "<NA>"."""
+    import pandas as pd
+
+    import derive
+    frame = pd.DataFrame({"y": np.arange(8.0) ** 1.5,
+                          "g": pd.array(["a", "b", None, "a", "b", "a", "b", "a"], dtype="string[pyarrow]")})
+    with pytest.raises(DataError, match=r"^the data frame, row 3, column 'g': empty cell \(a category is needed\)$"):
+        derive.fit("ols", data=frame, formula="y ~ C(g)")

@@ -243,3 +243,98 @@ def test_engine_dask_names_the_line_of_a_bad_value_in_a_million_row_file(client,
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0
     assert re.fullmatch(rf"derive: error: {re.escape(str(path))}, line {line}{message}.*", error), error
+
+
+@pytest.fixture(scope="module")
+def fruit(tmp_path_factory):
+    """A CSV file of 900 rows whose class labels are words (the first column: the reader must not take the
+    target for a number), about 45 kB: five chunks of 10 kB."""
+    rng = np.random.default_rng(17)
+    n = 900
+    x1, x2 = np.round(rng.normal(size=n), 6), np.round(rng.normal(size=n), 6)
+    scores = np.column_stack([0.5 + x1, -0.3 + 0.8 * x2, np.zeros(n)]) + rng.gumbel(size=(n, 3))
+    frame = pd.DataFrame({"kind": np.array(["apple", "banana", "cherry"])[scores.argmax(axis=1)], "x1": x1,
+                          "x2": x2})
+    path = tmp_path_factory.mktemp("fruit") / "fruit.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def fitted_json(capsys, *arguments):
+    """`derive fit ARGUMENTS --json`, run as the command line runs it, read back."""
+    import json
+
+    from derive.cli import main
+    assert main(["fit", *map(str, arguments), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def assert_same_softmax_fit(chunked, in_memory):
+    """Coefficients and standard errors by name to 1e-10, the same classes and the same reference."""
+    assert chunked["coefficients"].keys() == in_memory["coefficients"].keys()
+    assert chunked["classes"] == in_memory["classes"] and chunked["reference_class"] == in_memory["reference_class"]
+    for key in ("coefficients", "std_errors"):
+        np.testing.assert_allclose(list(chunked[key].values()), list(in_memory[key].values()), rtol=1e-10)
+    assert chunked["loglike"] == pytest.approx(in_memory["loglike"], rel=1e-12)
+
+
+def test_softmax_of_text_labels_in_a_csv_file_in_chunks_matches_the_fit_in_memory(client, fruit, capsys):
+    """The labels stay text in every chunk, the classes are found over all of them, and the fit, its
+    reference class and the note that states it are those of `derive fit softmax FILE --target kind`."""
+    from derive.fitting.chunked import fit_data_file
+    from derive.fitting.data import dask_design
+    path, _ = fruit
+    in_memory = fitted_json(capsys, "softmax", path, "--target", "kind")
+    assert in_memory["classes"] == ["apple", "banana", "cherry"] and in_memory["reference_class"] == "cherry"
+    design = dask_design(path, "kind", labels=True, blocksize=10_000)
+    assert design.y.numblocks[0] >= 2
+    chunked = fit_data_file("softmax", design, "auto", None).to_dict()
+    assert_same_softmax_fit(chunked, in_memory)
+    assert chunked["notes"][0] == in_memory["notes"][0] and "(cherry) is the reference" in chunked["notes"][0]
+    assert any("chunk by chunk" in note for note in chunked["notes"])
+    assert_same_softmax_fit(fitted_json(capsys, "softmax", path, "--target", "kind", "--engine", "dask"), in_memory)
+
+
+def test_softmax_from_a_parquet_folder_on_dask_matches_the_fit_in_memory(client, fruit, tmp_path, capsys):
+    """Two Parquet parts (two chunks), the second without one class, its labels pyarrow strings; and
+    integer class labels, read as the labels "0", "1", "2" as in memory."""
+    _, frame = fruit
+    for name, labels in (("words", frame["kind"].astype("string[pyarrow]")),
+                         ("numbers", frame["kind"].map({"apple": 0, "banana": 1, "cherry": 2}))):
+        parts = tmp_path / name
+        parts.mkdir()
+        table = frame.assign(kind=labels)
+        table.iloc[:450].to_parquet(parts / "part-0.parquet")
+        table.iloc[450:][table["kind"].iloc[450:].astype(str).isin(["apple", "banana", "0", "1"])].to_parquet(
+            parts / "part-1.parquet")
+        in_memory = fitted_json(capsys, "softmax", parts, "--target", "kind")
+        assert_same_softmax_fit(fitted_json(capsys, "softmax", parts, "--target", "kind", "--engine", "dask"),
+                                in_memory)
+        assert in_memory["reference_class"] == ("cherry" if name == "words" else "2")
+
+
+@pytest.mark.parametrize("column, text, message", [
+    (0, "", r", column 'kind': the class label is missing$"),
+    (1, "abc", r", column 'x1': 'abc' is not a number$"),
+    (2, "NA", r", column 'x2': missing value 'NA' \(NaN\); remove the row or fill the cell in$"),
+])
+def test_softmax_on_dask_names_the_line_of_a_bad_cell(client, fruit, tmp_path, capsys, column, text, message):
+    """A missing label or a cell that is no number, past the first chunk: the file, its line, the column."""
+    from derive.cli import main
+    from derive.fitting.chunked import fit_data_file
+    from derive.fitting.data import dask_design
+    path = edited(fruit[0], tmp_path, 700, column, text)
+    with pytest.raises(derive.DataError, match=rf"^{re.escape(str(path))}, line 700{message}"):
+        fit_data_file("softmax", dask_design(path, "kind", labels=True, blocksize=10_000), "auto", None)
+    assert main(["fit", "softmax", str(path), "--target", "kind", "--engine", "dask"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert re.fullmatch(rf"derive: error: {re.escape(str(path))}, line 700{message}", error), error
+
+
+def test_a_missing_label_in_a_dask_series_of_pyarrow_strings_is_named_by_row(client, fruit):
+    """pandas' NA in a `string[pyarrow]` column, in the third of four chunks: the row, counted from 1."""
+    frame = fruit[1].assign(kind=fruit[1]["kind"].astype("string[pyarrow]"))
+    frame.loc[500, "kind"] = pd.NA
+    chunks = dd.from_pandas(frame, npartitions=4)
+    with pytest.raises(derive.DataError, match=r"^the class label is missing at row 501$"):
+        derive.fit("softmax", chunks[["x1", "x2"]], chunks["kind"])

@@ -212,11 +212,3 @@ def test_dask_chunks_report_separation(client):
     X = np.column_stack([np.ones(90), x])
     with pytest.raises(derive.DataError, match="perfectly separated"):
         derive.fit("softmax", da.from_array(X, chunks=(30, 2)), da.from_array(np.digitize(x, [-0.5, 0.5]), chunks=30))
-
-
-def test_a_data_file_with_engine_dask_is_refused_by_name(tmp_path, capsys, three_classes):
-    X, labels = three_classes
-    path = tmp_path / "classes.csv"
-    pd.DataFrame({"kind": labels, "x1": X[:, 1]}).to_csv(path, index=False)
-    assert main(["fit", "softmax", str(path), "--target", "kind", "--engine", "dask"]) == 2
-    assert "--engine memory" in capsys.readouterr().err

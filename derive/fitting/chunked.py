@@ -63,8 +63,14 @@ def fit_data_file(model, design, method, lam) -> FitResult:
     """Fit a design read chunk by chunk from a file (`derive fit --engine dask`). A value the fit cannot
     take is named by the file's line (as an editor counts it) and column: a cell that cannot be read as
     a finite number by one more streaming pass over the file, which says what the cell holds; any other
-    (a y outside the model's support, a negative weight) by its row, found as the chunks are checked."""
+    (a y outside the model's support, a negative weight, a missing class label) by its row, found as the
+    chunks are checked. A model whose target holds class labels (softmax) is fitted by `fit_softmax_chunked`."""
+    from derive.fitting.model_fit import takes_class_labels
     try:
+        if takes_class_labels(model):
+            if lam is not None or design.per_row:
+                raise NotSupported(f"{getattr(model, 'name', model)} takes no penalty, weights, offset or exposure")
+            return fit_softmax_chunked(design.X, design.y, design.names, None, None, model)
         return fit_chunked(model, design.X, design.y, method, lam, design.names, None, None, **design.per_row)
     except ValueAtRow as error:
         raise design.located(error) from None
@@ -379,8 +385,9 @@ def _poisson_terms(beta, X, y, offset=None):
 # ---------------------------------------------------------------------------------------------------
 # Softmax regression: the classes in one pass, then Newton with sums over the chunks
 # ---------------------------------------------------------------------------------------------------
-def fit_softmax_chunked(X, labels, names, tol, max_iter) -> FitResult:
-    """Softmax regression on dask data: one pass for the classes, XᵀX and the finiteness of X, then Newton
+def fit_softmax_chunked(X, labels, names, tol, max_iter, model="softmax") -> FitResult:
+    """Softmax regression (`model`: its name or model file) on dask data: one pass for the classes, XᵀX, the
+    finiteness of X and the missing labels (None, NaN, pandas' NA or ""), then Newton
     (`softmax_fitting.newton_with_reference`) on the derived loss, gradient and block Hessian, each a sum over
     the chunks of rows (their generated code run on each chunk), with the rows' margins for separated classes."""
     import dask
@@ -411,9 +418,12 @@ def fit_softmax_chunked(X, labels, names, tol, max_iter) -> FitResult:
     names = [f"x{j + 1}" for j in range(d)] if names is None else [str(v) for v in names]
     blocks = _blocks(X, labels)
     firsts = dask.compute(*[dask.delayed(_softmax_first_pass)(*block) for block in blocks])
-    if not all(finite for *_, finite in firsts):
+    if not all(f[3] for f in firsts):
         row, (x_row,) = _first_row(~da.isfinite(X).all(axis=1), X)   # named by its row and column, as for glms
         check_finite(x_row[None, :], np.zeros(1), names, first_row=row)
+    if any(f[4] for f in firsts):
+        row, _ = _first_row(labels.map_blocks(_missing_labels, dtype=bool))
+        raise ValueAtRow("the class label is missing", row)
     n, gram = sum(f[0] for f in firsts), sum(f[1] for f in firsts)
     classes = np.unique(np.concatenate([f[2] for f in firsts]))
     if len(classes) < 2:
@@ -421,7 +431,7 @@ def fit_softmax_chunked(X, labels, names, tol, max_iter) -> FitResult:
     if n < d:
         raise DataError(f"{n} rows are fewer than the {d} columns")
     K = len(classes)
-    functions, roles = softmax_code("softmax", d, K)
+    functions, roles = softmax_code(model, d, K)
     named = [int(c) if isinstance(c, float) and float(c).is_integer() else c for c in classes.tolist()]
 
     def at(theta):
@@ -443,8 +453,22 @@ def fit_softmax_chunked(X, labels, names, tol, max_iter) -> FitResult:
 
 
 def _softmax_first_pass(X, labels):
-    """(rows, XᵀX, the labels that occur, whether X is finite) of one chunk."""
-    return len(X), X.T @ X, np.unique(np.asarray(labels)), bool(np.all(np.isfinite(X)))
+    """(rows, XᵀX, the labels that occur, whether X is finite, whether a label is missing) of one chunk."""
+    missing = _missing_labels(labels)
+    return (len(X), X.T @ X, np.unique(np.asarray(labels)[~missing]), bool(np.all(np.isfinite(X))),
+            bool(missing.any()))
+
+
+def _missing_labels(labels) -> np.ndarray:
+    """True where a class label is missing: None, NaN, pandas' NA (which has no truth value, so each cell is
+    asked alone), or an empty cell ("")."""
+    import pandas as pd
+    labels = np.asarray(labels)
+    missing = np.asarray(pd.isna(labels), dtype=bool)
+    if labels.dtype.kind not in "OUS":
+        return missing
+    return np.array([m or isinstance(v, str) and not v.strip() for m, v in zip(missing.tolist(), labels.tolist())],
+                    dtype=bool)
 
 
 def _softmax_chunk_sums(functions, roles, W, classes, X, labels):

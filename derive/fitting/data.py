@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -36,6 +37,7 @@ from derive.fitting.tables import (
     csv_layout,
     first_bad_cell,
     frame_table,
+    label_texts,
     missing_column_message,
     parquet_columns,
     read_csv_columns,
@@ -471,11 +473,16 @@ def fits_in_memory(path) -> bool:
 
 def dask_design(path, target: str | None, features: Sequence[str] | None = None, intercept: bool = True,
                 formula: str | None = None, per_row: dict | None = None, delimiter: str | None = None,
-                encoding: str | None = None):
+                encoding: str | None = None, labels: bool = False, blocksize: int | str = "16MB"):
     """X, y (dask arrays, chunks of rows read on demand), the names and the `per_row` columns ({"weights":
-    COL, ...}) in the same chunks, for `derive fit --engine dask`."""
+    COL, ...}) in the same chunks, for `derive fit --engine dask`. With `labels` y holds the target's class
+    labels (softmax) as text, as `design` reads them in memory, "" where a cell is missing. A CSV file is
+    read in chunks of `blocksize` bytes."""
     if formula is None and target is None:
         raise DataError("name the column to predict with --target COLUMN (or give a --formula)")
+    if labels and formula is not None:  # a formula's target may be read as numbers or as text: in memory only
+        raise NotSupported("class labels from a --formula with --engine dask are not implemented: "
+                           "give --target and --features, or fit in memory (--engine memory)")
     try:
         import dask
         import dask.array as da
@@ -496,18 +503,20 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
             features = [c for c in source.columns if c != target and c not in extra]
         features = _features(source.columns, source.path, target, features)
         used = list(dict.fromkeys([target, *features, *extra]))
+    text_columns = [*text, target] if labels else text
+    numeric = [c for c in used if c not in text_columns]  # the columns whose cells must be numbers
     layout = None if _is_parquet(source.path) else csv_layout(source.path, delimiter, encoding)
     if layout is None:
         frame = dd.read_parquet(source.path, columns=used)
     else:
         try:  # dask reads a sample of the file now, to learn the columns' types
-            types = {**dict.fromkeys(used, "float64"), **dict.fromkeys(text, "object")}
+            types = {**dict.fromkeys(used, "float64"), **dict.fromkeys(text_columns, "object")}
             frame = dd.read_csv(source.path, usecols=used, sep=layout.delimiter, dtype=types,
-                                encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize="16MB")
+                                encoding=layout.encoding.replace("utf-8-sig", "utf-8"), blocksize=blocksize)
         except ValueError as error:
-            first_bad_cell(source.path, used, layout)
+            first_bad_cell(source.path, numeric, layout)
             raise DataError(f"{source.path} could not be read: {' '.join(str(error).split())}") from None
-    diagnose = lambda: first_bad_cell(source.path, used, layout)  # noqa: E731
+    diagnose = lambda: first_bad_cell(source.path, numeric, layout)  # noqa: E731
     located = dict(rows=RowLocator(source.path, layout), per_row_columns=per_row, file_columns=source.columns)
     if text:
         _fix_levels(frame, factors, text)
@@ -524,15 +533,41 @@ def dask_design(path, target: str | None, features: Sequence[str] | None = None,
         return ChunkedDesign(columns[:, 1:1 + len(names)], columns[:, 0], names, diagnose, by_role, parsed.target,
                              **located)
     by_role = {role: frame[column].to_dask_array() for role, column in per_row.items()}  # the chunks of y
-    columns = frame[[target, *features]].to_dask_array()  # chunks of unknown length: no pass to count them
-    y, X = columns[:, 0], (columns[:, 1:] if features else None)
+    if labels:  # text beside numbers, both read from each chunk of the frame (dask may regroup a column's chunks)
+        parts = frame.to_delayed()
+        y = _in_chunks(parts, partial(_chunk_labels, target), (), object)
+        X = _in_chunks(parts, partial(_chunk_floats, features), (len(features),), float) if features else None
+    else:
+        columns = frame[[target, *features]].to_dask_array()  # chunks of unknown length: no pass to count them
+        y, X = columns[:, 0], (columns[:, 1:] if features else None)
     if intercept:
-        ones = y[:, None].map_blocks(np.ones_like)
+        ones = y[:, None].map_blocks(partial(np.ones_like, dtype=float), dtype=float)
         X = ones if X is None else da.concatenate([ones, X], axis=1, allow_unknown_chunksizes=True).rechunk({1: -1})
     if X is None:
         raise DataError("the model has no columns: give features, or keep the intercept")
     return ChunkedDesign(X, y, (["intercept"] if intercept else []) + features, diagnose, by_role, target,
                          **located)
+
+
+def _in_chunks(parts, read, shape, dtype):
+    """A dask array of `read(part)` for each part (a delayed pandas DataFrame) of a frame: rows × `shape`."""
+    import dask
+    import dask.array as da
+    chunks = [da.from_delayed(dask.delayed(read)(part), shape=(np.nan, *shape), dtype=dtype) for part in parts]
+    return da.concatenate(chunks, allow_unknown_chunksizes=True)
+
+
+def _chunk_floats(columns, part) -> np.ndarray:
+    return part[columns].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _chunk_labels(column, part) -> np.ndarray:
+    """One chunk's labels as `Table.labels` reads them in memory (stripped text, 2 for 2.0), "" where missing:
+    each distinct cell written once (a Newton iteration reads the chunk again; the classes are few)."""
+    import pandas as pd
+    codes, distinct = pd.factorize(part[column])  # a missing cell's code is −1
+    distinct = np.array([c.strip() if isinstance(c, str) else c for c in distinct.tolist()], dtype=object)
+    return np.append(label_texts(distinct), "")[codes]
 
 
 def _parsed_formula(source, formula, target, features, intercept):

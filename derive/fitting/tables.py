@@ -116,8 +116,7 @@ class Table:
     def labels(self, name: str) -> np.ndarray:
         """The column as text labels (for a categorical term); missing cells are an error."""
         self.column_index(name)
-        values = self.arrays[name]
-        labels = np.array([_label(v) for v in values.tolist()], dtype=object)
+        labels = label_texts(self.arrays[name])
         missing = np.flatnonzero(labels == "")
         if missing.size:
             i = int(missing[0])
@@ -128,6 +127,11 @@ class Table:
         if self.cell is not None:
             return self.cell(name, i)
         return str(self.arrays[name][i])
+
+
+def label_texts(values) -> np.ndarray:
+    """A column's cells as text labels (an integer-valued number as "2", not "2.0"); "" for a missing cell."""
+    return np.array([_label(v) for v in values.tolist()], dtype=object)
 
 
 def _label(value) -> str:
@@ -418,7 +422,7 @@ def frame_table(frame, source: str = "the data frame", strict: bool = True) -> T
     for name, (_, series) in zip(columns, frame.items()):
         kind = series.dtype.kind
         arrays[name] = series.to_numpy(dtype=float, na_value=np.nan) if kind in "biuf" else series.to_numpy(
-            dtype=object)
+            dtype=object, na_value=None)  # a missing cell of a pyarrow string column is None, not "<NA>"
     return Table(source, columns, arrays, len(frame), strict=strict)
 
 
