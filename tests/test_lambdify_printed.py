@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from scipy.special import log_ndtr
 
 import derive
 from derive.cli import main
-from derive.derivations import Model, names, resolve
+from derive.derivations import Model, display_name, names, resolve
 from derive.fitting.codegen import _NAMESPACE, _python_name, derived_results, standalone_source
 from tests.conftest import DERIVE
 from tests.finite_differences import central_gradient, central_hessian
@@ -24,11 +25,19 @@ IMPORTABLE = ("numpy", "scipy")   # all the printed text may import
 SIZES = {"n": 7}                  # observations; every other dimension is 3
 
 
-def printable_pairs():
-    """(model, quantity) for every built-in model's every derived result that code can be generated for."""
+MODEL_FILES = sorted(str(p) for p in (Path(__file__).parent / "fixtures" / "models").glob("*.toml")
+                     if not p.name.startswith("bad_"))
+
+
+def printable_pairs(models):
+    """(model, quantity) for each model's every derived result that code can be generated for."""
     pairs = []
-    for model in names():
-        for quantity in derived_results(model):
+    for model in models:
+        try:
+            results = derived_results(model)
+        except derive.NotSupported:   # a model file that is refused (not differentiable): test_user_models
+            continue
+        for quantity in results:
             try:
                 derive.lambdify(model, quantity)
             except derive.NotSupported:   # refused cleanly (a Σ over an iid sample): test_refusals_stay_clean
@@ -37,7 +46,8 @@ def printable_pairs():
     return pairs
 
 
-PAIRS = printable_pairs()
+PAIRS = printable_pairs(names())
+FILE_PAIRS = printable_pairs(MODEL_FILES)
 
 
 def loaded(text: str) -> dict:
@@ -52,7 +62,7 @@ def loaded(text: str) -> dict:
 
 
 def printed_function(text: str, model: str, quantity: str):
-    name = "_".join((model, quantity)).replace("-", "_")
+    name = "_".join((display_name(resolve(model)), quantity)).replace("-", "_")
     namespace = loaded(text)
     assert name in namespace, f"the printed code defines no {name}"
     return namespace[name]
@@ -102,12 +112,13 @@ def assert_same(printed, reference):
     np.testing.assert_allclose(printed, reference, rtol=1e-13, atol=1e-300)
 
 
-@pytest.mark.parametrize("model, quantity", PAIRS, ids=[f"{m}-{q}" for m, q in PAIRS])
+@pytest.mark.parametrize("model, quantity", PAIRS + FILE_PAIRS,
+                         ids=[f"{Path(m).name}-{q}" for m, q in PAIRS + FILE_PAIRS])
 def test_printed_code_runs_alone_and_computes_what_lambdify_does(model, quantity, tmp_path):
     target = tmp_path / "printed.py"
     assert main(["lambdify", model, quantity, "-o", str(target)]) == 0
     text = target.read_text(encoding="utf-8")
-    assert text.startswith(f"# The {quantity} of {model},")   # the header says what it computes
+    assert text.startswith(f"# The {quantity} of {display_name(resolve(model))},")   # what it computes
     printed = printed_function(text, model, quantity)
     values = random_arguments(model, quantity, np.random.default_rng(len(model) * 31 + len(quantity)))
     assert_same(printed(*values), derive.lambdify(model, quantity)(*values))
@@ -133,6 +144,10 @@ def test_each_helper_is_printed_once_and_only_the_ones_used():
     assert text.count("def _log_derivative_Phi(") == 1 and text.count("def _normal_pdf(") == 1
     assert text.count("import numpy as np") == 1
     assert "_sigmoid" not in text and "_log_Phi" not in text
+    # a helper called by two names (the generator's and another helper's) is defined once, then aliased
+    both = standalone_source("def f(z):\n    return _softplus(z) + _log_sigmoid(z)\n")
+    assert both.count("def _softplus_stable(") == 1 and "\n_softplus = _softplus_stable\n" in both
+    assert loaded(both)["f"](np.array([-800.0, 0.0, 800.0])) == pytest.approx([-800.0, 0.0, 800.0], rel=1e-15)
     ols = standalone_source(derive.lambdify("ols", "gradient").source)
     assert "scipy" not in ols and "_weighted_gram" not in ols
 

@@ -698,7 +698,7 @@ def standalone_source(source: str) -> str:
     for function, names in by_function.items():
         primary = function.__name__ if function.__name__ in names else names[0]  # helpers call it by its own name
         functions.append(_function_source(function, primary)
-                         + "".join(f"\n{alias} = {primary}\n" for alias in names if alias != primary))
+                         + "".join(f"\n\n\n{alias} = {primary}" for alias in names if alias != primary))
     head = "\n".join(sorted(imports) + ([""] if constants else []) + constants)
     return "\n\n\n".join([head] + functions + [source.rstrip("\n")]) + "\n"
 
