@@ -413,11 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("quantity", metavar="QUANTITY", help="gradient, hessian, loss or solution")
     p.add_argument("function", metavar="FILE.py:FUNCTION")
 
-    p = add_command(commands, "lambdify", cmd_lambdify, json="print the arguments, expression and source as JSON",
+    p = add_command(commands, "lambdify", cmd_lambdify,
+                    json="print the arguments, expression, source and the self-contained module as JSON",
                     help="the numpy code generated from a derived result",
                     description="Print the numpy function derive generates from a model's derived "
                     "result (the one derive.lambdify(MODEL, QUANTITY) returns and fit uses), with its "
-                    "arguments in the model's order. Example: derive lambdify logistic gradient")
+                    "arguments in the model's order and the helpers it calls: the text runs with numpy and "
+                    "scipy alone. Example: derive lambdify logistic gradient -o gradient.py")
     p.add_argument("model", metavar="MODEL", help="a built-in model or a model file (.toml)")
     p.add_argument("quantity", metavar="QUANTITY", help="loss, gradient, hessian, solution or update")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically); '-' is stdout")

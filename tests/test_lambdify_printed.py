@@ -6,6 +6,7 @@ in numpy give (tests/finite_differences.py), the probit's far into the tails whe
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 from pathlib import Path
 
@@ -204,3 +205,13 @@ def test_printed_probit_is_finite_and_right_where_phi_underflows():
     assert np.all(np.isfinite(g)) and np.all(np.isfinite(H))
     np.testing.assert_allclose(g, central_gradient(probit_loss, v, "beta"), rtol=1e-6)
     np.testing.assert_allclose(H, central_hessian(probit_loss, v, "beta", h=1e-5), rtol=1e-4)
+
+
+def test_json_gives_the_function_s_source_and_the_module_that_runs_alone(capsys, tmp_path):
+    assert main(["lambdify", "poisson", "hessian", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["source"] == derive.lambdify("poisson", "hessian").source
+    target = tmp_path / "printed.py"
+    assert main(["lambdify", "poisson", "hessian", "-o", str(target)]) == 0
+    assert target.read_text(encoding="utf-8").endswith("\n\n" + result["module"])   # after the header comment
+    assert "poisson_hessian" in loaded(result["module"])
