@@ -3,6 +3,8 @@
 `lambdify(exprs, args)` writes the Python source of one numpy function from the expression tree and
 compiles it (the source is `derive`'s own, generated from SymPy objects, never from a user's text).
 `lambdify_model("logistic", "gradient")` does that for a derived result, giving `g(beta, X, y)`.
+`standalone_source(source)` prints generated code as a module that runs with numpy and scipy alone (what
+`derive lambdify` prints): the helpers it calls are printed from the table it is compiled with.
 
 What the generated code does, and why:
 - Common subexpressions are computed once (a value per distinct subexpression, shared across all the
