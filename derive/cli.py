@@ -204,18 +204,22 @@ def cmd_lambdify(args) -> int:
     from derive import derivation, lambdify
     from derive.derivations import display_name
     from derive.expr.printing import unicode
+    from derive.fitting.codegen import standalone_source
     from derive.render.formats import expression_dict
     function = lambdify(args.model, args.quantity)
     result = derivation(args.model).results[args.quantity]
     name = display_name(args.model)
     arguments = getattr(function, "arguments", None) or tuple(inspect.signature(function).parameters)
+    module = standalone_source(function.source)  # runs on its own: the helpers it calls are printed with it
     if args.json:
         print_json({"model": name, "quantity": args.quantity, "arguments": list(arguments),
-                    "expression": expression_dict(result), "source": function.source})
+                    "expression": expression_dict(result), "source": function.source, "module": module})
         return 0
     emit(f"# The {args.quantity} of {name},\n#   {unicode(result)},\n# as the numpy code derive generates (solves, "
-         f"never inverses; stable forms of σ, softplus, 1 − Φ, log Φ\n# and φ/Φ, the inverse Mills ratio).\n# In Python, derive.lambdify({str(args.model)!r}, "
-         f"{args.quantity!r}) returns it: call it as f({', '.join(arguments)}).\n" + function.source, args.output)
+         f"never inverses; stable forms of σ, softplus, 1 − Φ, log Φ\n# and φ/Φ, the inverse Mills ratio), with the "
+         f"helpers it calls: it needs {'numpy and scipy' if 'scipy' in module else 'numpy'}.\n# Call {function.__name__}"
+         f"({', '.join(arguments)}); in Python, derive.lambdify({str(args.model)!r}, {args.quantity!r}) returns "
+         f"it.\n\n" + module, args.output)
     return 0
 
 
@@ -406,11 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("quantity", metavar="QUANTITY", help="gradient, hessian, loss or solution")
     p.add_argument("function", metavar="FILE.py:FUNCTION")
 
-    p = add_command(commands, "lambdify", cmd_lambdify, json="print the arguments, expression and source as JSON",
+    p = add_command(commands, "lambdify", cmd_lambdify,
+                    json="print the arguments, expression, source and the self-contained module as JSON",
                     help="the numpy code generated from a derived result",
                     description="Print the numpy function derive generates from a model's derived "
                     "result (the one derive.lambdify(MODEL, QUANTITY) returns and fit uses), with its "
-                    "arguments in the model's order. Example: derive lambdify logistic gradient")
+                    "arguments in the model's order and the helpers it calls: the text runs with numpy and "
+                    "scipy alone. Example: derive lambdify logistic gradient -o gradient.py")
     p.add_argument("model", metavar="MODEL", help="a built-in model or a model file (.toml)")
     p.add_argument("quantity", metavar="QUANTITY", help="loss, gradient, hessian, solution or update")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically); '-' is stdout")

@@ -207,7 +207,7 @@ def _log_normal_cdf(x):
 
 
 def _log_normal_pdf(z):
-    return -z * z / 2 - math.log(SQRT_2PI)
+    return -z * z / 2 - np.log(SQRT_2PI)
 
 
 def _normal_pdf_over_cdf(x):
@@ -219,7 +219,7 @@ def _normal_pdf_over_cdf(x):
     x = np.asarray(x, dtype=float)
     ratio = np.empty_like(x)
     left = x <= 0
-    ratio[left] = math.sqrt(2 / math.pi) / erfcx(-x[left] / math.sqrt(2))
+    ratio[left] = np.sqrt(2 / np.pi) / erfcx(-x[left] / np.sqrt(2))
     right = x[~left]
     ratio[~left] = _normal_pdf(right) / ndtr(right)
     return ratio
@@ -254,7 +254,11 @@ def _step(z):
     return np.where(_real(z) > 0, 1.0, 0.0)
 
 
-_relu = _first_order(lambda x: np.maximum(x, 0.0), _step)
+def _relu_real(z):
+    return np.maximum(z, 0.0)
+
+
+_relu = _first_order(_relu_real, _step)
 _abs = _first_order(np.abs, lambda x: np.sign(x))
 _sign = _first_order(np.sign, lambda x: np.zeros_like(x))
 _Phi = _first_order(_normal_cdf_by_erfc, _normal_pdf)
@@ -271,9 +275,17 @@ def _polygamma(order: int, x):
     return psi(x) if order == 0 else polygamma(order, x)   # psi is the ufunc; polygamma a wrapper around zeta
 
 
-_log_gamma = _first_order(_log_gamma_real, functools.partial(_polygamma, 0))
-_digamma = _first_order(functools.partial(_polygamma, 0), functools.partial(_polygamma, 1))
-_trigamma = _first_order(functools.partial(_polygamma, 1), functools.partial(_polygamma, 2))
+def _digamma_real(x):
+    return _polygamma(0, x)
+
+
+def _trigamma_real(x):
+    return _polygamma(1, x)
+
+
+_log_gamma = _first_order(_log_gamma_real, _digamma_real)
+_digamma = _first_order(_digamma_real, _trigamma_real)
+_trigamma = _first_order(_trigamma_real, functools.partial(_polygamma, 2))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -346,7 +358,7 @@ REGISTRY: tuple[ScalarFunction, ...] = (
     ScalarFunction("softplus", softplus, lambda u: sigmoid(u), "d/du softplus(u) = σ(u)", _softplus_naive,
                    "softplus", r"\operatorname{softplus}", stable=_softplus_stable),
     ScalarFunction("relu", relu, lambda u: step(u), "d/du relu(u) = step(u) (1 for u > 0, 0 for u < 0)",
-                   _relu, "relu", r"\operatorname{relu}", stable=lambda z: np.maximum(z, 0.0),
+                   _relu, "relu", r"\operatorname{relu}", stable=_relu_real,
                    caveat="relu has no derivative at u = 0; this holds for u ≠ 0"),
     ScalarFunction("step", step, lambda u: sp.S.Zero, "d/du step(u) = 0", _step, "step", r"\operatorname{step}",
                    caveat="step(u) jumps at u = 0; this holds for u ≠ 0"),
@@ -358,12 +370,12 @@ REGISTRY: tuple[ScalarFunction, ...] = (
                    called="the standard normal density φ"),
     # Gamma and Beta likelihoods: log Γ and its derivatives (scipy.special in fitted code)
     ScalarFunction("loggamma", sp.loggamma, lambda u: digamma(u), "d/du log Γ(u) = ψ(u), the digamma function",
-                   _log_gamma, "log Γ", r"\log\Gamma", spellings=("lgamma", "gammaln"),
+                   _log_gamma, "log Γ", r"\log\Gamma", stable=_log_gamma_real, spellings=("lgamma", "gammaln"),
                    called="the log-gamma function log Γ", domain="positive"),
     ScalarFunction("digamma", digamma, lambda u: trigamma(u), "d/du ψ(u) = ψ′(u), the trigamma function",
-                   _digamma, "ψ", r"\psi", called="the digamma function ψ", domain="positive"),
+                   _digamma, "ψ", r"\psi", stable=_digamma_real, called="the digamma function ψ", domain="positive"),
     ScalarFunction("trigamma", trigamma, lambda u: sp.polygamma(2, u), "d/du ψ′(u) = ψ″(u)", _trigamma, "ψ′",
-                   r"\psi'", called="the trigamma function ψ′", domain="positive"),
+                   r"\psi'", stable=_trigamma_real, called="the trigamma function ψ′", domain="positive"),
 )
 
 BY_NAME: dict[str, ScalarFunction] = {record.name: record for record in REGISTRY}

@@ -3,6 +3,8 @@
 `lambdify(exprs, args)` writes the Python source of one numpy function from the expression tree and
 compiles it (the source is `derive`'s own, generated from SymPy objects, never from a user's text).
 `lambdify_model("logistic", "gradient")` does that for a derived result, giving `g(beta, X, y)`.
+`standalone_source(source)` prints generated code as a module that runs with numpy and scipy alone (what
+`derive lambdify` prints): the helpers it calls are printed from the table it is compiled with.
 
 What the generated code does, and why:
 - Common subexpressions are computed once (a value per distinct subexpression, shared across all the
@@ -28,11 +30,16 @@ Vectors are passed as 1-d arrays (β of shape (d,), y of shape (n,)); internally
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
+import dis
 import functools
+import inspect
 import itertools
 import json
 import keyword
+import textwrap
+import types
 from typing import Callable, Sequence
 
 import numpy as np
@@ -666,6 +673,88 @@ def _template_handler(template: str) -> Callable:
 
 for _node, _template in _TEMPLATES.items():
     _HANDLERS[_node] = _template_handler(_template)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Printing: generated code as a module that runs on its own, with numpy and scipy alone.
+
+# Modules printed code may import: what a user who copies it needs installed anyway.
+_PRINTABLE_MODULES = ("numpy", "scipy")
+
+
+def standalone_source(source: str) -> str:
+    """Generated `source` preceded by everything it calls: the imports and the source of each helper of
+    `_NAMESPACE` it uses (and the helpers and constants those use), each once, so that the text runs in a
+    fresh interpreter. `_NAMESPACE` is the one table: what `compiled` runs the code with is what is printed.
+    """
+    wanted = _helpers_used(source)
+    imports, constants, functions = [], [], []
+    by_function: dict = {}
+    for name, value in wanted.items():
+        if isinstance(value, types.ModuleType):
+            imports.append(_import_line(name, value))
+        elif isinstance(value, types.FunctionType):
+            by_function.setdefault(value, []).append(name)
+        else:
+            constants.append(f"{name} = {value!r}")
+    for function, names in by_function.items():
+        primary = function.__name__ if function.__name__ in names else names[0]  # helpers call it by its own name
+        functions.append(_function_source(function, primary)
+                         + "".join(f"\n\n\n{alias} = {primary}" for alias in names if alias != primary))
+    head = "\n".join(sorted(imports) + ([""] if constants else []) + constants)
+    return "\n\n\n".join([head] + functions + [source.rstrip("\n")]) + "\n"
+
+
+def _helpers_used(source: str) -> dict:
+    """Name -> value of every global the generated code needs, found by following the helpers' own globals."""
+    tree = ast.parse(source)
+    pending = [(node.id, _NAMESPACE[node.id]) for node in ast.walk(tree)
+               if isinstance(node, ast.Name) and node.id in _NAMESPACE]
+    wanted: dict = {}
+    while pending:
+        name, value = pending.pop(0)
+        if name in wanted:
+            if wanted[name] is not value:  # two helpers' modules give one name to different things
+                raise NotSupported(f"cannot print generated code: two helpers it uses are both named {name}")
+            continue
+        _check_printable(name, value)
+        wanted[name] = value
+        if isinstance(value, types.FunctionType):
+            pending += [(g, value.__globals__[g]) for g in _globals_read(value.__code__) if g in value.__globals__]
+    return wanted
+
+
+def _globals_read(code) -> list:
+    """The global names a function's code (nested functions and comprehensions included) reads."""
+    names = [i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"]
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names += _globals_read(constant)
+    return names
+
+
+def _check_printable(name: str, value) -> None:
+    """Refuse a helper whose source alone would not define it (a lambda, a closure, a partial, a table)."""
+    if isinstance(value, types.ModuleType):
+        if value.__name__.split(".")[0] in _PRINTABLE_MODULES:
+            return
+        raise NotSupported(f"generated code uses the module {value.__name__}, which printed code may not import")
+    if isinstance(value, types.FunctionType) and value.__name__ != "<lambda>" and value.__closure__ is None:
+        return
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return
+    raise NotSupported(f"cannot print the helper {name} ({value!r}) that generated code uses: "
+                       "only module-level functions, numbers and numpy/scipy modules can be printed")
+
+
+def _import_line(name: str, module) -> str:
+    return f"import {module.__name__}" + (f" as {name}" if name != module.__name__ else "")
+
+
+def _function_source(function, name: str) -> str:
+    """A helper's source, its `def` named `name` (the name generated code calls it by)."""
+    source = textwrap.dedent(inspect.getsource(function)).rstrip("\n")
+    return source.replace(f"def {function.__name__}(", f"def {name}(", 1)
 
 
 # ----------------------------------------------------------------------------------------------------
