@@ -78,3 +78,15 @@ def test_no_import_cycle():
     for module in sorted(GRAPH):
         if module not in state:
             visit(module)
+
+
+def test_tests_import_their_helpers_as_a_clone_runs_them():
+    # pytest puts tests/ itself on the path (rootdir conftest, no package): `from tests.x import` works only
+    # where something else put the repository root on sys.path, as a developer's PYTHONPATH does, not a clone.
+    tests = Path(__file__).resolve().parent
+    code = [p for p in sorted(tests.rglob("*.py")) if "fixtures" not in p.relative_to(tests).parts]  # not data
+    wrong = [f"{path.name}:{node.lineno}" for path in code
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tests"
+             or isinstance(node, ast.Import) and any(a.name.split(".")[0] == "tests" for a in node.names)]
+    assert not wrong, f"import the test helpers plainly (from finite_differences import ...): {wrong}"

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import DERIVE
+from finite_differences import central_gradient, central_hessian
 from scipy.special import log_ndtr
 
 import derive
 from derive.cli import main
 from derive.derivations import Model, display_name, names, resolve
 from derive.fitting.codegen import _NAMESPACE, _python_name, derived_results, standalone_source
-from tests.conftest import DERIVE
-from tests.finite_differences import central_gradient, central_hessian
 
 IMPORTABLE = ("numpy", "scipy")   # all the printed text may import
 SIZES = {"n": 7}                  # observations; every other dimension is 3
