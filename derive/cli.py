@@ -210,7 +210,7 @@ def cmd_lambdify(args) -> int:
     result = derivation(args.model).results[args.quantity]
     name = display_name(args.model)
     arguments = getattr(function, "arguments", None) or tuple(inspect.signature(function).parameters)
-    module = standalone_source(function.source)  # runs on its own: the helpers it calls are printed with it
+    module = standalone_source(function.source, arguments)  # runs on its own, with the helpers it calls
     if args.json:
         print_json({"model": name, "quantity": args.quantity, "arguments": list(arguments),
                     "expression": expression_dict(result), "source": function.source, "module": module})

@@ -122,7 +122,10 @@ def test_printed_code_runs_alone_and_computes_what_lambdify_does(model, quantity
     assert text.startswith(f"# The {quantity} of {display_name(resolve(model))},")   # what it computes
     printed = printed_function(text, model, quantity)
     values = random_arguments(model, quantity, np.random.default_rng(len(model) * 31 + len(quantity)))
-    assert_same(printed(*values), derive.lambdify(model, quantity)(*values))
+    function = derive.lambdify(model, quantity)
+    assert_same(printed(*values), function(*values))
+    names = getattr(function, "arguments", None) or function.__code__.co_varnames[:function.__code__.co_argcount]
+    assert_same(printed(**dict(zip(names, values))), function(*values))   # by name, as the header names them
 
 
 def test_every_quantity_of_every_built_in_model_is_printed_or_refused():

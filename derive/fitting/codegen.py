@@ -38,6 +38,7 @@ import inspect
 import itertools
 import json
 import keyword
+import re
 import textwrap
 import types
 from typing import Callable, Sequence
@@ -682,11 +683,14 @@ for _node, _template in _TEMPLATES.items():
 _PRINTABLE_MODULES = ("numpy", "scipy")
 
 
-def standalone_source(source: str) -> str:
+def standalone_source(source: str, arguments=()) -> str:
     """Generated `source` preceded by everything it calls: the imports and the source of each helper of
     `_NAMESPACE` it uses (and the helpers and constants those use), each once, so that the text runs in a
     fresh interpreter. `_NAMESPACE` is the one table: what `compiled` runs the code with is what is printed.
+    `arguments`, the names `derive.lambdify` takes (the model file's: sigma2), rename the function's
+    parameters (its Python names: sigma_2), so that the printed function is called by the same names.
     """
+    source = _renamed_parameters(source, arguments)
     wanted = _helpers_used(source)
     imports, constants, functions = [], [], []
     by_function: dict = {}
@@ -703,6 +707,18 @@ def standalone_source(source: str) -> str:
                          + "".join(f"\n\n\n{alias} = {primary}" for alias in names if alias != primary))
     head = "\n".join(sorted(imports) + ([""] if constants else []) + constants)
     return "\n\n\n".join([head] + functions + [source.rstrip("\n")]) + "\n"
+
+
+def _renamed_parameters(source: str, arguments) -> str:
+    """The generated function with its parameters renamed, in order, to `arguments` where each is an identifier
+    the code does not already use (else the parameter keeps its name)."""
+    definition = next(node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef))
+    used = {node.id for node in ast.walk(definition) if isinstance(node, ast.Name)}
+    renames = {a.arg: new for a, new in zip(definition.args.args, arguments)
+               if a.arg != new and new.isidentifier() and not keyword.iskeyword(new) and new not in used}
+    for old, new in renames.items():   # a whole name, not an attribute (np.x) or part of a longer name
+        source = re.sub(rf"(?<![\w.]){re.escape(old)}(?!\w)", new, source)
+    return source
 
 
 def _helpers_used(source: str) -> dict:
